@@ -1,0 +1,129 @@
+"""Argument checking shared by the public wrappers.
+
+Public functions check and convert here; the jitted loops behind them trust their input.
+Every message names the argument, what is allowed, and what was received, Keras-style.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
+    """``3`` or ``(3, 2)`` -> ``(3, 3)`` / ``(3, 2)``; each entry an int >= ``minimum``."""
+    kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
+    message = (
+        f"`{name}` must be a {kind} int or a pair of {kind} ints. Received: {name}={value!r}"
+    )
+    if _is_int(value):
+        items: tuple = (value, value)
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        items = tuple(value)
+    else:
+        raise TypeError(message) if not isinstance(value, Sequence | numbers.Number) else ValueError(message)
+    if not all(_is_int(v) for v in items):
+        raise TypeError(message)
+    if any(v < minimum for v in items):
+        raise ValueError(message)
+    return int(items[0]), int(items[1])
+
+
+def padding_spec(value: object, name: str = "padding") -> str | tuple[int, int, int, int]:
+    """Normalise a padding argument.
+
+    Returns ``"same"``, ``"valid"`` or ``(top, bottom, left, right)`` for an int, a pair
+    ``(ph, pw)`` or a 4-tuple ``(top, bottom, left, right)``.
+    """
+    message = (
+        f"`{name}` must be 'valid', 'same', a non-negative int, a pair (pad_h, pad_w) or "
+        f"a 4-tuple (top, bottom, left, right) of non-negative ints. Received: {name}={value!r}"
+    )
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in ("same", "valid"):
+            return lowered
+        raise ValueError(message)
+    if _is_int(value):
+        if value < 0:
+            raise ValueError(message)
+        return (int(value),) * 4  # type: ignore[return-value]
+    if isinstance(value, Sequence) and len(value) in (2, 4):
+        if not all(_is_int(v) for v in value):
+            raise TypeError(message)
+        if any(v < 0 for v in value):
+            raise ValueError(message)
+        if len(value) == 2:
+            ph, pw = (int(v) for v in value)
+            return (ph, ph, pw, pw)
+        top, bottom, left, right = (int(v) for v in value)
+        return (top, bottom, left, right)
+    raise TypeError(message) if not isinstance(value, Sequence) else ValueError(message)
+
+
+def padding_mode(value: object, name: str = "padding_mode") -> str:
+    if not isinstance(value, str) or value not in PADDING_MODES:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(repr(m) for m in PADDING_MODES)}. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def as_float32(array: object, name: str) -> np.ndarray:
+    """C-contiguous float32 copy-if-needed of ``array``."""
+    try:
+        result = np.ascontiguousarray(array, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"`{name}` must be an array of numbers. Received: {name} of type "
+            f"{type(array).__name__}"
+        ) from exc
+    return result
+
+
+def as_nchw(x: object, name: str = "x", *, allow_lower_rank: bool = True) -> tuple[np.ndarray, int]:
+    """Return ``(x4, ndim)``: ``x`` as float32 (N, C, H, W) plus its original rank.
+
+    With ``allow_lower_rank`` an image (H, W) is read as (1, 1, H, W) and (C, H, W) as
+    (1, C, H, W); callers reshape results back with :func:`restore_rank`.
+    """
+    arr = as_float32(x, name)
+    ndim = arr.ndim
+    if ndim == 4:
+        return arr, 4
+    if allow_lower_rank and ndim == 3:
+        return arr[None], 3
+    if allow_lower_rank and ndim == 2:
+        return arr[None, None], 2
+    allowed = "(N, C, H, W), (C, H, W) or (H, W)" if allow_lower_rank else "(N, C, H, W)"
+    raise ValueError(f"`{name}` must have shape {allowed}. Received: {name}.shape={arr.shape}")
+
+
+def restore_rank(out: np.ndarray, ndim: int) -> np.ndarray:
+    """Undo :func:`as_nchw`'s promotion: drop the leading axes that were added."""
+    if ndim == 4:
+        return out
+    if ndim == 3:
+        return out[0]
+    if out.shape[1] == 1:
+        return out[0, 0]
+    return out[0]
+
+
+def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
+    if (
+        not isinstance(shape, Sequence)
+        or len(shape) != 4
+        or not all(_is_int(v) and v >= 0 for v in shape)
+    ):
+        raise ValueError(f"`{name}` must be a 4-tuple of non-negative ints (N, C, H, W). Received: {name}={shape!r}")
+    return tuple(int(v) for v in shape)  # type: ignore[return-value]

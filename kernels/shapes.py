@@ -1,0 +1,225 @@
+"""Output-size and padding arithmetic: pure integers, no arrays.
+
+The GUI calls these to preview and explain a geometry before anything is computed, and
+the kernels call them to allocate. One axis at a time where that is clearer; ``*_shape``
+functions do both axes and raise on impossible geometry.
+
+Conventions (per axis, input ``n``, kernel ``k``, stride ``s``, dilation ``d``, padding
+``p_before + p_after``, effective kernel ``dk = d * (k - 1) + 1``):
+
+* PyTorch / Chainer default: ``floor((n + p_before + p_after - dk) / s) + 1``.
+* PyTorch ``ceil_mode=True``: ``ceil(...) + 1``, minus one if the last window would start
+  inside the right padding.
+* Chainer ``cover_all=True``: ``(n + 2p - dk + s - 1) // s + 1`` (every input pixel covered).
+* Keras ``"valid"``: no padding, floor.
+* Keras/TensorFlow ``"same"``: ``ceil(n / s)`` for any stride and kernel; the total padding
+  ``max((out - 1) * s + dk - n, 0)`` is split with the odd extra at the bottom/right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._checks import pair, padding_spec
+
+__all__ = [
+    "conv_output_size",
+    "same_padding",
+    "resolve_padding",
+    "conv2d_output_shape",
+    "pool2d_output_shape",
+    "output_size_conventions",
+    "size_formula",
+    "Convention",
+]
+
+
+def _effective(kernel: int, dilation: int) -> int:
+    return dilation * (kernel - 1) + 1
+
+
+def conv_output_size(
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length along one axis (PyTorch semantics). May be <= 0 for impossible geometry.
+
+    >>> conv_output_size(5, 3), conv_output_size(5, 3, stride=2, padding=1)
+    (3, 3)
+    >>> conv_output_size(6, 2, stride=2, ceil_mode=True), conv_output_size(7, 2, stride=2, ceil_mode=True)
+    (3, 4)
+    """
+    before, after = (padding, padding) if isinstance(padding, int) else padding
+    span = size + before + after - _effective(kernel, dilation)
+    if span < 0:
+        return 0
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + before:  # last window would start in the right padding
+        out -= 1
+    return out
+
+
+def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Keras/TensorFlow ``"same"`` padding along one axis: ``(before, after)``.
+
+    The output is ``ceil(size / stride)``; an odd total puts the extra row/column after.
+
+    >>> same_padding(5, 3), same_padding(6, 4), same_padding(7, 3, stride=2), same_padding(6, 1, 2)
+    ((1, 1), (1, 2), (1, 1), (0, 0))
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + _effective(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(
+    padding: object,
+    input_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: object = 1,
+    dilation: object = 1,
+) -> tuple[int, int, int, int]:
+    """Any accepted padding argument -> ``(top, bottom, left, right)``.
+
+    >>> resolve_padding("same", (6, 6), (4, 4))
+    (1, 2, 1, 2)
+    >>> resolve_padding((1, 2), (6, 6), (3, 3)), resolve_padding("valid", (6, 6), (3, 3))
+    ((1, 1, 2, 2), (0, 0, 0, 0))
+    """
+    spec = padding_spec(padding)
+    if spec == "valid":
+        return (0, 0, 0, 0)
+    if spec == "same":
+        sh, sw = pair(stride, "stride")
+        dh, dw = pair(dilation, "dilation")
+        top, bottom = same_padding(input_hw[0], kernel_hw[0], sh, dh)
+        left, right = same_padding(input_hw[1], kernel_hw[1], sw, dw)
+        return (top, bottom, left, right)
+    return spec  # type: ignore[return-value]
+
+
+def _describe_padding(pads: tuple[int, int, int, int]) -> str:
+    top, bottom, left, right = pads
+    if top == bottom == left == right:
+        return str(top)
+    if top == bottom and left == right:
+        return f"({top}, {left})"
+    return f"(top {top}, bottom {bottom}, left {left}, right {right})"
+
+
+def conv2d_output_shape(
+    input_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: object = 1,
+    padding: object = 0,
+    dilation: object = 1,
+    *,
+    ceil_mode: bool = False,
+    what: str = "kernel",
+) -> tuple[int, int]:
+    """Output (H, W) of a convolution or pooling window; raises ``ValueError`` if empty.
+
+    >>> conv2d_output_shape((28, 28), (5, 5)), conv2d_output_shape((28, 28), (3, 3), 2, "same")
+    ((24, 24), (14, 14))
+    >>> conv2d_output_shape((5, 5), (7, 7))
+    Traceback (most recent call last):
+    ...
+    ValueError: Output would be empty: input 5x5, kernel 7x7, stride 1, padding 0.
+    """
+    sh, sw = pair(stride, "stride")
+    dh, dw = pair(dilation, "dilation")
+    kh, kw = pair(kernel_hw, "kernel_size")
+    pads = resolve_padding(padding, input_hw, (kh, kw), (sh, sw), (dh, dw))
+    oh = conv_output_size(input_hw[0], kh, sh, pads[:2], dh, ceil_mode)
+    ow = conv_output_size(input_hw[1], kw, sw, pads[2:], dw, ceil_mode)
+    if oh <= 0 or ow <= 0:
+        stride_text = str(sh) if sh == sw else f"({sh}, {sw})"
+        dil_text = "" if dh == dw == 1 else f", dilation {dh if dh == dw else (dh, dw)}"
+        raise ValueError(
+            f"Output would be empty: input {input_hw[0]}x{input_hw[1]}, {what} {kh}x{kw}, "
+            f"stride {stride_text}, padding {_describe_padding(pads)}{dil_text}."
+        )
+    return oh, ow
+
+
+def pool2d_output_shape(
+    input_hw: tuple[int, int],
+    pool_size: object,
+    stride: object = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+) -> tuple[int, int]:
+    """Output (H, W) of a pooling layer; ``stride=None`` means ``stride = pool_size``.
+
+    >>> pool2d_output_shape((28, 28), 2), pool2d_output_shape((7, 7), 2, ceil_mode=True)
+    ((14, 14), (4, 4))
+    """
+    size = pair(pool_size, "pool_size")
+    return conv2d_output_shape(
+        input_hw, size, size if stride is None else stride, padding,
+        ceil_mode=ceil_mode, what="pool window",
+    )
+
+
+@dataclass(frozen=True)
+class Convention:
+    """One framework's answer for an output length along one axis."""
+
+    name: str
+    size: int
+    formula: str
+
+
+def size_formula(
+    size: int, kernel: int, stride: int = 1, padding: int | tuple[int, int] = 0,
+    dilation: int = 1, ceil_mode: bool = False,
+) -> str:
+    """The PyTorch formula with the numbers filled in, as the GUI shows it.
+
+    >>> size_formula(28, 5, 1, 2)
+    'floor((28 + 2 + 2 - 5) / 1) + 1 = 28'
+    >>> size_formula(7, 3, 2, 0, dilation=2)
+    'floor((7 + 0 + 0 - 2*(3-1)-1) / 2) + 1 = 2'
+    """
+    before, after = (padding, padding) if isinstance(padding, int) else padding
+    kern = str(kernel) if dilation == 1 else f"{dilation}*({kernel}-1)-1"
+    rounding = "ceil" if ceil_mode else "floor"
+    out = conv_output_size(size, kernel, stride, (before, after), dilation, ceil_mode)
+    return f"{rounding}(({size} + {before} + {after} - {kern}) / {stride}) + 1 = {out}"
+
+
+def output_size_conventions(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> list[Convention]:
+    """Every convention's output length for one axis, so the GUI can show where they differ.
+
+    >>> [(c.name, c.size) for c in output_size_conventions(7, 2, 2)]  # doctest: +NORMALIZE_WHITESPACE
+    [('PyTorch (floor)', 3), ('PyTorch ceil_mode', 4), ('Chainer cover_all', 4),
+     ('Keras "valid"', 3), ('Keras "same"', 4)]
+    """
+    dk = _effective(kernel, dilation)
+    floor = conv_output_size(size, kernel, stride, padding, dilation)
+    ceil = conv_output_size(size, kernel, stride, padding, dilation, ceil_mode=True)
+    cover = max((size + 2 * padding - dk + stride - 1) // stride + 1, 0)
+    valid = conv_output_size(size, kernel, stride, 0, dilation)
+    same = -(-size // stride)
+    return [
+        Convention("PyTorch (floor)", floor, size_formula(size, kernel, stride, padding, dilation)),
+        Convention(
+            "PyTorch ceil_mode", ceil,
+            size_formula(size, kernel, stride, padding, dilation, ceil_mode=True)
+            + " (minus 1 if the last window starts in the padding)",
+        ),
+        Convention(
+            "Chainer cover_all", cover,
+            f"({size} + 2*{padding} - {dk} + {stride} - 1) // {stride} + 1 = {cover}",
+        ),
+        Convention('Keras "valid"', valid, size_formula(size, kernel, stride, 0, dilation)),
+        Convention('Keras "same"', same, f"ceil({size} / {stride}) = {same}"),
+    ]
