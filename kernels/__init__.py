@@ -30,8 +30,17 @@ from . import _cache
 
 _cache.configure()  # before numba is imported anywhere below
 
+from .activations import relu, relu_backward  # noqa: E402
 from .conv import conv2d  # noqa: E402
 from .padding import pad2d, pad2d_backward, pad_index_map  # noqa: E402
+from .pooling import (  # noqa: E402
+    avg_pool2d,
+    avg_pool2d_backward,
+    global_avg_pool2d,
+    global_avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+)
 from .shapes import (  # noqa: E402
     Convention,
     conv2d_output_shape,
@@ -45,6 +54,14 @@ from .shapes import (  # noqa: E402
 
 __all__ = [
     "conv2d",
+    "relu",
+    "relu_backward",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "global_avg_pool2d",
+    "global_avg_pool2d_backward",
     "pad2d",
     "pad2d_backward",
     "pad_index_map",
