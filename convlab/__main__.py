@@ -1,0 +1,36 @@
+"""``convlab`` / ``python -m convlab``: the app, or a headless subcommand.
+
+``convlab`` alone opens the window. ``convlab train|evaluate|summary ...`` run headless and
+never import Qt (the GUI is imported lazily, only when it is asked for).
+"""
+
+from __future__ import annotations
+
+import sys
+
+SUBCOMMANDS = ("train", "evaluate", "summary")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        from convlab.cli import main as cli_main
+
+        return cli_main(args)
+    if args and args[0] in ("-h", "--help"):
+        print(
+            "usage: convlab [gui options]            open the explorer and trainer window\n"
+            "       convlab train|evaluate|summary ...  headless (see convlab train --help)\n\n"
+            "gui options:\n"
+            "  --image PATH         open this image instead of the bundled sample\n"
+            "  --tab explorer|trainer\n"
+            "  --screenshot PNG     render the window offscreen-ready, save it, and quit"
+        )
+        return 0
+    from convlab.gui.app import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
