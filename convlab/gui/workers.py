@@ -68,6 +68,24 @@ class Task(QRunnable):
         return self
 
 
+class _Keeper(QObject):
+    """Holds running workers until their thread has ended, so dropping the last reference to a
+    running worker cannot destroy its QThread mid-run (Qt aborts the process if it does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: set[GeneratorWorker] = set()
+
+    @Slot()
+    def release_finished(self) -> None:
+        for worker in [w for w in self.live if w._thread.isFinished()]:
+            worker._thread.wait()
+            self.live.discard(worker)
+
+
+_keeper: _Keeper | None = None
+
+
 class GeneratorWorker(QObject):
     """Run a generator on a dedicated thread, forwarding its items in throttled batches.
 
@@ -108,6 +126,11 @@ class GeneratorWorker(QObject):
 
     # -- control, from the GUI thread ------------------------------------------------
     def start(self) -> None:
+        global _keeper
+        if _keeper is None:
+            _keeper = _Keeper()  # created on the GUI thread, where start() is called
+        _keeper.live.add(self)
+        self._thread.finished.connect(_keeper.release_finished)
         self._thread.start()
 
     def stop(self) -> None:
