@@ -176,6 +176,30 @@ def make_samples(skimage_data: Path, out: Path) -> None:
     save(Image.fromarray(subset.x_test[seven], "L"), "mnist_digit_7.png", optimize=True)
 
 
+def make_icon(path: Path, size: int = 256) -> None:
+    """A generated app icon: a 3 x 3 kernel (Sobel x, blue/red for sign) on a feature map."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((8, 8, size - 8, size - 8), radius=40, fill=(32, 36, 48, 255))
+    kernel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    colours = {-2: (40, 90, 220), -1: (110, 150, 235), 0: (235, 235, 235),
+               1: (240, 140, 110), 2: (220, 60, 40)}
+    cell, gap = 56, 8
+    origin = (size - (3 * cell + 2 * gap)) // 2
+    for r, row in enumerate(kernel):
+        for c, value in enumerate(row):
+            x0 = origin + c * (cell + gap)
+            y0 = origin + r * (cell + gap)
+            draw.rounded_rectangle((x0, y0, x0 + cell, y0 + cell), radius=10,
+                                   fill=colours[value])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    image.save(tmp, format="PNG", optimize=True)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", type=Path, help="folder holding the full MNIST")
@@ -192,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{stem}.gz  {size:>9,} bytes  content sha256 {digest}")
     if args.samples is not None:
         make_samples(args.samples, args.out / "samples")
+        make_icon(args.out / "icons" / "convlab.png")
         for path in sorted((args.out / "samples").iterdir()):
             print(f"{path.name:<24} {path.stat().st_size:>9,} bytes")
     return 0
