@@ -40,7 +40,14 @@ __all__ = [
 
 #: File types the open dialog should offer (Pillow reads them all).
 IMAGE_EXTENSIONS: tuple[str, ...] = (
-    ".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif",
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".gif",
 )
 
 
@@ -110,7 +117,9 @@ def _check_max_side(max_side: int | None) -> None:
         )
 
 
-def _target_size(width: int, height: int, max_side: int | None) -> tuple[int, int] | None:
+def _target_size(
+    width: int, height: int, max_side: int | None
+) -> tuple[int, int] | None:
     if max_side is None or max(width, height) <= max_side:
         return None
     scale = max_side / max(width, height)
@@ -143,7 +152,10 @@ def _to_chw(hwc: np.ndarray) -> np.ndarray:
 
 
 def _is_grey(rgb: np.ndarray) -> bool:
-    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+    return bool(
+        np.array_equal(rgb[..., 0], rgb[..., 1])
+        and np.array_equal(rgb[..., 1], rgb[..., 2])
+    )
 
 
 def _pil_to_float(image) -> np.ndarray:  # noqa: ANN001 (PIL.Image.Image)
@@ -151,7 +163,9 @@ def _pil_to_float(image) -> np.ndarray:  # noqa: ANN001 (PIL.Image.Image)
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         values = np.asarray(image).astype(np.float64)
-        if mode != "I" or (values.min(initial=0) >= 0 and values.max(initial=0) <= 65535):
+        if mode != "I" or (
+            values.min(initial=0) >= 0 and values.max(initial=0) <= 65535
+        ):
             values = values / 65535.0
         else:  # genuinely 32-bit data: stretch what is there
             lo, hi = values.min(), values.max()
@@ -179,7 +193,9 @@ def _pil_to_float(image) -> np.ndarray:  # noqa: ANN001 (PIL.Image.Image)
             values = _composite_on_white(values)
         return values[..., :1] if _is_grey(values) else values
     if mode in ("RGBA", "RGBa"):
-        return _composite_on_white(np.asarray(image.convert("RGBA"), np.float32) / 255.0)
+        return _composite_on_white(
+            np.asarray(image.convert("RGBA"), np.float32) / 255.0
+        )
     return np.asarray(image.convert("RGB"), np.float32) / 255.0
 
 
@@ -242,7 +258,9 @@ def load_image(
             "It may be a decompression bomb; a smaller image will load."
         ) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
-        raise ImageLoadError(f"{name}: truncated or corrupt image data ({err})") from err
+        raise ImageLoadError(
+            f"{name}: truncated or corrupt image data ({err})"
+        ) from err
     downscaled = _target_size(width, height, max_side) is not None
     return LoadedImage(_to_chw(hwc), (width, height), downscaled, name, path)
 
@@ -255,7 +273,9 @@ def _pil_to_float_resized(image, max_side: int | None) -> np.ndarray:  # noqa: A
     if target is not None and image.mode in ("1", "L", "RGB"):
         # 8-bit without alpha: let Pillow resize the bytes (fast), then normalise.
         base = image.convert("L") if image.mode == "1" else image
-        return _pil_to_float(base.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0))
+        return _pil_to_float(
+            base.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        )
     values = _pil_to_float(image)
     return values if target is None else _resize_float(values, target)
 
@@ -315,8 +335,7 @@ def image_from_array(
         values = np.clip(arr, 0.0, 1.0).astype(np.float32)
     else:
         raise ImageLoadError(
-            "`arr` must be uint8, uint16, bool or float. "
-            f"Received: dtype {arr.dtype}"
+            f"`arr` must be uint8, uint16, bool or float. Received: dtype {arr.dtype}"
         )
     if values.ndim == 2:
         values = values[..., None]

@@ -31,7 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from convlab.data._assets import assets_dir
-from convlab.data.mnist import CONTENT_SHA256, FILES, MnistData, _load_folder, load_mnist
+from convlab.data.mnist import (
+    CONTENT_SHA256,
+    FILES,
+    MnistData,
+    _load_folder,
+    load_mnist,
+)
 
 SEED = 0
 PER_DIGIT_TRAIN = 1000
@@ -41,7 +47,9 @@ PER_DIGIT_TEST = 200
 def idx_bytes(array: np.ndarray) -> bytes:
     """The uncompressed IDX encoding of a uint8 array (magic 0x08, then big-endian dims)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     return header + array.tobytes()
 
 
@@ -154,8 +162,9 @@ def make_samples(skimage_data: Path, out: Path) -> None:
 
     def save(image: Image.Image, name: str, **options: object) -> None:
         tmp = out / f".{name}.tmp"
-        image.save(tmp, format=name.rsplit(".", 1)[1].upper().replace("JPG", "JPEG"),
-                   **options)
+        image.save(
+            tmp, format=name.rsplit(".", 1)[1].upper().replace("JPG", "JPEG"), **options
+        )
         os.replace(tmp, out / name)
 
     def clean(name: str) -> Image.Image:
@@ -182,18 +191,26 @@ def make_icon(path: Path, size: int = 256) -> None:
 
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((8, 8, size - 8, size - 8), radius=40, fill=(32, 36, 48, 255))
+    draw.rounded_rectangle(
+        (8, 8, size - 8, size - 8), radius=40, fill=(32, 36, 48, 255)
+    )
     kernel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
-    colours = {-2: (40, 90, 220), -1: (110, 150, 235), 0: (235, 235, 235),
-               1: (240, 140, 110), 2: (220, 60, 40)}
+    colours = {
+        -2: (40, 90, 220),
+        -1: (110, 150, 235),
+        0: (235, 235, 235),
+        1: (240, 140, 110),
+        2: (220, 60, 40),
+    }
     cell, gap = 56, 8
     origin = (size - (3 * cell + 2 * gap)) // 2
     for r, row in enumerate(kernel):
         for c, value in enumerate(row):
             x0 = origin + c * (cell + gap)
             y0 = origin + r * (cell + gap)
-            draw.rounded_rectangle((x0, y0, x0 + cell, y0 + cell), radius=10,
-                                   fill=colours[value])
+            draw.rounded_rectangle(
+                (x0, y0, x0 + cell, y0 + cell), radius=10, fill=colours[value]
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     image.save(tmp, format="PNG", optimize=True)
@@ -203,7 +220,9 @@ def make_icon(path: Path, size: int = 256) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mnist", type=Path, help="folder holding the full MNIST")
-    parser.add_argument("--samples", type=Path, help="scikit-image's skimage/data folder")
+    parser.add_argument(
+        "--samples", type=Path, help="scikit-image's skimage/data folder"
+    )
     parser.add_argument("--out", type=Path, default=assets_dir(), help="assets folder")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)

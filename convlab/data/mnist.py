@@ -102,9 +102,7 @@ _LABELS_MAGIC = 0x00000801
 _IMAGES_MAGIC = 0x00000803
 _CHUNK = 1 << 16
 _BACKOFF_SECONDS = 0.5  # first retry waits this long, then doubles (tests set it to 0)
-_OFFLINE_HINT = (
-    "Check your connection, or use --data PATH with a folder holding the four IDX files."
-)
+_OFFLINE_HINT = "Check your connection, or use --data PATH with a folder holding the four IDX files."
 
 
 class MnistError(ValueError):
@@ -199,7 +197,12 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         )
     magic = int.from_bytes(data[:4], "big")
     type_code, ndim = data[2], data[3]
-    if data[0] != 0 or data[1] != 0 or type_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
+    if (
+        data[0] != 0
+        or data[1] != 0
+        or type_code not in _IDX_DTYPES
+        or not 1 <= ndim <= 4
+    ):
         raise MnistError(
             f"{name}: not an IDX file: wrong magic number 0x{magic:08X} (MNIST uses "
             f"0x{_LABELS_MAGIC:08X} for labels and 0x{_IMAGES_MAGIC:08X} for images)"
@@ -225,7 +228,9 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
             f"{name}: {available - expected:,} unexpected bytes after the data (the header "
             f"promises {shape} values, {expected:,} bytes): not a clean IDX file"
         )
-    array = np.frombuffer(data, dtype=dtype, count=count, offset=header_len).reshape(dims)
+    array = np.frombuffer(data, dtype=dtype, count=count, offset=header_len).reshape(
+        dims
+    )
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 
@@ -296,9 +301,13 @@ def _read_mnist_file(path: Path, kind: str, sha256: str | None) -> np.ndarray:
         raise MnistError(f"{path}: expected 28 x 28 images, found {dims}")
     if kind == "labels":
         if array.ndim != 1:
-            raise MnistError(f"{path}: expected a 1-D label file, found {array.ndim} dims")
+            raise MnistError(
+                f"{path}: expected a 1-D label file, found {array.ndim} dims"
+            )
         if array.size and array.max() > 9:
-            raise MnistError(f"{path}: labels must be digits 0-9, found {int(array.max())}")
+            raise MnistError(
+                f"{path}: labels must be digits 0-9, found {int(array.max())}"
+            )
     if len(array) == 0:
         raise MnistError(f"{path}: holds no {kind}")
     return array
@@ -356,7 +365,9 @@ def _load_bundled() -> MnistData:
     checksums = _read_checksums(folder / "SHA256SUMS")
     missing = [stem for stem in FILES if stem not in checksums]
     if missing:
-        raise MnistError(f"{folder / 'SHA256SUMS'}: no checksum for {', '.join(missing)}")
+        raise MnistError(
+            f"{folder / 'SHA256SUMS'}: no checksum for {', '.join(missing)}"
+        )
     return _load_folder(folder, "bundled", checksums)
 
 
@@ -383,11 +394,17 @@ def _content_sha256(path: Path) -> str | None:
 
 
 def _fetch_to_temp(
-    url: str, folder: Path, filename: str, timeout: float, progress: ProgressCallback | None
+    url: str,
+    folder: Path,
+    filename: str,
+    timeout: float,
+    progress: ProgressCallback | None,
 ) -> Path:
     from convlab import __version__
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"convlab/{__version__}"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"convlab/{__version__}"}
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0)
         fd, name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
@@ -431,7 +448,9 @@ def _download_one(
     target = folder / filename
     failures: list[str] = []
     for mirror in mirrors:
-        url = urllib.parse.urljoin(mirror if mirror.endswith("/") else mirror + "/", filename)
+        url = urllib.parse.urljoin(
+            mirror if mirror.endswith("/") else mirror + "/", filename
+        )
         host = urllib.parse.urlsplit(url).netloc or url
         for attempt in range(retries + 1):
             if attempt:
@@ -501,9 +520,13 @@ def fetch_mnist(
         No mirror delivered a verified copy of some file.
     """
     if not mirrors:
-        raise ValueError("`mirrors` must list at least one base URL. Received: mirrors=()")
+        raise ValueError(
+            "`mirrors` must list at least one base URL. Received: mirrors=()"
+        )
     if not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"`retries` must be an int >= 0. Received: retries={retries!r}")
+        raise ValueError(
+            f"`retries` must be an int >= 0. Received: retries={retries!r}"
+        )
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for stem in FILES:
