@@ -52,17 +52,19 @@ def conv_output_size(
     (3, 3)
     >>> conv_output_size(6, 2, stride=2, ceil_mode=True), conv_output_size(7, 2, stride=2, ceil_mode=True)
     (3, 4)
+    >>> conv_output_size(1, 2, stride=2, ceil_mode=True), conv_output_size(1, 2, stride=1, ceil_mode=True)
+    (1, 0)
     """
     before, after = (padding, padding) if isinstance(padding, int) else padding
     span = size + before + after - _effective(kernel, dilation)
-    if span < 0:
-        return 0
     if not ceil_mode:
-        return span // stride + 1
+        return span // stride + 1 if span >= 0 else 0
+    # PyTorch keeps a window that overhangs the padded input by less than a stride, even
+    # when the input is smaller than the window: 1x1 input, 2x2 pool, ceil_mode -> 1x1
     out = -(-span // stride) + 1
     if (out - 1) * stride >= size + before:  # last window would start in the right padding
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
