@@ -18,18 +18,21 @@ def window_starts(size: int, kernel: int, stride: int, before: int, after: int,
                   ceil_mode: bool) -> list[int]:
     """Start of every pooling window along one axis, in padded coordinates.
 
-    A window is kept when it fits in the padded axis. With ``ceil_mode``, if those
-    windows leave cells of the padded axis uncovered, one more window is kept provided it
-    starts before the right padding (PyTorch's rule).
+    A window is kept when it fits in the padded axis. With ``ceil_mode`` (PyTorch's rule)
+    one more is kept if the window one stride before it does not reach the end of the
+    padded axis and it starts before the right padding. (So a 2x2 window on a 1x1 input
+    with stride 2 is kept, and with stride 1 it is not.)
     """
     padded = before + size + after
-    starts = [s for s in range(0, padded, stride) if s + kernel <= padded]
-    if ceil_mode and starts:
-        covered_to = starts[-1] + kernel
-        nxt = starts[-1] + stride
-        if covered_to < padded and nxt < before + size:
-            starts.append(nxt)
-    return starts
+    starts = []
+    start = 0
+    while True:
+        fits = start + kernel <= padded
+        partial = ceil_mode and start - stride + kernel < padded and start < before + size
+        if not (fits or partial):
+            return starts
+        starts.append(start)
+        start += stride
 
 
 def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:

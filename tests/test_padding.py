@@ -1,0 +1,145 @@
+"""pad2d against np.pad, pad2d_backward as its exact adjoint, and the error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive_pooling as naive
+from kernels import pad2d, pad2d_backward, pad_index_map
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
+PADS = [0, 1, (2, 1), (0, 2, 3, 1), (3, 0, 1, 0), (4, 3, 2, 4)]  # reflect: < 5
+
+
+def _as4(padding):
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if len(padding) == 2:
+        return (padding[0], padding[0], padding[1], padding[1])
+    return padding
+
+
+@pytest.mark.parametrize("padding", PADS, ids=str)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (6, 7), (2, 6, 5)], ids=str)
+def test_pad2d_matches_np_pad(shape, mode, padding):
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    out = pad2d(x, padding, mode)
+    np.testing.assert_array_equal(out, naive.pad2d(x, _as4(padding), mode))
+    assert out.dtype == np.float32
+    assert out.ndim == x.ndim
+
+
+def test_pad2d_constant_value():
+    out = pad2d(np.ones((2, 2)), (1, 0, 0, 1), "zeros", value=7.0)
+    np.testing.assert_array_equal(out, [[7, 7, 7], [1, 1, 7], [1, 1, 7]])
+
+
+@pytest.mark.parametrize("padding", PADS, ids=str)
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_is_the_adjoint(mode, padding):
+    """<pad(x), g> == <x, pad_backward(g)> for random x and g (float64 sums)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    out = pad2d(x, padding, mode)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    lhs = np.sum(out.astype(np.float64) * g)
+    back = pad2d_backward(g, padding, mode)
+    assert back.shape == x.shape
+    rhs = np.sum(x.astype(np.float64) * back)
+    assert lhs == pytest.approx(rhs, rel=1e-5, abs=1e-5)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_backward_equals_transposed_matrix(mode):
+    """The gradient by the definition: pad each basis vector, read the matrix, transpose."""
+    h, w, pads = 4, 3, (2, 1, 0, 2)
+    basis = np.eye(h * w).reshape(h * w, h, w)
+    matrix = np.stack([naive.pad2d(b, pads, mode).ravel() for b in basis], axis=1)
+    g = np.random.default_rng(2).standard_normal((h + 3, w + 2))
+    expected = (matrix.T @ g.ravel()).reshape(h, w)
+    np.testing.assert_allclose(pad2d_backward(g, pads, mode), expected, rtol=1e-5, atol=1e-5)
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    h=st.integers(1, 7),
+    w=st.integers(1, 7),
+    mode=st.sampled_from(MODES),
+    frac=st.tuples(*[st.floats(0, 1)] * 4),
+    seed=st.integers(0, 1000),
+)
+def test_hypothesis_pad_and_adjoint(h, w, mode, frac, seed):
+    limit_h = {"zeros": 4, "reflect": h - 1, "replicate": 4, "circular": h}[mode]
+    limit_w = {"zeros": 4, "reflect": w - 1, "replicate": 4, "circular": w}[mode]
+    pads = (
+        round(frac[0] * limit_h), round(frac[1] * limit_h),
+        round(frac[2] * limit_w), round(frac[3] * limit_w),
+    )
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 2, h, w)).astype(np.float32)
+    out = pad2d(x, pads, mode)
+    np.testing.assert_array_equal(out, naive.pad2d(x, pads, mode))
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    lhs = np.sum(out.astype(np.float64) * g)
+    rhs = np.sum(x.astype(np.float64) * pad2d_backward(g, pads, mode))
+    assert lhs == pytest.approx(rhs, rel=1e-5, abs=1e-5)
+
+
+def test_pad_index_map_by_hand():
+    assert pad_index_map(4, 3, 3, "reflect").tolist() == [3, 2, 1, 0, 1, 2, 3, 2, 1, 0]
+    assert pad_index_map(1, 2, 1, "replicate").tolist() == [0, 0, 0, 0]
+    assert pad_index_map(2, 2, 2, "circular").tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_backward_folds_reflected_gradient_by_hand():
+    # reflect (0, 0, 2, 0) on [a, b, c] gives [c, b, a, b, c]: b and c receive twice
+    np.testing.assert_array_equal(
+        pad2d_backward(np.ones((1, 5)), (0, 0, 2, 0), "reflect"), [[1, 2, 2]]
+    )
+
+
+X = np.zeros((1, 1, 3, 4), np.float32)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "pattern"),
+    [
+        (lambda: pad2d(X, 3, "reflect"), ValueError,
+         r"Reflect padding must be smaller than the input along each axis: padding=\(top 3, "
+         r"bottom 3, left 3, right 3\) on input 3x4 allows at most 2 rows and 3 columns"),
+        (lambda: pad2d(X, (0, 0, 4, 0), "reflect"), ValueError, r"at most 2 rows and 3 columns"),
+        (lambda: pad2d(X, (4, 0, 0, 0), "circular"), ValueError,
+         r"Circular padding can wrap at most once.*at most 3 rows and 4 columns"),
+        (lambda: pad2d(X, -1), ValueError, r"non-negative ints\. Received: padding=-1"),
+        (lambda: pad2d(X, (1, -2)), ValueError, r"Received: padding=\(1, -2\)"),
+        (lambda: pad2d(X, (1, 2, 3)), ValueError, r"Received: padding=\(1, 2, 3\)"),
+        (lambda: pad2d(X, 1.5), TypeError, r"Received: padding=1\.5"),
+        (lambda: pad2d(X, "same"), ValueError,
+         r"`padding` for pad2d must be an int, a pair or a 4-tuple; 'same' and 'valid' depend "
+         r"on a kernel .*Received: padding='same'"),
+        (lambda: pad2d(X, 1, "mirror"), ValueError,
+         r"`mode` must be one of 'zeros', 'reflect', 'replicate', 'circular'\. Received: mode='mirror'"),
+        (lambda: pad2d(np.zeros((1, 1, 0, 3)), 1, "replicate"), ValueError, r"needs a non-empty input"),
+        (lambda: pad2d(np.zeros(3), 1), ValueError, r"`x` must have shape .*Received: x\.shape=\(3,\)"),
+        (lambda: pad2d_backward(np.zeros((1, 1, 2, 2)), 2), ValueError, r"smaller than the padding"),
+        (lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), "same"), ValueError,
+         r"`padding` must be numeric for pad2d_backward\. Received: padding='same'"),
+        (lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), 2, "reflect"), ValueError,
+         r"Reflect padding must be smaller than the input"),
+    ],
+)
+def test_errors(call, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        call()
+
+
+def test_zero_padding_is_a_copy():
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    out = pad2d(x, 0, "reflect")
+    np.testing.assert_array_equal(out, x)
+    out[0, 0] = 99
+    assert x[0, 0] == 0
