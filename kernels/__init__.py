@@ -30,7 +30,16 @@ from . import _cache
 
 _cache.configure()  # before numba is imported anywhere below
 
-from .activations import relu, relu_backward  # noqa: E402
+from .activations import (  # noqa: E402
+    leaky_relu,
+    leaky_relu_backward,
+    relu,
+    relu_backward,
+    sigmoid,
+    sigmoid_backward,
+    tanh,
+    tanh_backward,
+)
 from .conv import conv2d  # noqa: E402
 from .padding import pad2d, pad2d_backward, pad_index_map  # noqa: E402
 from .pooling import (  # noqa: E402
@@ -56,6 +65,12 @@ __all__ = [
     "conv2d",
     "relu",
     "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
     "max_pool2d",
     "max_pool2d_backward",
     "avg_pool2d",
