@@ -178,7 +178,8 @@ def test_nan_and_inf_propagate(kernel, stride, padding):
     assert np.isnan(out[0, 0, 0, 0])
     assert idx[0, 0, 0, 0] == 1 * 6 + 1  # both windows hold (0, 0) and (1, 1): the last NaN
     assert np.isposinf(out[0, 1]).any()
-    avg = avg_pool2d(x, kernel, stride, padding)
+    with np.errstate(invalid="ignore"):  # inf - inf warns only with NUMBA_DISABLE_JIT=1
+        avg = avg_pool2d(x, kernel, stride, padding)
     assert np.isnan(avg[0, 0, 0, 0])
     assert np.isposinf(avg[0, 1]).any() or np.isnan(avg[0, 1]).any()
 
@@ -304,13 +305,13 @@ def test_max_backward_accumulates_overlapping_windows():
 
 
 def test_kernels_run_from_two_threads_at_once():
-    x = _random((4, 8, 64, 64))
+    x = _random((2, 4, 32, 32))  # small: the test also runs with NUMBA_DISABLE_JIT=1
     expected = max_pool2d(x, 3, 2, 1)[0]
     results, errors = [], []
 
     def work():
         try:
-            for _ in range(20):
+            for _ in range(10):
                 results.append(np.array_equal(max_pool2d(x, 3, 2, 1)[0], expected))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -321,7 +322,7 @@ def test_kernels_run_from_two_threads_at_once():
     for t in threads:
         t.join()
     assert not errors
-    assert all(results) and len(results) == 40
+    assert all(results) and len(results) == 20
 
 
 # ----------------------------------------------------------------------- errors
