@@ -29,7 +29,9 @@ def _as_unit_image(image: object) -> np.ndarray:
             f"Received: image with shape {getattr(arr, 'shape', None)}"
         )
     if arr.size == 0:
-        raise ValueError(f"`image` must not be empty. Received: image with shape {arr.shape}")
+        raise ValueError(
+            f"`image` must not be empty. Received: image with shape {arr.shape}"
+        )
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     if arr.dtype == bool:
@@ -88,9 +90,13 @@ def preprocess_digit(
     (4, 23)
     """
     if ink not in ("auto", "white", "black"):
-        raise ValueError(f'`ink` must be "auto", "white" or "black". Received: ink={ink!r}')
+        raise ValueError(
+            f'`ink` must be "auto", "white" or "black". Received: ink={ink!r}'
+        )
     if not 0.0 <= float(threshold) < 1.0:
-        raise ValueError(f"`threshold` must be in [0, 1). Received: threshold={threshold!r}")
+        raise ValueError(
+            f"`threshold` must be in [0, 1). Received: threshold={threshold!r}"
+        )
     img = _as_unit_image(image)
     if ink == "black" or (ink == "auto" and not _ink_is_white(img)):
         img = 1.0 - img

@@ -393,6 +393,15 @@ def _content_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
+def _user_agent() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"convlab/{version('convlab')} (python-urllib)"
+    except PackageNotFoundError:
+        return "convlab (python-urllib)"
+
+
 def _fetch_to_temp(
     url: str,
     folder: Path,
@@ -400,11 +409,7 @@ def _fetch_to_temp(
     timeout: float,
     progress: ProgressCallback | None,
 ) -> Path:
-    from convlab import __version__
-
-    request = urllib.request.Request(
-        url, headers={"User-Agent": f"convlab/{__version__}"}
-    )
+    request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0)
         fd, name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
@@ -459,6 +464,7 @@ def _download_one(
                 tmp = _fetch_to_temp(url, folder, filename, timeout, progress)
             except urllib.error.HTTPError as err:
                 reason = _describe(err)
+                err.close()  # it holds the response: close it, or the socket leaks
                 if 400 <= err.code < 500 and err.code not in (408, 429):
                     break  # the mirror does not have it: retrying will not help
                 continue
@@ -584,7 +590,7 @@ def load_mnist(
         else:
             folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
             if not folder.is_dir() or _find_files(folder)[1]:
-                fetch_mnist(folder, progress=progress)
+                fetch_mnist(folder, progress=progress, mirrors=DEFAULT_MIRRORS)
         return _load_folder(folder, "full", CONTENT_SHA256)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(
