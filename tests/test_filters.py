@@ -42,9 +42,11 @@ def test_every_preset_is_valid_and_explained():
     assert len(names) == len(set(names))
     for preset in PRESETS:
         assert preset.kernel.dtype == np.float32
-        assert min(preset.shape) >= 1 and max(preset.shape) <= MAX_KERNEL_SIDE
+        assert min(preset.shape) >= 1
+        assert max(preset.shape) <= MAX_KERNEL_SIDE
         assert np.isfinite(preset.kernel).all()
-        assert preset.description and "\n" not in preset.description
+        assert preset.description
+        assert "\n" not in preset.description
         assert (
             not preset.kernel.flags.writeable
         )  # shared presets cannot be edited in place
@@ -146,7 +148,8 @@ def test_sobel_x_is_positive_on_a_dark_to_bright_step():
     image = np.zeros((5, 6))
     image[:, 3:] = 1.0  # brighter to the right
     out = correlate_same(image, get_preset("Sobel x").kernel)
-    assert out[2, 2] == 4 and out[2, 3] == 4  # the two columns beside the step
+    assert out[2, 2] == 4
+    assert out[2, 3] == 4
     assert out[2, 0] == 0  # flat
     out_y = correlate_same(image, get_preset("Sobel y").kernel)
     assert np.all(out_y[1:-1, :] == 0)  # no vertical change inside the image
@@ -174,7 +177,8 @@ def test_gabor_symmetries():
     np.testing.assert_allclose(g45, g45.T, atol=1e-7)
     assert np.all(np.diag(g45) > 0)  # the centre stripe, top-left to bottom-right
     # Vertical stripes: every column of the 0-degree kernel has one sign pattern along x.
-    assert g0[4, 4] > 0 and g0[4, 3] < g0[4, 4]
+    assert g0[4, 4] > 0
+    assert g0[4, 3] < g0[4, 4]
 
 
 def test_gabor_matches_its_formula():
@@ -235,11 +239,12 @@ def test_bank_round_trip_is_exact_and_readable(tmp_path):
     save_bank(path, bank)
     loaded = load_bank(path)
     assert loaded == bank
-    for a, b in zip(loaded, bank):
+    for a, b in zip(loaded, bank, strict=False):
         assert a.kernel.tobytes() == b.kernel.tobytes()  # bit-identical float32
     text = path.read_text(encoding="utf-8")
     data = json.loads(text)
-    assert data["format"] == "convlab-filter-bank" and data["version"] == 1
+    assert data["format"] == "convlab-filter-bank"
+    assert data["version"] == 1
     assert data["filters"][get_names(bank).index("Sobel x")]["kernel"] == [
         [-1, 0, 1],
         [-2, 0, 2],

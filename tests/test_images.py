@@ -41,12 +41,14 @@ def test_samples_load_with_expected_shapes():
     total = 0
     for sample in SAMPLES:
         assert sample.path.is_file(), sample.path
-        assert sample.credit and sample.title
+        assert sample.credit
+        assert sample.title
         total += sample.path.stat().st_size
         image = load_sample(sample.name)
         assert image.array.shape == EXPECTED_SAMPLES[sample.name]
         assert image.array.dtype == np.float32
-        assert 0.0 <= image.array.min() and image.array.max() <= 1.0
+        assert image.array.min() >= 0.0
+        assert image.array.max() <= 1.0
         assert image.array.max() > image.array.min()  # not blank
         assert not image.downscaled
     assert total < 1_500_000
@@ -62,7 +64,8 @@ def test_default_sample_is_the_first_and_has_edges():
 def test_checkerboard_and_digit_are_what_they_say():
     board = load_sample("checkerboard").array[0]
     assert np.unique(board).size == 2
-    assert board[0, 0] != board[0, 32] and board[0, 0] == board[32, 32]
+    assert board[0, 0] != board[0, 32]
+    assert board[0, 0] == board[32, 32]
     digit = load_sample("digit").array[0]
     from convlab.data.mnist import load_mnist
 
@@ -105,7 +108,8 @@ def test_lossless_formats_round_trip_exactly(tmp_path, ext):
     image = load_image(path)
     assert image.array.shape == expected.shape
     np.testing.assert_allclose(image.array, expected, atol=1e-6)
-    assert image.name == f"g.{ext}" and image.original_size == (8, 6)
+    assert image.name == f"g.{ext}"
+    assert image.original_size == (8, 6)
 
 
 def test_jpeg_loads_close_to_source(tmp_path):
@@ -138,7 +142,8 @@ def test_exif_orientation_is_applied(tmp_path):
     assert image.original_size == (2, 4)
     # Rotating clockwise puts the old left column on top.
     top, bottom = image.array[0, 0].mean(), image.array[0, -1].mean()
-    assert top > 0.8 and bottom < 0.2
+    assert top > 0.8
+    assert bottom < 0.2
     expected = np.rot90(pixels, k=-1) / 255.0
     np.testing.assert_allclose(image.array[0], expected, atol=0.1)
 
@@ -195,7 +200,8 @@ def test_la_palette_and_cmyk_modes(tmp_path):
     cmyk.save(tmp_path / "c.jpg", quality=100)
     c = load_image(tmp_path / "c.jpg").array
     assert c.shape == (3, 2, 3)
-    assert c[0].mean() > 0.9 and c[1].mean() < 0.1
+    assert c[0].mean() > 0.9
+    assert c[1].mean() < 0.1
 
 
 def test_grayscale_stays_one_channel(tmp_path):
@@ -215,26 +221,31 @@ def test_large_image_is_downscaled_with_notice(tmp_path):
     big[:, 600:] = 255
     Image.fromarray(big).save(tmp_path / "wide.png")
     image = load_image(tmp_path / "wide.png", max_side=400)
-    assert image.downscaled and image.original_size == (1200, 300)
+    assert image.downscaled
+    assert image.original_size == (1200, 300)
     assert image.array.shape == (3, 100, 400)
-    assert 0.0 <= image.array.min() and image.array.max() <= 1.0
+    assert image.array.min() >= 0.0
+    assert image.array.max() <= 1.0
     np.testing.assert_allclose(image.array[:, :, :150], 0.0, atol=1e-6)
     np.testing.assert_allclose(image.array[:, :, 250:], 1.0, atol=1e-6)
     assert "downscaled from 1200 x 300" in image.describe()
     full = load_image(tmp_path / "wide.png", max_side=None)
-    assert not full.downscaled and full.array.shape == (3, 300, 1200)
+    assert not full.downscaled
+    assert full.array.shape == (3, 300, 1200)
 
 
 def test_large_jpeg_and_16_bit_are_downscaled(tmp_path):
     Image.fromarray(np.full((2000, 1000, 3), 128, np.uint8)).save(tmp_path / "big.jpg")
     image = load_image(tmp_path / "big.jpg", max_side=500)
-    assert image.downscaled and image.original_size == (1000, 2000)
+    assert image.downscaled
+    assert image.original_size == (1000, 2000)
     assert image.array.shape == (3, 500, 250)
     np.testing.assert_allclose(image.array, 128 / 255, atol=0.01)
     deep = np.full((60, 90), 30000, np.uint16)
     Image.fromarray(deep).save(tmp_path / "deep.png")
     small = load_image(tmp_path / "deep.png", max_side=30)
-    assert small.array.shape == (1, 20, 30) and small.downscaled
+    assert small.array.shape == (1, 20, 30)
+    assert small.downscaled
     np.testing.assert_allclose(small.array, 30000 / 65535, rtol=1e-5)
 
 
@@ -327,7 +338,9 @@ def test_image_from_array_dtypes_and_shapes():
     np.testing.assert_allclose(image_from_array(b).array, [[[1, 0]]])
     rgb = gradient_rgb()
     out = image_from_array(rgb, name="clip")
-    assert out.array.shape == (3, 6, 8) and out.name == "clip" and out.path is None
+    assert out.array.shape == (3, 6, 8)
+    assert out.name == "clip"
+    assert out.path is None
     np.testing.assert_allclose(out.array, np.transpose(rgb, (2, 0, 1)) / 255, atol=1e-6)
     assert image_from_array(rgb[..., :1]).array.shape == (1, 6, 8)
     rgba = np.zeros((1, 1, 4), np.uint8)  # transparent black -> white
@@ -337,11 +350,9 @@ def test_image_from_array_dtypes_and_shapes():
 def test_image_from_array_downscales():
     canvas = np.zeros((200, 100), np.float32)
     out = image_from_array(canvas, max_side=50)
-    assert (
-        out.downscaled
-        and out.original_size == (100, 200)
-        and out.array.shape == (1, 50, 25)
-    )
+    assert out.downscaled
+    assert out.original_size == (100, 200)
+    assert out.array.shape == (1, 50, 25)
 
 
 @pytest.mark.parametrize(

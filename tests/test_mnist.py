@@ -70,7 +70,8 @@ def test_parse_idx_hand_made_bytes():
         [1, 2, 3, 4]
     )
     out = parse_idx(images)
-    assert out.shape == (2, 1, 2) and out.dtype == np.uint8
+    assert out.shape == (2, 1, 2)
+    assert out.dtype == np.uint8
     np.testing.assert_array_equal(out.ravel(), [1, 2, 3, 4])
     assert out.flags.writeable
     # Other IDX types: big-endian int16 comes back in native order.
@@ -142,12 +143,16 @@ def test_gz_garbage_and_truncated_gz(tmp_path):
 def test_bundled_subset_shapes_and_balance():
     data = load_mnist()
     assert data.source == "bundled"
-    assert data.x_train.shape == (10_000, 28, 28) and data.x_train.dtype == np.uint8
-    assert data.y_train.shape == (10_000,) and data.y_train.dtype == np.uint8
-    assert data.x_test.shape == (2_000, 28, 28) and data.y_test.shape == (2_000,)
+    assert data.x_train.shape == (10_000, 28, 28)
+    assert data.x_train.dtype == np.uint8
+    assert data.y_train.shape == (10_000,)
+    assert data.y_train.dtype == np.uint8
+    assert data.x_test.shape == (2_000, 28, 28)
+    assert data.y_test.shape == (2_000,)
     np.testing.assert_array_equal(np.bincount(data.y_train, minlength=10), [1000] * 10)
     np.testing.assert_array_equal(np.bincount(data.y_test, minlength=10), [200] * 10)
-    assert data.x_train.max() == 255 and data.x_train.min() == 0
+    assert data.x_train.max() == 255
+    assert data.x_train.min() == 0
     assert "train=10000" in repr(data)
 
 
@@ -256,7 +261,8 @@ def test_full_set_checksums_and_shapes(full_mnist_dir, monkeypatch):
     monkeypatch.setenv("CONVLAB_MNIST_DIR", str(full_mnist_dir))
     data = load_mnist("full")
     assert data.source == "full"
-    assert data.x_train.shape == (60_000, 28, 28) and data.x_test.shape == (
+    assert data.x_train.shape == (60_000, 28, 28)
+    assert data.x_test.shape == (
         10_000,
         28,
         28,
@@ -446,7 +452,8 @@ def test_load_full_downloads_into_cache_when_missing(served, tmp_path, monkeypat
     data = load_mnist(
         "full", cache_dir=tmp_path / "c", progress=lambda d, t, w: seen.append(w)
     )
-    assert data.source == "full" and len(set(seen)) == 4
+    assert data.source == "full"
+    assert len(set(seen)) == 4
     np.testing.assert_array_equal(data.y_train, arrays[FILES[1]])
 
 

@@ -109,7 +109,8 @@ class FilterPreset:
             )
         if not isinstance(self.description, str):
             raise ValueError(
-                f"`description` must be a str. Received: description={self.description!r}"
+                f"`description` must be a str. Received: "
+                f"description={self.description!r}"
             )
         object.__setattr__(self, "kernel", _check_kernel(self.kernel, "kernel"))
 
@@ -221,7 +222,8 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Box blur 3x3",
         np.full((3, 3), 1 / 9),
-        "Each output is the plain average of a 3x3 window: blurs and removes fine noise.",
+        "Each output is the plain average of a 3x3 window: blurs and removes fine "
+        "noise.",
     ),
     _p(
         "Box blur 5x5",
@@ -236,17 +238,20 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Gaussian 5x5",
         _GAUSS5,
-        "Binomial approximation of a Gaussian (sigma about 1): smooth blur without blocks.",
+        "Binomial approximation of a Gaussian (sigma about 1): smooth blur without "
+        "blocks.",
     ),
     _p(
         "Sharpen",
         [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
-        "Identity plus a Laplacian: boosts each pixel against its neighbours (crisper edges).",
+        "Identity plus a Laplacian: boosts each pixel against its neighbours (crisper "
+        "edges).",
     ),
     _p(
         "Laplacian (4-neighbour)",
         [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
-        "Second derivative: 0 on flat areas and ramps, large on edges and dots, any direction.",
+        "Second derivative: 0 on flat areas and ramps, large on edges and dots, any "
+        "direction.",
     ),
     _p(
         "Laplacian (8-neighbour)",
@@ -256,17 +261,20 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Outline",
         [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
-        "Centre minus all 8 neighbours (a negated Laplacian): bright outlines on black.",
+        "Centre minus all 8 neighbours (a negated Laplacian): bright outlines on "
+        "black.",
     ),
     _p(
         "Sobel x",
         [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
-        "Horizontal gradient, smoothed vertically: positive where it gets brighter to the right.",
+        "Horizontal gradient, smoothed vertically: positive where it gets brighter to "
+        "the right.",
     ),
     _p(
         "Sobel y",
         [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-        "Vertical gradient: positive where the image gets brighter downwards (horizontal edges).",
+        "Vertical gradient: positive where the image gets brighter downwards "
+        "(horizontal edges).",
     ),
     _p(
         "Prewitt x",
@@ -281,7 +289,8 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Scharr x",
         [[-3, 0, 3], [-10, 0, 10], [-3, 0, 3]],
-        "Horizontal gradient tuned for rotation invariance: better edge angles than Sobel.",
+        "Horizontal gradient tuned for rotation invariance: better edge angles than "
+        "Sobel.",
     ),
     _p(
         "Scharr y",
@@ -312,7 +321,8 @@ PRESETS: list[FilterPreset] = [
             [0, -1, -2, -1, 0],
             [0, 0, -1, 0, 0],
         ],
-        "Laplacian of Gaussian (Mexican hat): smooth, then find blobs and edges; sums to 0.",
+        "Laplacian of Gaussian (Mexican hat): smooth, then find blobs and edges; sums "
+        "to 0.",
     ),
     _p(
         "LoG 9x9 (sigma 1.4)",
@@ -322,22 +332,26 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Gabor 0°",
         gabor_kernel(9, 0.0),
-        "A wave along x under a Gaussian (lambda 4 px, sigma 2): answers vertical bars, texture.",
+        "A wave along x under a Gaussian (lambda 4 px, sigma 2): answers vertical "
+        "bars, texture.",
     ),
     _p(
         "Gabor 45°",
         gabor_kernel(9, 45.0),
-        "Gabor with its wave along 45°: answers stripes running top-left to bottom-right (\\).",
+        "Gabor with its wave along 45°: answers stripes running top-left to "
+        "bottom-right (\\).",
     ),
     _p(
         "Gabor 90°",
         gabor_kernel(9, 90.0),
-        "Gabor with its wave along y: answers horizontal bars; first CNN layers learn such filters.",
+        "Gabor with its wave along y: answers horizontal bars; first CNN layers learn "
+        "such filters.",
     ),
     _p(
         "Horizontal lines",
         [[-1, -1, -1], [2, 2, 2], [-1, -1, -1]],
-        "A bright row between dark rows: answers thin horizontal lines, not wide edges.",
+        "A bright row between dark rows: answers thin horizontal lines, not wide "
+        "edges.",
     ),
     _p(
         "Vertical lines",
@@ -347,12 +361,14 @@ PRESETS: list[FilterPreset] = [
     _p(
         "Motion blur (1x7)",
         np.full((1, 7), 1 / 7),
-        "Averages 7 pixels in a row: the smear of a camera moving sideways; a 1x7 kernel.",
+        "Averages 7 pixels in a row: the smear of a camera moving sideways; a 1x7 "
+        "kernel.",
     ),
     _p(
         "Forward difference (1x2)",
         [[-1, 1]],
-        "Right pixel minus left: the smallest gradient; an even width has no centre pixel.",
+        "Right pixel minus left: the smallest gradient; an even width has no centre "
+        "pixel.",
     ),
 ]
 
@@ -535,7 +551,8 @@ def load_bank(path: str | os.PathLike[str]) -> list[FilterPreset]:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
         raise FilterBankError(
-            f"{name}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})"
+            f"{name}: not valid JSON ({err.msg} at line {err.lineno}, column "
+            f"{err.colno})"
         ) from None
     except ValueError as err:  # NaN / Infinity
         raise FilterBankError(f"{name}: {err}") from None

@@ -113,7 +113,8 @@ def _check_max_side(max_side: int | None) -> None:
         isinstance(max_side, bool) or not isinstance(max_side, int) or max_side < 1
     ):
         raise ValueError(
-            f"`max_side` must be a positive int or None. Received: max_side={max_side!r}"
+            f"`max_side` must be a positive int or None. Received: "
+            f"max_side={max_side!r}"
         )
 
 
@@ -250,7 +251,8 @@ def load_image(
         raise ImageLoadError(f"{path}: is a folder, not an image file") from None
     except UnidentifiedImageError:
         raise ImageLoadError(
-            f"{name}: not an image file Pillow can read (PNG, JPEG, BMP, TIFF, WebP, GIF)"
+            f"{name}: not an image file Pillow can read (PNG, JPEG, BMP, TIFF, WebP, "
+            f"GIF)"
         ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageLoadError(
@@ -405,7 +407,8 @@ def _samples() -> list[Sample]:
             "digit",
             "MNIST digit 7 (28 x 28)",
             folder / "mnist_digit_7.png",
-            "MNIST, Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0.",
+            "MNIST, Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA "
+            "3.0.",
         ),
     ]
 

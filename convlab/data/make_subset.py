@@ -97,9 +97,10 @@ def make_mnist_subset(
         sums[stem] = hashlib.sha256(raw).hexdigest()
         _atomic_write(out / f"{stem}.gz", gzip.compress(raw, compresslevel=9, mtime=0))
     lines = [
-        "# sha256 of the DECOMPRESSED content of each .gz file (convlab verifies these).",
-        f"# Built by convlab/data/make_subset.py, seed {seed}, {per_digit_train} train and "
-        f"{per_digit_test} test images per digit.",
+        "# sha256 of the DECOMPRESSED content of each .gz file (convlab verifies "
+        "these).",
+        f"# Built by convlab/data/make_subset.py, seed {seed}, "
+        f"{per_digit_train} train and {per_digit_test} test images per digit.",
     ]
     lines += [f"{sums[stem]}  {stem}" for stem in FILES]
     _atomic_write(out / "SHA256SUMS", ("\n".join(lines) + "\n").encode())

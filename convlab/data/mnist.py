@@ -160,7 +160,8 @@ def _read_bytes(path: Path) -> bytes:
         return gzip.decompress(raw)
     except EOFError:
         raise MnistError(
-            f"{path}: the gzip data is truncated (the file ended early; download it again)"
+            f"{path}: the gzip data is truncated (the file ended early; download it "
+            f"again)"
         ) from None
     except (gzip.BadGzipFile, zlib.error, OSError) as err:
         raise MnistError(f"{path}: corrupt gzip data ({err})") from err
@@ -193,7 +194,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """
     if len(data) < 4:
         raise MnistError(
-            f"{name}: not an IDX file (only {len(data)} bytes; an IDX header has at least 8)"
+            f"{name}: not an IDX file (only {len(data)} bytes; an IDX header has at "
+            f"least 8)"
         )
     magic = int.from_bytes(data[:4], "big")
     type_code, ndim = data[2], data[3]
@@ -210,7 +212,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     header_len = 4 + 4 * ndim
     if len(data) < header_len:
         raise MnistError(
-            f"{name}: truncated: the header needs {header_len} bytes, the file has {len(data)}"
+            f"{name}: truncated: the header needs {header_len} bytes, the file has "
+            f"{len(data)}"
         )
     dims = struct.unpack(f">{ndim}I", data[4:header_len])
     dtype = _IDX_DTYPES[type_code]
@@ -220,13 +223,14 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     shape = " x ".join(str(d) for d in dims)
     if available < expected:
         raise MnistError(
-            f"{name}: truncated: the header promises {shape} values ({expected:,} bytes) "
-            f"but only {available:,} bytes follow"
+            f"{name}: truncated: the header promises {shape} values "
+            f"({expected:,} bytes) but only {available:,} bytes follow"
         )
     if available > expected:
         raise MnistError(
-            f"{name}: {available - expected:,} unexpected bytes after the data (the header "
-            f"promises {shape} values, {expected:,} bytes): not a clean IDX file"
+            f"{name}: {available - expected:,} unexpected bytes after the data "
+            f"(the header promises {shape} values, {expected:,} bytes): "
+            "not a clean IDX file"
         )
     array = np.frombuffer(data, dtype=dtype, count=count, offset=header_len).reshape(
         dims
@@ -321,7 +325,8 @@ def _load_folder(
     found, missing = _find_files(folder)
     if missing:
         raise MnistError(
-            f"{folder} does not hold the four MNIST IDX files (missing {', '.join(missing)})"
+            f"{folder} does not hold the four MNIST IDX files "
+            f"(missing {', '.join(missing)})"
         )
     arrays = []
     for stem in FILES:
@@ -479,8 +484,8 @@ def _download_one(
             return
         failures.append(f"{host}: {reason}")
     raise MnistDownloadError(
-        f"Could not download MNIST from any mirror ({filename}: {'; '.join(failures)}). "
-        + _OFFLINE_HINT
+        f"Could not download MNIST from any mirror "
+        f"({filename}: {'; '.join(failures)}). " + _OFFLINE_HINT
     )
 
 
