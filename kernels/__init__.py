@@ -30,6 +30,7 @@ from . import _cache
 
 _cache.configure()  # before numba is imported anywhere below
 
+from ._warmup import warmup  # noqa: E402
 from .activations import (  # noqa: E402
     leaky_relu,
     leaky_relu_backward,
@@ -40,7 +41,12 @@ from .activations import (  # noqa: E402
     tanh,
     tanh_backward,
 )
-from .conv import conv2d  # noqa: E402
+from .conv import (  # noqa: E402
+    conv2d,
+    conv2d_backward,
+    conv2d_grad_input,
+    conv2d_grad_weight,
+)
 from .padding import pad2d, pad2d_backward, pad_index_map  # noqa: E402
 from .pooling import (  # noqa: E402
     avg_pool2d,
@@ -63,6 +69,10 @@ from .shapes import (  # noqa: E402
 
 __all__ = [
     "conv2d",
+    "conv2d_backward",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
+    "warmup",
     "relu",
     "relu_backward",
     "leaky_relu",

@@ -1,7 +1,34 @@
 """2-D convolution (cross-correlation, as PyTorch and Keras compute it) and its gradients.
 
-PLACEHOLDER forward: correct but unoptimised. The kernels work (issue 2) replaces the loop
-and adds the backward pass behind the same signatures.
+How the loops are laid out
+--------------------------
+Every pass here is one jitted kernel, :func:`_conv_planes`, that computes
+
+    out[n, f, oy, ox] = bias[f] + sum_{c, ky, kx} weight[f, c, ky, kx]
+                                  * xpad[n, c, oy * sh + ky * dh, ox * sw + kx * dw]
+
+over *phase planes*: the padded input is split by row phase ``y % sh`` and column phase
+``x % sw`` into ``sh * sw`` planes of ``ceil(Hp / sh) x ceil(Wp / sw)`` pixels (one plane,
+a padded copy, at stride 1). In a plane every tap ``(c, ky, kx)`` is a constant *offset*,
+and a whole block of output rows, read as one flat run ``q = oy * L + ox`` (``L`` the
+plane width), is ``sum_t w_t * plane[offset_t + q]``: a unit-stride loop that LLVM
+vectorises, at any stride (a strided read in the inner loop would not) and for any padding
+mode (the planes are gathered through the padding's index maps, so padded cells are real
+zeros or copies and NaN/inf propagate exactly as in the padded formula). The ``L - OW``
+columns past the right edge of each flat row are computed and dropped.
+
+Eight taps are summed per pass over a block and two filters share each load, so the
+accumulator row is loaded and stored once per 8 taps instead of once per tap.
+
+The backward pass reuses it: the gradient with respect to the input is the convolution
+of ``grad_out`` (with ``stride - 1`` zeros between its pixels) with the flipped, transposed
+weights; for ``padding_mode != "zeros"`` the gradient of the padded input is folded back by
+:func:`kernels.pad2d_backward`. The gradient with respect to the weights gathers, per
+image, the taps of each output pixel into a (pixels, taps) scratch and accumulates
+``grad_out[f, p] * taps[p, :]`` rows with the same 8-wide pattern.
+
+Parallel loops (``prange``) run over (image, block of output rows), so two threads never
+write the same output; see ``kernels/_jit.py`` for the threading layer.
 """
 
 from __future__ import annotations
@@ -9,47 +36,573 @@ from __future__ import annotations
 import numpy as np
 
 from . import _checks
-from ._jit import njit
-from .padding import pad2d
+from ._jit import njit, njit_parallel, prange
+from .padding import pad2d_backward, pad_index_map
 from .shapes import conv2d_output_shape, resolve_padding
 
-__all__ = ["conv2d"]
+__all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
+
+_BLOCK = 1024  # target flat length of one work item (output rows * plane width)
+
+
+# --------------------------------------------------------------------------- jitted loops
+
+
+@njit_parallel
+def _gather_planes(
+    x, rowmap, colmap, run_lo, run_hi, run_src, sh, sw, hy, width, plane_size, planes
+):
+    """planes[((n*C + c)*sh*sw + py*sw + px)*plane_size + y*width + j]
+    = xpad[n, c, y*sh + py, j*sw + px], through the padding's index maps (-1: zero)."""
+    n_batch, channels = x.shape[0], x.shape[1]
+    n_rows = n_batch * channels * sh * hy
+    for task in prange(n_rows):
+        y = task % hy
+        py = (task // hy) % sh
+        nc = task // (hy * sh)
+        n = nc // channels
+        c = nc % channels
+        src_row = rowmap[y * sh + py]
+        for px in range(sw):
+            start = (nc * sh * sw + py * sw + px) * plane_size + y * width
+            dst = planes[start : start + width]
+            if src_row < 0:
+                for j in range(width):
+                    dst[j] = 0.0
+                continue
+            src = x[n, c, src_row]
+            lo = run_lo[px]
+            hi = run_hi[px]
+            for j in range(lo):  # left padding: zeros or copies
+                s = colmap[px, j]
+                dst[j] = src[s] if s >= 0 else 0.0
+            first = run_src[px]
+            if sw == 1:
+                inner = src[first : first + hi - lo]
+                for j in range(hi - lo):
+                    dst[lo + j] = inner[j]
+            else:
+                for j in range(hi - lo):
+                    dst[lo + j] = src[first + j * sw]
+            for j in range(hi, width):
+                s = colmap[px, j]
+                dst[j] = src[s] if s >= 0 else 0.0
 
 
 @njit
-def _conv2d_valid(xp, weight, bias, sh, sw, dh, dw, out):
-    n_batch, channels = xp.shape[0], xp.shape[1]
-    n_filters, _, kh, kw = weight.shape
-    oh, ow = out.shape[2], out.shape[3]
-    for n in range(n_batch):
+def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen):
+    """acc_a += sum of 8 taps with weights wa[t:t+8], acc_b likewise (shared loads)."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    r4 = planes[offs[t + 4] + q0 : offs[t + 4] + q0 + blen]
+    r5 = planes[offs[t + 5] + q0 : offs[t + 5] + q0 + blen]
+    r6 = planes[offs[t + 6] + q0 : offs[t + 6] + q0 + blen]
+    r7 = planes[offs[t + 7] + q0 : offs[t + 7] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    a4, a5, a6, a7 = wa[t + 4], wa[t + 5], wa[t + 6], wa[t + 7]
+    b0, b1, b2, b3 = wb[t], wb[t + 1], wb[t + 2], wb[t + 3]
+    b4, b5, b6, b7 = wb[t + 4], wb[t + 5], wb[t + 6], wb[t + 7]
+    for q in range(blen):
+        v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+        v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
+        acc_a[q] += ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
+            (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
+        )
+        acc_b[q] += ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
+            (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
+        )
+
+
+@njit
+def _rows1(acc, planes, offs, wa, t, q0, blen):
+    """acc += sum of 8 taps with weights wa[t:t+8]."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    r4 = planes[offs[t + 4] + q0 : offs[t + 4] + q0 + blen]
+    r5 = planes[offs[t + 5] + q0 : offs[t + 5] + q0 + blen]
+    r6 = planes[offs[t + 6] + q0 : offs[t + 6] + q0 + blen]
+    r7 = planes[offs[t + 7] + q0 : offs[t + 7] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    a4, a5, a6, a7 = wa[t + 4], wa[t + 5], wa[t + 6], wa[t + 7]
+    for q in range(blen):
+        acc[q] += ((a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])) + (
+            (a4 * r4[q] + a5 * r5[q]) + (a6 * r6[q] + a7 * r7[q])
+        )
+
+
+@njit_parallel
+def _conv_planes(
+    planes, image_size, tap_offs, zero_off, wtaps, bias, width, rows_per_block, out
+):
+    """out (N, F, OH, OW) from phase planes; wtaps (F, T8) zero beyond the real taps.
+
+    Taps past the real ones point at the zero tail of ``planes`` with weight 0, so every
+    pass sums exactly 8 taps.
+    """
+    n_batch, n_filters, oh, ow = out.shape
+    n_taps = tap_offs.shape[0]  # real taps
+    n_taps8 = wtaps.shape[1]
+    blocks = (oh + rows_per_block - 1) // rows_per_block
+    for task in prange(n_batch * blocks):
+        n = task // blocks
+        oy0 = (task % blocks) * rows_per_block
+        n_rows = min(rows_per_block, oh - oy0)
+        blen = n_rows * width
+        q0 = oy0 * width
+        offs = np.empty(n_taps8, np.int64)
+        for t in range(n_taps):
+            offs[t] = n * image_size + tap_offs[t]
+        for t in range(n_taps, n_taps8):
+            offs[t] = zero_off - q0  # reads the zero tail
+        acc = np.empty((n_filters, blen), np.float32)
         for f in range(n_filters):
-            for oy in range(oh):
+            b = bias[f]
+            for q in range(blen):
+                acc[f, q] = b
+        f = 0
+        while f + 2 <= n_filters:
+            for t in range(0, n_taps8, 8):
+                _rows2(acc[f], acc[f + 1], planes, offs, wtaps[f], wtaps[f + 1], t, q0, blen)
+            f += 2
+        if f < n_filters:
+            for t in range(0, n_taps8, 8):
+                _rows1(acc[f], planes, offs, wtaps[f], t, q0, blen)
+        for f in range(n_filters):
+            for r in range(n_rows):
+                src = acc[f, r * width : r * width + ow]
+                dst = out[n, f, oy0 + r]
                 for ox in range(ow):
-                    acc = bias[f]
-                    for c in range(channels):
-                        for ky in range(kh):
-                            for kx in range(kw):
-                                # cross-correlation: no kernel flip
-                                acc += weight[f, c, ky, kx] * xp[n, c, oy * sh + ky * dh, ox * sw + kx * dw]
-                    out[n, f, oy, ox] = acc
+                    dst[ox] = src[ox]
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros"):
-    """2-D cross-correlation. See the module docstring of ``kernels``."""
-    x4, ndim = _checks.as_nchw(x, "x")
+@njit_parallel
+def _grad_weight_planes(planes, image_size, tap_offs, width, grad_out, n_chunks, partial):
+    """partial[k, f, t] = sum over the images of chunk k and every output pixel p of
+    grad_out[n, f, p] * xpad-tap t at p. The caller sums over k."""
+    n_batch, n_filters, oh, ow = grad_out.shape
+    n_taps = tap_offs.shape[0]
+    n_pix = oh * ow
+    n_pix8 = ((n_pix + 7) // 8) * 8
+    per_chunk = (n_batch + n_chunks - 1) // n_chunks
+    for k in prange(n_chunks):
+        acc = partial[k]
+        for f in range(n_filters):
+            for t in range(n_taps):
+                acc[f, t] = 0.0
+        cols = np.zeros((n_pix8, n_taps), np.float32)  # rows past n_pix stay zero
+        g = np.zeros((n_filters, n_pix8), np.float32)
+        row_offs = np.empty(n_pix8, np.int64)
+        for p in range(n_pix8):
+            row_offs[p] = p * n_taps
+        flat_cols = cols.reshape(n_pix8 * n_taps)
+        for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
+            base = n * image_size
+            for t in range(n_taps):
+                o = base + tap_offs[t]
+                for oy in range(oh):
+                    src = planes[o + oy * width : o + oy * width + ow]
+                    for ox in range(ow):
+                        cols[oy * ow + ox, t] = src[ox]
+            for f in range(n_filters):
+                src_g = grad_out[n, f]
+                for oy in range(oh):
+                    for ox in range(ow):
+                        g[f, oy * ow + ox] = src_g[oy, ox]
+            f = 0
+            while f + 2 <= n_filters:
+                for p in range(0, n_pix8, 8):
+                    _rows2(acc[f], acc[f + 1], flat_cols, row_offs, g[f], g[f + 1], p, 0, n_taps)
+                f += 2
+            if f < n_filters:
+                for p in range(0, n_pix8, 8):
+                    _rows1(acc[f], flat_cols, row_offs, g[f], p, 0, n_taps)
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+class _Planes:
+    """Phase planes of a padded input and the offset of every tap inside them."""
+
+    def __init__(self, x4, pads, mode, kernel_hw, stride, dilation, extra_zero):
+        n_batch, channels, in_h, in_w = x4.shape
+        rowmap, colmap = _maps(in_h, in_w, pads, mode)
+        kh, kw = kernel_hw
+        sh, sw = stride
+        dh, dw = dilation
+        hp, wp = rowmap.shape[0], colmap.shape[0]
+        hy, width = -(-hp // sh), -(-wp // sw)
+        slack = (kw - 1) * dw // sw + 1  # garbage columns of the last row read past it
+        plane_size = hy * width + slack
+        self.width, self.hy = width, hy
+        self.image_size = channels * sh * sw * plane_size
+        self.zero_off = n_batch * self.image_size
+        planes = np.empty(self.zero_off + extra_zero, np.float32)
+        # per-plane slack and the zero tail (dummy taps, garbage reads) must be zeros
+        planes[self.zero_off :] = 0.0
+        body = planes[: self.zero_off].reshape(-1, plane_size)
+        body[:, hy * width :] = 0.0
+        rows_full = np.full(hy * sh, -1, np.int64)
+        rows_full[:hp] = rowmap
+        cols_full = np.full(width * sw, -1, np.int64)
+        cols_full[:wp] = colmap
+        colphase = np.ascontiguousarray(cols_full.reshape(width, sw).T)  # (sw, width)
+        run_lo = np.zeros(sw, np.int64)
+        run_hi = np.zeros(sw, np.int64)
+        run_src = np.zeros(sw, np.int64)
+        for px in range(sw):
+            run_lo[px], run_hi[px], run_src[px] = _interior_run(in_w, pads[2], px, sw, width)
+        _gather_planes(
+            x4, rows_full, colphase, run_lo, run_hi, run_src,
+            sh, sw, hy, width, plane_size, planes,
+        )
+        self.planes = planes
+        offs = np.empty(channels * kh * kw, np.int64)
+        t = 0
+        for c in range(channels):
+            for ky in range(kh):
+                for kx in range(kw):
+                    plane = c * sh * sw + ((ky * dh) % sh) * sw + (kx * dw) % sw
+                    offs[t] = plane * plane_size + (ky * dh // sh) * width + kx * dw // sw
+                    t += 1
+        self.tap_offs = offs
+
+
+def _interior_run(in_w: int, left: int, px: int, step: int, width: int) -> tuple[int, int, int]:
+    """Plane columns ``[lo, hi)`` of phase ``px`` that read the unpadded input, and the
+    input column the first one reads. Inside the input every padding mode is the
+    identity, so the gather copies this run with a fixed-stride loop and looks up only the
+    padded columns through the index map."""
+    lo = min(max(0, -((px - left) // step)), width)  # ceil((left - px) / step)
+    hi = min(max(lo, -((px - left - in_w) // step)), width)
+    return lo, hi, lo * step + px - left
+
+
+def _zero_map(size: int, before: int, after: int) -> np.ndarray:
+    """Index map of zero padding; negative ``before``/``after`` crop instead."""
+    i = np.arange(-before, size + after, dtype=np.int64)
+    return np.where((i >= 0) & (i < size), i, -1)
+
+
+def _maps(in_h, in_w, pads, mode):
+    top, bottom, left, right = pads
+    if mode == "zeros":
+        return _zero_map(in_h, top, bottom), _zero_map(in_w, left, right)
+    return pad_index_map(in_h, top, bottom, mode), pad_index_map(in_w, left, right, mode)
+
+
+def _rows_per_block(oh: int, width: int) -> int:
+    return max(1, min(oh, _BLOCK // max(width, 1)))
+
+
+def _tap_weights(weight: np.ndarray) -> np.ndarray:
+    """(F, C, KH, KW) -> (F, T8): taps in (c, ky, kx) order, zero-padded to a multiple of 8."""
+    n_filters = weight.shape[0]
+    taps = weight.reshape(n_filters, -1)
+    padded = np.zeros((n_filters, -(-taps.shape[1] // 8) * 8), np.float32)
+    padded[:, : taps.shape[1]] = taps
+    return padded
+
+
+def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
+    """Convolution of already-validated float32 arrays; pads may be negative (crop)."""
+    n_batch = x4.shape[0]
+    n_filters, _, kh, kw = weight.shape
+    oh, ow = out_hw
+    width = -(-(x4.shape[3] + pads[2] + pads[3]) // stride[1])
+    rows = _rows_per_block(oh, width)
+    geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
+    out = np.empty((n_batch, n_filters, oh, ow), np.float32)
+    _conv_planes(
+        geo.planes, geo.image_size, geo.tap_offs, geo.zero_off, _tap_weights(weight),
+        bias, geo.width, rows, out,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class _Geometry:
+    """Validated arguments of one convolution."""
+
+    def __init__(self, x_shape, weight_shape, stride, padding, dilation, padding_mode):
+        n_filters, channels, kh, kw = weight_shape
+        if kh == 0 or kw == 0 or n_filters == 0 or channels == 0:
+            raise ValueError(
+                "`weight` must have a non-empty shape (F, C, KH, KW) with F, C, KH, KW >= 1. "
+                f"Received: weight.shape={tuple(weight_shape)}"
+            )
+        if x_shape[1] != channels:
+            raise ValueError(
+                f"`x` has {x_shape[1]} channels but `weight` expects {channels}: "
+                f"x.shape={tuple(x_shape)} (N, C, H, W), weight.shape={tuple(weight_shape)} "
+                "(F, C, KH, KW)."
+            )
+        self.stride = _checks.pair(stride, "stride")
+        self.dilation = _checks.pair(dilation, "dilation")
+        self.mode = _checks.padding_mode(padding_mode)
+        in_hw = (int(x_shape[2]), int(x_shape[3]))
+        self.pads = resolve_padding(padding, in_hw, (kh, kw), self.stride, self.dilation)
+        self.out_hw = conv2d_output_shape(
+            in_hw, (kh, kw), self.stride, self.pads, self.dilation
+        )
+        if self.mode != "zeros" and any(self.pads):
+            _check_mode(in_hw, self.pads, self.mode)
+        self.x_shape = tuple(int(v) for v in x_shape)
+        self.weight_shape = tuple(int(v) for v in weight_shape)
+
+
+def _check_mode(in_hw, pads, mode):
+    # the padding module owns the messages; a zero-size probe runs its checks cheaply
+    from .padding import _check_mode_geometry
+
+    _check_mode_geometry(in_hw[0], in_hw[1], pads, mode, "padding")
+
+
+def _weight4(weight: object) -> np.ndarray:
     w = _checks.as_float32(weight, "weight")
     if w.ndim != 4:
-        raise ValueError(f"`weight` must have shape (F, C, KH, KW). Received: weight.shape={w.shape}")
-    f, c, kh, kw = w.shape
-    if x4.shape[1] != c:
-        raise ValueError(f"`x` has {x4.shape[1]} channels but `weight` expects {c}.")
-    sh, sw = _checks.pair(stride, "stride")
-    dh, dw = _checks.pair(dilation, "dilation")
-    mode = _checks.padding_mode(padding_mode)
-    pads = resolve_padding(padding, x4.shape[2:], (kh, kw), (sh, sw), (dh, dw))
-    oh, ow = conv2d_output_shape(x4.shape[2:], (kh, kw), (sh, sw), pads, (dh, dw))
-    b = np.zeros(f, np.float32) if bias is None else _checks.as_float32(bias, "bias")
-    xp = pad2d(x4, pads, mode) if any(pads) else x4
-    out = np.empty((x4.shape[0], f, oh, ow), np.float32)
-    _conv2d_valid(xp, w, b, sh, sw, dh, dw, out)
-    return out if ndim == 4 else (out[0] if ndim == 3 else out[0])
+        raise ValueError(
+            f"`weight` must have shape (F, C, KH, KW). Received: weight.shape={w.shape}"
+        )
+    return w
+
+
+def _bias(bias: object, n_filters: int) -> np.ndarray:
+    if bias is None:
+        return np.zeros(n_filters, np.float32)
+    b = _checks.as_float32(bias, "bias")
+    if b.shape != (n_filters,):
+        raise ValueError(
+            f"`bias` must have shape (F,) = ({n_filters},), one value per filter. "
+            f"Received: bias.shape={b.shape}"
+        )
+    return b
+
+
+def _grad_out4(grad_out: object, expected: tuple[int, int, int, int]) -> np.ndarray:
+    g = _checks.as_float32(grad_out, "grad_out")
+    if g.shape != expected:
+        raise ValueError(
+            f"`grad_out` must have the convolution's output shape (N, F, OH, OW) = "
+            f"{expected}. Received: grad_out.shape={g.shape}"
+        )
+    return g
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def conv2d(
+    x: object,
+    weight: object,
+    bias: object = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
+) -> np.ndarray:
+    """2-D cross-correlation (no kernel flip), as ``torch.nn.functional.conv2d`` computes it.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), (C, H, W) or (H, W)
+        Converted to C-contiguous float32. An image (H, W) needs ``C == 1``.
+    weight : ndarray, shape (F, C, KH, KW)
+        Rectangular kernels are fine.
+    bias : ndarray, shape (F,), optional
+    stride, dilation : int or (int, int)
+    padding : int, (pad_h, pad_w), (top, bottom, left, right), "valid" or "same"
+        ``"same"`` follows Keras/TensorFlow: output ``ceil(input / stride)``, the odd extra
+        row/column at the bottom/right.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, OH, OW), float32
+        For an (H, W) or (C, H, W) input the leading axes that were added are dropped:
+        (F, OH, OW), or (OH, OW) when F == 1 and x was (H, W).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument or an empty output, before any compute.
+
+    Examples
+    --------
+    >>> x = np.arange(9, dtype=np.float32).reshape(3, 3)
+    >>> conv2d(x, np.ones((1, 1, 2, 2)))
+    array([[ 8., 12.],
+           [20., 24.]], dtype=float32)
+    >>> conv2d(x, np.ones((1, 1, 3, 3)), padding="same")[0]
+    array([ 8., 15., 12.], dtype=float32)
+    """
+    x4, ndim = _checks.as_nchw(x, "x")
+    w = _weight4(weight)
+    geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
+    b = _bias(bias, w.shape[0])
+    out = _run_conv(x4, w, b, geo.pads, geo.stride, geo.dilation, geo.mode, geo.out_hw)
+    return _checks.restore_rank(out, ndim)
+
+
+def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
+    n_batch, channels, in_h, in_w = geo.x_shape
+    _, _, kh, kw = w.shape
+    sh, sw = geo.stride
+    dh, dw = geo.dilation
+    top, bottom, left, right = geo.pads
+    oh, ow = geo.out_hw
+    if (sh, sw) == (1, 1):
+        gd = g
+    else:  # stride - 1 zeros between output pixels
+        gd = np.zeros(g.shape[:2] + ((oh - 1) * sh + 1, (ow - 1) * sw + 1), np.float32)
+        gd[:, :, ::sh, ::sw] = g
+    # flipped kernel, input and output channels swapped: the adjoint of the correlation
+    w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    zero_bias = np.zeros(channels, np.float32)
+    gh, gw = gd.shape[2], gd.shape[3]
+    span_h, span_w = (kh - 1) * dh, (kw - 1) * dw
+    if geo.mode == "zeros":
+        # only the unpadded window: pads may go negative, which crops
+        pads = (span_h - top, in_h + top - gh, span_w - left, in_w + left - gw)
+        return _run_conv(gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (in_h, in_w))
+    hp, wp = in_h + top + bottom, in_w + left + right
+    pads = (span_h, hp - gh, span_w, wp - gw)
+    gxp = _run_conv(gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (hp, wp))
+    return pad2d_backward(gxp, geo.pads, geo.mode)
+
+
+def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
+    import numba
+
+    n_filters, channels, kh, kw = geo.weight_shape
+    planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 8)
+    n_chunks = max(1, min(x4.shape[0], numba.get_num_threads()))
+    n_taps = channels * kh * kw
+    partial = np.empty((n_chunks, n_filters, n_taps), np.float32)
+    _grad_weight_planes(
+        planes.planes, planes.image_size, planes.tap_offs, planes.width, g, n_chunks, partial
+    )
+    return partial.sum(axis=0).reshape(geo.weight_shape)
+
+
+def conv2d_grad_input(
+    grad_out: object,
+    x_shape: tuple[int, int, int, int],
+    weight: object,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
+) -> np.ndarray:
+    """Gradient of :func:`conv2d` with respect to ``x``.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape (N, F, OH, OW)
+    x_shape : (N, C, H, W)
+    weight : ndarray, shape (F, C, KH, KW)
+    stride, padding, dilation, padding_mode : as given to :func:`conv2d`
+
+    Returns
+    -------
+    grad_x : ndarray, shape (N, C, H, W), float32
+
+    Examples
+    --------
+    >>> g = np.ones((1, 1, 2, 2), np.float32)
+    >>> conv2d_grad_input(g, (1, 1, 3, 3), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]], dtype=float32)
+    """
+    shape = _checks.shape4(x_shape, "x_shape")
+    w = _weight4(weight)
+    geo = _Geometry(shape, w.shape, stride, padding, dilation, padding_mode)
+    g = _grad_out4(grad_out, (shape[0], w.shape[0], *geo.out_hw))
+    return _grad_input(g, geo, w)
+
+
+def conv2d_grad_weight(
+    grad_out: object,
+    x: object,
+    weight_shape: tuple[int, int, int, int],
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
+) -> np.ndarray:
+    """Gradient of :func:`conv2d` with respect to ``weight``.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape (N, F, OH, OW)
+    x : ndarray, shape (N, C, H, W)
+    weight_shape : (F, C, KH, KW)
+    stride, padding, dilation, padding_mode : as given to :func:`conv2d`
+
+    Returns
+    -------
+    grad_weight : ndarray, shape (F, C, KH, KW), float32
+
+    Examples
+    --------
+    >>> x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    >>> conv2d_grad_weight(np.ones((1, 1, 2, 2)), x, (1, 1, 2, 2))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]], dtype=float32)
+    """
+    x4, _ = _checks.as_nchw(x, "x", allow_lower_rank=False)
+    shape = _checks.shape4(weight_shape, "weight_shape")
+    geo = _Geometry(x4.shape, shape, stride, padding, dilation, padding_mode)
+    g = _grad_out4(grad_out, (x4.shape[0], shape[0], *geo.out_hw))
+    return _grad_weight(g, x4, geo)
+
+
+def conv2d_backward(
+    grad_out: object,
+    x: object,
+    weight: object,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
+    need_input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """All gradients of :func:`conv2d`: ``(grad_x or None, grad_weight, grad_bias)``.
+
+    Parameters
+    ----------
+    grad_out : ndarray, shape (N, F, OH, OW)
+    x : ndarray, shape (N, C, H, W)
+    weight : ndarray, shape (F, C, KH, KW)
+    stride, padding, dilation, padding_mode : as given to :func:`conv2d`
+    need_input_grad : bool
+        False skips ``grad_x`` (a network's first layer), returning None in its place.
+
+    Returns
+    -------
+    grad_x : ndarray, shape (N, C, H, W), float32, or None
+    grad_weight : ndarray, shape (F, C, KH, KW), float32
+    grad_bias : ndarray, shape (F,), float32
+
+    Examples
+    --------
+    >>> x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
+    >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, np.ones((1, 1, 2, 2)))
+    >>> gx[0, 0, 1], gw[0, 0, 0], gb
+    (array([2., 4., 2.], dtype=float32), array([ 8., 12.], dtype=float32), array([4.], dtype=float32))
+    """
+    x4, _ = _checks.as_nchw(x, "x", allow_lower_rank=False)
+    w = _weight4(weight)
+    geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
+    g = _grad_out4(grad_out, (x4.shape[0], w.shape[0], *geo.out_hw))
+    grad_x = _grad_input(g, geo, w) if need_input_grad else None
+    grad_weight = _grad_weight(g, x4, geo)
+    grad_bias = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)
+    return grad_x, grad_weight, grad_bias
