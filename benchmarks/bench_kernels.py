@@ -43,7 +43,9 @@ def _median_ms(times: list[float]) -> float:
     return statistics.median(times) * 1e3
 
 
-def alternate(ours: Callable[[], object], theirs: Callable[[], object] | None, repeats: int):
+def alternate(
+    ours: Callable[[], object], theirs: Callable[[], object] | None, repeats: int
+):
     """Median milliseconds of ``ours`` and ``theirs``, timed in turn."""
     ours()
     if theirs is not None:
@@ -64,19 +66,34 @@ def alternate(ours: Callable[[], object], theirs: Callable[[], object] | None, r
 class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str, str, str]] = []
-        print(f"{'row':58s} {'convlab ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'target':>7s}  ok")
+        print(
+            f"{'row':58s} {'convlab ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'target':>7s}  ok"
+        )
 
-    def add(self, name: str, ours: float | None, theirs: float, target: float | None) -> None:
+    def add(
+        self, name: str, ours: float | None, theirs: float, target: float | None
+    ) -> None:
         if ours is None:
             cells = (name, "n/a", f"{theirs:.2f}", "n/a", _fmt_target(target), "")
         else:
             ratio = ours / theirs if theirs == theirs else float("nan")
-            ok = "" if target is None or ratio != ratio else ("yes" if ratio <= target else "NO")
+            ok = (
+                ""
+                if target is None or ratio != ratio
+                else ("yes" if ratio <= target else "NO")
+            )
             cells = (
-                name, f"{ours:.2f}", f"{theirs:.2f}", f"{ratio:.2f}", _fmt_target(target), ok
+                name,
+                f"{ours:.2f}",
+                f"{theirs:.2f}",
+                f"{ratio:.2f}",
+                _fmt_target(target),
+                ok,
             )
         self.rows.append(cells)
-        print(f"{cells[0]:58s} {cells[1]:>10s} {cells[2]:>9s} {cells[3]:>6s} {cells[4]:>7s}  {cells[5]}")
+        print(
+            f"{cells[0]:58s} {cells[1]:>10s} {cells[2]:>9s} {cells[3]:>6s} {cells[4]:>7s}  {cells[5]}"
+        )
         sys.stdout.flush()
 
 
@@ -94,12 +111,17 @@ def _timed_or_na(fn: Callable[[], object]) -> Callable[[], object] | None:
 
 def _torch_same(x, w, stride):
     kh, kw = w.shape[2:]
-    top, bottom, left, right = kernels.resolve_padding("same", x.shape[2:], (kh, kw), stride)
+    top, bottom, left, right = kernels.resolve_padding(
+        "same", x.shape[2:], (kh, kw), stride
+    )
     return F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride)
 
 
 def explorer(table: Table, repeats: int, rng) -> None:
-    for shape, strides, target1 in (((1, 3, 512, 512), (1, 2), 0.8), ((1, 1, 1024, 1024), (1,), 0.6)):
+    for shape, strides, target1 in (
+        ((1, 3, 512, 512), (1, 2), 0.8),
+        ((1, 1, 1024, 1024), (1,), 0.6),
+    ):
         x = rng.random(shape, dtype=np.float32)
         xt = torch.from_numpy(x) if torch else None
         for k in (3, 5, 11):
@@ -116,13 +138,20 @@ def explorer(table: Table, repeats: int, rng) -> None:
                     continue
 
                 def path():
-                    return kernels.max_pool2d(kernels.relu(kernels.conv2d(x, w, None, s, "same")), 2)
+                    return kernels.max_pool2d(
+                        kernels.relu(kernels.conv2d(x, w, None, s, "same")), 2
+                    )
 
                 def torch_path():
                     return F.max_pool2d(F.relu(_torch_same(xt, wt, s)), 2)
 
                 if _timed_or_na(path) is None:
-                    table.add(f"{label}: conv+relu+maxpool2", None, alternate(torch_path, None, repeats)[0], target)
+                    table.add(
+                        f"{label}: conv+relu+maxpool2",
+                        None,
+                        alternate(torch_path, None, repeats)[0],
+                        target,
+                    )
                     continue
                 a, b = alternate(path, torch_path if torch else None, repeats)
                 table.add(f"{label}: conv+relu+maxpool2", a, b, target)
@@ -141,10 +170,14 @@ def training(table: Table, repeats: int, rng) -> None:
             return F.conv2d(xt, wt, bt, padding=1)
 
         def t_gin():
-            return torch.ops.aten.convolution_backward(gt, xt, wt, None, *args, [True, False, False])
+            return torch.ops.aten.convolution_backward(
+                gt, xt, wt, None, *args, [True, False, False]
+            )
 
         def t_gw():
-            return torch.ops.aten.convolution_backward(gt, xt, wt, None, *args, [False, True, False])
+            return torch.ops.aten.convolution_backward(
+                gt, xt, wt, None, *args, [False, True, False]
+            )
     else:
         t_fwd = t_gin = t_gw = None
     label = "train 128x32x14x14 * 64x32x3x3 pad 1"
@@ -168,25 +201,40 @@ def pooling(table: Table, repeats: int, rng) -> None:
             avg = kernels.avg_pool2d(x, 2)
         except NotImplementedError:
             out = idx = avg = None
-        g = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2)).astype(np.float32)
+        g = rng.standard_normal(
+            (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
+        ).astype(np.float32)
         gt = torch.from_numpy(g) if torch else None
         if torch:
             t_out, t_idx = F.max_pool2d(xt, 2, return_indices=True)
         cases = (
-            ("max fwd", lambda: kernels.max_pool2d(x, 2),
-             lambda: F.max_pool2d(xt, 2, return_indices=True)),
-            ("max bwd", lambda: kernels.max_pool2d_backward(g, idx, x.shape),
-             lambda: torch.ops.aten.max_pool2d_with_indices_backward(
-                 gt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, t_idx)),
+            (
+                "max fwd",
+                lambda: kernels.max_pool2d(x, 2),
+                lambda: F.max_pool2d(xt, 2, return_indices=True),
+            ),
+            (
+                "max bwd",
+                lambda: kernels.max_pool2d_backward(g, idx, x.shape),
+                lambda: torch.ops.aten.max_pool2d_with_indices_backward(
+                    gt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, t_idx
+                ),
+            ),
             ("avg fwd", lambda: kernels.avg_pool2d(x, 2), lambda: F.avg_pool2d(xt, 2)),
-            ("avg bwd", lambda: kernels.avg_pool2d_backward(g, x.shape, 2),
-             lambda: torch.ops.aten.avg_pool2d_backward(
-                 gt, xt, [2, 2], [2, 2], [0, 0], False, True, None)),
+            (
+                "avg bwd",
+                lambda: kernels.avg_pool2d_backward(g, x.shape, 2),
+                lambda: torch.ops.aten.avg_pool2d_backward(
+                    gt, xt, [2, 2], [2, 2], [0, 0], False, True, None
+                ),
+            ),
         )
         for name, ours, theirs in cases:
             theirs = theirs if torch else None
             if out is None:
-                table.add(f"{label}: {name}", None, alternate(theirs, None, repeats)[0], 0.3)
+                table.add(
+                    f"{label}: {name}", None, alternate(theirs, None, repeats)[0], 0.3
+                )
                 continue
             a, b = alternate(ours, theirs, repeats)
             table.add(f"{label}: {name}", a, b, 0.3)
@@ -208,7 +256,11 @@ print(time.perf_counter() - start)
 def _fresh(env: dict[str, str]) -> tuple[float, float]:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", _STARTUP], env=env, cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-c", _STARTUP],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         check=True,
     )
     return float(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start
@@ -220,21 +272,31 @@ def startup(table: Table, repeats: int) -> None:
     warm = [_fresh(env) for _ in range(max(3, repeats // 5))]
     inner = statistics.median(w[0] for w in warm) * 1e3
     wall = statistics.median(w[1] for w in warm) * 1e3
-    table.add(f"start-up, warm cache: import + first conv (process {wall:.0f} ms)",
-              inner, float("nan"), None)
+    table.add(
+        f"start-up, warm cache: import + first conv (process {wall:.0f} ms)",
+        inner,
+        float("nan"),
+        None,
+    )
     print(f"{'':58s} target: <= 500 ms -> {'yes' if inner <= 500 else 'NO'}")
     with tempfile.TemporaryDirectory() as empty:
         cold_env = dict(env, NUMBA_CACHE_DIR=empty)
         inner_cold, wall_cold = _fresh(cold_env)
-    table.add(f"start-up, empty cache: import + first conv (process {wall_cold * 1e3:.0f} ms)",
-              inner_cold * 1e3, float("nan"), None)
+    table.add(
+        f"start-up, empty cache: import + first conv (process {wall_cold * 1e3:.0f} ms)",
+        inner_cold * 1e3,
+        float("nan"),
+        None,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument(
-        "--only", choices=("explorer", "training", "pooling", "startup"), action="append"
+        "--only",
+        choices=("explorer", "training", "pooling", "startup"),
+        action="append",
     )
     args = parser.parse_args()
     if torch:

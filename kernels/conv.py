@@ -166,7 +166,17 @@ def _conv_planes(
         f = 0
         while f + 2 <= n_filters:
             for t in range(0, n_taps8, 8):
-                _rows2(acc[f], acc[f + 1], planes, offs, wtaps[f], wtaps[f + 1], t, q0, blen)
+                _rows2(
+                    acc[f],
+                    acc[f + 1],
+                    planes,
+                    offs,
+                    wtaps[f],
+                    wtaps[f + 1],
+                    t,
+                    q0,
+                    blen,
+                )
             f += 2
         if f < n_filters:
             for t in range(0, n_taps8, 8):
@@ -180,7 +190,9 @@ def _conv_planes(
 
 
 @njit_parallel
-def _grad_weight_planes(planes, image_size, tap_offs, width, grad_out, n_chunks, partial):
+def _grad_weight_planes(
+    planes, image_size, tap_offs, width, grad_out, n_chunks, partial
+):
     """partial[k, f, t] = sum over the images of chunk k and every output pixel p of
     grad_out[n, f, p] * xpad-tap t at p. The caller sums over k."""
     n_batch, n_filters, oh, ow = grad_out.shape
@@ -215,7 +227,17 @@ def _grad_weight_planes(planes, image_size, tap_offs, width, grad_out, n_chunks,
             f = 0
             while f + 2 <= n_filters:
                 for p in range(0, n_pix8, 8):
-                    _rows2(acc[f], acc[f + 1], flat_cols, row_offs, g[f], g[f + 1], p, 0, n_taps)
+                    _rows2(
+                        acc[f],
+                        acc[f + 1],
+                        flat_cols,
+                        row_offs,
+                        g[f],
+                        g[f + 1],
+                        p,
+                        0,
+                        n_taps,
+                    )
                 f += 2
             if f < n_filters:
                 for p in range(0, n_pix8, 8):
@@ -255,10 +277,22 @@ class _Planes:
         run_hi = np.zeros(sw, np.int64)
         run_src = np.zeros(sw, np.int64)
         for px in range(sw):
-            run_lo[px], run_hi[px], run_src[px] = _interior_run(in_w, pads[2], px, sw, width)
+            run_lo[px], run_hi[px], run_src[px] = _interior_run(
+                in_w, pads[2], px, sw, width
+            )
         _gather_planes(
-            x4, rows_full, colphase, run_lo, run_hi, run_src,
-            sh, sw, hy, width, plane_size, planes,
+            x4,
+            rows_full,
+            colphase,
+            run_lo,
+            run_hi,
+            run_src,
+            sh,
+            sw,
+            hy,
+            width,
+            plane_size,
+            planes,
         )
         self.planes = planes
         offs = np.empty(channels * kh * kw, np.int64)
@@ -267,12 +301,16 @@ class _Planes:
             for ky in range(kh):
                 for kx in range(kw):
                     plane = c * sh * sw + ((ky * dh) % sh) * sw + (kx * dw) % sw
-                    offs[t] = plane * plane_size + (ky * dh // sh) * width + kx * dw // sw
+                    offs[t] = (
+                        plane * plane_size + (ky * dh // sh) * width + kx * dw // sw
+                    )
                     t += 1
         self.tap_offs = offs
 
 
-def _interior_run(in_w: int, left: int, px: int, step: int, width: int) -> tuple[int, int, int]:
+def _interior_run(
+    in_w: int, left: int, px: int, step: int, width: int
+) -> tuple[int, int, int]:
     """Plane columns ``[lo, hi)`` of phase ``px`` that read the unpadded input, and the
     input column the first one reads. Inside the input every padding mode is the
     identity, so the gather copies this run with a fixed-stride loop and looks up only the
@@ -292,7 +330,9 @@ def _maps(in_h, in_w, pads, mode):
     top, bottom, left, right = pads
     if mode == "zeros":
         return _zero_map(in_h, top, bottom), _zero_map(in_w, left, right)
-    return pad_index_map(in_h, top, bottom, mode), pad_index_map(in_w, left, right, mode)
+    return pad_index_map(in_h, top, bottom, mode), pad_index_map(
+        in_w, left, right, mode
+    )
 
 
 def _rows_per_block(oh: int, width: int) -> int:
@@ -318,8 +358,15 @@ def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
     geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
     out = np.empty((n_batch, n_filters, oh, ow), np.float32)
     _conv_planes(
-        geo.planes, geo.image_size, geo.tap_offs, geo.zero_off, _tap_weights(weight),
-        bias, geo.width, rows, out,
+        geo.planes,
+        geo.image_size,
+        geo.tap_offs,
+        geo.zero_off,
+        _tap_weights(weight),
+        bias,
+        geo.width,
+        rows,
+        out,
     )
     return out
 
@@ -347,7 +394,9 @@ class _Geometry:
         self.dilation = _checks.pair(dilation, "dilation")
         self.mode = _checks.padding_mode(padding_mode)
         in_hw = (int(x_shape[2]), int(x_shape[3]))
-        self.pads = resolve_padding(padding, in_hw, (kh, kw), self.stride, self.dilation)
+        self.pads = resolve_padding(
+            padding, in_hw, (kh, kw), self.stride, self.dilation
+        )
         self.out_hw = conv2d_output_shape(
             in_hw, (kh, kw), self.stride, self.pads, self.dilation
         )
@@ -470,7 +519,9 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
     if geo.mode == "zeros":
         # only the unpadded window: pads may go negative, which crops
         pads = (span_h - top, in_h + top - gh, span_w - left, in_w + left - gw)
-        return _run_conv(gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (in_h, in_w))
+        return _run_conv(
+            gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (in_h, in_w)
+        )
     hp, wp = in_h + top + bottom, in_w + left + right
     pads = (span_h, hp - gh, span_w, wp - gw)
     gxp = _run_conv(gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (hp, wp))
@@ -486,7 +537,13 @@ def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
     n_taps = channels * kh * kw
     partial = np.empty((n_chunks, n_filters, n_taps), np.float32)
     _grad_weight_planes(
-        planes.planes, planes.image_size, planes.tap_offs, planes.width, g, n_chunks, partial
+        planes.planes,
+        planes.image_size,
+        planes.tap_offs,
+        planes.width,
+        g,
+        n_chunks,
+        partial,
     )
     return partial.sum(axis=0).reshape(geo.weight_shape)
 

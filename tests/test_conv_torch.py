@@ -1,0 +1,96 @@
+"""conv2d and its gradients against torch.nn.functional.conv2d and autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernels
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
+TORCH_MODE = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
+STRIDES = [1, 2, (2, 1), 3]
+PADDINGS = [0, 1, (1, 2), (0, 1, 2, 3), "same", "valid"]
+DILATIONS = [1, 2, (1, 2)]
+KERNELS = [(3, 3), (2, 2), (2, 3), (1, 1)]
+
+
+def _torch_conv(x, w, b, stride, padding, dilation, mode):
+    """Float64 torch: pad with F.pad (every mode, asymmetric too), then a valid conv."""
+    top, bottom, left, right = kernels.resolve_padding(
+        padding, x.shape[2:], w.shape[2:], stride, dilation
+    )
+    xp = F.pad(x, (left, right, top, bottom), mode=TORCH_MODE[mode])
+    return F.conv2d(xp, w, b, stride=stride, dilation=dilation)
+
+
+def _check(x, w, b, stride, padding, dilation, mode, seed=0):
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    ref = _torch_conv(xt, wt, bt, stride, padding, dilation, mode)
+    out = kernels.conv2d(x, w, b, stride, padding, dilation, mode)
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+    g = np.random.default_rng(seed).uniform(-1, 1, out.shape).astype(np.float32)
+    ref.backward(torch.tensor(g, dtype=torch.float64))
+    gx, gw, gb = kernels.conv2d_backward(g, x, w, stride, padding, dilation, mode)
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(gb, bt.grad.numpy(), rtol=1e-5, atol=1e-4)
+
+
+def _data(seed, x_shape, w_shape):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.uniform(-1, 1, x_shape).astype(np.float32),
+        rng.uniform(-1, 1, w_shape).astype(np.float32),
+        rng.uniform(-1, 1, w_shape[0]).astype(np.float32),
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", PADDINGS, ids=str)
+@pytest.mark.parametrize("stride", STRIDES, ids=str)
+def test_parity_stride_padding_mode(stride, padding, mode):
+    x, w, b = _data(1, (2, 2, 6, 7), (3, 2, 3, 2))
+    _check(x, w, b, stride, padding, 1, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kernel", KERNELS, ids=str)
+@pytest.mark.parametrize("dilation", DILATIONS, ids=str)
+@pytest.mark.parametrize(
+    ("stride", "padding"), [(1, "same"), (2, 1), ((1, 2), (0, 1, 2, 0))]
+)
+def test_parity_dilation_kernel(dilation, kernel, stride, padding, mode):
+    x, w, b = _data(2, (2, 3, 7, 6), (2, 3, *kernel))
+    _check(x, w, b, stride, padding, dilation, mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_parity_kernel_as_large_as_padded_input(mode):
+    x, w, b = _data(3, (2, 2, 4, 5), (2, 2, 6, 7))
+    _check(x, w, b, 1, 1, 1, mode)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "padding"),
+    [
+        ((4, 16, 14, 14), (24, 16, 3, 3), 1, 1),  # a training layer, small
+        ((1, 3, 64, 80), (8, 3, 5, 5), 1, "same"),  # the explorer, small
+        ((1, 3, 64, 80), (8, 3, 11, 11), 2, "same"),
+        ((2, 1, 28, 28), (6, 1, 5, 5), 1, 2),  # LeNet's first layer
+    ],
+    ids=str,
+)
+def test_parity_realistic_shapes(x_shape, w_shape, stride, padding):
+    x, w, b = _data(4, x_shape, w_shape)
+    _check(x, w, b, stride, padding, 1, "zeros")
