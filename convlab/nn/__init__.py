@@ -1,0 +1,55 @@
+"""A small Keras-style neural-network library on the ``kernels`` package.
+
+>>> from convlab.nn import Sequential, Conv2D, MaxPooling2D, Flatten, Dense
+>>> model = Sequential([Conv2D(8, 3, activation="relu", input_shape=(28, 28, 1)),
+...                     MaxPooling2D(2), Flatten(), Dense(10, activation="softmax")])
+>>> model.output_shape
+(10,)
+
+See :mod:`convlab.nn.model` for the input layouts accepted (NCHW inside, Keras's NHWC
+habit understood), :mod:`convlab.nn.layers` for the layers, :mod:`convlab.nn.saving` for
+the file format and :mod:`convlab.nn.presets` for ready-made models.
+"""
+
+from __future__ import annotations
+
+from .layers import (
+    Activation,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    Layer,
+    MaxPooling2D,
+    ReLU,
+)
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .model import History, Sequential
+from .optimizers import SGD, Adam, Optimizer
+from .saving import ModelFileError, load_model
+
+__all__ = [
+    "Sequential",
+    "History",
+    "Layer",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "Flatten",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "Dropout",
+    "BatchNormalization",
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "load_model",
+    "ModelFileError",
+]

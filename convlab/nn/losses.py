@@ -1,0 +1,150 @@
+"""Cross-entropy losses, with the softmax fused into the gradient when the model ends in one.
+
+For logits ``z`` and targets ``y`` (one-hot or class indices), the mean cross-entropy over
+a batch of ``N`` is ``-1/N sum_i log softmax(z_i)[y_i]``, computed as
+``z - logsumexp(z)`` so it never takes ``log(0)``. Its gradient with respect to ``z`` is
+``(softmax(z) - onehot(y)) / N``: simple, bounded, and the reason a model whose last layer
+has ``activation="softmax"`` trains through this fused path rather than through
+``softmax'`` and ``1 / p`` separately.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._activations import log_softmax, softmax
+
+__all__ = ["CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get_loss", "LOSSES"]
+
+_EPS = 1e-7  # Keras's epsilon: probabilities are clipped to [eps, 1 - eps]
+
+
+class _Crossentropy:
+    sparse: bool = False
+    name: str = ""
+
+    def __init__(self, from_logits: bool = False) -> None:
+        self.from_logits = bool(from_logits)
+
+    def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
+        """Validate labels for ``n`` samples; returns int64 (N,) or float32 (N, K)."""
+        raise NotImplementedError
+
+    def _targets(self, y: np.ndarray, k: int) -> np.ndarray:
+        if not self.sparse:
+            return y
+        onehot = np.zeros((len(y), k), np.float32)
+        onehot[np.arange(len(y)), y] = 1.0
+        return onehot
+
+    def from_logits_value_and_grad(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean loss and ``dL/dz = (softmax(z) - y) / N`` for logits ``z (N, K)``."""
+        n = z.shape[0]
+        if self.sparse:
+            logp = log_softmax(z.astype(np.float64))
+            loss = -logp[np.arange(n), y].mean()
+            grad = softmax(z)
+            grad[np.arange(n), y] -= 1.0
+        else:
+            logp = log_softmax(z.astype(np.float64))
+            loss = -(y * logp).sum(axis=1).mean()
+            grad = softmax(z) - y
+        grad /= np.float32(n)
+        return float(loss), grad.astype(np.float32, copy=False)
+
+    def from_probs_value_and_grad(self, p: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Mean loss and ``dL/dp = -y / (N p)`` for probabilities ``p`` (clipped as Keras)."""
+        n, k = p.shape
+        target = self._targets(y, k)
+        clipped = np.clip(p, _EPS, 1.0 - _EPS)
+        loss = -(target * np.log(clipped.astype(np.float64))).sum(axis=1).mean()
+        grad = -target / clipped / np.float32(n)
+        grad[(p < _EPS) | (p > 1.0 - _EPS)] = 0.0  # the clip has zero slope there
+        return float(loss), grad.astype(np.float32, copy=False)
+
+    def __call__(self, y_true: object, y_pred: object) -> float:
+        """Mean loss for labels ``y_true`` and model outputs ``y_pred`` (Keras's call order)."""
+        pred = np.asarray(y_pred, np.float32)
+        if pred.ndim != 2:
+            raise ValueError(
+                f"`y_pred` must have shape (N, classes). Received: y_pred.shape={pred.shape}"
+            )
+        y = self.check_labels(y_true, pred.shape[0], pred.shape[1])
+        if self.from_logits:
+            return self.from_logits_value_and_grad(pred, y)[0]
+        return self.from_probs_value_and_grad(pred, y)[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits}
+
+
+class CategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy for one-hot (or soft) labels of shape ``(N, classes)``."""
+
+    name = "categorical_crossentropy"
+
+    def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
+        arr = np.asarray(y)
+        if arr.ndim != 2 or arr.shape[0] != n or (classes is not None and arr.shape[1] != classes):
+            want = f"({n}, {classes if classes is not None else 'classes'})"
+            hint = (
+                " Integer class labels need loss='sparse_categorical_crossentropy'."
+                if arr.ndim == 1 else ""
+            )
+            raise ValueError(
+                f"categorical_crossentropy expects one-hot labels of shape {want}. "
+                f"Received: y.shape={arr.shape}.{hint}"
+            )
+        return np.ascontiguousarray(arr, np.float32)
+
+
+class SparseCategoricalCrossentropy(_Crossentropy):
+    """Cross-entropy for integer class labels of shape ``(N,)`` (or ``(N, 1)``)."""
+
+    name = "sparse_categorical_crossentropy"
+    sparse = True
+
+    def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
+        arr = np.asarray(y)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1 or arr.shape[0] != n:
+            hint = (
+                " One-hot labels need loss='categorical_crossentropy'." if arr.ndim == 2 else ""
+            )
+            raise ValueError(
+                f"sparse_categorical_crossentropy expects integer labels of shape ({n},). "
+                f"Received: y.shape={np.asarray(y).shape}.{hint}"
+            )
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.mod(arr, 1) == 0):
+                raise ValueError(
+                    "sparse_categorical_crossentropy expects integer class labels. "
+                    f"Received: y of dtype {arr.dtype} with non-integer values"
+                )
+        labels = arr.astype(np.int64)
+        if labels.size and classes is not None and (labels.min() < 0 or labels.max() >= classes):
+            raise ValueError(
+                f"Labels must be in [0, {classes - 1}] for a model with {classes} outputs. "
+                f"Received: labels from {labels.min()} to {labels.max()}"
+            )
+        return labels
+
+
+LOSSES = {
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+}
+
+
+def get_loss(loss: object) -> _Crossentropy:
+    if isinstance(loss, _Crossentropy):
+        return loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]()
+    raise ValueError(
+        f"`loss` must be one of {', '.join(repr(name) for name in LOSSES)} or a loss instance. "
+        f"Received: loss={loss!r}"
+    )

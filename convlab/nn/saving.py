@@ -1,0 +1,198 @@
+"""Saving and loading models: one ``.npz`` file, arrays plus a JSON architecture, no pickle.
+
+File format (version 1)
+-----------------------
+A NumPy ``.npz`` archive (a zip of ``.npy`` files) written by :func:`numpy.savez` and read
+with ``allow_pickle=False``, holding:
+
+``architecture``
+    A 0-d unicode array: JSON ``{"format": "convlab.model", "version": 1, "model":
+    {"name", "seed", "input_shape": [C, H, W], "layers": [{"class_name", "config"}, ...]},
+    "compile": {"optimizer": {"class_name", "config"}, "loss": {"class_name", "config"},
+    "metrics": [...]} or null, "weights": [names in order]}``.
+``weights/<layer index>/<layer name>/<array>``
+    One float32 array per weight, e.g. ``weights/000/conv2d/kernel`` (F, C, KH, KW),
+    ``weights/004/batch_normalization/moving_mean``.
+
+The optimiser's configuration is saved, not its moment estimates: a loaded model
+resumes training with a fresh optimiser state.
+
+The file is written to a temporary file in the target folder and renamed over the
+target (:func:`os.replace`), so a crash or Ctrl-C never leaves half a model behind. A
+truncated, foreign or malformed file raises :class:`ModelFileError` before any model is
+built, so nothing is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .layers import LAYER_CLASSES
+from .losses import LOSSES
+from .model import Sequential
+from .optimizers import OPTIMIZERS
+
+__all__ = ["FORMAT", "VERSION", "ModelFileError", "save_model", "load_model", "read_model_file"]
+
+FORMAT = "convlab.model"
+VERSION = 1
+ARCHITECTURE_KEY = "architecture"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, truncated, foreign or malformed."""
+
+
+def weight_items(model: Sequential) -> list[tuple[str, np.ndarray]]:
+    """``[(archive key, array), ...]`` in :meth:`Sequential.get_weights` order."""
+    return [
+        (f"weights/{i:03d}/{layer.name}/{key}", array)
+        for i, layer in enumerate(model.layers)
+        for key, array in layer.weights.items()
+    ]
+
+
+def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` (architecture, weights, compile settings) to ``path`` atomically."""
+    if not model.built:
+        model._require_built("save")
+    target = Path(path)
+    items = weight_items(model)
+    compile_config = None
+    if model.compiled and model.optimizer is not None:
+        compile_config = {
+            "optimizer": {
+                "class_name": type(model.optimizer).__name__,
+                "config": model.optimizer.get_config(),
+            },
+            "loss": {"class_name": model.loss.name, "config": model.loss.get_config()},
+            "metrics": list(model.metrics),
+        }
+    architecture = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.get_config(),
+        "compile": compile_config,
+        "weights": [key for key, _ in items],
+    }
+    arrays: dict[str, Any] = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
+    arrays.update(items)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _fail(path: Path, why: str) -> ModelFileError:
+    return ModelFileError(f"Cannot load model from '{path}': {why}")
+
+
+def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and validate a model file: ``(architecture dict, {key: array})``.
+
+    Raises
+    ------
+    ModelFileError
+        Missing, truncated, not an npz, pickled content, wrong format tag or version,
+        malformed JSON, or weights that do not match the architecture's list.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise _fail(p, "no such file.")
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            keys = list(archive.files)
+            if ARCHITECTURE_KEY not in keys:
+                raise _fail(
+                    p,
+                    "not a convlab model (no 'architecture' record; the file holds "
+                    f"{', '.join(keys[:5]) or 'nothing'}{'...' if len(keys) > 5 else ''}).",
+                )
+            arrays = {key: archive[key] for key in keys}
+    except ModelFileError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise _fail(p, "it contains pickled Python objects, which convlab never loads.") from None
+        raise _fail(p, f"not a valid .npz file ({exc}).") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise _fail(p, f"the file is truncated or not an .npz archive ({type(exc).__name__}: {exc}).") from None
+    record = arrays.pop(ARCHITECTURE_KEY)
+    if record.dtype.kind != "U" or record.ndim != 0:
+        raise _fail(p, "the 'architecture' record is not a JSON string.")
+    try:
+        architecture = json.loads(str(record))
+    except json.JSONDecodeError as exc:
+        raise _fail(p, f"the architecture is not valid JSON ({exc}).") from None
+    if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
+        tag = architecture.get("format") if isinstance(architecture, dict) else None
+        raise _fail(p, f"format tag is {tag!r}, expected {FORMAT!r}.")
+    version = architecture.get("version")
+    if not isinstance(version, int) or version < 1 or version > VERSION:
+        raise _fail(
+            p, f"format version {version!r} is not supported (this convlab reads 1 to {VERSION})."
+        )
+    names = architecture.get("weights")
+    if not isinstance(names, list) or sorted(names) != sorted(arrays):
+        raise _fail(p, "the weight arrays do not match the architecture's list of weights.")
+    return architecture, arrays
+
+
+def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential:
+    """Build the saved model, set its weights, and compile it as it was compiled.
+
+    Raises
+    ------
+    ModelFileError
+        See :func:`read_model_file`; also unknown layer classes, bad layer arguments, and
+        weights whose shapes do not fit the architecture.
+    """
+    p = Path(path)
+    architecture, arrays = read_model_file(p)
+    try:
+        config = architecture["model"]
+        model = Sequential(name=config["name"], seed=config["seed"])
+        for entry in config["layers"]:
+            cls = LAYER_CLASSES.get(entry["class_name"])
+            if cls is None:
+                raise _fail(p, f"unknown layer class {entry['class_name']!r}.")
+            model.add(cls.from_config(dict(entry["config"])))
+        if config["input_shape"] is not None and not model.built:
+            model.build(tuple(config["input_shape"]))
+        items = weight_items(model)
+        if [key for key, _ in items] != architecture["weights"]:
+            raise _fail(p, "the weight names do not match the layers.")
+        model.set_weights([arrays[key] for key, _ in items])
+        compiled = architecture.get("compile")
+        if compile and compiled:
+            opt = compiled["optimizer"]
+            optimizer_cls = OPTIMIZERS[opt["class_name"].lower()]
+            loss_cls = LOSSES[compiled["loss"]["class_name"]]
+            model.compile(
+                optimizer=optimizer_cls.from_config(opt["config"]),
+                loss=loss_cls(**compiled["loss"]["config"]),
+                metrics=compiled["metrics"],
+            )
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise _fail(p, f"malformed architecture ({type(exc).__name__}: {exc}).") from None
+    return model

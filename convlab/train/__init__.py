@@ -1,0 +1,11 @@
+"""Headless training: :func:`train_events`, a generator of step/epoch/finished events.
+
+``Sequential.fit``, ``convlab train`` and the GUI's trainer all consume it.
+"""
+
+from __future__ import annotations
+
+from .events import EpochEvent, FinishedEvent, History, StepEvent
+from .loop import train_events
+
+__all__ = ["train_events", "StepEvent", "EpochEvent", "FinishedEvent", "History"]
