@@ -1,0 +1,797 @@
+"""The explorer's computation, headless: one image, a filter bank, a geometry -> feature maps.
+
+Data flows one way: the GUI turns its widgets into a frozen :class:`Settings`, calls
+:func:`validate` (inline messages, no compute) and :func:`compute` (on a worker thread), and
+shows the :class:`Result`. :func:`inspect_pixel` explains one output pixel with numbers taken
+from the same kernels and the same arrays that drew the maps (the "microscope").
+
+Every filter is a 2-D kernel ``(KH, KW)``. On an image with ``C`` channels it becomes a
+Conv2D weight ``(1, C, KH, KW)``: the kernel in every channel slice, divided by ``C`` when
+``channels="mean"`` (so a blur keeps the image's range) or not when ``channels="sum"``
+(what a Conv2D with identical slices computes). The sum over channels is the Conv2D sum.
+
+This module never imports Qt.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import kernels
+from kernels import shapes as _shapes
+from kernels.padding import pad2d, pad_index_map
+
+__all__ = [
+    "ACTIVATIONS",
+    "POOLS",
+    "PADDINGS",
+    "PADDING_MODES",
+    "Filter",
+    "Settings",
+    "FilterMaps",
+    "Result",
+    "Stage",
+    "ConvInspection",
+    "PoolInspection",
+    "InvalidSettings",
+    "validate",
+    "compute",
+    "stage_shapes",
+    "conventions",
+    "inspect_pixel",
+    "activate",
+    "warmup",
+]
+
+ACTIVATIONS = {
+    "none": "None (linear)",
+    "relu": "ReLU  max(0, z)",
+    "leaky_relu": "Leaky ReLU  z if z > 0 else a·z",
+    "sigmoid": "Sigmoid  1 / (1 + e^-z)",
+    "tanh": "tanh(z)",
+    "abs": "|z|  (absolute value)",
+}
+POOLS = {"none": "No pooling", "max": "Max pooling", "avg": "Average pooling"}
+PADDINGS = ("valid", "same", "explicit")
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+STAGES = ("conv", "activation", "pooled")
+
+
+@dataclass(frozen=True, eq=False)
+class Filter:
+    """One filter of the bank: a 2-D kernel ``(KH, KW)`` and a bias."""
+
+    name: str
+    kernel: np.ndarray
+    bias: float = 0.0
+
+    def __post_init__(self) -> None:
+        k = np.array(self.kernel, dtype=np.float32, copy=True)
+        if k.ndim != 2 or not (1 <= k.shape[0] <= 15 and 1 <= k.shape[1] <= 15):
+            raise ValueError(
+                "`kernel` must be a 2-D array with 1 to 15 rows and columns. "
+                f"Received: kernel.shape={k.shape}"
+            )
+        k.setflags(write=False)
+        object.__setattr__(self, "kernel", k)
+        object.__setattr__(self, "bias", float(self.bias))
+
+
+@dataclass(frozen=True, eq=False)
+class Settings:
+    """Every control of the explorer, as plain values.
+
+    ``padding`` is ``"valid"``, ``"same"`` (Keras) or ``"explicit"``, in which case
+    ``explicit_padding = (top, bottom, left, right)`` applies. Pooling padding likewise with
+    ``pool_explicit_padding = (pad_h, pad_w)``.
+    """
+
+    filters: tuple[Filter, ...] = ()
+    stride: tuple[int, int] = (1, 1)
+    padding: str = "same"
+    explicit_padding: tuple[int, int, int, int] = (1, 1, 1, 1)
+    padding_mode: str = "zeros"
+    dilation: tuple[int, int] = (1, 1)
+    activation: str = "relu"
+    negative_slope: float = 0.1
+    pool: str = "max"
+    pool_size: tuple[int, int] = (2, 2)
+    pool_stride: tuple[int, int] = (2, 2)
+    pool_padding: str = "valid"
+    pool_explicit_padding: tuple[int, int] = (0, 0)
+    ceil_mode: bool = False
+    channels: str = "mean"
+
+    def conv_padding(self) -> str | tuple[int, int, int, int]:
+        """The ``padding`` argument for :func:`kernels.conv2d`."""
+        return (
+            tuple(self.explicit_padding) if self.padding == "explicit" else self.padding
+        )
+
+    def pool_padding_arg(self) -> str | tuple[int, int]:
+        """The ``padding`` argument for the pooling kernels."""
+        if self.pool_padding == "explicit":
+            return tuple(self.pool_explicit_padding)
+        return self.pool_padding
+
+
+class InvalidSettings(ValueError):
+    """Raised by :func:`compute` for settings :func:`validate` rejects; ``problems`` lists
+    ``(control_name, message)``."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(" ".join(message for _, message in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True, eq=False)
+class FilterMaps:
+    """The three stages of one filter, plus what is needed to explain them."""
+
+    name: str
+    conv: np.ndarray  # (OH, OW) float32
+    activated: np.ndarray  # (OH, OW) float32 (the same array as conv for "none")
+    pooled: np.ndarray | None  # (PH, PW) float32
+    indices: np.ndarray | None  # (PH, PW) int64, max pooling only: h * OW + w into conv
+    conv_pads: tuple[int, int, int, int]
+    pool_pads: tuple[int, int, int, int] | None
+    abs_max: dict[str, float] = field(default_factory=dict)
+
+    def stage(self, name: str) -> np.ndarray | None:
+        return {"conv": self.conv, "activation": self.activated, "pooled": self.pooled}[
+            name
+        ]
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What :func:`compute` returns: the settings and image it used and every filter's maps."""
+
+    settings: Settings
+    image: np.ndarray  # (C, H, W) float32
+    maps: tuple[FilterMaps, ...]
+    seconds: float
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _as_chw(image: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(image, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(
+            f"`image` must have shape (C, H, W) or (H, W). Received: {x.shape}"
+        )
+    return x
+
+
+def _hw(image_shape: Sequence[int]) -> tuple[int, int]:
+    return int(image_shape[-2]), int(image_shape[-1])
+
+
+def _effective(k: int, d: int) -> int:
+    return d * (k - 1) + 1
+
+
+def activate(z: np.ndarray, name: str, negative_slope: float = 0.1) -> np.ndarray:
+    """Apply the named activation (see :data:`ACTIVATIONS`) with the kernels' functions."""
+    from kernels import activations as act
+
+    if name == "none":
+        return z
+    if name == "relu":
+        return kernels.relu(z)
+    if name == "leaky_relu":
+        if hasattr(act, "leaky_relu"):
+            return act.leaky_relu(z, float(negative_slope))
+        return np.where(z > 0, z, z * np.float32(negative_slope)).astype(np.float32)
+    if name == "sigmoid":
+        if hasattr(act, "sigmoid"):
+            return act.sigmoid(z)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+    if name == "tanh":
+        return act.tanh(z) if hasattr(act, "tanh") else np.tanh(z).astype(np.float32)
+    if name == "abs":
+        return np.abs(z)
+    raise ValueError(
+        f"`activation` must be one of {', '.join(map(repr, ACTIVATIONS))}. "
+        f"Received: activation={name!r}"
+    )
+
+
+def _activation_formula(name: str, z: float, slope: float) -> str:
+    return {
+        "none": "z",
+        "relu": f"max(0, {z:.4g})",
+        "leaky_relu": f"{z:.4g} if > 0 else {slope:g} × {z:.4g}",
+        "sigmoid": f"1 / (1 + e^-({z:.4g}))",
+        "tanh": f"tanh({z:.4g})",
+        "abs": f"|{z:.4g}|",
+    }[name]
+
+
+# -------------------------------------------------------------------------- validation
+
+
+def _mode_problem(
+    mode: str, pads: tuple[int, int, int, int], hw: tuple[int, int]
+) -> str | None:
+    top, bottom, left, right = pads
+    h, w = hw
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+        return (
+            f"Reflect padding must be smaller than the input: {max(top, bottom)} rows / "
+            f"{max(left, right)} columns of padding on a {h}x{w} input (at most "
+            f"{h - 1} / {w - 1}). Use 'replicate' or 'circular', or less padding."
+        )
+    if mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
+        return (
+            f"Circular padding can wrap at most once: {max(top, bottom)} rows / "
+            f"{max(left, right)} columns on a {h}x{w} input."
+        )
+    return None
+
+
+def validate(
+    settings: Settings, image_shape: Sequence[int], *, blame: str | None = None
+) -> list[tuple[str, str]]:
+    """Check a geometry without computing anything.
+
+    Parameters
+    ----------
+    settings : Settings
+    image_shape : (C, H, W) or (H, W)
+    blame : str, optional
+        The control the user changed last; an empty output is reported next to it when it is
+        a geometry control, otherwise next to the control most likely to fix it.
+
+    Returns
+    -------
+    list of (control_name, message)
+        Empty when the settings are valid. Control names: ``filters``, ``stride``,
+        ``padding``, ``padding_mode``, ``dilation``, ``activation``, ``pool``, ``pool_size``,
+        ``pool_stride``, ``pool_padding``, ``channels``.
+    """
+    problems: list[tuple[str, str]] = []
+
+    def add(control: str, message: str) -> None:
+        if (control, message) not in problems:
+            problems.append((control, message))
+
+    if not settings.filters:
+        add("filters", "The filter bank is empty: add a filter to see a feature map.")
+        return problems
+    if settings.activation not in ACTIVATIONS:
+        add("activation", f"Unknown activation {settings.activation!r}.")
+    if settings.pool not in POOLS:
+        add("pool", f"Unknown pooling {settings.pool!r}.")
+    if settings.padding_mode not in PADDING_MODES:
+        add("padding_mode", f"Unknown padding mode {settings.padding_mode!r}.")
+    if settings.channels not in ("mean", "sum"):
+        add(
+            "channels",
+            f"`channels` must be 'mean' or 'sum'. Received: {settings.channels!r}",
+        )
+    for name, value in (("stride", settings.stride), ("dilation", settings.dilation)):
+        if len(value) != 2 or min(value) < 1:
+            add(
+                name,
+                f"`{name}` must be a pair of positive ints. Received: {name}={value}",
+            )
+    if settings.padding == "explicit" and min(settings.explicit_padding) < 0:
+        add("padding", "Padding cannot be negative.")
+    if problems:
+        return problems
+
+    hw = _hw(image_shape)
+    geometry = ("stride", "padding", "dilation", "filters")
+    pool_geometry = ("pool_size", "pool_stride", "pool_padding", "pool")
+    conv_shapes: list[tuple[int, int]] = []
+    by_shape: dict[tuple[int, int], list[str]] = {}
+    for flt in settings.filters:
+        by_shape.setdefault(flt.kernel.shape, []).append(flt.name)
+    for (kh, kw), names in by_shape.items():
+        who = f"'{names[0]}'" + (
+            f" and {len(names) - 1} more" if len(names) > 1 else ""
+        )
+        pads = _shapes.resolve_padding(
+            settings.conv_padding(), hw, (kh, kw), settings.stride, settings.dilation
+        )
+        mode_problem = _mode_problem(settings.padding_mode, pads, hw)
+        if mode_problem:
+            add("padding_mode" if blame != "padding" else "padding", mode_problem)
+        try:
+            conv_shapes.append(
+                _shapes.conv2d_output_shape(
+                    hw, (kh, kw), settings.stride, pads, settings.dilation
+                )
+            )
+        except ValueError as exc:
+            if blame in geometry:
+                control = blame
+            elif max(settings.dilation) > 1 and all(
+                _shapes.conv_output_size(n, k, s, (pads[2 * i], pads[2 * i + 1])) > 0
+                for i, (n, k, s) in enumerate(zip(hw, (kh, kw), settings.stride))
+            ):
+                control = "dilation"
+            else:
+                control = "padding"
+            hint = " Try padding 'same', a smaller kernel or less dilation."
+            add(control, f"Filter {who} ({kh}x{kw}): {exc}{hint}")
+    if problems or settings.pool == "none":
+        return problems
+
+    ph, pw = settings.pool_size
+    if min(ph, pw) < 1 or min(settings.pool_stride) < 1:
+        add(
+            "pool_size" if min(ph, pw) < 1 else "pool_stride",
+            "Pool size and stride must be >= 1.",
+        )
+        return problems
+    if settings.pool_padding == "explicit":
+        pad_h, pad_w = settings.pool_explicit_padding
+        if pad_h > ph // 2 or pad_w > pw // 2:
+            add(
+                "pool_padding",
+                f"Pool padding must be at most half the window (PyTorch's rule): window "
+                f"{ph}x{pw} allows at most ({ph // 2}, {pw // 2}). Received: ({pad_h}, {pad_w}).",
+            )
+            return problems
+    for conv_hw in sorted(set(conv_shapes)):
+        try:
+            _shapes.conv2d_output_shape(
+                conv_hw,
+                (ph, pw),
+                settings.pool_stride,
+                settings.pool_padding_arg(),
+                1,
+                ceil_mode=settings.ceil_mode,
+                what="pool window",
+            )
+        except ValueError as exc:
+            control = blame if blame in pool_geometry else "pool_size"
+            add(control, f"Pooling the {conv_hw[0]}x{conv_hw[1]} map: {exc}")
+    return problems
+
+
+# ----------------------------------------------------------------------------- compute
+
+
+def _weight(flt: Filter, channels: int, mode: str) -> np.ndarray:
+    scale = 1.0 / channels if mode == "mean" else 1.0
+    return np.repeat((flt.kernel * np.float32(scale))[None, None], channels, axis=1)
+
+
+def _abs_max(a: np.ndarray) -> float:
+    if a.size == 0:
+        return 0.0
+    m = float(np.nanmax(np.abs(a))) if np.isnan(a).any() else float(np.abs(a).max())
+    return m if math.isfinite(m) else 0.0
+
+
+def compute(image: np.ndarray, settings: Settings) -> Result:
+    """Convolution -> activation -> pooling for every filter of ``settings``.
+
+    Filters of the same kernel shape run as one ``kernels.conv2d`` call (one weight
+    ``(F, C, KH, KW)``), as a Conv2D layer would.
+
+    Parameters
+    ----------
+    image : ndarray, shape (C, H, W) or (H, W), float
+    settings : Settings
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InvalidSettings
+        When :func:`validate` reports a problem (nothing is computed).
+    """
+    start = time.perf_counter()
+    x = _as_chw(image)
+    problems = validate(settings, x.shape)
+    if problems:
+        raise InvalidSettings(problems)
+    channels, h, w = x.shape
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, flt in enumerate(settings.filters):
+        groups.setdefault(flt.kernel.shape, []).append(i)
+    maps: list[FilterMaps | None] = [None] * len(settings.filters)
+    for (kh, kw), members in groups.items():
+        weight = np.concatenate(
+            [_weight(settings.filters[i], channels, settings.channels) for i in members]
+        )
+        bias = np.array([settings.filters[i].bias for i in members], np.float32)
+        conv = kernels.conv2d(
+            x[None],
+            weight,
+            bias,
+            stride=settings.stride,
+            padding=settings.conv_padding(),
+            dilation=settings.dilation,
+            padding_mode=settings.padding_mode,
+        )
+        act = activate(conv, settings.activation, settings.negative_slope)
+        pooled = indices = None
+        pool_pads = None
+        if settings.pool != "none":
+            pool_args = dict(
+                kernel_size=settings.pool_size,
+                stride=settings.pool_stride,
+                padding=settings.pool_padding_arg(),
+                ceil_mode=settings.ceil_mode,
+            )
+            if settings.pool == "max":
+                pooled, indices = kernels.max_pool2d(act, **pool_args)
+            else:
+                pooled = kernels.avg_pool2d(act, **pool_args)
+            pool_pads = _shapes.resolve_padding(
+                settings.pool_padding_arg(),
+                conv.shape[2:],
+                settings.pool_size,
+                settings.pool_stride,
+            )
+        pads = _shapes.resolve_padding(
+            settings.conv_padding(),
+            (h, w),
+            (kh, kw),
+            settings.stride,
+            settings.dilation,
+        )
+        for j, i in enumerate(members):
+            c_map, a_map = conv[0, j], act[0, j]
+            p_map = None if pooled is None else pooled[0, j]
+            maps[i] = FilterMaps(
+                name=settings.filters[i].name,
+                conv=c_map,
+                activated=a_map,
+                pooled=p_map,
+                indices=None if indices is None else indices[0, j],
+                conv_pads=pads,
+                pool_pads=pool_pads,
+                abs_max={
+                    "conv": _abs_max(c_map),
+                    "activation": _abs_max(a_map),
+                    "pooled": _abs_max(p_map) if p_map is not None else 0.0,
+                },
+            )
+    return Result(settings, x, tuple(maps), time.perf_counter() - start)  # type: ignore[arg-type]
+
+
+def warmup() -> None:
+    """Compile every kernel the explorer uses (tiny inputs; safe on a worker thread)."""
+    x = np.random.default_rng(0).random((3, 9, 9), dtype=np.float32)
+    flt = (
+        Filter("w", np.ones((3, 3), np.float32)),
+        Filter("v", np.ones((2, 3), np.float32)),
+    )
+    for pool in ("max", "avg", "none"):
+        for activation in ACTIVATIONS:
+            compute(x, Settings(filters=flt, pool=pool, activation=activation))
+    compute(
+        x,
+        Settings(
+            filters=flt,
+            padding="explicit",
+            padding_mode="reflect",
+            pool_size=(3, 3),
+            pool_stride=(1, 1),
+        ),
+    )
+    full = getattr(kernels, "warmup", None)
+    if full is not None:
+        full()
+
+
+# ------------------------------------------------------------------- shapes and formulas
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage's output shape and the formula per axis that gives it."""
+
+    name: str
+    shape: tuple[int, int, int]  # (C, H, W)
+    formula_h: str
+    formula_w: str
+
+
+def stage_shapes(
+    settings: Settings,
+    image_shape: Sequence[int],
+    kernel_hw: tuple[int, int] | None = None,
+) -> list[Stage]:
+    """Input, conv, activation and pooling shapes for one kernel size (default: the first
+    filter's), with the PyTorch formula filled in. Raises ``ValueError`` on empty output."""
+    c = int(image_shape[0]) if len(image_shape) == 3 else 1
+    h, w = _hw(image_shape)
+    f = len(settings.filters)
+    if kernel_hw is None:
+        kernel_hw = settings.filters[0].kernel.shape if settings.filters else (3, 3)
+    kh, kw = kernel_hw
+    sh, sw = settings.stride
+    dh, dw = settings.dilation
+    pads = _shapes.resolve_padding(
+        settings.conv_padding(), (h, w), (kh, kw), (sh, sw), (dh, dw)
+    )
+    oh, ow = _shapes.conv2d_output_shape((h, w), (kh, kw), (sh, sw), pads, (dh, dw))
+    stages = [
+        Stage("input", (c, h, w), f"H = {h}", f"W = {w}"),
+        Stage(
+            f"conv {kh}x{kw}",
+            (f, oh, ow),
+            "H: " + _shapes.size_formula(h, kh, sh, pads[:2], dh),
+            "W: " + _shapes.size_formula(w, kw, sw, pads[2:], dw),
+        ),
+        Stage(
+            f"activation ({settings.activation})", (f, oh, ow), "unchanged", "unchanged"
+        ),
+    ]
+    if settings.pool != "none":
+        ph, pw = settings.pool_size
+        psh, psw = settings.pool_stride
+        ppads = _shapes.resolve_padding(
+            settings.pool_padding_arg(), (oh, ow), (ph, pw), (psh, psw)
+        )
+        qh, qw = _shapes.conv2d_output_shape(
+            (oh, ow),
+            (ph, pw),
+            (psh, psw),
+            ppads,
+            1,
+            ceil_mode=settings.ceil_mode,
+            what="pool window",
+        )
+        stages.append(
+            Stage(
+                f"{settings.pool} pool {ph}x{pw}",
+                (f, qh, qw),
+                "H: "
+                + _shapes.size_formula(oh, ph, psh, ppads[:2], 1, settings.ceil_mode),
+                "W: "
+                + _shapes.size_formula(ow, pw, psw, ppads[2:], 1, settings.ceil_mode),
+            )
+        )
+    return stages
+
+
+def conventions(
+    settings: Settings,
+    image_shape: Sequence[int],
+    kernel_hw: tuple[int, int] | None = None,
+) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """Where the frameworks' output-size conventions disagree for this geometry.
+
+    Returns a list of ``(stage, axis, [(convention, size), ...])`` for the convolution and
+    pooling axes whose conventions do not all agree (symmetric padding as PyTorch's
+    ``padding=p``: the top/left amount).
+    """
+    h, w = _hw(image_shape)
+    if kernel_hw is None:
+        kernel_hw = settings.filters[0].kernel.shape if settings.filters else (3, 3)
+    pads = _shapes.resolve_padding(
+        settings.conv_padding(), (h, w), kernel_hw, settings.stride, settings.dilation
+    )
+    rows = []
+    for axis, n, k, s, d, p in (
+        ("H", h, kernel_hw[0], settings.stride[0], settings.dilation[0], pads[0]),
+        ("W", w, kernel_hw[1], settings.stride[1], settings.dilation[1], pads[2]),
+    ):
+        items = [
+            (c.name, c.size) for c in _shapes.output_size_conventions(n, k, s, p, d)
+        ]
+        if len({size for _, size in items}) > 1:
+            rows.append(("conv", axis, items))
+    if settings.pool != "none":
+        try:
+            conv_hw = _shapes.conv2d_output_shape(
+                (h, w), kernel_hw, settings.stride, pads, settings.dilation
+            )
+        except ValueError:
+            return rows
+        pp = (
+            settings.pool_explicit_padding
+            if settings.pool_padding == "explicit"
+            else (0, 0)
+        )
+        for i, axis in enumerate("HW"):
+            items = [
+                (c.name, c.size)
+                for c in _shapes.output_size_conventions(
+                    conv_hw[i], settings.pool_size[i], settings.pool_stride[i], pp[i]
+                )
+            ]
+            if len({size for _, size in items}) > 1:
+                rows.append(("pool", axis, items))
+    return rows
+
+
+# ---------------------------------------------------------------------------- microscope
+
+
+@dataclass(frozen=True, eq=False)
+class ConvInspection:
+    """The numbers behind one convolution output pixel ``(row, col)`` of one filter."""
+
+    filter_index: int
+    name: str
+    row: int
+    col: int
+    padded: np.ndarray  # (C, Hp, Wp) the padded input the kernel slid over
+    pads: tuple[int, int, int, int]
+    padding_mode: str
+    origin: tuple[int, int]  # top-left of the window in padded coordinates
+    step: tuple[int, int]  # dilation
+    window: np.ndarray  # (C, KH, KW) input values under the kernel
+    padded_mask: np.ndarray  # (KH, KW) True where the cell lies in the padding
+    source_rows: np.ndarray  # (KH,) input row each window row reads (-1: constant zero)
+    source_cols: np.ndarray  # (KW,)
+    weight: np.ndarray  # (C, KH, KW)
+    products: np.ndarray  # (C, KH, KW)
+    channel_sums: np.ndarray  # (C,)
+    total: float  # sum of products (float64)
+    bias: float
+    pre_activation: float  # the conv map's value at (row, col), as drawn
+    activation: str
+    activation_formula: str
+    activated: float  # the activation map's value, as drawn
+
+
+@dataclass(frozen=True, eq=False)
+class PoolInspection:
+    """The numbers behind one pooled pixel: the window over the activation map."""
+
+    kind: str  # "max" or "avg"
+    row: int
+    col: int
+    rows: (
+        np.ndarray
+    )  # (PKH,) activation-map rows of the window (may be outside: padding)
+    cols: np.ndarray  # (PKW,)
+    values: np.ndarray  # (PKH, PKW) activation values, NaN for padded cells
+    padded_mask: np.ndarray  # (PKH, PKW)
+    winner: (
+        tuple[int, int] | None
+    )  # activation-map (row, col) of the max (from indices)
+    divisor: int | None  # for the average
+    recomputed: float  # max or average recomputed here from ``values``
+    value: float  # the pooled map's value, as drawn
+    conv: (
+        ConvInspection  # the winner's convolution (max) or the window's first real cell
+    )
+
+
+def _inspect_conv(result: Result, index: int, row: int, col: int) -> ConvInspection:
+    s = result.settings
+    flt = s.filters[index]
+    fm = result.maps[index]
+    x = result.image
+    channels, h, w = x.shape
+    pads = fm.conv_pads
+    padded = pad2d(x[None], pads, s.padding_mode)[0] if any(pads) else x
+    kh, kw = flt.kernel.shape
+    sh, sw = s.stride
+    dh, dw = s.dilation
+    y0, x0 = row * sh, col * sw
+    ys = y0 + dh * np.arange(kh)
+    xs = x0 + dw * np.arange(kw)
+    window = padded[:, ys][:, :, xs]
+    weight = _weight(flt, channels, s.channels)[0]
+    products = window.astype(np.float64) * weight.astype(np.float64)
+    in_y = ys - pads[0]
+    in_x = xs - pads[2]
+    mask = ((in_y < 0) | (in_y >= h))[:, None] | ((in_x < 0) | (in_x >= w))[None, :]
+    row_map = pad_index_map(h, pads[0], pads[1], s.padding_mode)
+    col_map = pad_index_map(w, pads[2], pads[3], s.padding_mode)
+    z = float(fm.conv[row, col])
+    return ConvInspection(
+        filter_index=index,
+        name=flt.name,
+        row=row,
+        col=col,
+        padded=padded,
+        pads=pads,
+        padding_mode=s.padding_mode,
+        origin=(int(y0), int(x0)),
+        step=(dh, dw),
+        window=window,
+        padded_mask=mask,
+        source_rows=row_map[ys],
+        source_cols=col_map[xs],
+        weight=weight,
+        products=products,
+        channel_sums=products.sum(axis=(1, 2)),
+        total=float(products.sum()),
+        bias=flt.bias,
+        pre_activation=z,
+        activation=s.activation,
+        activation_formula=_activation_formula(s.activation, z, s.negative_slope),
+        activated=float(fm.activated[row, col]),
+    )
+
+
+def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: int):
+    """Explain one output pixel of ``result``.
+
+    Parameters
+    ----------
+    result : Result
+    filter_index : int
+    stage : "conv", "activation" or "pooled"
+    row, col : int
+        Pixel of that stage's map.
+
+    Returns
+    -------
+    ConvInspection for ``conv``/``activation``, PoolInspection for ``pooled``.
+    """
+    fm = result.maps[filter_index]
+    array = fm.stage(stage)
+    if array is None:
+        raise ValueError(
+            f"Filter {filter_index} has no {stage!r} map (pooling is off)."
+        )
+    if not (0 <= row < array.shape[0] and 0 <= col < array.shape[1]):
+        raise ValueError(
+            f"Pixel ({row}, {col}) is outside the {array.shape[0]}x{array.shape[1]} map."
+        )
+    if stage != "pooled":
+        return _inspect_conv(result, filter_index, row, col)
+
+    s = result.settings
+    act = fm.activated
+    oh, ow = act.shape
+    pkh, pkw = s.pool_size
+    psh, psw = s.pool_stride
+    top, bottom, left, right = fm.pool_pads  # type: ignore[misc]
+    rows = row * psh - top + np.arange(pkh)
+    cols = col * psw - left + np.arange(pkw)
+    inside_r = (rows >= 0) & (rows < oh)
+    inside_c = (cols >= 0) & (cols < ow)
+    mask = ~(inside_r[:, None] & inside_c[None, :])
+    values = np.full((pkh, pkw), np.nan, np.float64)
+    values[np.ix_(inside_r, inside_c)] = act[np.ix_(rows[inside_r], cols[inside_c])]
+    value = float(fm.pooled[row, col])  # type: ignore[index]
+    if s.pool == "max":
+        flat = int(fm.indices[row, col])  # type: ignore[index]
+        winner = (flat // ow, flat % ow)
+        divisor = None
+        recomputed = float(np.nanmax(values))
+        conv = _inspect_conv(result, filter_index, *winner)
+    else:
+        winner = None
+        if s.pool_padding == "same":
+            divisor = int((~mask).sum())
+        else:
+            # PyTorch: padded zeros count, but a ceil-mode window is clipped to the padded input
+            r_end = min(row * psh - top + pkh, oh + bottom)
+            c_end = min(col * psw - left + pkw, ow + right)
+            divisor = int((r_end - (row * psh - top)) * (c_end - (col * psw - left)))
+        recomputed = float(np.nansum(values) / divisor)
+        first = np.argwhere(~mask)[0]
+        conv = _inspect_conv(
+            result, filter_index, int(rows[first[0]]), int(cols[first[1]])
+        )
+    return PoolInspection(
+        kind=s.pool,
+        row=row,
+        col=col,
+        rows=rows,
+        cols=cols,
+        values=values,
+        padded_mask=mask,
+        winner=winner,
+        divisor=divisor,
+        recomputed=recomputed,
+        value=value,
+        conv=conv,
+    )

@@ -1,0 +1,436 @@
+"""The feature-map grid (one row per filter: conv, activation, pooled) and the input view.
+
+Every map is placed in *input* coordinates: an output pixel sits over the centre of the
+window it was computed from, so zoom and pan (linked across every view) always show the
+same part of the picture, and the blockiness of a strided or pooled map is visible as such.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from convlab.explore import ACTIVATIONS, FilterMaps, Result
+
+from .colormaps import DIVERGING, image_for_display, symmetric_levels
+
+BACKGROUND = "#202124"
+HIGHLIGHT = "#ffd54f"
+STAGE_KEYS = ("conv", "activation", "pooled")
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def format_value(value: float) -> str:
+    """A map value for people: 4 significant digits, no noise."""
+    if not math.isfinite(value):
+        return str(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.3e}"
+    return f"{value:.4g}"
+
+
+def stage_titles(result: Result) -> dict[str, str]:
+    s = result.settings
+    shape = result.maps[0].conv.shape if result.maps else (0, 0)
+    act = ACTIVATIONS[s.activation].split("  ")[0]
+    titles = {
+        "conv": f"conv {shape[0]}×{shape[1]}",
+        "activation": "no activation" if s.activation == "none" else act,
+    }
+    if s.pool != "none" and result.maps and result.maps[0].pooled is not None:
+        p = result.maps[0].pooled.shape
+        titles["pooled"] = f"{s.pool} pool {p[0]}×{p[1]}"
+    return titles
+
+
+def map_rect(
+    result: Result, fm: FilterMaps, stage: str, kernel_hw: tuple[int, int]
+) -> QRectF:
+    """Where a map sits in input coordinates (input pixel (r, c) covers [c, c+1) x [r, r+1))."""
+    s = result.settings
+    sh, sw = s.stride
+    dkh = s.dilation[0] * (kernel_hw[0] - 1) + 1
+    dkw = s.dilation[1] * (kernel_hw[1] - 1) + 1
+    top, _, left, _ = fm.conv_pads
+    y0 = -top + (dkh - 1) / 2 + 0.5 - sh / 2
+    x0 = -left + (dkw - 1) / 2 + 0.5 - sw / 2
+    oh, ow = fm.conv.shape
+    if stage != "pooled":
+        return QRectF(x0, y0, ow * sw, oh * sh)
+    ptop, _, pleft, _ = fm.pool_pads  # type: ignore[misc]
+    pkh, pkw = s.pool_size
+    psh, psw = s.pool_stride
+    py0 = y0 + (-ptop + (pkh - 1) / 2 + 0.5 - psh / 2) * sh
+    px0 = x0 + (-pleft + (pkw - 1) / 2 + 0.5 - psw / 2) * sw
+    ph, pw = fm.pooled.shape  # type: ignore[union-attr]
+    return QRectF(px0, py0, pw * psw * sw, ph * psh * sh)
+
+
+class _Header(pg.LabelItem):
+    """A column title that does not claim its text's width: the columns share it equally."""
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph)
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self.setPreferredWidth(0)
+
+
+def _new_view(lock_aspect: bool = True) -> pg.ViewBox:
+    vb = pg.ViewBox(lockAspect=lock_aspect, invertY=True, enableMenu=False)
+    vb.setBackgroundColor("#111111")
+    vb.setMinimumSize(30, 30)
+    vb.setPreferredSize(60, 60)
+    return vb
+
+
+class FeatureGrid(pg.GraphicsLayoutWidget):
+    """Rows of feature maps with linked zoom/pan, a colour bar, hover and click.
+
+    Signals
+    -------
+    hovered(str)
+        A description of the value under the cursor ('' when over nothing).
+    pixel_clicked(int, str, int, int)
+        (filter index, stage, row, col) of a clicked map pixel.
+    """
+
+    hovered = Signal(str)
+    pixel_clicked = Signal(int, str, int, int)
+
+    def __init__(self, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.ci.setSpacing(3)
+        self._cells: list[dict[str, tuple[pg.ViewBox, pg.ImageItem]]] = []
+        self._row_labels: list[pg.LabelItem] = []
+        self._headers: dict[str, pg.LabelItem] = {}
+        self._layout_key: tuple | None = None
+        self._result: Result | None = None
+        self._shared = False
+        self._header_items: list[tuple[str, pg.LabelItem]] = []
+        self._groups = 1
+        self._linked: list[pg.ViewBox] = []
+        self._marker: QGraphicsRectItem | None = None
+        self._marked: tuple[int, str, int, int] | None = None
+        self._selected: tuple[int, str] = (0, "conv")
+        self._image_hw: tuple[int, int] | None = None
+        self.colorbar: pg.ColorBarItem | None = None
+        self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+
+    # -- public --------------------------------------------------------------------
+    def image_item(self, filter_index: int, stage: str) -> pg.ImageItem:
+        return self._cells[filter_index][stage][1]
+
+    def view_box(self, filter_index: int, stage: str) -> pg.ViewBox:
+        return self._cells[filter_index][stage][0]
+
+    def stages(self) -> list[str]:
+        return list(self._cells[0]) if self._cells else []
+
+    def result(self) -> Result | None:
+        return self._result
+
+    def shared_scale(self) -> bool:
+        return self._shared
+
+    def selected(self) -> tuple[int, str]:
+        return self._selected
+
+    def link_view(self, view: pg.ViewBox) -> None:
+        """Keep an outside view (the input) in step with the maps."""
+        self._linked.append(view)
+        self._link_all()
+
+    def set_shared_scale(self, shared: bool) -> None:
+        self._shared = bool(shared)
+        if self._result is not None:
+            self._apply_levels()
+
+    def reset_zoom(self) -> None:
+        """Fit the whole map again (and keep fitting until the user zooms or pans)."""
+        if self._cells:
+            self._cells[0]["conv"][0].enableAutoRange()
+
+    def set_result(self, result: Result) -> None:
+        """Show ``result``: reuse the image items, rebuild only when rows/columns change."""
+        stages = ["conv", "activation"] + (
+            ["pooled"] if result.maps and result.maps[0].pooled is not None else []
+        )
+        groups = self._groups_for(len(result.maps), len(stages))
+        key = (tuple(m.name for m in result.maps), tuple(stages), groups)
+        if key != self._layout_key:
+            self._build(result, stages, groups)
+            self._layout_key = key
+        titles = stage_titles(result)
+        for stage, label in self._header_items:
+            label.setText(titles.get(stage, ""), size="10pt", bold=True)
+        self._result = result
+        for i, fm in enumerate(result.maps):
+            kernel_hw = result.settings.filters[i].kernel.shape
+            for stage in stages:
+                _, img = self._cells[i][stage]
+                img.setImage(fm.stage(stage), autoLevels=False)
+                img.setRect(map_rect(result, fm, stage, kernel_hw))
+        self._apply_levels()
+        image_hw = result.image.shape[1:]
+        if image_hw != self._image_hw:
+            self._image_hw = image_hw
+            self.reset_zoom()
+        self._restore_marker()
+
+    def mark_pixel(self, filter_index: int, stage: str, row: int, col: int) -> None:
+        """Outline one pixel (the microscope's) and select its map."""
+        self._marked = (filter_index, stage, row, col)
+        self._selected = (filter_index, stage)
+        self._restore_marker()
+
+    def clear_marker(self) -> None:
+        self._marked = None
+        if self._marker is not None:
+            self._marker.setParentItem(None)
+            if self._marker.scene() is not None:
+                self._marker.scene().removeItem(self._marker)
+            self._marker = None
+
+    def pick(self, scene_pos: QPointF) -> tuple[int, str, int, int] | None:
+        """(filter, stage, row, col) under a scene position, or None."""
+        for i, row in enumerate(self._cells):
+            for stage, (vb, img) in row.items():
+                if img.image is None or not vb.sceneBoundingRect().contains(scene_pos):
+                    continue
+                p = img.mapFromScene(scene_pos)
+                r, c = math.floor(p.y()), math.floor(p.x())
+                h, w = img.image.shape[:2]
+                if 0 <= r < h and 0 <= c < w:
+                    return i, stage, r, c
+                return None
+        return None
+
+    def scene_pos_of(
+        self, filter_index: int, stage: str, row: int, col: int
+    ) -> QPointF:
+        """Scene position of a pixel's centre (for tests and scripted demos)."""
+        img = self.image_item(filter_index, stage)
+        return img.mapToScene(QPointF(col + 0.5, row + 0.5))
+
+    # -- internals -----------------------------------------------------------------
+    def _groups_for(self, n_filters: int, n_stages: int) -> int:
+        """How many filters side by side make the maps closest to square."""
+        width = max(self.width() - 40, 200)
+        height = max(self.height() - 30, 150)
+        best, best_side = 1, 0.0
+        for groups in range(1, max(n_filters, 1) + 1):
+            rows = -(-n_filters // groups)
+            side = min((width - 90 * groups) / (n_stages * groups), height / rows - 24)
+            if side > best_side:
+                best, best_side = groups, side
+        return best
+
+    def _build(self, result: Result, stages: list[str], groups: int) -> None:
+        self.clear_marker()
+        self.ci.clear()
+        self._cells, self._row_labels, self._headers = [], [], {}
+        self._header_items: list[tuple[str, pg.LabelItem]] = []
+        n = len(result.maps)
+        rows = -(-n // groups) if n else 1
+        span = len(stages) + 1
+        for g in range(min(groups, max(n, 1))):
+            for j, stage in enumerate(stages):
+                label = _Header("", color="#e8eaed")
+                self.ci.addItem(label, row=0, col=g * span + j + 1)
+                self._header_items.append((stage, label))
+        for i, fm in enumerate(result.maps):
+            r, g = divmod(i, groups)
+            label = self.ci.addLabel(
+                _wrap(fm.name, 12),
+                row=r + 1,
+                col=g * span,
+                color="#e8eaed",
+                size="10pt",
+            )
+            label.setFixedWidth(92)
+            self._row_labels.append(label)
+            row = {}
+            for j, stage in enumerate(stages):
+                # only the first view keeps the aspect ratio: the others follow it through
+                # the links (locking all of them makes linked ranges run away)
+                vb = _new_view(lock_aspect=not self._cells and j == 0)
+                self.ci.addItem(vb, row=r + 1, col=g * span + j + 1)
+                img = pg.ImageItem(axisOrder="row-major")
+                img.setColorMap(DIVERGING)
+                vb.addItem(img)
+                row[stage] = (vb, img)
+            self._cells.append(row)
+        self.colorbar = pg.ColorBarItem(
+            values=(-1.0, 1.0),
+            colorMap=DIVERGING,
+            interactive=False,
+            width=16,
+            colorMapMenu=False,
+        )
+        self.ci.addItem(self.colorbar, row=1, col=groups * span, rowspan=rows)
+        grid = self.ci.layout
+        for g in range(groups):
+            grid.setColumnStretchFactor(g * span, 0)
+            for j in range(len(stages)):
+                grid.setColumnStretchFactor(g * span + j + 1, 10)
+        grid.setColumnStretchFactor(groups * span, 0)
+        grid.setRowStretchFactor(0, 0)
+        for r in range(rows):
+            grid.setRowStretchFactor(r + 1, 10)
+        self._groups = groups
+        self._image_hw = None
+        self._link_all()
+        self._show_selection()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        super().resizeEvent(event)
+        result = getattr(self, "_result", None)
+        if result is not None and self._cells:
+            groups = self._groups_for(len(result.maps), len(self.stages()))
+            if groups != getattr(self, "_groups", 1):
+                self._layout_key = None
+                self.set_result(result)
+
+    def _link_all(self) -> None:
+        if not self._cells:
+            return
+        first = self._cells[0]["conv"][0]
+        for row in self._cells:
+            for vb, _ in row.values():
+                if vb is not first:
+                    vb.setXLink(first)
+                    vb.setYLink(first)
+        for vb in self._linked:
+            vb.setXLink(first)
+            vb.setYLink(first)
+
+    def _apply_levels(self) -> None:
+        result = self._result
+        if result is None:
+            return
+        stages = self.stages()
+        shared_max = max(
+            (fm.abs_max.get(stage, 0.0) for fm in result.maps for stage in stages),
+            default=1.0,
+        )
+        for i, fm in enumerate(result.maps):
+            for stage in stages:
+                m = shared_max if self._shared else fm.abs_max.get(stage, 0.0)
+                self._cells[i][stage][1].setLevels(symmetric_levels(m))
+        if self.colorbar is not None:
+            if self._shared:
+                self.colorbar.setLevels(
+                    symmetric_levels(shared_max), update_items=False
+                )
+                self.colorbar.axis.setLabel("value (shared scale)")
+            else:
+                self.colorbar.setLevels((-1.0, 1.0), update_items=False)
+                self.colorbar.axis.setLabel("value / max |value| of each map")
+
+    def levels(self, filter_index: int, stage: str) -> tuple[float, float]:
+        return tuple(self.image_item(filter_index, stage).getLevels())  # type: ignore[return-value]
+
+    def _show_selection(self) -> None:
+        for i, row in enumerate(self._cells):
+            for stage, (vb, _) in row.items():
+                selected = (i, stage) == self._selected
+                vb.setBorder(pg.mkPen(HIGHLIGHT, width=2) if selected else None)
+
+    def _restore_marker(self) -> None:
+        if self._marker is not None:
+            self._marker.setParentItem(None)
+            if self._marker.scene() is not None:
+                self._marker.scene().removeItem(self._marker)
+            self._marker = None
+        self._show_selection()
+        if self._marked is None:
+            return
+        i, stage, r, c = self._marked
+        if i >= len(self._cells) or stage not in self._cells[i]:
+            return
+        img = self._cells[i][stage][1]
+        if img.image is None or r >= img.image.shape[0] or c >= img.image.shape[1]:
+            return
+        marker = QGraphicsRectItem(QRectF(c, r, 1, 1), img)
+        pen = QPen(QColor(HIGHLIGHT))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.5)
+        marker.setPen(pen)
+        marker.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+        self._marker = marker
+
+    def _describe(self, hit: tuple[int, str, int, int]) -> str:
+        i, stage, r, c = hit
+        result = self._result
+        if result is None:
+            return ""
+        value = float(result.maps[i].stage(stage)[r, c])  # type: ignore[index]
+        names = {"conv": "conv", "activation": "activation", "pooled": "pooled"}
+        return (
+            f"{result.maps[i].name} · {names[stage]} [row {r}, col {c}] = "
+            f"{format_value(value)}   (click for the numbers behind it)"
+        )
+
+    def _on_scene_mouse_moved(self, pos: QPointF) -> None:
+        hit = self.pick(pos)
+        self.hovered.emit(self._describe(hit) if hit else "")
+
+    def _on_scene_mouse_clicked(self, event) -> None:  # noqa: ANN001
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        hit = self.pick(event.scenePos())
+        if hit is not None:
+            self.mark_pixel(*hit)
+            self.pixel_clicked.emit(*hit)
+
+
+class InputView(pg.GraphicsLayoutWidget):
+    """The input image, with the window of the inspected pixel outlined."""
+
+    def __init__(self, parent=None) -> None:  # noqa: ANN001
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.view = _new_view()
+        self.addItem(self.view)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        self.window_item = QGraphicsRectItem()
+        pen = QPen(QColor(HIGHLIGHT))
+        pen.setCosmetic(True)
+        pen.setWidthF(2.0)
+        self.window_item.setPen(pen)
+        self.window_item.setZValue(10)
+        self.window_item.hide()
+        self.view.addItem(self.window_item)
+
+    def set_image(self, chw: np.ndarray) -> None:
+        self.image.setImage(image_for_display(chw), levels=(0.0, 1.0), autoLevels=False)
+        self.window_item.hide()
+        self.view.autoRange(padding=0.02)
+
+    def show_window(self, rect: QRectF | None) -> None:
+        if rect is None:
+            self.window_item.hide()
+        else:
+            self.window_item.setRect(rect)
+            self.window_item.show()

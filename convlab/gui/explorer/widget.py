@@ -1,0 +1,811 @@
+"""The explorer tab: input, filter bank, kernel editor, geometry, feature maps, microscope.
+
+Data flow: widgets -> :class:`~convlab.explore.Settings` (frozen) -> :func:`convlab.explore.
+validate` (inline messages) -> :func:`convlab.explore.compute` on the thread pool -> the grid
+(``ImageItem.setImage`` on existing items). While a compute runs only the newest settings are
+remembered; they start when it finishes (latest settings win).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convlab import explore
+from convlab.data import filters as filter_data
+from convlab.data import images as image_data
+from convlab.explore import Result, Settings
+
+from ..workers import Task
+from .colormaps import symmetric_levels, to_rgb
+from .controls import GeometryPanel, ShapesPanel
+from .feature_grid import FeatureGrid, InputView
+from .filter_bank import BankEntry, FilterBankPanel
+from .kernel_editor import KernelEditor
+from .microscope import MicroscopePanel
+from .settings import build_settings
+
+IMAGE_FILTER = (
+    "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
+)
+
+
+def atomic_save_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """``np.save`` to a temporary file next to ``path``, then rename over it."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        path = path.with_suffix(".npy")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, array)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """A QImage as uint8 ``(H, W, 4)`` RGBA (a copy)."""
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w = rgba.height(), rgba.width()
+    buffer = np.frombuffer(rgba.constBits(), np.uint8, count=rgba.sizeInBytes())
+    return buffer.reshape(h, rgba.bytesPerLine())[:, : w * 4].reshape(h, w, 4).copy()
+
+
+def _draw_canvas_class():
+    try:
+        from convlab.gui.draw_canvas import DrawCanvas
+    except ImportError:
+        return None
+    return DrawCanvas
+
+
+class ExplorerWidget(QWidget):
+    """The explorer tab.
+
+    Signals
+    -------
+    status_message(str, int)
+        Text for the status bar and a timeout in ms (0: until replaced).
+    maps_displayed(object)
+        A :class:`~convlab.explore.Result` is now shown by the grid.
+    hover_changed(str)
+        The value under the cursor, described ('' when over nothing).
+    busy_changed(bool)
+        A compute started (True) or all computes finished (False).
+    """
+
+    status_message = Signal(str, int)
+    maps_displayed = Signal(object)
+    hover_changed = Signal(str)
+    busy_changed = Signal(bool)
+
+    def __init__(
+        self, image_path: str | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self._loaded: image_data.LoadedImage | None = None
+        self._result: Result | None = None
+        self._task: Task | None = None
+        self._pending: tuple[np.ndarray, Settings] | None = None
+        self._kernels_ready = False
+        self._last_changed: str | None = None
+        self._started_at = 0.0
+        self._inspected: tuple[int, str, int, int] | None = None
+
+        self._build_ui()
+        self._build_actions()
+        self.geometry.set_values(Settings())
+        self.bank.set_bank(filter_data.default_bank())
+        if image_path:
+            if not self.load_image_file(image_path):
+                self.load_sample(image_data.SAMPLES[0].name)
+        else:
+            self.load_sample(image_data.SAMPLES[0].name)
+
+    # ----------------------------------------------------------------------- layout
+    def _build_ui(self) -> None:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.addWidget(splitter)
+        self.splitter = splitter
+
+        # left: input + tabs of controls
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        input_box = QGroupBox("Input")
+        input_layout = QVBoxLayout(input_box)
+        self.input_view = InputView()
+        self.input_view.setFixedHeight(190)
+        self.input_view.setToolTip(
+            "The input image. Drop a file here, paste one (Ctrl+V) or open one (Ctrl+O)."
+        )
+        input_layout.addWidget(self.input_view)
+        self.input_label = QLabel()
+        self.input_label.setObjectName("input_label")
+        self.input_label.setWordWrap(True)
+        input_layout.addWidget(self.input_label)
+        self.notice_label = QLabel()
+        self.notice_label.setObjectName("notice_label")
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #e65100;")
+        self.notice_label.hide()
+        input_layout.addWidget(self.notice_label)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip(
+            "Open an image file (Ctrl+O): PNG, JPEG, BMP, TIFF, WebP, GIF"
+        )
+        self.sample_button = QPushButton("Samples")
+        self.sample_button.setToolTip("Bundled sample images")
+        self.draw_button = QPushButton("Draw…")
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.sample_button)
+        buttons.addWidget(self.draw_button)
+        input_layout.addLayout(buttons)
+        left_layout.addWidget(input_box)
+
+        self.control_tabs = QTabWidget()
+        geometry_page = QWidget()
+        geometry_layout = QVBoxLayout(geometry_page)
+        self.geometry = GeometryPanel()
+        geometry_layout.addWidget(self.geometry)
+        shapes_box = QGroupBox("Output shape of every stage")
+        shapes_layout = QVBoxLayout(shapes_box)
+        self.shapes = ShapesPanel()
+        shapes_layout.addWidget(self.shapes)
+        geometry_layout.addWidget(shapes_box)
+        geometry_layout.addStretch(1)
+        self.control_tabs.addTab(self._scrolled(geometry_page), "Geometry")
+
+        filters_page = QWidget()
+        filters_layout = QVBoxLayout(filters_page)
+        bank_box = QGroupBox("Filter bank (one row of maps each)")
+        bank_layout = QVBoxLayout(bank_box)
+        self.bank = FilterBankPanel(filter_data.PRESETS)
+        bank_layout.addWidget(self.bank)
+        filters_layout.addWidget(bank_box, 1)
+        editor_box = QGroupBox("Kernel of the selected filter")
+        editor_layout = QVBoxLayout(editor_box)
+        self.editor = KernelEditor()
+        editor_layout.addWidget(self.editor)
+        filters_layout.addWidget(editor_box, 1)
+        self.control_tabs.addTab(self._scrolled(filters_page), "Filters")
+        left_layout.addWidget(self.control_tabs, 1)
+        left.setMinimumWidth(380)
+        splitter.addWidget(left)
+
+        # centre: the grid
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        top_row = QHBoxLayout()
+        self.hover_label = QLabel(
+            "Hover a map to read its values; click a pixel for the numbers behind it."
+        )
+        self.hover_label.setObjectName("hover_label")
+        font = self.hover_label.font()
+        font.setPointSizeF(max(font.pointSizeF(), 11.0))
+        self.hover_label.setFont(font)
+        top_row.addWidget(self.hover_label, 1)
+        self.shared_scale = QCheckBox("Shared colour scale")
+        self.shared_scale.setChecked(False)
+        self.shared_scale.setToolTip(
+            "On: one scale for every map, so you can compare strengths. Off: each map uses "
+            "its own ±max, so weak maps show their structure. White is always 0."
+        )
+        top_row.addWidget(self.shared_scale)
+        self.reset_zoom_button = QPushButton("Reset zoom")
+        self.reset_zoom_button.setToolTip(
+            "Show the whole image in every map (Ctrl+0). "
+            "Scroll to zoom, drag to pan: all maps follow."
+        )
+        top_row.addWidget(self.reset_zoom_button)
+        centre_layout.addLayout(top_row)
+        self.grid = FeatureGrid()
+        self.grid.setMinimumWidth(420)
+        centre_layout.addWidget(self.grid, 1)
+        splitter.addWidget(centre)
+
+        # right: the microscope (hidden until a click)
+        self.microscope = MicroscopePanel()
+        self.microscope.setMinimumWidth(400)
+        self.microscope.hide()
+        splitter.addWidget(self.microscope)
+        splitter.setSizes([430, 1000, 0])
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(2, 0)
+
+        # connections: every widget signal goes to a method of this (GUI-thread) object
+        self.geometry.changed.connect(self._on_geometry_changed)
+        self.bank.bank_changed.connect(self._on_bank_changed)
+        self.bank.current_changed.connect(self._on_bank_current_changed)
+        self.bank.save_requested.connect(self.save_bank_dialog)
+        self.bank.load_requested.connect(self.load_bank_dialog)
+        self.editor.kernel_edited.connect(self._on_editor_kernel_edited)
+        self.editor.bias_edited.connect(self._on_editor_bias_edited)
+        self.grid.hovered.connect(self._on_grid_hovered)
+        self.grid.pixel_clicked.connect(self._on_grid_pixel_clicked)
+        self.microscope.close_requested.connect(self.close_microscope)
+        self.shared_scale.toggled.connect(self.grid.set_shared_scale)
+        self.reset_zoom_button.clicked.connect(self.grid.reset_zoom)
+        self.open_button.clicked.connect(self.open_image_dialog)
+        self.draw_button.clicked.connect(self.open_draw_dialog)
+
+    @staticmethod
+    def _scrolled(widget: QWidget) -> QScrollArea:
+        area = QScrollArea()
+        area.setWidgetResizable(True)
+        area.setWidget(widget)
+        area.setFrameShape(QScrollArea.Shape.NoFrame)
+        return area
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # noqa: ANN001
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        self.actions_by_name: dict[str, QAction] = {
+            "open": self._action(
+                "&Open image…",
+                self.open_image_dialog,
+                QKeySequence.StandardKey.Open,
+                "Open an image file",
+            ),
+            "paste": self._action(
+                "&Paste image",
+                self.paste_image,
+                QKeySequence.StandardKey.Paste,
+                "Use the image (or image file) on the clipboard as input",
+            ),
+            "draw": self._action(
+                "&Draw an input…",
+                self.open_draw_dialog,
+                "Ctrl+D",
+                "Draw an input image by hand",
+            ),
+            "save_bank": self._action(
+                "&Save filter bank…", self.save_bank_dialog, "Ctrl+S"
+            ),
+            "load_bank": self._action(
+                "&Load filter bank…", self.load_bank_dialog, "Ctrl+L"
+            ),
+            "export_grid": self._action(
+                "Export grid as &PNG…", self.export_grid_dialog, "Ctrl+E"
+            ),
+            "export_map": self._action(
+                "Export selected &map as PNG…", self.export_map_dialog, "Ctrl+Shift+E"
+            ),
+            "export_npy": self._action(
+                "Export selected map as .&npy…", self.export_npy_dialog, "Ctrl+Shift+N"
+            ),
+            "export_all_npy": self._action(
+                "Export &all maps as .npy…", self.export_all_npy_dialog
+            ),
+            "undo": self._action(
+                "&Undo kernel edit", self.editor.undo, QKeySequence.StandardKey.Undo
+            ),
+            "redo": self._action("&Redo kernel edit", self.editor.redo, "Ctrl+Shift+Z"),
+            "reset_zoom": self._action("&Reset zoom", self.grid.reset_zoom, "Ctrl+0"),
+            "shared": self._action(
+                "&Shared colour scale",
+                self.shared_scale.toggle,
+                "Ctrl+K",
+                "Toggle one colour scale for all maps vs one per map",
+            ),
+            "close_microscope": self._action(
+                "Close &microscope", self.close_microscope, "Esc"
+            ),
+        }
+        self.samples_menu = QMenu("&Samples", self)
+        for sample in image_data.SAMPLES:
+            action = self.samples_menu.addAction(sample.title)
+            action.setToolTip(sample.credit)
+            action.setData(sample.name)
+        self.samples_menu.triggered.connect(self._on_samples_menu_triggered)
+        self.samples_menu.setToolTipsVisible(True)
+        self.sample_button.setMenu(self.samples_menu)
+        if _draw_canvas_class() is None:
+            for widget in (self.actions_by_name["draw"], self.draw_button):
+                widget.setEnabled(False)
+                widget.setToolTip(
+                    "Drawing needs convlab.gui.draw_canvas (not available yet)."
+                )
+        else:
+            self.draw_button.setToolTip("Draw an input by hand (Ctrl+D)")
+
+    def menus(self) -> list[QMenu]:
+        """The explorer's menus, for the main window's menu bar."""
+        a = self.actions_by_name
+        file_menu = QMenu("&Image", self)
+        for key in ("open", "paste", "draw"):
+            file_menu.addAction(a[key])
+        file_menu.addMenu(self.samples_menu)
+        file_menu.addSeparator()
+        for key in ("export_grid", "export_map", "export_npy", "export_all_npy"):
+            file_menu.addAction(a[key])
+        filters_menu = QMenu("&Filters", self)
+        for key in ("undo", "redo"):
+            filters_menu.addAction(a[key])
+        filters_menu.addSeparator()
+        for key in ("save_bank", "load_bank"):
+            filters_menu.addAction(a[key])
+        view_menu = QMenu("&View", self)
+        for key in ("reset_zoom", "shared", "close_microscope"):
+            view_menu.addAction(a[key])
+        return [file_menu, filters_menu, view_menu]
+
+    # ----------------------------------------------------------------------- state
+    def settings(self) -> Settings:
+        """The frozen settings the widgets show now."""
+        return build_settings(self.bank.filters(), self.geometry.values())
+
+    def result(self) -> Result | None:
+        """The result on display (the last good one)."""
+        return self._result
+
+    def image(self) -> np.ndarray | None:
+        return None if self._loaded is None else self._loaded.array
+
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    def set_kernels_ready(self) -> None:
+        """The JIT warm-up finished: computes may start."""
+        self._kernels_ready = True
+        self.request_compute()
+
+    # ---------------------------------------------------------------------- compute
+    def request_compute(self, changed: str | None = None) -> None:
+        """Validate the current settings; compute (latest wins) when they are valid."""
+        if self._loaded is None:
+            return
+        if changed is not None:
+            self._last_changed = changed
+        settings = self.settings()
+        image = self._loaded.array
+        problems = explore.validate(settings, image.shape, blame=self._last_changed)
+        self.geometry.show_problems(problems)
+        if not problems:
+            self.shapes.update_for(settings, image.shape)
+        if problems:
+            self.status_message.emit(
+                "Invalid setting (see the message by the control); the maps show the last "
+                "valid result.",
+                6000,
+            )
+            return
+        self._pending = (image, settings)
+        if self._task is None and self._kernels_ready:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self._pending is None:
+            return
+        image, settings = self._pending
+        self._pending = None
+        task = Task(explore.compute, image, settings)
+        task.signals.finished.connect(self._on_compute_finished)
+        task.signals.failed.connect(self._on_compute_failed)
+        self._task = task
+        self.busy_changed.emit(True)
+        task.start()
+
+    def _on_compute_finished(self, result: Result) -> None:
+        self._task = None
+        self._start_next()  # the newest settings first, then draw this one
+        self._show_result(result)
+        if self._task is None:
+            self.busy_changed.emit(False)
+
+    def _on_compute_failed(self, message: str) -> None:
+        self._task = None
+        self._start_next()
+        if self._task is None:
+            self.busy_changed.emit(False)
+        self.status_message.emit(
+            f"Could not compute the feature maps: {message}", 10000
+        )
+
+    def _show_result(self, result: Result) -> None:
+        self._result = result
+        self.grid.set_result(result)
+        if self._inspected is not None:
+            self._refresh_microscope()
+        self.maps_displayed.emit(result)
+
+    def wait_until_idle(self, timeout_s: float = 30.0) -> bool:
+        """Process events until no compute is running or pending (tests, scripts)."""
+        deadline = time.perf_counter() + timeout_s
+        app = QApplication.instance()
+        while self._task is not None or (
+            self._pending is not None and self._kernels_ready
+        ):
+            if time.perf_counter() > deadline:
+                return False
+            app.processEvents()
+            time.sleep(0.001)
+        return True
+
+    # ---------------------------------------------------------------------- input
+    def set_loaded_image(self, loaded: image_data.LoadedImage) -> None:
+        self._loaded = loaded
+        c, h, w = loaded.array.shape
+        kind = "RGB" if c == 3 else "greyscale"
+        self.input_label.setText(
+            f"<b>{loaded.name}</b> — {w}×{h} {kind} (shape {c}×{h}×{w})"
+        )
+        if loaded.downscaled:
+            ow, oh = loaded.original_size
+            self.notice_label.setText(
+                f"Downscaled from {ow}×{oh} to {w}×{h} so the maps stay live."
+            )
+            self.notice_label.show()
+        else:
+            self.notice_label.hide()
+        self.input_view.set_image(loaded.array)
+        self.close_microscope()
+        self.request_compute()
+
+    def load_image_file(self, path: str | os.PathLike[str]) -> bool:
+        """Load an image file; on failure say why in the status bar and change nothing."""
+        try:
+            loaded = image_data.load_image(path)
+        except (ValueError, OSError) as exc:
+            self.status_message.emit(f"Could not open {Path(path).name}: {exc}", 10000)
+            return False
+        self.set_loaded_image(loaded)
+        self.status_message.emit(f"Opened {Path(path).name}", 4000)
+        return True
+
+    def load_sample(self, name: str) -> bool:
+        try:
+            loaded = image_data.load_sample(name)
+        except (ValueError, OSError) as exc:
+            self.status_message.emit(
+                f"Could not open the sample {name!r}: {exc}", 10000
+            )
+            return False
+        self.set_loaded_image(loaded)
+        return True
+
+    def load_array(self, array: np.ndarray, name: str) -> bool:
+        try:
+            loaded = image_data.image_from_array(array, name=name)
+        except ValueError as exc:
+            self.status_message.emit(f"Could not use that image: {exc}", 10000)
+            return False
+        self.set_loaded_image(loaded)
+        return True
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
+        if path:
+            self.load_image_file(path)
+
+    def paste_image(self) -> bool:
+        mime = QApplication.clipboard().mimeData()
+        if mime is not None and mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                return self.load_array(qimage_to_array(image), "pasted image")
+        if mime is not None and mime.hasUrls():
+            for url in mime.urls():
+                if url.isLocalFile():
+                    return self.load_image_file(url.toLocalFile())
+        self.status_message.emit("The clipboard holds no image.", 5000)
+        return False
+
+    def dragEnterEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        mime = event.mimeData()
+        if mime.hasImage() or (
+            mime.hasUrls() and any(u.isLocalFile() for u in mime.urls())
+        ):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        mime = event.mimeData()
+        for url in mime.urls():
+            if url.isLocalFile():
+                self.load_image_file(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+        if mime.hasImage():
+            self.load_array(qimage_to_array(QImage(mime.imageData())), "dropped image")
+            event.acceptProposedAction()
+
+    def _on_samples_menu_triggered(self, action: QAction) -> None:
+        self.load_sample(action.data())
+
+    def open_draw_dialog(self) -> None:
+        canvas_class = _draw_canvas_class()
+        if canvas_class is None:
+            self.status_message.emit("Drawing is not available in this build.", 5000)
+            return
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Draw an input")
+        layout = QVBoxLayout(dialog)
+        canvas = canvas_class()
+        canvas.setMinimumSize(280, 280)
+        layout.addWidget(canvas, 1)
+        layout.addWidget(
+            QLabel("Draw with the mouse; the drawing becomes the input image.")
+        )
+        box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        clear = box.addButton("Clear", QDialogButtonBox.ButtonRole.ResetRole)
+        clear.clicked.connect(canvas.clear)
+        box.accepted.connect(dialog.accept)
+        box.rejected.connect(dialog.reject)
+        layout.addWidget(box)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.load_array(np.asarray(canvas.image(), np.float32), "drawing")
+
+    # ---------------------------------------------------------------------- filters
+    def add_filters(self, items: list) -> None:
+        """Add ``(name, 2-D kernel)`` pairs (e.g. a trained Conv2D's filters) to the bank."""
+        for name, kernel in items:
+            k = np.asarray(kernel, np.float32)
+            if k.ndim == 2 and min(k.shape) >= 1 and max(k.shape) <= 15:
+                self.bank.add_entry(
+                    BankEntry(str(name), k.copy(), 0.0, "Imported filter.")
+                )
+        self.status_message.emit(f"Added {len(items)} filters to the bank.", 5000)
+
+    def _on_bank_changed(self) -> None:
+        self.request_compute("filters")
+
+    def _on_bank_current_changed(self, index: int) -> None:
+        entry = self.bank.current_entry()
+        self.editor.setEnabled(entry is not None)
+        if entry is not None:
+            self.editor.set_kernel(entry.kernel, entry.bias)
+
+    def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
+        self.bank.update_current(kernel=kernel)
+
+    def _on_editor_bias_edited(self, bias: float) -> None:
+        self.bank.update_current(bias=bias)
+
+    def save_bank_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the filter bank", "filters.json", "Filter banks (*.json)"
+        )
+        if path:
+            self.save_bank(path)
+
+    def save_bank(self, path: str) -> bool:
+        bank = [
+            filter_data.FilterPreset(e.name, e.kernel, e.description)
+            for e in self.bank.entries()
+        ]
+        try:
+            filter_data.save_bank(path, bank)
+        except (ValueError, OSError) as exc:
+            self.status_message.emit(f"Could not save the bank: {exc}", 10000)
+            return False
+        self.status_message.emit(
+            f"Saved {len(bank)} filters to {Path(path).name}", 5000
+        )
+        return True
+
+    def load_bank_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load a filter bank", "", "Filter banks (*.json);;All files (*)"
+        )
+        if path:
+            self.load_bank(path)
+
+    def load_bank(self, path: str) -> bool:
+        try:
+            bank = filter_data.load_bank(path)
+        except (ValueError, OSError) as exc:
+            self.status_message.emit(f"Could not load the bank: {exc}", 10000)
+            return False
+        self.bank.set_bank(bank)
+        self.status_message.emit(
+            f"Loaded {len(bank)} filters from {Path(path).name}", 5000
+        )
+        return True
+
+    # ---------------------------------------------------------------------- geometry
+    def _on_geometry_changed(self, control: str) -> None:
+        self.request_compute(control)
+
+    # ---------------------------------------------------------------------- grid
+    def _on_grid_hovered(self, text: str) -> None:
+        if text:
+            self.hover_label.setText(text)
+        self.hover_changed.emit(text)
+
+    def _on_grid_pixel_clicked(
+        self, index: int, stage: str, row: int, col: int
+    ) -> None:
+        self.inspect(index, stage, row, col)
+
+    def inspect(self, index: int, stage: str, row: int, col: int) -> None:
+        """Open the microscope on one pixel of the result on display."""
+        self._inspected = (index, stage, row, col)
+        self.grid.mark_pixel(index, stage, row, col)
+        self._refresh_microscope()
+
+    def _refresh_microscope(self) -> None:
+        result = self._result
+        if result is None or self._inspected is None:
+            return
+        index, stage, row, col = self._inspected
+        try:
+            ins = explore.inspect_pixel(result, index, stage, row, col)
+        except (ValueError, IndexError) as exc:
+            self.status_message.emit(f"Microscope: {exc}", 5000)
+            self.close_microscope()
+            return
+        self.microscope.show_inspection(ins)
+        self.microscope.show()
+        conv = ins if isinstance(ins, explore.ConvInspection) else ins.conv
+        kh, kw = conv.weight.shape[1:]
+        dh, dw = conv.step
+        top, _, left, _ = conv.pads
+        y0, x0 = conv.origin
+        self.input_view.show_window(
+            QRectF(x0 - left, y0 - top, dw * (kw - 1) + 1, dh * (kh - 1) + 1)
+        )
+
+    def close_microscope(self) -> None:
+        self._inspected = None
+        self.microscope.hide()
+        self.grid.clear_marker()
+        self.input_view.show_window(None)
+
+    # ---------------------------------------------------------------------- export
+    def selected_map(self) -> tuple[str, np.ndarray] | None:
+        """(label, array) of the selected map (the last clicked; conv of filter 1 at first)."""
+        if self._result is None:
+            return None
+        index, stage = self.grid.selected()
+        index = min(index, len(self._result.maps) - 1)
+        array = self._result.maps[index].stage(stage)
+        if array is None:
+            stage, array = "conv", self._result.maps[index].conv
+        return f"{self._result.maps[index].name} {stage}", array
+
+    def export_grid_png(self, path: str) -> bool:
+        ok = self.grid.grab().save(path, "PNG")
+        self.status_message.emit(
+            f"Saved the grid to {path}" if ok else f"Could not write {path}", 5000
+        )
+        return ok
+
+    def export_map_png(self, path: str) -> bool:
+        selected = self.selected_map()
+        if selected is None:
+            return False
+        label, array = selected
+        levels = symmetric_levels(
+            float(np.nanmax(np.abs(array))) if array.size else 1.0
+        )
+        rgb = np.ascontiguousarray(to_rgb(array, levels))
+        h, w = rgb.shape[:2]
+        image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        ok = image.save(path, "PNG")
+        self.status_message.emit(
+            f"Saved {label} ({w}×{h}) to {path}" if ok else f"Could not write {path}",
+            5000,
+        )
+        return ok
+
+    def export_npy(self, path: str) -> bool:
+        selected = self.selected_map()
+        if selected is None:
+            return False
+        label, array = selected
+        try:
+            atomic_save_npy(path, np.array(array))
+        except OSError as exc:
+            self.status_message.emit(f"Could not save {path}: {exc}", 10000)
+            return False
+        self.status_message.emit(f"Saved {label} {array.shape} to {path}", 5000)
+        return True
+
+    def export_all_npy(self, path: str) -> list[str]:
+        """Each stage of every filter stacked ``(F, H, W)``: ``<stem>_<stage>.npy``."""
+        if self._result is None:
+            return []
+        base = Path(path)
+        base = base.with_suffix("") if base.suffix == ".npy" else base
+        written = []
+        try:
+            for stage in self.grid.stages():
+                arrays = [fm.stage(stage) for fm in self._result.maps]
+                if len({a.shape for a in arrays}) == 1:
+                    target = f"{base}_{stage}.npy"
+                    atomic_save_npy(target, np.stack(arrays))
+                    written.append(target)
+                else:
+                    for i, a in enumerate(arrays):
+                        target = f"{base}_{stage}_{i + 1}.npy"
+                        atomic_save_npy(target, a)
+                        written.append(target)
+        except OSError as exc:
+            self.status_message.emit(f"Could not save the arrays: {exc}", 10000)
+            return written
+        self.status_message.emit(
+            f"Saved {len(written)} .npy files next to {base}", 5000
+        )
+        return written
+
+    def export_grid_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the grid", "feature_maps.png", "PNG images (*.png)"
+        )
+        if path:
+            self.export_grid_png(path)
+
+    def export_map_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the selected map", "map.png", "PNG images (*.png)"
+        )
+        if path:
+            self.export_map_png(path)
+
+    def export_npy_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the selected map's array", "map.npy", "NumPy arrays (*.npy)"
+        )
+        if path:
+            self.export_npy(path)
+
+    def export_all_npy_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save every map (one file per stage)",
+            "feature_maps.npy",
+            "NumPy arrays (*.npy)",
+        )
+        if path:
+            self.export_all_npy(path)
+
+    def shutdown(self, timeout_ms: int = 5000) -> None:
+        """Forget pending work and wait for a running compute to end."""
+        self._pending = None
+        if self._task is not None:
+            from PySide6.QtCore import QThreadPool
+
+            QThreadPool.globalInstance().waitForDone(timeout_ms)
