@@ -47,7 +47,9 @@ def test_aspect_ratio_is_kept():
 def test_lopsided_ink_is_centred_by_mass_not_by_box():
     canvas = np.zeros((200, 200), np.float32)
     canvas[0:100, 0:30] = 1.0
-    canvas[0:100, 30:100] = 0.2  # faint right part: the mass sits left of the box centre
+    canvas[0:100, 30:100] = (
+        0.2  # faint right part: the mass sits left of the box centre
+    )
     out = preprocess_digit(canvas)
     cy, cx = _centre_of_mass(out)
     assert abs(cx - 14) <= 0.5
@@ -94,8 +96,14 @@ def test_enlarged_mnist_digits_come_back_as_themselves():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"image": np.zeros((2, 3, 4))}, r"`image` must be a 2-D array.*shape \(2, 3, 4\)"),
-        ({"image": np.zeros((5, 5)), "ink": "red"}, r"`ink` must be.*Received: ink='red'"),
+        (
+            {"image": np.zeros((2, 3, 4))},
+            r"`image` must be a 2-D array.*shape \(2, 3, 4\)",
+        ),
+        (
+            {"image": np.zeros((5, 5)), "ink": "red"},
+            r"`ink` must be.*Received: ink='red'",
+        ),
         ({"image": np.zeros((5, 5)), "threshold": 1.5}, r"Received: threshold=1.5"),
     ],
 )

@@ -17,12 +17,20 @@ from convlab.gui.draw_canvas import DrawCanvas  # noqa: E402
 
 
 def _stroke(widget, points):
-    QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(*points[0]))
+    QTest.mousePress(
+        widget,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(*points[0]),
+    )
     for x, y in points[1:]:
         QTest.mouseMove(widget, QPoint(x, y))
-    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       QPoint(*points[-1]))
+    QTest.mouseRelease(
+        widget,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(*points[-1]),
+    )
 
 
 @pytest.fixture
@@ -92,5 +100,7 @@ def test_each_move_signals_a_change(canvas, qtbot):
 
 
 def test_bad_stroke_width_is_named(canvas):
-    with pytest.raises(ValueError, match=r"`px` must be a positive number. Received: px=0"):
+    with pytest.raises(
+        ValueError, match=r"`px` must be a positive number. Received: px=0"
+    ):
         canvas.set_stroke_width(0)

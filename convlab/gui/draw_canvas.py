@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 __all__ = ["DrawCanvas"]
@@ -28,7 +36,11 @@ class DrawCanvas(QWidget):
     stroke_finished = Signal()
 
     def __init__(
-        self, parent: QWidget | None = None, *, resolution: int = 280, stroke_width: float = 22.0
+        self,
+        parent: QWidget | None = None,
+        *,
+        resolution: int = 280,
+        stroke_width: float = 22.0,
     ) -> None:
         super().__init__(parent)
         if int(resolution) < 8:
@@ -97,11 +109,20 @@ class DrawCanvas(QWidget):
                 f"`image` must be a 2-D array (H, W). Received: image with shape {arr.shape}"
             )
         data = np.ascontiguousarray(np.clip(arr, 0, 1) * 255, np.uint8)
-        img = QImage(data.data, data.shape[1], data.shape[0], data.shape[1],
-                     QImage.Format.Format_Grayscale8).copy()
+        img = QImage(
+            data.data,
+            data.shape[1],
+            data.shape[0],
+            data.shape[1],
+            QImage.Format.Format_Grayscale8,
+        ).copy()
         self._push_undo()
-        self._image = img.scaled(self._res, self._res, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                 Qt.TransformationMode.SmoothTransformation)
+        self._image = img.scaled(
+            self._res,
+            self._res,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
         self.update()
         self.drawing_changed.emit()
 
@@ -132,8 +153,13 @@ class DrawCanvas(QWidget):
     def _draw_segment(self, a: QPointF, b: QPointF) -> None:
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pen = QPen(QColor(255, 255, 255), self._stroke_width, Qt.PenStyle.SolidLine,
-                   Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        pen = QPen(
+            QColor(255, 255, 255),
+            self._stroke_width,
+            Qt.PenStyle.SolidLine,
+            Qt.PenCapStyle.RoundCap,
+            Qt.PenJoinStyle.RoundJoin,
+        )
         painter.setPen(pen)
         if a == b:
             painter.drawPoint(a)

@@ -1,0 +1,135 @@
+"""Draw a digit: the canvas, the 28x28 the model sees, its answer, every layer's output."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convlab.data.digit import preprocess_digit
+
+from ..draw_canvas import DrawCanvas
+from .activations_view import ActivationsView
+from .mosaic import GREY, colorize, to_pixmap
+from .predictions import ProbabilityBars
+
+__all__ = ["DrawPanel"]
+
+
+class DrawPanel(QWidget):
+    """Signals
+    -------
+    digit_changed(object)
+        The preprocessed 28x28 float32 digit, or None when the canvas is blank.
+    """
+
+    digit_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.digit: np.ndarray | None = None
+        self.canvas = DrawCanvas(resolution=280, stroke_width=22)
+        self.canvas.drawing_changed.connect(self._on_canvas_drawing_changed)
+        self.width_spin = QSpinBox()
+        self.width_spin.setRange(4, 60)
+        self.width_spin.setValue(22)
+        self.width_spin.setSuffix(" px")
+        self.width_spin.setToolTip(
+            "Pen width on the 280x280 canvas (MNIST strokes: ~22 px)"
+        )
+        self.width_spin.valueChanged.connect(self._on_width_spin_changed)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.canvas.clear)
+        undo = QPushButton("Undo")
+        undo.clicked.connect(self.canvas.undo)
+        tools = QHBoxLayout()
+        tools.addWidget(QLabel("Stroke:"))
+        tools.addWidget(self.width_spin)
+        tools.addWidget(undo)
+        tools.addWidget(clear)
+        tools.addStretch(1)
+
+        self.preview = QLabel()
+        self.preview.setFixedSize(28 * 5, 28 * 5)
+        self.preview.setStyleSheet("border: 1px solid #888;")
+        self.preview.setToolTip(
+            "Cropped, scaled into 20x20 and centred by its centre of mass "
+            "in 28x28, as MNIST's digits were."
+        )
+        self.bars = ProbabilityBars()
+        self.bars.setMinimumHeight(220)
+        self.activations = ActivationsView(columns=1, max_width=460)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        title = QLabel("Draw a digit (mouse or pen)")
+        title.setStyleSheet("font-weight: bold;")
+        lv.addWidget(title)
+        lv.addWidget(self.canvas, 1)
+        lv.addLayout(tools)
+        seen = QHBoxLayout()
+        seen_text = QLabel("What the model sees:\n28x28, centred by\ncentre of mass")
+        seen.addWidget(seen_text)
+        seen.addWidget(self.preview)
+        seen.addStretch(1)
+        lv.addLayout(seen)
+
+        middle = QWidget()
+        mv = QVBoxLayout(middle)
+        mv.addWidget(self.bars, 1)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        act_title = QLabel("Every layer's output for your digit")
+        act_title.setStyleSheet("font-weight: bold;")
+        rv.addWidget(act_title)
+        rv.addWidget(self.activations, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        for w in (left, middle, right):
+            splitter.addWidget(w)
+        splitter.setSizes([340, 340, 480])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        self._show_preview(np.zeros((28, 28), np.float32))
+
+    def _show_preview(self, digit: np.ndarray) -> None:
+        self.preview.setPixmap(to_pixmap(colorize(digit, GREY, 0.0, 1.0), 5))
+
+    def show_result(
+        self,
+        probabilities: np.ndarray | None,
+        activations: list[tuple[str, np.ndarray]] | None,
+    ) -> None:
+        self.bars.set_probabilities(probabilities)
+        if activations is None:
+            self.activations.clear()
+        else:
+            self.activations.set_activations(activations, image=self.digit)
+
+    @Slot()
+    def _on_canvas_drawing_changed(self) -> None:
+        raw = self.canvas.image()
+        digit = preprocess_digit(raw, ink="white")
+        if not digit.any():
+            self.digit = None
+            self._show_preview(digit)
+            self.show_result(None, None)
+            self.digit_changed.emit(None)
+            return
+        self.digit = digit
+        self._show_preview(digit)
+        self.digit_changed.emit(digit)
+
+    @Slot(int)
+    def _on_width_spin_changed(self, value: int) -> None:
+        self.canvas.set_stroke_width(value)

@@ -1,0 +1,164 @@
+"""The thin mapping between the layer editor's dict specs and convlab.nn (no Qt here).
+
+convlab.nn speaks Keras (``Conv2D(filters, kernel_size, strides, padding, activation)``);
+the editor's specs use the same argument names, with two editor conventions: ``"none"``
+for no activation and ``strides=0`` for "the pool size". Arguments the editor does not show
+(``use_bias``, ``dilation_rate``, a Dropout's ``seed``, ...) ride along in ``"_config"``
+so a loaded model's layers keep them when edited and rebuilt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "PRESET_LABELS",
+    "build_model",
+    "first_conv",
+    "layer_from_spec",
+    "make_optimizer",
+    "preset_specs",
+    "spec_from_layer",
+    "specs_from_model",
+    "to_model_input",
+]
+
+#: (preset name in convlab.nn.presets, label in the chooser), in the chooser's order.
+PRESET_LABELS: list[tuple[str, str]] = [
+    ("tiny", "tiny: trains in seconds (live lecture)"),
+    ("lenet5", "LeNet-5 (LeCun et al. 1998)"),
+    ("keras", "Keras tutorial CNN (slow, accurate)"),
+]
+
+_EDITABLE = {
+    "filters",
+    "kernel_size",
+    "strides",
+    "padding",
+    "activation",
+    "pool_size",
+    "units",
+    "rate",
+}
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, (list, tuple)) else value
+
+
+def spec_from_layer(layer: Any) -> dict[str, Any]:
+    """The editor's spec of a convlab.nn layer (square kernels shown by their side)."""
+    kind = type(layer).__name__
+    config = dict(layer.get_config())
+    config.pop("name", None)
+    config.pop("input_shape", None)
+    spec: dict[str, Any] = {"type": kind}
+    for key in ("filters", "units"):
+        if key in config:
+            spec[key] = int(config[key])
+    if "kernel_size" in config:
+        spec["kernel_size"] = int(_first(config["kernel_size"]))
+    if "pool_size" in config:
+        spec["pool_size"] = int(_first(config["pool_size"]))
+    if "strides" in config:
+        s = int(_first(config["strides"]))
+        spec["strides"] = 0 if kind != "Conv2D" and s == spec.get("pool_size") else s
+    if "padding" in config:
+        pad = config["padding"]
+        spec["padding"] = pad if isinstance(pad, str) else "valid"
+    if kind in ("Conv2D", "Dense", "Activation"):
+        a = config.get("activation")
+        spec["activation"] = "none" if a in (None, "linear") else str(a)
+    if "rate" in config:
+        spec["rate"] = float(config["rate"])
+    spec["_config"] = {k: v for k, v in config.items() if k not in _EDITABLE}
+    if kind == "Conv2D" and not isinstance(config.get("padding"), str):
+        spec["_config"]["padding"] = config["padding"]  # numeric padding: keep it
+    return spec
+
+
+def layer_from_spec(spec: dict[str, Any]) -> Any:
+    """A new, unbuilt convlab.nn layer from an editor spec."""
+    from convlab.nn.layers import LAYER_CLASSES
+
+    kind = spec["type"]
+    if kind not in LAYER_CLASSES:
+        raise ValueError(
+            f"`type` must be one of {', '.join(LAYER_CLASSES)}. Received: type={kind!r}"
+        )
+    kwargs: dict[str, Any] = dict(spec.get("_config", {}))
+    for key in ("filters", "kernel_size", "units", "rate", "pool_size"):
+        if key in spec:
+            kwargs[key] = spec[key]
+    if "padding" in spec and "padding" not in kwargs:
+        kwargs["padding"] = spec["padding"]
+    if "strides" in spec:
+        kwargs["strides"] = (
+            (spec["strides"] or None) if kind != "Conv2D" else spec["strides"]
+        )
+    if "activation" in spec and kind != "ReLU":
+        a = spec["activation"]
+        kwargs["activation"] = None if a == "none" and kind != "Activation" else a
+    return LAYER_CLASSES[kind](**kwargs)
+
+
+def build_model(specs: list[dict[str, Any]], seed: int = 0) -> Any:
+    """A built ``Sequential`` for 28x28 greyscale digits; raises ValueError if invalid."""
+    from convlab.nn import Sequential
+
+    layers = [layer_from_spec(s) for s in specs]
+    model = Sequential(layers, seed=int(seed))
+    model.build((1, 28, 28))
+    return model
+
+
+def specs_from_model(model: Any) -> list[dict[str, Any]]:
+    return [spec_from_layer(layer) for layer in model.layers]
+
+
+def preset_specs(name: str) -> list[dict[str, Any]]:
+    """The layer specs of a preset, read from the engine's own preset function."""
+    from convlab.nn.presets import get_preset
+
+    return specs_from_model(get_preset(name).build())
+
+
+def preset_settings(name: str) -> tuple[int, int, float]:
+    """(batch size, epochs, learning rate) the preset was tuned for."""
+    from convlab.nn.presets import get_preset
+
+    p = get_preset(name)
+    return p.batch_size, p.epochs, p.learning_rate
+
+
+def first_conv(model: Any) -> tuple[str, np.ndarray] | None:
+    """(name, weight copy (F, C, KH, KW)) of the model's first Conv2D, if any."""
+    for layer in model.layers:
+        if type(layer).__name__ == "Conv2D" and getattr(layer, "built", True):
+            return layer.name, np.array(layer.weight, np.float32, copy=True)
+    return None
+
+
+def make_optimizer(name: str, learning_rate: float) -> Any:
+    from convlab.nn import SGD, Adam
+
+    if name == "sgd":
+        return SGD(learning_rate=learning_rate, momentum=0.9)
+    if name == "adam":
+        return Adam(learning_rate=learning_rate)
+    raise ValueError(
+        f'`optimizer` must be "adam" or "sgd". Received: optimizer={name!r}'
+    )
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """MNIST's uint8 ``(N, 28, 28)`` as the engine takes it: it scales uint8 to [0, 1]
+    batch by batch (as ``convlab train`` does), so the big array stays 4x smaller."""
+    return np.ascontiguousarray(images, np.uint8).reshape(len(images), 28, 28)
+
+
+def as_probe_input(image: np.ndarray) -> np.ndarray:
+    """One digit, float in [0, 1] ``(28, 28)`` -> ``(1, 1, 28, 28)`` float32."""
+    return np.asarray(image, np.float32).reshape(1, 1, 28, 28)

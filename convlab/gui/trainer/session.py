@@ -1,0 +1,231 @@
+"""What runs on the training thread: the engine's events, plus snapshots for the live views.
+
+No Qt here. :meth:`TrainingSession.events` wraps ``convlab.train.train_events`` and, between
+two steps, copies out what the GUI shows (the first layer's filters, every layer's output
+for the chosen test digit and the drawn digit) and after each epoch evaluates the test
+images (confusion matrix, predictions). All model access happens under one lock, so a
+thread-pool task computing a drawn digit's prediction while training is paused never
+races the training step. Only copies of arrays leave this module.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .engine import first_conv
+
+__all__ = [
+    "EvaluationEvent",
+    "Probe",
+    "ProbeInputs",
+    "SnapshotEvent",
+    "TrainSettings",
+    "TrainingSession",
+    "compute_probe",
+    "evaluate",
+]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 1
+    seed: int = 0
+    validation_split: float = 0.1
+
+
+@dataclass
+class Probe:
+    """One image's journey through the model: every layer's output and the probabilities."""
+
+    image: np.ndarray  # (28, 28) float32
+    activations: list[tuple[str, np.ndarray]]
+    probabilities: np.ndarray  # (10,)
+
+
+@dataclass
+class SnapshotEvent:
+    filters: tuple[str, np.ndarray] | None
+    test_probe: Probe | None
+    draw_probe: Probe | None
+    draw_version: int
+
+
+@dataclass
+class EvaluationEvent:
+    epoch: int
+    predictions: np.ndarray  # (N,) int
+    probabilities: np.ndarray  # (N, 10) float32
+    labels: np.ndarray  # (N,) int
+    seconds: float
+
+
+@dataclass
+class BusyEvent:
+    what: str
+    done: int
+    total: int
+
+
+class ProbeInputs:
+    """The images the GUI wants followed, set from the GUI thread, read by the worker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.test_image: np.ndarray | None = None
+        self.draw_image: np.ndarray | None = None
+        self.draw_version = 0
+
+    def set_test_image(self, image: np.ndarray | None) -> None:
+        with self._lock:
+            self.test_image = None if image is None else np.array(image, np.float32)
+
+    def set_draw_image(self, image: np.ndarray | None) -> None:
+        with self._lock:
+            self.draw_image = None if image is None else np.array(image, np.float32)
+            self.draw_version += 1
+
+    def get(self) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+        with self._lock:
+            return self.test_image, self.draw_image, self.draw_version
+
+
+def _probe(model: Any, image: np.ndarray) -> Probe:
+    x = np.asarray(image, np.float32).reshape(1, 1, 28, 28)
+    layers = model.activations(x)
+    acts = [(name, np.array(out[0], np.float32, copy=True)) for name, out in layers]
+    probs = np.array(acts[-1][1], np.float32).reshape(-1)
+    total = float(probs.sum())
+    if probs.min() < 0 or not 0.99 < total < 1.01:  # the model ends without softmax
+        e = np.exp(probs - probs.max())
+        probs = e / e.sum()
+    return Probe(np.array(image, np.float32).reshape(28, 28), acts, probs)
+
+
+def compute_probe(
+    model: Any,
+    lock: threading.Lock,
+    test_image: np.ndarray | None,
+    draw_image: np.ndarray | None,
+    draw_version: int = 0,
+) -> SnapshotEvent:
+    """Filters and probes for the live views (call on a worker thread)."""
+    with lock:
+        return SnapshotEvent(
+            first_conv(model),
+            None if test_image is None else _probe(model, test_image),
+            None if draw_image is None else _probe(model, draw_image),
+            draw_version,
+        )
+
+
+def evaluate(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    chunk: int = 500,
+    lock: threading.Lock | None = None,
+):
+    """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop is
+    quick), then yields one EvaluationEvent-like tuple ``(predictions, probabilities)``."""
+    probs = np.empty((len(x), 10), np.float32)
+    for start in range(0, len(x), chunk):
+        stop = min(start + chunk, len(x))
+        if lock is None:
+            probs[start:stop] = model.predict(x[start:stop])
+        else:
+            with lock:
+                probs[start:stop] = model.predict(x[start:stop])
+        yield BusyEvent("evaluating", stop, len(x))
+    yield probs.argmax(axis=1), probs
+
+
+class TrainingSession:
+    """Everything one Start needs; :meth:`events` is the generator the worker runs."""
+
+    def __init__(
+        self,
+        model: Any,
+        lock: threading.Lock,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_eval: np.ndarray,
+        y_eval: np.ndarray,
+        settings: TrainSettings,
+        probes: ProbeInputs,
+        *,
+        epoch_offset: int = 0,
+        snapshot_interval: float = 0.3,
+    ) -> None:
+        self.model, self.lock = model, lock
+        self.x_train, self.y_train = x_train, y_train
+        self.x_eval, self.y_eval = x_eval, y_eval
+        self.settings, self.probes = settings, probes
+        self.epoch_offset = epoch_offset
+        self.snapshot_interval = snapshot_interval
+
+    def _snapshot(self) -> SnapshotEvent:
+        test, draw, version = self.probes.get()
+        return compute_probe(self.model, self.lock, test, draw, version)
+
+    def events(self):
+        from convlab.train import EpochEvent, train_events
+
+        s = self.settings
+        gen = train_events(
+            self.model,
+            self.x_train,
+            self.y_train,
+            batch_size=s.batch_size,
+            epochs=s.epochs,
+            validation_split=s.validation_split,
+            shuffle=True,
+            seed=s.seed,
+        )
+        last_snapshot = 0.0
+        seen_version = self.probes.get()[2]
+        try:
+            while True:
+                with self.lock:
+                    try:
+                        event = next(gen)
+                    except StopIteration:
+                        break
+                yield event
+                now = time.perf_counter()
+                version = self.probes.get()[2]
+                if (
+                    now - last_snapshot >= self.snapshot_interval
+                    or version != seen_version
+                    or isinstance(event, EpochEvent)
+                ):
+                    yield self._snapshot()
+                    last_snapshot, seen_version = time.perf_counter(), version
+                if isinstance(event, EpochEvent) and len(self.x_eval):
+                    t0 = time.perf_counter()
+                    result = None
+                    for item in evaluate(
+                        self.model, self.x_eval, self.y_eval, lock=self.lock
+                    ):
+                        if isinstance(item, BusyEvent):
+                            yield item
+                        else:
+                            result = item
+                    if result is not None:
+                        yield EvaluationEvent(
+                            event.epoch + self.epoch_offset,
+                            result[0],
+                            result[1],
+                            np.asarray(self.y_eval, np.int64),
+                            time.perf_counter() - t0,
+                        )
+        finally:
+            with self.lock:
+                gen.close()

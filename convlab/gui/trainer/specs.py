@@ -1,0 +1,248 @@
+"""Layers as plain dicts the layer editor can edit, and their shapes worked out row by row.
+
+No Qt here. A spec is ``{"type": "Conv2D", "filters": 8, "kernel_size": 3, ...}``, using
+Keras's argument names. :func:`check_stack` walks the stack with the kernels' own shape
+arithmetic and stops at the first layer that cannot take its input, saying why and how to
+fix it; the editor highlights that row.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from kernels.shapes import conv2d_output_shape, pool2d_output_shape
+
+__all__ = [
+    "LAYER_TYPES",
+    "Param",
+    "Row",
+    "StackCheck",
+    "check_stack",
+    "default_spec",
+    "describe_spec",
+    "INPUT_SHAPE",
+]
+
+#: MNIST images as the models see them: (channels, height, width).
+INPUT_SHAPE = (1, 28, 28)
+
+ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "softmax")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One editable argument: ``kind`` is "int", "float" or "choice"."""
+
+    name: str
+    kind: str
+    default: Any
+    low: float = 0
+    high: float = 0
+    choices: tuple[str, ...] = ()
+    tip: str = ""
+
+
+LAYER_TYPES: dict[str, tuple[Param, ...]] = {
+    "Conv2D": (
+        Param(
+            "filters", "int", 8, 1, 512, tip="how many filters (output feature maps)"
+        ),
+        Param(
+            "kernel_size",
+            "int",
+            3,
+            1,
+            15,
+            tip="each filter is kernel_size x kernel_size",
+        ),
+        Param("strides", "int", 1, 1, 8, tip="step between two windows"),
+        Param(
+            "padding",
+            "choice",
+            "valid",
+            choices=("valid", "same"),
+            tip='"same" pads so the output keeps the input size (stride 1)',
+        ),
+        Param("activation", "choice", "relu", choices=ACTIVATIONS),
+    ),
+    "MaxPooling2D": (
+        Param("pool_size", "int", 2, 1, 8),
+        Param("strides", "int", 0, 0, 8, tip="0 means the same as pool_size"),
+        Param("padding", "choice", "valid", choices=("valid", "same")),
+    ),
+    "AveragePooling2D": (
+        Param("pool_size", "int", 2, 1, 8),
+        Param("strides", "int", 0, 0, 8, tip="0 means the same as pool_size"),
+        Param("padding", "choice", "valid", choices=("valid", "same")),
+    ),
+    "GlobalAveragePooling2D": (),
+    "Flatten": (),
+    "Dense": (
+        Param("units", "int", 64, 1, 4096),
+        Param("activation", "choice", "relu", choices=ACTIVATIONS),
+    ),
+    "Activation": (Param("activation", "choice", "relu", choices=ACTIVATIONS[1:]),),
+    "ReLU": (),
+    "Dropout": (
+        Param("rate", "float", 0.25, 0.0, 0.95, tip="fraction of units dropped"),
+    ),
+    "BatchNormalization": (),
+}
+
+
+def default_spec(kind: str) -> dict[str, Any]:
+    if kind not in LAYER_TYPES:
+        raise ValueError(
+            f"`kind` must be one of {', '.join(LAYER_TYPES)}. Received: kind={kind!r}"
+        )
+    spec: dict[str, Any] = {"type": kind}
+    for p in LAYER_TYPES[kind]:
+        spec[p.name] = p.default
+    if kind == "Dense":
+        spec.update(units=10, activation="softmax")
+    return spec
+
+
+def describe_spec(spec: dict[str, Any]) -> str:
+    """Short Keras-like text: ``Conv2D(8, 3x3, relu)``."""
+    kind = spec["type"]
+    if kind == "Conv2D":
+        extra = [f"{spec['kernel_size']}x{spec['kernel_size']}"]
+        if spec.get("strides", 1) != 1:
+            extra.append(f"stride {spec['strides']}")
+        if spec.get("padding") == "same":
+            extra.append("same")
+        if spec.get("activation", "none") != "none":
+            extra.append(spec["activation"])
+        return f"Conv2D({spec['filters']}, {', '.join(extra)})"
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        s = spec.get("strides") or spec["pool_size"]
+        extra = "" if s == spec["pool_size"] else f", stride {s}"
+        same = ", same" if spec.get("padding") == "same" else ""
+        return f"{kind}({spec['pool_size']}{extra}{same})"
+    if kind == "Dense":
+        act = spec.get("activation", "none")
+        return f"Dense({spec['units']}{'' if act == 'none' else ', ' + act})"
+    if kind == "Activation":
+        return f"Activation({spec['activation']})"
+    if kind == "Dropout":
+        return f"Dropout({spec['rate']:g})"
+    return f"{kind}()"
+
+
+@dataclass
+class Row:
+    """One layer of the summary: input and output shapes (C, H, W) or (units,), params."""
+
+    index: int
+    spec: dict[str, Any]
+    output_shape: tuple[int, ...] | None
+    params: int
+    error: str = ""
+
+
+@dataclass
+class StackCheck:
+    rows: list[Row] = field(default_factory=list)
+    error_index: int | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_index is None
+
+    @property
+    def total_params(self) -> int:
+        return sum(r.params for r in self.rows)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    if len(shape) == 3:
+        return f"{shape[0]} maps of {shape[1]}x{shape[2]}"
+    return f"a vector of {shape[0]}"
+
+
+def _layer_output(
+    spec: dict[str, Any], shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], int]:
+    kind = spec["type"]
+    if kind in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"):
+        if len(shape) != 3:
+            raise ValueError(
+                f"{kind} needs feature maps (channels, height, width) but receives "
+                f"{_shape_text(shape)}. Move it before Flatten/Dense."
+            )
+    if kind == "Conv2D":
+        c, h, w = shape
+        k = int(spec["kernel_size"])
+        oh, ow = conv2d_output_shape(
+            (h, w), (k, k), int(spec["strides"]), spec["padding"]
+        )
+        f = int(spec["filters"])
+        return (f, oh, ow), f * c * k * k + f
+    if kind in ("MaxPooling2D", "AveragePooling2D"):
+        c, h, w = shape
+        stride = int(spec.get("strides") or 0) or int(spec["pool_size"])
+        oh, ow = pool2d_output_shape(
+            (h, w), int(spec["pool_size"]), stride, spec["padding"]
+        )
+        return (c, oh, ow), 0
+    if kind == "GlobalAveragePooling2D":
+        return (shape[0],), 0
+    if kind == "Flatten":
+        n = 1
+        for s in shape:
+            n *= s
+        return (n,), 0
+    if kind == "Dense":
+        if len(shape) != 1:
+            raise ValueError(
+                f"Dense needs a flat vector but receives {_shape_text(shape)}. "
+                "Add Flatten (or GlobalAveragePooling2D) before it."
+            )
+        units = int(spec["units"])
+        return (units,), shape[0] * units + units
+    if kind == "BatchNormalization":
+        # gamma, beta (trained) and the running mean and variance (not trained), as Keras
+        return shape, 4 * shape[0]
+    return shape, 0  # Activation, ReLU, Dropout
+
+
+def check_stack(
+    specs: list[dict[str, Any]],
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+    classes: int = 10,
+) -> StackCheck:
+    """Shapes and parameter counts row by row; stops at the first layer that breaks."""
+    result = StackCheck()
+    shape: tuple[int, ...] = tuple(input_shape)
+    if not specs:
+        result.error_index = 0
+        result.error = "The model has no layers. Choose a preset or add layers."
+        return result
+    for i, spec in enumerate(specs):
+        try:
+            shape, params = _layer_output(spec, shape)
+        except ValueError as exc:
+            result.rows.append(Row(i, spec, None, 0, str(exc)))
+            result.error_index, result.error = (
+                i,
+                f"Layer {i} ({describe_spec(spec)}): {exc}",
+            )
+            return result
+        result.rows.append(Row(i, spec, shape, params))
+    last = len(specs) - 1
+    if shape != (classes,):
+        msg = (
+            f"The model must end with {classes} outputs, one per digit, but gives "
+            f"{_shape_text(shape)}. End with Dense({classes}, softmax)."
+        )
+        result.rows[last].error = msg
+        result.error_index, result.error = last, f"Layer {last}: {msg}"
+    return result
+
+
+def copy_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return copy.deepcopy(specs)
