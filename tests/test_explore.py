@@ -1,0 +1,227 @@
+"""convlab.explore (headless) against direct kernels calls and plain numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernels
+from convlab import explore
+from convlab.explore import Filter, Settings
+
+
+def _filters(*shapes, seed=0):
+    rng = np.random.default_rng(seed)
+    return tuple(
+        Filter(f"f{i}", rng.normal(size=s).astype(np.float32), bias=float(rng.normal()))
+        for i, s in enumerate(shapes)
+    )
+
+
+def _image(c=3, h=13, w=11, seed=1):
+    return np.random.default_rng(seed).random((c, h, w), dtype=np.float32)
+
+
+def _naive_conv(x, kernel, bias, stride, pads, dilation, mode, channels):
+    """Padding with numpy, then the sum written out (independent of kernels.conv2d)."""
+    numpy_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
+                  "circular": "wrap"}[mode]
+    top, bottom, left, right = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (top, bottom), (left, right)), mode=numpy_mode)
+    c = x.shape[0]
+    w = kernel.astype(np.float64) / (c if channels == "mean" else 1)
+    kh, kw = kernel.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    oh = (xp.shape[1] - (dh * (kh - 1) + 1)) // sh + 1
+    ow = (xp.shape[2] - (dw * (kw - 1) + 1)) // sw + 1
+    out = np.zeros((oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            window = xp[:, oy * sh : oy * sh + dh * (kh - 1) + 1 : dh,
+                        ox * sw : ox * sw + dw * (kw - 1) + 1 : dw]
+            out[oy, ox] = (window * w[None]).sum() + bias
+    return out
+
+
+@pytest.mark.parametrize(
+    ("padding", "explicit", "mode", "stride", "dilation"),
+    [
+        ("same", (1, 1, 1, 1), "zeros", (1, 1), (1, 1)),
+        ("valid", (0, 0, 0, 0), "zeros", (2, 1), (1, 1)),
+        ("explicit", (2, 0, 1, 3), "reflect", (1, 2), (1, 1)),
+        ("explicit", (1, 2, 2, 1), "replicate", (2, 2), (2, 1)),
+        ("same", (0, 0, 0, 0), "circular", (3, 2), (1, 2)),
+    ],
+)
+def test_conv_stage_matches_naive_sum(padding, explicit, mode, stride, dilation):
+    x = _image()
+    settings = Settings(
+        filters=_filters((3, 3), (2, 3)), stride=stride, padding=padding,
+        explicit_padding=explicit, padding_mode=mode, dilation=dilation, pool="none",
+        activation="none",
+    )
+    result = explore.compute(x, settings)
+    for flt, fm in zip(settings.filters, result.maps, strict=True):
+        pads = kernels.resolve_padding(
+            settings.conv_padding(), x.shape[1:], flt.kernel.shape, stride, dilation
+        )
+        expected = _naive_conv(x, flt.kernel, flt.bias, stride, pads, dilation, mode, "mean")
+        np.testing.assert_allclose(fm.conv, expected, rtol=1e-5, atol=1e-5)
+        assert np.shares_memory(fm.activated, fm.conv)  # "none" draws the same array
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [
+        ("relu", lambda z: np.maximum(z, 0)),
+        ("leaky_relu", lambda z: np.where(z > 0, z, 0.1 * z)),
+        ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
+        ("tanh", np.tanh),
+        ("abs", np.abs),
+    ],
+)
+def test_activations(name, reference):
+    x = _image(1)
+    result = explore.compute(x, Settings(filters=_filters((3, 3)), activation=name, pool="none"))
+    fm = result.maps[0]
+    np.testing.assert_allclose(fm.activated, reference(fm.conv.astype(np.float64)), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+@pytest.mark.parametrize(
+    ("size", "stride", "padding", "explicit", "ceil_mode"),
+    [((2, 2), (2, 2), "valid", (0, 0), False), ((3, 2), (2, 1), "explicit", (1, 1), True),
+     ((3, 3), (2, 2), "same", (0, 0), False)],
+)
+def test_pool_stage_matches_kernels_and_inspection(pool, size, stride, padding, explicit,
+                                                   ceil_mode):
+    x = _image()
+    settings = Settings(filters=_filters((3, 3)), pool=pool, pool_size=size,
+                        pool_stride=stride, pool_padding=padding,
+                        pool_explicit_padding=explicit, ceil_mode=ceil_mode)
+    result = explore.compute(x, settings)
+    fm = result.maps[0]
+    args = dict(kernel_size=size, stride=stride, padding=settings.pool_padding_arg(),
+                ceil_mode=ceil_mode)
+    if pool == "max":
+        expected, indices = kernels.max_pool2d(fm.activated, **args)
+        np.testing.assert_array_equal(fm.indices, indices)
+    else:
+        expected = kernels.avg_pool2d(fm.activated, **args)
+    np.testing.assert_array_equal(fm.pooled, expected)
+    # every pooled pixel: the microscope's recomputation agrees with the drawn value
+    for r in range(fm.pooled.shape[0]):
+        for c in range(fm.pooled.shape[1]):
+            ins = explore.inspect_pixel(result, 0, "pooled", r, c)
+            assert ins.value == fm.pooled[r, c]
+            assert ins.recomputed == pytest.approx(float(fm.pooled[r, c]), rel=1e-5, abs=1e-6)
+            if pool == "max":
+                wr, wc = ins.winner
+                assert fm.activated[wr, wc] == fm.pooled[r, c]
+                assert (ins.conv.row, ins.conv.col) == (wr, wc)
+
+
+def test_max_pool_winner_by_hand():
+    # one 4x4 map whose maxima are known: identity kernel, no activation
+    x = np.array([[[1, 5, 0, 2], [3, 4, 9, 1], [0, 0, 1, 1], [7, 0, 1, 8]]], np.float32)
+    settings = Settings(filters=(Filter("id", np.ones((1, 1))),), padding="valid",
+                        activation="none", pool="max")
+    result = explore.compute(x, settings)
+    np.testing.assert_array_equal(result.maps[0].pooled, [[5, 9], [7, 8]])
+    assert explore.inspect_pixel(result, 0, "pooled", 0, 1).winner == (1, 2)
+    assert explore.inspect_pixel(result, 0, "pooled", 1, 0).winner == (3, 0)
+
+
+def test_conv_inspection_numbers():
+    x = _image(3, 9, 8)
+    settings = Settings(filters=_filters((3, 3), (3, 2)), padding="same",
+                        padding_mode="reflect", stride=(2, 1), dilation=(1, 2),
+                        activation="leaky_relu", pool="none")
+    result = explore.compute(x, settings)
+    for index in (0, 1):
+        flt = settings.filters[index]
+        kh, kw = flt.kernel.shape
+        for row, col in [(0, 0), (2, 3), (result.maps[index].conv.shape[0] - 1,
+                                         result.maps[index].conv.shape[1] - 1)]:
+            ins = explore.inspect_pixel(result, index, "conv", row, col)
+            top, bottom, left, right = ins.pads
+            xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), mode="reflect")
+            window = xp[:, row * 2 : row * 2 + kh, col : col + 2 * (kw - 1) + 1 : 2]
+            np.testing.assert_array_equal(ins.window, window)
+            np.testing.assert_allclose(ins.products, window * flt.kernel / 3, rtol=1e-6)
+            assert ins.total + ins.bias == pytest.approx(float(result.maps[index].conv[row, col]),
+                                                         rel=1e-5, abs=1e-5)
+            z = ins.pre_activation
+            assert ins.activated == pytest.approx(z if z > 0 else 0.1 * z, rel=1e-6, abs=1e-7)
+            rows = row * 2 + np.arange(kh) - top
+            cols = col + 2 * np.arange(kw) - left
+            expected_mask = ((rows < 0) | (rows >= 9))[:, None] | ((cols < 0) | (cols >= 8))[None]
+            np.testing.assert_array_equal(ins.padded_mask, expected_mask)
+
+
+def test_corner_pixel_marks_zero_padding():
+    x = _image(1, 5, 5)
+    result = explore.compute(x, Settings(filters=_filters((3, 3)), padding="same", pool="none"))
+    ins = explore.inspect_pixel(result, 0, "conv", 0, 0)
+    np.testing.assert_array_equal(ins.padded_mask[0], [True, True, True])
+    np.testing.assert_array_equal(ins.padded_mask[:, 0], [True, True, True])
+    assert not ins.padded_mask[1:, 1:].any()
+    assert (ins.window[0][ins.padded_mask] == 0).all()
+    assert list(ins.source_rows) == [-1, 0, 1]
+
+
+def test_channels_sum_vs_mean():
+    x = _image(3)
+    flt = _filters((3, 3))
+    mean = explore.compute(x, Settings(filters=flt, channels="mean", pool="none"))
+    total = explore.compute(x, Settings(filters=flt, channels="sum", pool="none"))
+    b = flt[0].bias
+    np.testing.assert_allclose(total.maps[0].conv - b, 3 * (mean.maps[0].conv - b), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_validate_reports_next_to_the_control():
+    shape = (1, 6, 6)
+    flt = _filters((5, 5))
+    assert explore.validate(Settings(filters=flt), shape) == []
+    problems = explore.validate(Settings(filters=flt, padding="valid", dilation=(2, 2)), shape)
+    assert [c for c, _ in problems] == ["dilation"]
+    assert "Output would be empty" in problems[0][1]
+    problems = explore.validate(Settings(filters=flt, padding="valid", stride=(2, 2),
+                                         dilation=(2, 2)), shape, blame="stride")
+    assert [c for c, _ in problems] == ["stride"]
+    problems = explore.validate(
+        Settings(filters=flt, padding="explicit", explicit_padding=(6, 0, 0, 0),
+                 padding_mode="reflect"), shape)
+    assert problems[0][0] == "padding_mode"
+    assert "Reflect padding must be smaller" in problems[0][1]
+    problems = explore.validate(Settings(filters=flt, pool_size=(7, 7)), shape)
+    assert problems[0][0] == "pool_size"
+    problems = explore.validate(
+        Settings(filters=flt, pool_padding="explicit", pool_explicit_padding=(2, 0)), shape)
+    assert problems[0][0] == "pool_padding"
+    assert "at most half the window" in problems[0][1]
+    assert explore.validate(Settings(filters=()), shape)[0][0] == "filters"
+
+
+def test_compute_refuses_invalid_settings():
+    with pytest.raises(explore.InvalidSettings, match="Output would be empty") as info:
+        explore.compute(_image(1, 4, 4), Settings(filters=_filters((5, 5)), padding="valid"))
+    assert info.value.problems[0][0] == "padding"
+
+
+def test_filter_checks_kernel_shape():
+    with pytest.raises(ValueError, match=r"Received: kernel.shape=\(16, 3\)"):
+        Filter("big", np.zeros((16, 3)))
+
+
+def test_stage_shapes_and_conventions():
+    settings = Settings(filters=_filters((3, 3)), padding="valid", stride=(2, 2), pool="max",
+                        pool_size=(2, 2), pool_stride=(2, 2))
+    stages = explore.stage_shapes(settings, (3, 7, 7))
+    assert [s.shape for s in stages] == [(3, 7, 7), (1, 3, 3), (1, 3, 3), (1, 1, 1)]
+    assert stages[1].formula_h == "H: floor((7 + 0 + 0 - 3) / 2) + 1 = 3"
+    rows = explore.conventions(settings, (3, 7, 7))
+    conv_h = dict(next(items for stage, axis, items in rows if (stage, axis) == ("conv", "H")))
+    assert conv_h['Keras "same"'] == 4 and conv_h["PyTorch (floor)"] == 3
