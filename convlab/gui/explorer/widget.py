@@ -118,6 +118,7 @@ class ExplorerWidget(QWidget):
         self._last_changed: str | None = None
         self._started_at = 0.0
         self._inspected: tuple[int, str, int, int] | None = None
+        self._requested: Settings | None = None
 
         self._build_ui()
         self._build_actions()
@@ -383,6 +384,11 @@ class ExplorerWidget(QWidget):
     def image(self) -> np.ndarray | None:
         return None if self._loaded is None else self._loaded.array
 
+    def is_up_to_date(self) -> bool:
+        """The view shows the newest valid settings (nothing running or pending)."""
+        return (self._result is not None and self._task is None and self._pending is None
+                and self._result.settings is self._requested)
+
     def is_busy(self) -> bool:
         return self._task is not None
 
@@ -411,6 +417,7 @@ class ExplorerWidget(QWidget):
                 6000,
             )
             return
+        self._requested = settings
         self._pending = (image, settings)
         if self._task is None and self._kernels_ready:
             self._start_next()
