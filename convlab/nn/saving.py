@@ -118,7 +118,7 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     if not p.is_file():
         raise _fail(p, "no such file.")
     try:
-        with np.load(p, allow_pickle=False) as archive:
+        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             keys = list(archive.files)
             if ARCHITECTURE_KEY not in keys:
                 raise _fail(
