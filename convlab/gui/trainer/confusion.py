@@ -37,6 +37,7 @@ class ConfusionView(QWidget):
         self.matrix: np.ndarray | None = None
         self.title = QLabel("Confusion matrix (after each epoch, on the test images)")
         self.title.setStyleSheet("font-weight: bold;")
+        self.title.setWordWrap(True)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((25, 25, 32))
         self.plot = self.graphics.addPlot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Slot
+from PySide6.QtCore import QPointF, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 __all__ = ["CurvesView", "GrowingSeries"]
@@ -135,9 +135,9 @@ class CurvesView(QWidget):
         _style_plot(self.acc_plot, "Accuracy", "accuracy", "epoch")
         self.acc_plot.setYRange(0, 1, padding=0.02)
         self.acc_plot.getViewBox().setLimits(yMin=-0.05, yMax=1.05)
-        for plot in (self.loss_plot, self.acc_plot):
+        for plot, corner in ((self.loss_plot, (-10, 10)), (self.acc_plot, (-10, -10))):
             plot.addLegend(
-                offset=(-10, -10),
+                offset=corner,
                 labelTextSize=f"{_FONT_PT}pt",
                 brush=pg.mkBrush(30, 30, 40, 180),
             )
@@ -190,6 +190,11 @@ class CurvesView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
+
+    def set_epoch_span(self, epochs: int) -> None:
+        """Fix the x axes to 0..epochs, so the curves grow into a still frame."""
+        for plot in (self.loss_plot, self.acc_plot):
+            plot.setXRange(0, max(epochs, 1) + 0.08, padding=0.02)
 
     # -- data ----------------------------------------------------------------------------------
     def reserve_steps(self, n: int) -> None:
@@ -258,6 +263,3 @@ class CurvesView(QWidget):
             hover.hide()
         super().leaveEvent(event)
 
-
-# keep Qt's namespace import used (flake8 F401 otherwise on some versions)
-_ = Qt

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .mosaic import GREY, colorize, to_pixmap
 
 __all__ = ["DigitGallery", "ProbabilityBars", "top_caption"]
 
 _FONT_PT = 11
-_RIGHT = "#4caf50"
-_WRONG = "#ef5350"
+_FRAME_RIGHT = np.array([76, 175, 80], np.uint8)
+_FRAME_WRONG = np.array([239, 83, 80], np.uint8)
+_FRAME_GREY = np.array([136, 136, 136], np.uint8)
 
 
 def top_caption(probs: np.ndarray, k: int = 2) -> str:
@@ -22,28 +31,32 @@ def top_caption(probs: np.ndarray, k: int = 2) -> str:
 
 
 class DigitGallery(QWidget):
-    """A titled grid of 28x28 digits, each with a caption; green frame right, red wrong."""
+    """A titled, wrapping list of 28x28 digits with captions; green frame right, red wrong.
 
-    def __init__(
-        self, title: str, parent: QWidget | None = None, columns: int = 8, zoom: int = 3
-    ) -> None:
+    The tiles flow into as many columns as the width allows (a QListWidget in icon mode).
+    """
+
+    def __init__(self, title: str, parent: QWidget | None = None, zoom: int = 3) -> None:
         super().__init__(parent)
-        self.columns, self.zoom = columns, zoom
+        self.zoom = zoom
         self.title = QLabel(title)
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)
-        self._inner = QWidget()
-        self._grid = QGridLayout(self._inner)
-        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._grid.setSpacing(6)
-        self._tiles: list[tuple[QLabel, QLabel]] = []
-        scroll = QScrollArea()
-        scroll.setWidget(self._inner)
-        scroll.setWidgetResizable(True)
+        self.list = QListWidget()
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setWrapping(True)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
+        side = 28 * zoom + 8
+        self.list.setIconSize(QSize(side, side))
+        self.list.setGridSize(QSize(side + 26, side + 30))
+        self.list.setSpacing(2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(self.list, 1)
         self.captions: list[str] = []
 
     def set_title(self, text: str) -> None:
@@ -56,38 +69,26 @@ class DigitGallery(QWidget):
         imgs = np.asarray(images)
         if imgs.dtype == np.uint8:
             imgs = imgs.astype(np.float32) / 255.0
-        while len(self._tiles) < len(imgs):
-            pic, cap = QLabel(), QLabel()
-            cap.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-            i = len(self._tiles)
-            r, c = divmod(i, self.columns)
-            cell = QWidget()
-            box = QVBoxLayout(cell)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.setSpacing(1)
-            box.addWidget(pic, 0, Qt.AlignmentFlag.AlignHCenter)
-            box.addWidget(cap)
-            self._grid.addWidget(cell, r, c)
-            self._tiles.append((pic, cap))
-        for i, (pic, cap) in enumerate(self._tiles):
-            cell = pic.parentWidget()
-            if i >= len(imgs):
-                cell.setVisible(False)
-                continue
-            cell.setVisible(True)
-            pic.setPixmap(to_pixmap(colorize(imgs[i], GREY, 0.0, 1.0), self.zoom))
+        self.list.clear()
+        for i in range(len(imgs)):
             ok = None if correct is None else correct[i]
-            colour = "#888" if ok is None else (_RIGHT if ok else _WRONG)
-            pic.setStyleSheet(f"border: 3px solid {colour};")
-            cap.setText(captions[i])
+            frame = _FRAME_GREY if ok is None else (_FRAME_RIGHT if ok else _FRAME_WRONG)
+            rgb = np.empty((32, 32, 3), np.uint8)
+            rgb[:] = frame
+            rgb[2:30, 2:30] = colorize(imgs[i], GREY, 0.0, 1.0)
+            item = QListWidgetItem(QIcon(to_pixmap(rgb, self.zoom)), captions[i])
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.list.addItem(item)
         self.captions = list(captions)
 
 
 class ProbabilityBars(pg.PlotWidget):
     """Ten bars, one per digit; the most probable one highlighted and named in the title."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, prefix: str = "The model says ",
+                 empty: str = "Draw a digit") -> None:
         super().__init__(parent, background=(25, 25, 32))
+        self.prefix, self.empty = prefix, empty
         self.probs = np.zeros(10, np.float32)
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
@@ -109,13 +110,13 @@ class ProbabilityBars(pg.PlotWidget):
             brushes=[pg.mkBrush(90, 170, 255)] * 10,
         )
         plot.addItem(self.bars)
-        plot.setTitle("Draw a digit", size=f"{_FONT_PT + 3}pt")
+        plot.setTitle(empty, size=f"{_FONT_PT + 3}pt")
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         if probs is None:
             self.probs = np.zeros(10, np.float32)
             self.bars.setOpts(height=self.probs)
-            self.getPlotItem().setTitle("Draw a digit", size=f"{_FONT_PT + 3}pt")
+            self.getPlotItem().setTitle(self.empty, size=f"{_FONT_PT + 3}pt")
             return
         p = np.asarray(probs, np.float32).reshape(-1)[:10]
         self.probs = p
@@ -126,5 +127,5 @@ class ProbabilityBars(pg.PlotWidget):
         ]
         self.bars.setOpts(height=p, brushes=brushes)
         self.getPlotItem().setTitle(
-            f"The model says {best} ({p[best]:.0%})", size=f"{_FONT_PT + 3}pt"
+            f"{self.prefix}{best} ({p[best]:.0%})", size=f"{_FONT_PT + 3}pt"
         )

@@ -48,6 +48,7 @@ from .curves import CurvesView
 from .draw_panel import DrawPanel
 from .filters_view import FiltersView
 from .model_editor import ModelEditor
+from .mosaic import GREY, colorize, to_pixmap
 from .predictions import DigitGallery, ProbabilityBars, top_caption
 from .session import (
     BusyEvent,
@@ -179,9 +180,13 @@ class TrainerWidget(QWidget):
         data_box = QGroupBox("Data: MNIST")
         form = QFormLayout(data_box)
         self.source_combo = QComboBox()
-        self.source_combo.addItem("bundled subset (12,000 images, offline)", "bundled")
-        self.source_combo.addItem("full MNIST (70,000; downloads once)", "full")
-        self.source_combo.addItem("a folder with the IDX files...", "folder")
+        self.source_combo.addItem("bundled subset (offline)", "bundled")
+        self.source_combo.addItem("full MNIST (downloads once)", "full")
+        self.source_combo.addItem("folder with IDX files...", "folder")
+        self.source_combo.setToolTip(
+            "Bundled: 12,000 images shipped with convlab. Full: 70,000 images, "
+            "downloaded once into the cache folder and checked."
+        )
         self.source_combo.activated.connect(self._on_source_combo_activated)
         self.train_limit_spin = QSpinBox()
         self.train_limit_spin.setRange(0, 60000)
@@ -279,7 +284,12 @@ class TrainerWidget(QWidget):
         self._controls_scroll = QScrollArea()
         self._controls_scroll.setWidget(panel)
         self._controls_scroll.setWidgetResizable(True)
-        self._controls_scroll.setMinimumWidth(330)
+        for combo in panel.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(14)
+        self._controls_scroll.setMinimumWidth(panel.sizeHint().width() + 24)
         self._controls_scroll.setHorizontalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         )
@@ -316,6 +326,15 @@ class TrainerWidget(QWidget):
         row.addWidget(self.test_index_spin)
         row.addStretch(1)
         pv.addLayout(row)
+        row = QHBoxLayout()
+        self.test_preview = QLabel()
+        self.test_preview.setFixedSize(28 * 3, 28 * 3)
+        self.test_caption = QLabel("")
+        self.test_caption.setWordWrap(True)
+        self.test_caption.setStyleSheet(_BIG_FONT_CSS)
+        row.addWidget(self.test_preview)
+        row.addWidget(self.test_caption, 1)
+        pv.addLayout(row)
         pv.addWidget(self.test_bars, 1)
         bottom.addWidget(probe_box)
         bottom.setSizes([520, 340])
@@ -335,10 +354,10 @@ class TrainerWidget(QWidget):
         self.confusion = ConfusionView()
         self.confusion.cell_clicked.connect(self._on_confusion_cell_clicked)
         self.cell_gallery = DigitGallery(
-            "Click a cell of the confusion matrix.", columns=8
+            "Click a cell of the confusion matrix."
         )
         self.examples = DigitGallery(
-            "Example predictions (after each epoch)", columns=8
+            "Example predictions (after each epoch)"
         )
         results = QSplitter(Qt.Orientation.Horizontal)
         results.addWidget(self.confusion)
@@ -668,6 +687,7 @@ class TrainerWidget(QWidget):
         self._run_steps = 0
         self._last_step = None
         self._run_started = time.perf_counter()
+        self.curves.set_epoch_span(self._epochs_done + s.epochs)
         worker = GeneratorWorker(session.events, max_rate=30, urgent=_is_urgent)
         worker.yielded.connect(self._on_worker_yielded)
         worker.failed.connect(self._on_worker_failed)
@@ -853,10 +873,13 @@ class TrainerWidget(QWidget):
                 else None
             )
             best = int(np.argmax(p.probabilities))
-            self.test_bars.getPlotItem().setTitle(
-                f"Test image #{self.test_index_spin.value()} is a {label}: the model says "
-                f"{best} ({p.probabilities[best]:.0%})",
-                size="12pt",
+            verdict = "right" if best == label else "wrong"
+            self.test_caption.setText(
+                f"This is a {label}.\nThe model says {best} "
+                f"({p.probabilities[best]:.0%}): {verdict}."
+            )
+            self.test_preview.setPixmap(
+                to_pixmap(colorize(p.image, GREY, 0.0, 1.0), 3)
             )
             if self.tabs.currentIndex() == 2:
                 self.test_activations.set_activations(p.activations, image=p.image)
