@@ -307,10 +307,11 @@ class Sequential:
         truth = y if y.ndim == 1 else y.argmax(axis=1)
         return int((out.argmax(axis=1) == truth).sum())
 
-    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
-        """One optimiser step on a prepared batch (float32 NCHW, checked labels).
+    def compute_gradients(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+        """Forward in training mode and backward: fills every ``layer.grads``.
 
-        Returns the batch's mean loss and accuracy (before the update).
+        ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the batch's
+        mean loss and the model's output. Moving statistics (BatchNormalization) update.
         """
         out = self._forward(xb, training=True)
         loss, grad, fused = self._loss_and_grad(out, yb)
@@ -318,6 +319,14 @@ class Sequential:
         for i in range(last, self._first_trainable - 1, -1):
             layer = self.layers[i]
             grad = layer.backward_linear(grad) if fused and i == last else layer.backward(grad)
+        return loss, out
+
+    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
+        """One optimiser step on a prepared batch (float32 NCHW, checked labels).
+
+        Returns the batch's mean loss and accuracy (before the update).
+        """
+        loss, out = self.compute_gradients(xb, yb)
         assert self.optimizer is not None
         self.optimizer.apply_gradients(
             (layer.grads[key], param)

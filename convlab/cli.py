@@ -1,0 +1,275 @@
+"""``convlab train | evaluate | summary``: the headless command line (never imports Qt).
+
+Examples
+--------
+::
+
+    convlab train                                  # lenet5 on the bundled subset
+    convlab train --model tiny --epochs 1 --save tiny.npz
+    convlab train --model keras --data full --epochs 3 --batch-size 128
+    convlab evaluate tiny.npz --data /path/to/mnist
+    convlab summary keras
+
+``train`` draws a progress line on stderr (loss, accuracy, images/s, ETA) and ends with the
+test accuracy on stdout. Ctrl-C stops training at once and writes no model file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+EXIT_INTERRUPTED = 130
+MAX_BATCH = 8192
+MAX_EPOCHS = 1000
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be an integer from {low} to {high:,}; got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}; got {value}")
+        return value
+
+    parse.__name__ = "int"
+    return parse
+
+
+def _learning_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 10]; got {text!r}") from None
+    if not 0.0 < value <= 10.0:
+        raise argparse.ArgumentTypeError(f"must be in (0, 10]; got {value:g}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1); got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {value:g}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from convlab.nn.presets import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="convlab", description="Train and inspect small CNNs on MNIST, headless."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a preset model on MNIST",
+        description="Train a preset model on MNIST and report its test accuracy.",
+    )
+    train.add_argument(
+        "--model", choices=list(PRESETS), default="lenet5",
+        help="preset architecture (default: lenet5)",
+    )
+    train.add_argument(
+        "--epochs", type=_int_in(1, MAX_EPOCHS), default=None,
+        help="passes over the training set (default: the preset's, 3 for lenet5/keras, 1 for tiny)",
+    )
+    train.add_argument(
+        "--batch-size", type=_int_in(1, MAX_BATCH), default=None,
+        help="images per step (default: the preset's, 128 or 32 for tiny)",
+    )
+    train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    train.add_argument(
+        "--lr", type=_learning_rate, default=None,
+        help="learning rate (default: the preset's with adam, 0.01 with sgd)",
+    )
+    train.add_argument(
+        "--momentum", type=_momentum, default=0.9, help="SGD momentum (default: 0.9)"
+    )
+    train.add_argument(
+        "--data", default="bundled",
+        help='"bundled" (offline subset, default), "full" (60,000 images, downloaded once) '
+        "or a folder holding the four MNIST IDX files",
+    )
+    train.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="default: 0")
+    train.add_argument("--save", metavar="PATH", help="write the trained model (.npz) here")
+    train.add_argument(
+        "--steps", type=_int_in(1, 10**9), default=None,
+        help="stop each epoch after this many steps (a quick try)",
+    )
+    train.add_argument(
+        "--validation-split", type=float, default=0.0, metavar="F",
+        help="hold out this fraction of the training set for validation (default: 0)",
+    )
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
+    evaluate.add_argument("model", metavar="MODEL", help="a model file written by --save")
+    evaluate.add_argument("--data", default="bundled", help="as for train (default: bundled)")
+
+    summary = commands.add_parser("summary", help="print a model's layer table")
+    summary.add_argument(
+        "model", metavar="MODEL|PRESET",
+        help=f"a model file or a preset name ({', '.join(PRESETS)})",
+    )
+    return parser
+
+
+def _load_data(source: str, err: Any) -> Any:
+    from convlab.data.mnist import load_mnist
+
+    def progress(done: int, total: int, what: str) -> None:
+        size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        err.write(f"\rdownloading {what}: {size}   ")
+        err.flush()
+
+    data = load_mnist(source, progress=progress)
+    return data
+
+
+def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from convlab.nn import SGD, Adam
+    from convlab.nn.presets import PRESETS
+    from convlab.train import EpochEvent, FinishedEvent, StepEvent, train_events
+    from convlab.train.progress import ProgressLine
+
+    if not 0.0 <= args.validation_split < 1.0:
+        err.write(
+            f"convlab train: error: --validation-split must be in [0, 1); "
+            f"got {args.validation_split:g}\n"
+        )
+        return 2
+    if args.save is not None:
+        folder = Path(args.save).expanduser().resolve().parent
+        if not folder.is_dir():
+            err.write(f"convlab train: error: --save folder does not exist: {folder}\n")
+            return 2
+
+    preset = PRESETS[args.model]
+    data = _load_data(args.data, err)
+    model = preset.build(seed=args.seed)
+    if args.optimizer == "adam":
+        optimizer = Adam(learning_rate=args.lr or preset.learning_rate)
+    else:
+        optimizer = SGD(learning_rate=args.lr or 0.01, momentum=args.momentum)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    epochs = args.epochs or preset.epochs
+    batch_size = args.batch_size or preset.batch_size
+    out.write(
+        f"Training {preset.name} ({model.count_params():,} parameters) on {len(data.x_train):,} "
+        f"{data.source} MNIST images: {epochs} epoch(s), batch {batch_size}, {optimizer!r}\n"
+    )
+    out.flush()
+    line = ProgressLine(err, epochs=epochs)
+    events = train_events(
+        model, data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
+        validation_split=args.validation_split, seed=args.seed, steps_per_epoch=args.steps,
+    )
+    started = time.perf_counter()
+    images = 0
+    try:
+        for event in events:
+            if isinstance(event, StepEvent):
+                images = event.images_seen
+                line.step(event)
+            elif isinstance(event, EpochEvent):
+                line.epoch(event)
+            elif isinstance(event, FinishedEvent) and event.stopped:
+                err.write(f"\nTraining stopped: {event.reason}. No model was saved.\n")
+                return 1
+        seconds = time.perf_counter() - started
+        test_loss, test_accuracy = model.evaluate(data.x_test, data.y_test)
+    except KeyboardInterrupt:
+        events.close()
+        err.write(
+            f"\nInterrupted after {images:,} training images: stopped cleanly. "
+            + ("No model file was written.\n" if args.save else "\n")
+        )
+        return EXIT_INTERRUPTED
+    out.write(
+        f"Trained in {seconds:.1f} s ({images / max(seconds, 1e-9):,.0f} images/s).\n"
+        f"Test accuracy: {100 * test_accuracy:.2f}% (loss {test_loss:.4f}) on "
+        f"{len(data.x_test):,} test images.\n"
+    )
+    if args.save is not None:
+        model.save(args.save)
+        out.write(f"Saved the model to {args.save}\n")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from convlab.nn import load_model
+
+    model = load_model(args.model)
+    if not model.compiled:
+        model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    data = _load_data(args.data, err)
+    loss, accuracy = model.evaluate(data.x_test, data.y_test)
+    out.write(
+        f"{model.name}: test accuracy {100 * accuracy:.2f}% (loss {loss:.4f}) on "
+        f"{len(data.x_test):,} {data.source} test images.\n"
+    )
+    return 0
+
+
+def _summary(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from convlab.nn import load_model
+    from convlab.nn.presets import PRESETS, get_preset
+
+    name = args.model
+    if not os.path.exists(name):
+        try:
+            model = get_preset(name).build()
+        except ValueError:
+            err.write(
+                f"convlab summary: error: {name!r} is neither a model file nor a preset "
+                f"({', '.join(PRESETS)}).\n"
+            )
+            return 2
+    else:
+        model = load_model(name)
+    model.summary(print_fn=lambda text: out.write(text + "\n"))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: Any = None, stderr: Any = None) -> int:
+    """Run ``convlab train|evaluate|summary`` with ``argv`` (without the program name).
+
+    Returns the exit status: 0 success, 1 a runtime error (bad model or data file),
+    2 bad arguments, 130 interrupted by Ctrl-C.
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse has printed the usage and the error
+        return int(exc.code or 0)
+    handler = {"train": _train, "evaluate": _evaluate, "summary": _summary}[args.command]
+    from convlab.data.mnist import MnistError
+    from convlab.nn.saving import ModelFileError
+
+    try:
+        return handler(args, out, err)
+    except (ModelFileError, MnistError) as exc:
+        err.write(f"convlab {args.command}: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        err.write("\nInterrupted.\n")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
