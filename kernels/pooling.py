@@ -33,6 +33,8 @@ from . import _checks
 from ._jit import njit_parallel, prange
 from .shapes import conv2d_output_shape, resolve_padding
 
+_MIN_TASKS = 16  # parallel tasks wanted per call: a few per core, for balance
+
 __all__ = [
     "max_pool2d",
     "max_pool2d_backward",
@@ -67,6 +69,20 @@ class _Geometry:
             self.kh == self.kw == self.sh == self.sw == 2
             and not (self.top or self.bottom or self.left or self.right)
         )
+
+
+def _split_rows(planes: int, oh: int) -> tuple[int, int]:
+    """``(blocks, rows)``: cut each plane's output rows into blocks of ``rows`` rows.
+
+    Parallel loops run over (plane, block) tasks. Many planes: one block per plane (a
+    whole plane per task was faster than a row per task for 128x64x14x14). Few large
+    planes (a 1x8x512x512 feature map, one 1024x1024 image): enough blocks that both
+    cores get work.
+    """
+    if planes >= _MIN_TASKS:
+        return 1, max(oh, 1)
+    blocks = max(1, min(oh, -(-_MIN_TASKS // max(planes, 1))))
+    return blocks, -(-oh // blocks)
 
 
 def _check_flag(value: object, name: str) -> bool:
@@ -137,60 +153,84 @@ def _check_grad_shape(g4: np.ndarray, expected: tuple[int, ...], ndim: int) -> N
 
 
 @njit_parallel
-def _max_pool_2x2(x, out, idx):
+def _max_pool_2x2(x, blocks, rows, out, idx):
     planes, in_w = x.shape[0], x.shape[2]
     oh, ow = out.shape[1], out.shape[2]
-    for r in prange(planes * oh):
-        p = r // oh
-        oy = r - p * oh
-        y = 2 * oy
-        for ox in range(ow):
-            # scan order (y, x), (y, x+1), (y+1, x), (y+1, x+1); strict ">" keeps the
-            # first of equal maxima, "v != v" lets a NaN take over (PyTorch)
-            i = y * in_w + 2 * ox
-            best = x[p, y, 2 * ox]
-            bi = i
-            v = x[p, y, 2 * ox + 1]
-            if v > best or v != v:
-                best = v
-                bi = i + 1
-            v = x[p, y + 1, 2 * ox]
-            if v > best or v != v:
-                best = v
-                bi = i + in_w
-            v = x[p, y + 1, 2 * ox + 1]
-            if v > best or v != v:
-                best = v
-                bi = i + in_w + 1
-            out[p, oy, ox] = best
-            idx[p, oy, ox] = bi
+    for task in prange(planes * blocks):
+        p = task // blocks
+        first = (task - p * blocks) * rows
+        for oy in range(first, min(first + rows, oh)):
+            y = 2 * oy
+            for ox in range(ow):
+                # scan order (y, x), (y, x+1), (y+1, x), (y+1, x+1); strict ">" keeps the
+                # first of equal maxima, "v != v" lets a NaN take over (PyTorch)
+                i = y * in_w + 2 * ox
+                best = x[p, y, 2 * ox]
+                bi = i
+                v = x[p, y, 2 * ox + 1]
+                if v > best or v != v:
+                    best = v
+                    bi = i + 1
+                v = x[p, y + 1, 2 * ox]
+                if v > best or v != v:
+                    best = v
+                    bi = i + in_w
+                v = x[p, y + 1, 2 * ox + 1]
+                if v > best or v != v:
+                    best = v
+                    bi = i + in_w + 1
+                out[p, oy, ox] = best
+                idx[p, oy, ox] = bi
 
 
 @njit_parallel
-def _max_pool(x, kh, kw, sh, sw, top, left, out, idx):
+def _max_pool(x, kh, kw, sh, sw, top, left, blocks, rows, out, idx):
+    """Any window: per output row, first the best of each column over the window's rows
+    (a loop along x that vectorises), then the best of those columns per window.
+
+    Same answer as scanning each window row by row the way PyTorch does: a value
+    replaces the best if it is greater or NaN, so the winner is the first maximum in
+    scan order, or the *last* NaN. Flat indices ``y * W + x`` follow scan order, which
+    is what the column pass needs to break ties the same way.
+    """
     planes, in_h, in_w = x.shape
     oh, ow = out.shape[1], out.shape[2]
-    for r in prange(planes * oh):
-        p = r // oh
-        oy = r - p * oh
-        # the window clipped to the real input: padded cells are -inf and never win
-        y0 = oy * sh - top
-        y1 = min(y0 + kh, in_h)
-        y0 = max(y0, 0)
-        for ox in range(ow):
-            x0 = ox * sw - left
-            x1 = min(x0 + kw, in_w)
-            x0 = max(x0, 0)
-            best = np.float32(-np.inf)
-            bi = y0 * in_w + x0
-            for y in range(y0, y1):
-                for xx in range(x0, x1):
+    for task in prange(planes * blocks):
+        p = task // blocks
+        first = (task - p * blocks) * rows
+        col_best = np.empty(in_w, np.float32)
+        col_at = np.empty(in_w, np.int64)
+        for oy in range(first, min(first + rows, oh)):
+            # the window clipped to the real input: padded cells are -inf and never win
+            y0 = max(oy * sh - top, 0)
+            y1 = min(oy * sh - top + kh, in_h)
+            for xx in range(in_w):
+                col_best[xx] = x[p, y0, xx]
+                col_at[xx] = y0 * in_w + xx
+            for y in range(y0 + 1, y1):
+                for xx in range(in_w):
                     v = x[p, y, xx]
-                    if v > best or v != v:
-                        best = v
-                        bi = y * in_w + xx
-            out[p, oy, ox] = best
-            idx[p, oy, ox] = bi
+                    b = col_best[xx]
+                    # ties keep the upper row; a later NaN replaces an earlier one
+                    take = v > b or v != v
+                    col_best[xx] = v if take else b
+                    col_at[xx] = y * in_w + xx if take else col_at[xx]
+            for ox in range(ow):
+                x0 = max(ox * sw - left, 0)
+                x1 = min(ox * sw - left + kw, in_w)
+                best = col_best[x0]
+                at = col_at[x0]
+                for xx in range(x0 + 1, x1):
+                    v = col_best[xx]
+                    a = col_at[xx]
+                    if v != v:  # NaN: the last in scan order wins
+                        take = best == best or a > at
+                    else:  # the maximum; among equals the first in scan order
+                        take = v > best or (v == best and a < at)
+                    best = v if take else best
+                    at = a if take else at
+                out[p, oy, ox] = best
+                idx[p, oy, ox] = at
 
 
 @njit_parallel
@@ -266,10 +306,11 @@ def max_pool2d(
     out = np.empty((planes, g.oh, g.ow), np.float32)
     idx = np.empty((planes, g.oh, g.ow), np.int64)
     if planes:
+        blocks, rows = _split_rows(planes, g.oh)
         if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
-            _max_pool_2x2(xp, out, idx)
+            _max_pool_2x2(xp, blocks, rows, out, idx)
         else:
-            _max_pool(xp, g.kh, g.kw, g.sh, g.sw, g.top, g.left, out, idx)
+            _max_pool(xp, g.kh, g.kw, g.sh, g.sw, g.top, g.left, blocks, rows, out, idx)
     shape = (n_batch, channels, g.oh, g.ow)
     return (
         _checks.restore_rank(out.reshape(shape), ndim),
@@ -339,69 +380,73 @@ def max_pool2d_backward(grad_out: object, indices: object, x_shape: object) -> n
 
 
 @njit_parallel
-def _avg_pool_2x2(x, out):
+def _avg_pool_2x2(x, blocks, rows, out):
     planes = x.shape[0]
     oh, ow = out.shape[1], out.shape[2]
-    for r in prange(planes * oh):
-        p = r // oh
-        oy = r - p * oh
-        y = 2 * oy
-        for ox in range(ow):
-            # PyTorch's summation order; / 4 equals * 0.25 exactly
-            s = x[p, y, 2 * ox] + x[p, y, 2 * ox + 1]
-            s = s + x[p, y + 1, 2 * ox]
-            s = s + x[p, y + 1, 2 * ox + 1]
-            out[p, oy, ox] = s * np.float32(0.25)
+    for task in prange(planes * blocks):
+        p = task // blocks
+        first = (task - p * blocks) * rows
+        for oy in range(first, min(first + rows, oh)):
+            y = 2 * oy
+            for ox in range(ow):
+                # PyTorch's summation order; / 4 equals * 0.25 exactly
+                s = x[p, y, 2 * ox] + x[p, y, 2 * ox + 1]
+                s = s + x[p, y + 1, 2 * ox]
+                s = s + x[p, y + 1, 2 * ox + 1]
+                out[p, oy, ox] = s * np.float32(0.25)
 
 
 @njit_parallel
-def _avg_pool(x, kh, kw, sh, sw, top, bottom, left, right, include_pad, out):
+def _avg_pool(x, kh, kw, sh, sw, top, bottom, left, right, include_pad, blocks, rows,
+              out):
     planes, in_h, in_w = x.shape
     oh, ow = out.shape[1], out.shape[2]
-    for r in prange(planes * oh):
-        p = r // oh
-        oy = r - p * oh
-        # divisor with padding: the window clipped to the *padded* input (PyTorch)
-        y0 = oy * sh - top
-        y1 = min(y0 + kh, in_h + bottom)
-        pool_h = y1 - y0
-        y0 = max(y0, 0)
-        y1 = min(y1, in_h)
-        for ox in range(ow):
-            x0 = ox * sw - left
-            x1 = min(x0 + kw, in_w + right)
-            pool_w = x1 - x0
-            x0 = max(x0, 0)
-            x1 = min(x1, in_w)
-            if y0 >= y1 or x0 >= x1:
-                out[p, oy, ox] = 0.0
-                continue
-            s = np.float32(0.0)
-            for y in range(y0, y1):
-                for xx in range(x0, x1):
-                    s += x[p, y, xx]
-            divisor = pool_h * pool_w if include_pad else (y1 - y0) * (x1 - x0)
-            out[p, oy, ox] = s / np.float32(divisor)
+    for task in prange(planes * blocks):
+        p = task // blocks
+        first = (task - p * blocks) * rows
+        for oy in range(first, min(first + rows, oh)):
+            # divisor with padding: the window clipped to the *padded* input (PyTorch)
+            y0 = oy * sh - top
+            y1 = min(y0 + kh, in_h + bottom)
+            pool_h = y1 - y0
+            y0 = max(y0, 0)
+            y1 = min(y1, in_h)
+            for ox in range(ow):
+                x0 = ox * sw - left
+                x1 = min(x0 + kw, in_w + right)
+                pool_w = x1 - x0
+                x0 = max(x0, 0)
+                x1 = min(x1, in_w)
+                if y0 >= y1 or x0 >= x1:
+                    out[p, oy, ox] = 0.0
+                    continue
+                s = np.float32(0.0)
+                for y in range(y0, y1):
+                    for xx in range(x0, x1):
+                        s += x[p, y, xx]
+                divisor = pool_h * pool_w if include_pad else (y1 - y0) * (x1 - x0)
+                out[p, oy, ox] = s / np.float32(divisor)
 
 
 @njit_parallel
-def _avg_pool_2x2_backward(grad_out, grad_x):
+def _avg_pool_2x2_backward(grad_out, blocks, rows, grad_x):
     """Windows tile the input: write each cell once, zero the uncovered edge."""
     planes, in_h, in_w = grad_x.shape
     oh, ow = grad_out.shape[1], grad_out.shape[2]
-    for r in prange(planes * oh):
-        p = r // oh
-        oy = r - p * oh
-        y = 2 * oy
-        for ox in range(ow):
-            v = grad_out[p, oy, ox] * np.float32(0.25)
-            grad_x[p, y, 2 * ox] = v
-            grad_x[p, y, 2 * ox + 1] = v
-            grad_x[p, y + 1, 2 * ox] = v
-            grad_x[p, y + 1, 2 * ox + 1] = v
-        if in_w > 2 * ow:
-            grad_x[p, y, 2 * ow] = 0.0
-            grad_x[p, y + 1, 2 * ow] = 0.0
+    for task in prange(planes * blocks):
+        p = task // blocks
+        first = (task - p * blocks) * rows
+        for oy in range(first, min(first + rows, oh)):
+            y = 2 * oy
+            for ox in range(ow):
+                v = grad_out[p, oy, ox] * np.float32(0.25)
+                grad_x[p, y, 2 * ox] = v
+                grad_x[p, y, 2 * ox + 1] = v
+                grad_x[p, y + 1, 2 * ox] = v
+                grad_x[p, y + 1, 2 * ox + 1] = v
+            if in_w > 2 * ow:
+                grad_x[p, y, 2 * ow] = 0.0
+                grad_x[p, y + 1, 2 * ow] = 0.0
     if in_h > 2 * oh:
         for p in prange(planes):
             for xx in range(in_w):
@@ -480,11 +525,13 @@ def avg_pool2d(
     xp = x4.reshape(planes, in_h, in_w)
     out = np.empty((planes, g.oh, g.ow), np.float32)
     if planes:
+        blocks, rows = _split_rows(planes, g.oh)
         if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
-            _avg_pool_2x2(xp, out)
+            _avg_pool_2x2(xp, blocks, rows, out)
         else:
             _avg_pool(
-                xp, g.kh, g.kw, g.sh, g.sw, g.top, g.bottom, g.left, g.right, include, out
+                xp, g.kh, g.kw, g.sh, g.sw, g.top, g.bottom, g.left, g.right, include,
+                blocks, rows, out,
             )
     return _checks.restore_rank(out.reshape(n_batch, channels, g.oh, g.ow), ndim)
 
@@ -529,7 +576,7 @@ def avg_pool2d_backward(
     grad_x = np.empty((planes, in_h, in_w), np.float32)
     if planes:
         if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
-            _avg_pool_2x2_backward(gp, grad_x)
+            _avg_pool_2x2_backward(gp, *_split_rows(planes, g.oh), grad_x)
         else:
             _avg_pool_backward(
                 gp, g.kh, g.kw, g.sh, g.sw, g.top, g.bottom, g.left, g.right, include,
@@ -544,10 +591,24 @@ def avg_pool2d_backward(
 @njit_parallel
 def _global_avg_pool(x, out):
     planes, size = x.shape
+    whole = size - size % 8
     for p in prange(planes):
-        s = 0.0  # float64 accumulator: a 1024x1024 plane loses digits in float32
-        for i in range(size):
-            s += x[p, i]
+        xp = x[p]
+        # eight float64 accumulators: exact enough for a 1024x1024 plane, and
+        # independent additions the CPU can overlap
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for i in range(0, whole, 8):
+            a0 += xp[i]
+            a1 += xp[i + 1]
+            a2 += xp[i + 2]
+            a3 += xp[i + 3]
+            a4 += xp[i + 4]
+            a5 += xp[i + 5]
+            a6 += xp[i + 6]
+            a7 += xp[i + 7]
+        s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        for i in range(whole, size):
+            s += xp[i]
         out[p] = s / size
 
 

@@ -25,7 +25,7 @@ import naive_pooling as naive
 KERNELS = [1, 2, 3, (2, 3), (3, 1)]
 STRIDES = [None, 1, 2, 3, (2, 1)]
 PADDINGS = [0, 1, (1, 0), (1, 0, 0, 1), "same", "valid"]
-SHAPES = [(2, 3, 7, 8), (2, 2, 6, 5)]
+SHAPES = [(2, 3, 7, 8), (2, 2, 6, 5), (3, 6, 4, 5)]  # the last: >= 16 planes
 
 
 def _pair(v):
@@ -402,3 +402,29 @@ def test_rank_and_backward_errors():
         global_avg_pool2d_backward(np.zeros(1), X.shape)
     with pytest.raises(ValueError, match=r"non-empty plane"):
         global_avg_pool2d(np.zeros((1, 1, 0, 3)))
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    h=st.integers(1, 8),
+    w=st.integers(1, 8),
+    k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    s=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    pad=st.sampled_from([0, 1, "same"]),
+    ceil_mode=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_hypothesis_ties_nan_and_inf(h, w, k, s, pad, ceil_mode, seed):
+    """Few distinct values, NaN and -inf: the winner rule (first maximum, last NaN,
+    first cell of an all -inf window) must match the reference cell by cell."""
+    if pad == 1 and min(k) < 2:
+        pad = 0
+    values = np.array([0, 1, 2, np.nan, -np.inf], np.float32)
+    rng = np.random.default_rng(seed)
+    x = values[rng.choice(5, size=(2, 3, h, w), p=[0.3, 0.3, 0.2, 0.1, 0.1])]
+    ref = naive.max_pool2d(x, k, s, pad if isinstance(pad, str) else (pad,) * 4, ceil_mode)
+    if ref[0].size == 0:
+        return
+    out, idx = max_pool2d(x, k, s, pad, ceil_mode)
+    np.testing.assert_array_equal(out, ref[0])
+    np.testing.assert_array_equal(idx, ref[1])
