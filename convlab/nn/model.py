@@ -263,7 +263,7 @@ class Sequential:
     def _convert(xb: np.ndarray, layout: str) -> np.ndarray:
         """One batch -> float32 C-contiguous model input (uint8 scaled to [0, 1])."""
         if xb.dtype == np.uint8:
-            xb = np.multiply(xb, np.float32(1.0 / 255.0), dtype=np.float32)
+            xb = np.divide(xb, np.float32(255.0), dtype=np.float32)  # as x / 255 would
         else:
             xb = xb.astype(np.float32, copy=False)
         if layout == "hw":
