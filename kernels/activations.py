@@ -136,7 +136,7 @@ def sigmoid(x: object) -> np.ndarray:
     """``1 / (1 + exp(-x))``, without overflow warnings for large ``|x|``.
 
     >>> sigmoid(np.array([0.0, 2.0, 200.0, -200.0]))
-    array([0.5      , 0.8807971, 1.       , 0.       ], dtype=float32)
+    array([0.5     , 0.880797, 1.      , 0.      ], dtype=float32)
     """
     xs = _checks.as_float32(x, "x")
     # exp of a non-positive number never overflows
