@@ -156,7 +156,8 @@ def test_input_layouts_give_identical_predictions():
     np.testing.assert_array_equal(model.predict(nhw[..., None]), reference)
     np.testing.assert_array_equal(model.predict(nhw[:, None]), reference)
     np.testing.assert_array_equal(model.predict(nhw.astype(np.float32) / 255), reference)
-    np.testing.assert_array_equal(model.predict(nhw[2])[0], reference[2])
+    # one image: another batch size may sum in another order (BLAS blocking)
+    np.testing.assert_allclose(model.predict(nhw[2])[0], reference[2], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(reference.sum(axis=1), 1, rtol=1e-5)
 
 
