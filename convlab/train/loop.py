@@ -140,7 +140,9 @@ def train_events(
             index = order[lo:hi] if order is not None else slice(lo, hi)
             xb = model._convert(x[index], layout)
             yb = labels[index]
-            batch_loss, batch_accuracy = model.train_step(xb, yb)
+            # overflow is reported as a non-finite loss below, not as a numpy warning
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                batch_loss, batch_accuracy = model.train_step(xb, yb)
             size = hi - lo
             epoch_images += size
             images_seen += size
