@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 
 __all__ = ["tile", "colorize", "to_pixmap", "SEQUENTIAL", "DIVERGING", "GREY"]
@@ -61,15 +60,13 @@ def colorize(
 
 
 def to_pixmap(rgb: np.ndarray, scale: int = 1) -> QPixmap:
-    """A QPixmap of an RGB uint8 image, enlarged by ``scale`` without smoothing."""
+    """A QPixmap of an RGB uint8 image, enlarged by ``scale`` without smoothing.
+
+    The enlargement is ``np.repeat`` (a few hundred microseconds) rather than
+    ``QImage.scaled`` (measured 2-3 ms per map, 100 ms for the Keras model's layers)."""
+    if scale != 1:
+        rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
     h, w, _ = rgb.shape
     data = np.ascontiguousarray(rgb, np.uint8)
-    img = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-    if scale != 1:
-        img = img.scaled(
-            w * scale,
-            h * scale,
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.FastTransformation,
-        )
-    return QPixmap.fromImage(img)
+    img = QImage(data.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(img)  # copies the pixels: ``data`` may go

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QObject,
+    QSignalBlocker,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -730,10 +738,13 @@ class TrainerWidget(QWidget):
         self._closing = True
         self._refresh_timer.stop()
         worker = self._worker
-        if worker is None:
-            return True
-        worker.stop()
-        return worker.wait(msecs)
+        ended = True
+        if worker is not None:
+            worker.stop()
+            ended = worker.wait(msecs)
+        # data loading and prediction tasks: let them end before their receiver goes
+        QThreadPool.globalInstance().waitForDone(min(msecs, 5000))
+        return ended
 
     # -- events from the worker (GUI thread) ------------------------------------------------
     @Slot(list)
