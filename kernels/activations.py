@@ -28,6 +28,7 @@ __all__ = [
     "tanh_backward",
 ]
 
+
 @njit_parallel
 def _relu(x, out):
     # a plain prange loop: numba splits it statically and LLVM vectorises each part
@@ -103,7 +104,8 @@ def relu_backward(grad_out: object, x: object) -> np.ndarray:
 def _slope(negative_slope: object) -> np.float32:
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, int | float):
         raise TypeError(
-            f"`negative_slope` must be a number. Received: negative_slope={negative_slope!r}"
+            f"`negative_slope` must be a number. Received: "
+            f"negative_slope={negative_slope!r}"
         )
     return np.float32(negative_slope)
 

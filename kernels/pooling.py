@@ -15,12 +15,13 @@ plus Keras' ``padding="valid"`` / ``"same"``:
   only (``count_include_pad`` is ignored, as in ``tf.nn.avg_pool``).
 * ``max_pool2d`` returns the winners too: ``indices`` holds ``h * W + w`` into each
   unpadded input plane, PyTorch's ``return_indices``. Ties go to the first maximum in
-  scan order; a NaN in a window makes the output NaN (the index is the window's last NaN,
-  as in PyTorch).
+  scan order; a NaN in a window makes the output NaN (the index is the window's last
+  NaN, as in PyTorch).
 
 Each public wrapper checks its arguments and allocates; the jitted loops behind it trust
-their input. All loops run over the (n, c) planes flattened into one axis, parallel over
-output rows (forward) or planes (backward, where windows may overlap).
+their input. All loops run over the (n, c) planes flattened into one axis, in parallel
+over (plane, block of output rows) tasks (forward) or planes (backward, where windows
+may overlap). The common 2x2 / stride 2 / no padding case has its own loops.
 """
 
 from __future__ import annotations
@@ -65,9 +66,8 @@ class _Geometry:
     @property
     def is_2x2(self) -> bool:
         """The common case: 2x2 window, stride 2, no padding, no partial window."""
-        return (
-            self.kh == self.kw == self.sh == self.sw == 2
-            and not (self.top or self.bottom or self.left or self.right)
+        return self.kh == self.kw == self.sh == self.sw == 2 and not (
+            self.top or self.bottom or self.left or self.right
         )
 
 
@@ -92,7 +92,10 @@ def _check_flag(value: object, name: str) -> bool:
 
 
 def _geometry(
-    in_hw: tuple[int, int], kernel_size: object, stride: object, padding: object,
+    in_hw: tuple[int, int],
+    kernel_size: object,
+    stride: object,
+    padding: object,
     ceil_mode: object,
 ) -> _Geometry:
     kh, kw = _checks.pair(kernel_size, "kernel_size")
@@ -103,7 +106,8 @@ def _geometry(
         top, bottom, left, right = spec
         if max(top, bottom) > kh // 2 or max(left, right) > kw // 2:
             raise ValueError(
-                "`padding` must be at most half the pool window on each side (PyTorch's "
+                "`padding` must be at most half the pool window on each side "
+                "(PyTorch's "
                 f"rule: at most {kh // 2} rows and {kw // 2} columns for kernel_size="
                 f"({kh}, {kw})). Received: padding={padding!r}"
             )
@@ -141,8 +145,8 @@ def _promote(array: np.ndarray, ndim: int, name: str, rank_of: str) -> np.ndarra
 
 def _check_grad_shape(g4: np.ndarray, expected: tuple[int, ...], ndim: int) -> None:
     if g4.shape != expected:
-        want = expected[4 - ndim:]
-        got = g4.shape[4 - ndim:]
+        want = expected[4 - ndim :]
+        got = g4.shape[4 - ndim :]
         raise ValueError(
             f"`grad_out` must have the pooled shape {want} for this geometry. "
             f"Received: grad_out.shape={got}"
@@ -162,8 +166,8 @@ def _max_pool_2x2(x, blocks, rows, out, idx):
         for oy in range(first, min(first + rows, oh)):
             y = 2 * oy
             for ox in range(ow):
-                # scan order (y, x), (y, x+1), (y+1, x), (y+1, x+1); strict ">" keeps the
-                # first of equal maxima, "v != v" lets a NaN take over (PyTorch)
+                # scan order (y, x), (y, x+1), (y+1, x), (y+1, x+1); strict ">" keeps
+                # the first of equal maxima, "v != v" lets a NaN take over (PyTorch)
                 i = y * in_w + 2 * ox
                 best = x[p, y, 2 * ox]
                 bi = i
@@ -318,7 +322,9 @@ def max_pool2d(
     )
 
 
-def max_pool2d_backward(grad_out: object, indices: object, x_shape: object) -> np.ndarray:
+def max_pool2d_backward(
+    grad_out: object, indices: object, x_shape: object
+) -> np.ndarray:
     """Gradient of :func:`max_pool2d`: each output's gradient goes to its winner.
 
     Parameters
@@ -365,9 +371,7 @@ def max_pool2d_backward(grad_out: object, indices: object, x_shape: object) -> n
     planes = n_batch * channels
     grad_x = np.empty((planes, in_h * in_w), np.float32)
     if planes:
-        bad = _max_pool_backward(
-            g.reshape(planes, -1), idx.reshape(planes, -1), grad_x
-        )
+        bad = _max_pool_backward(g.reshape(planes, -1), idx.reshape(planes, -1), grad_x)
         if bad:
             raise ValueError(
                 f"`indices` must lie in [0, H * W) = [0, {in_h * in_w}) for x_shape="
@@ -397,8 +401,9 @@ def _avg_pool_2x2(x, blocks, rows, out):
 
 
 @njit_parallel
-def _avg_pool(x, kh, kw, sh, sw, top, bottom, left, right, include_pad, blocks, rows,
-              out):
+def _avg_pool(
+    x, kh, kw, sh, sw, top, bottom, left, right, include_pad, blocks, rows, out
+):
     planes, in_h, in_w = x.shape
     oh, ow = out.shape[1], out.shape[2]
     for task in prange(planes * blocks):
@@ -454,8 +459,9 @@ def _avg_pool_2x2_backward(grad_out, blocks, rows, grad_x):
 
 
 @njit_parallel
-def _avg_pool_backward(grad_out, kh, kw, sh, sw, top, bottom, left, right, include_pad,
-                       grad_x):
+def _avg_pool_backward(
+    grad_out, kh, kw, sh, sw, top, bottom, left, right, include_pad, grad_x
+):
     planes, in_h, in_w = grad_x.shape
     oh, ow = grad_out.shape[1], grad_out.shape[2]
     for p in prange(planes):
@@ -530,8 +536,19 @@ def avg_pool2d(
             _avg_pool_2x2(xp, blocks, rows, out)
         else:
             _avg_pool(
-                xp, g.kh, g.kw, g.sh, g.sw, g.top, g.bottom, g.left, g.right, include,
-                blocks, rows, out,
+                xp,
+                g.kh,
+                g.kw,
+                g.sh,
+                g.sw,
+                g.top,
+                g.bottom,
+                g.left,
+                g.right,
+                include,
+                blocks,
+                rows,
+                out,
             )
     return _checks.restore_rank(out.reshape(n_batch, channels, g.oh, g.ow), ndim)
 
@@ -579,7 +596,16 @@ def avg_pool2d_backward(
             _avg_pool_2x2_backward(gp, *_split_rows(planes, g.oh), grad_x)
         else:
             _avg_pool_backward(
-                gp, g.kh, g.kw, g.sh, g.sw, g.top, g.bottom, g.left, g.right, include,
+                gp,
+                g.kh,
+                g.kw,
+                g.sh,
+                g.sw,
+                g.top,
+                g.bottom,
+                g.left,
+                g.right,
+                include,
                 grad_x,
             )
     return _checks.restore_rank(grad_x.reshape(shape), ndim)
@@ -640,13 +666,16 @@ def global_avg_pool2d(x: object) -> np.ndarray:
     n_batch, channels, in_h, in_w = x4.shape
     if in_h == 0 or in_w == 0:
         raise ValueError(
-            f"global_avg_pool2d needs a non-empty plane. Received: x.shape={np.shape(x)}"
+            f"global_avg_pool2d needs a non-empty plane. Received: "
+            f"x.shape={np.shape(x)}"
         )
     planes = n_batch * channels
     out = np.empty(planes, np.float32)
     if planes:
         _global_avg_pool(x4.reshape(planes, in_h * in_w), out)
-    return out.reshape((n_batch, channels)[4 - ndim:] if ndim < 4 else (n_batch, channels))
+    return out.reshape(
+        (n_batch, channels)[4 - ndim :] if ndim < 4 else (n_batch, channels)
+    )
 
 
 def global_avg_pool2d_backward(grad_out: object, x_shape: object) -> np.ndarray:
@@ -669,7 +698,7 @@ def global_avg_pool2d_backward(grad_out: object, x_shape: object) -> np.ndarray:
     shape, ndim = _as_shape(x_shape)
     n_batch, channels, in_h, in_w = shape
     g = _checks.as_float32(grad_out, "grad_out")
-    expected = (n_batch, channels)[4 - ndim:] if ndim < 4 else (n_batch, channels)
+    expected = (n_batch, channels)[4 - ndim :] if ndim < 4 else (n_batch, channels)
     if g.shape != expected:
         raise ValueError(
             f"`grad_out` must have shape {expected} for x_shape={x_shape!r}. "
@@ -679,7 +708,7 @@ def global_avg_pool2d_backward(grad_out: object, x_shape: object) -> np.ndarray:
     grad_x = np.empty((planes, in_h * in_w), np.float32)
     if planes and in_h * in_w:
         _global_avg_pool_backward(g.reshape(planes), grad_x)
-    return grad_x.reshape(shape[4 - ndim:])
+    return grad_x.reshape(shape[4 - ndim :])
 
 
 def _warmup() -> None:

@@ -11,24 +11,32 @@ import math
 
 import numpy as np
 
-NUMPY_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+NUMPY_PAD_MODE = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "circular": "wrap",
+}
 
 
-def window_starts(size: int, kernel: int, stride: int, before: int, after: int,
-                  ceil_mode: bool) -> list[int]:
+def window_starts(
+    size: int, kernel: int, stride: int, before: int, after: int, ceil_mode: bool
+) -> list[int]:
     """Start of every pooling window along one axis, in padded coordinates.
 
-    A window is kept when it fits in the padded axis. With ``ceil_mode`` (PyTorch's rule)
-    one more is kept if the window one stride before it does not reach the end of the
-    padded axis and it starts before the right padding. (So a 2x2 window on a 1x1 input
-    with stride 2 is kept, and with stride 1 it is not.)
+    A window is kept when it fits in the padded axis. With ``ceil_mode`` (PyTorch's
+    rule) one more is kept if the window one stride before it does not reach the end
+    of the padded axis and it starts before the right padding. (So a 2x2 window on a
+    1x1 input with stride 2 is kept, and with stride 1 it is not.)
     """
     padded = before + size + after
     starts = []
     start = 0
     while True:
         fits = start + kernel <= padded
-        partial = ceil_mode and start - stride + kernel < padded and start < before + size
+        partial = (
+            ceil_mode and start - stride + kernel < padded and start < before + size
+        )
         if not (fits or partial):
             return starts
         starts.append(start)
@@ -52,7 +60,7 @@ def _pads(x_hw, kernel, stride, padding):
 
 
 def max_pool2d(x, kernel, stride, padding, ceil_mode=False):
-    """Returns ``(out, indices)``; padding is ``(top, bottom, left, right)`` or a string.
+    """Return ``(out, indices)``; padding ``(top, bottom, left, right)`` or a string.
 
     Winner rule, written the way PyTorch's CPU loop reads: scan the real cells of the
     window row by row; a cell replaces the current best if it is greater or NaN.
@@ -109,15 +117,22 @@ def avg_pool2d(x, kernel, stride, padding, ceil_mode=False, count_include_pad=Tr
             cols = range(px - left, px - left + kernel[1])
             cells = [(y, xx) for y in rows for xx in cols]
             real = [(y, xx) for y, xx in cells if 0 <= y < h and 0 <= xx < w]
-            in_padded = [(y, xx) for y, xx in cells if -top <= y < h + bottom and -left <= xx < w + right]
+            in_padded = [
+                (y, xx)
+                for y, xx in cells
+                if -top <= y < h + bottom and -left <= xx < w + right
+            ]
             count = len(in_padded) if count_include_pad else len(real)
             total = sum(x[:, :, y, xx] for y, xx in real) if real else 0.0
             out[:, :, i, j] = total / count
     return out
 
 
-def avg_pool2d_as_matrix(x_shape, kernel, stride, padding, ceil_mode=False, count_include_pad=True):
-    """The linear map of avg_pool2d on one plane, as a dense matrix (for the backward)."""
+def avg_pool2d_as_matrix(
+    x_shape, kernel, stride, padding, ceil_mode=False, count_include_pad=True
+):
+    """The linear map of avg_pool2d on one plane, as a dense matrix (for the "
+    "backward)."""
     _, _, h, w = x_shape
     basis = np.eye(h * w).reshape(h * w, 1, h, w)
     cols = avg_pool2d(basis, kernel, stride, padding, ceil_mode, count_include_pad)

@@ -1,11 +1,12 @@
-"""Activations against NumPy references and finite differences; NaN behaviour; errors."""
+"""Activations against NumPy references and finite differences; NaN behaviour; "
+"errors."""
 
 from __future__ import annotations
 
+import naive_pooling as naive
 import numpy as np
 import pytest
 
-import naive_pooling as naive
 from kernels import activations as act
 from kernels import relu, relu_backward
 
@@ -16,20 +17,24 @@ def test_relu_matches_reference(shape):
     np.testing.assert_array_equal(relu(x), naive.relu(x))
     g = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     np.testing.assert_array_equal(relu_backward(g, x), np.where(x > 0, g, 0))
-    assert relu(x).shape == shape and relu(x).dtype == np.float32
+    assert relu(x).shape == shape
+    assert relu(x).dtype == np.float32
 
 
 def test_relu_special_values():
     x = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, -1e-45, 1e-45], np.float32)
     out = relu(x)
-    np.testing.assert_array_equal(out, np.array([np.nan, np.inf, 0, 0, 0, 0, 1e-45], np.float32))
+    np.testing.assert_array_equal(
+        out, np.array([np.nan, np.inf, 0, 0, 0, 0, 1e-45], np.float32)
+    )
     assert np.isnan(out[0])
     # gradient passes where x is not <= 0 (PyTorch masks x <= 0), so at NaN too
     np.testing.assert_array_equal(relu_backward(np.ones(7), x), [1, 1, 0, 0, 0, 0, 1])
     # a NaN gradient stays where it passes and is dropped where it does not
     g = np.full(7, np.nan, np.float32)
     back = relu_backward(g, x)
-    assert np.isnan(back[[0, 1, 6]]).all() and (back[2:6] == 0).all()
+    assert np.isnan(back[[0, 1, 6]]).all()
+    assert (back[2:6] == 0).all()
 
 
 def test_relu_converts_and_does_not_modify_input():
@@ -70,27 +75,43 @@ def test_backward_finite_differences():
         "tanh": act.tanh_backward(g, act.tanh(x)),
     }
     for name, f in f64.items():
-        np.testing.assert_allclose(ours[name], _numeric(f, x, g), rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            ours[name], _numeric(f, x, g), rtol=1e-5, atol=1e-6, err_msg=name
+        )
 
 
 def test_forward_values():
     x = np.array([-500.0, -2.0, 0.0, 2.0, 500.0])
-    np.testing.assert_allclose(act.sigmoid(x), [0, 0.11920292, 0.5, 0.88079708, 1], rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(
+        act.sigmoid(x), [0, 0.11920292, 0.5, 0.88079708, 1], rtol=1e-6, atol=1e-30
+    )
     np.testing.assert_allclose(act.tanh(x), np.tanh(x), rtol=1e-6)
-    np.testing.assert_allclose(act.leaky_relu(x), np.where(x > 0, x, 0.01 * x), rtol=1e-6)
+    np.testing.assert_allclose(
+        act.leaky_relu(x), np.where(x > 0, x, 0.01 * x), rtol=1e-6
+    )
     assert np.isnan(act.sigmoid(np.array([np.nan])))[0]
 
 
 @pytest.mark.parametrize(
     ("call", "exc", "pattern"),
     [
-        (lambda: relu_backward(np.ones(3), np.ones(4)), ValueError,
-         r"`grad_out` must have the shape of `x` \(4,\)\. Received: grad_out\.shape=\(3,\)"),
-        (lambda: act.sigmoid_backward(np.ones((2, 2)), np.ones(4)), ValueError,
-         r"`grad_out` must have the shape of `out` \(4,\)"),
+        (
+            lambda: relu_backward(np.ones(3), np.ones(4)),
+            ValueError,
+            r"`grad_out` must have the shape of `x` \(4,\)\. Received: "
+            r"grad_out\.shape=\(3,\)",
+        ),
+        (
+            lambda: act.sigmoid_backward(np.ones((2, 2)), np.ones(4)),
+            ValueError,
+            r"`grad_out` must have the shape of `out` \(4,\)",
+        ),
         (lambda: relu("abc"), TypeError, r"`x` must be an array of numbers"),
-        (lambda: act.leaky_relu(np.ones(2), "0.1"), TypeError,
-         r"`negative_slope` must be a number\. Received: negative_slope='0.1'"),
+        (
+            lambda: act.leaky_relu(np.ones(2), "0.1"),
+            TypeError,
+            r"`negative_slope` must be a number\. Received: negative_slope='0.1'",
+        ),
     ],
 )
 def test_errors(call, exc, pattern):

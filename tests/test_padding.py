@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import naive_pooling as naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import naive_pooling as naive
 from kernels import pad2d, pad2d_backward, pad_index_map
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
@@ -55,13 +55,16 @@ def test_backward_is_the_adjoint(mode, padding):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_backward_equals_transposed_matrix(mode):
-    """The gradient by the definition: pad each basis vector, read the matrix, transpose."""
+    """The gradient by the definition: pad each basis vector, read the matrix, "
+    "transpose."""
     h, w, pads = 4, 3, (2, 1, 0, 2)
     basis = np.eye(h * w).reshape(h * w, h, w)
     matrix = np.stack([naive.pad2d(b, pads, mode).ravel() for b in basis], axis=1)
     g = np.random.default_rng(2).standard_normal((h + 3, w + 2))
     expected = (matrix.T @ g.ravel()).reshape(h, w)
-    np.testing.assert_allclose(pad2d_backward(g, pads, mode), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        pad2d_backward(g, pads, mode), expected, rtol=1e-5, atol=1e-5
+    )
 
 
 @settings(deadline=None, max_examples=40)
@@ -76,8 +79,10 @@ def test_hypothesis_pad_and_adjoint(h, w, mode, frac, seed):
     limit_h = {"zeros": 4, "reflect": h - 1, "replicate": 4, "circular": h}[mode]
     limit_w = {"zeros": 4, "reflect": w - 1, "replicate": 4, "circular": w}[mode]
     pads = (
-        round(frac[0] * limit_h), round(frac[1] * limit_h),
-        round(frac[2] * limit_w), round(frac[3] * limit_w),
+        round(frac[0] * limit_h),
+        round(frac[1] * limit_h),
+        round(frac[2] * limit_w),
+        round(frac[3] * limit_w),
     )
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, 2, h, w)).astype(np.float32)
@@ -108,28 +113,66 @@ X = np.zeros((1, 1, 3, 4), np.float32)
 @pytest.mark.parametrize(
     ("call", "exc", "pattern"),
     [
-        (lambda: pad2d(X, 3, "reflect"), ValueError,
-         r"Reflect padding must be smaller than the input along each axis: padding=\(top 3, "
-         r"bottom 3, left 3, right 3\) on input 3x4 allows at most 2 rows and 3 columns"),
-        (lambda: pad2d(X, (0, 0, 4, 0), "reflect"), ValueError, r"at most 2 rows and 3 columns"),
-        (lambda: pad2d(X, (4, 0, 0, 0), "circular"), ValueError,
-         r"Circular padding can wrap at most once.*at most 3 rows and 4 columns"),
+        (
+            lambda: pad2d(X, 3, "reflect"),
+            ValueError,
+            r"Reflect padding must be smaller than the input along each axis: "
+            r"padding=\(top 3, "
+            r"bottom 3, left 3, right 3\) on input 3x4 allows at most 2 rows "
+            r"and 3 columns",
+        ),
+        (
+            lambda: pad2d(X, (0, 0, 4, 0), "reflect"),
+            ValueError,
+            r"at most 2 rows and 3 columns",
+        ),
+        (
+            lambda: pad2d(X, (4, 0, 0, 0), "circular"),
+            ValueError,
+            r"Circular padding can wrap at most once.*at most 3 rows and 4 columns",
+        ),
         (lambda: pad2d(X, -1), ValueError, r"non-negative ints\. Received: padding=-1"),
         (lambda: pad2d(X, (1, -2)), ValueError, r"Received: padding=\(1, -2\)"),
         (lambda: pad2d(X, (1, 2, 3)), ValueError, r"Received: padding=\(1, 2, 3\)"),
         (lambda: pad2d(X, 1.5), TypeError, r"Received: padding=1\.5"),
-        (lambda: pad2d(X, "same"), ValueError,
-         r"`padding` for pad2d must be an int, a pair or a 4-tuple; 'same' and 'valid' depend "
-         r"on a kernel .*Received: padding='same'"),
-        (lambda: pad2d(X, 1, "mirror"), ValueError,
-         r"`mode` must be one of 'zeros', 'reflect', 'replicate', 'circular'\. Received: mode='mirror'"),
-        (lambda: pad2d(np.zeros((1, 1, 0, 3)), 1, "replicate"), ValueError, r"needs a non-empty input"),
-        (lambda: pad2d(np.zeros(3), 1), ValueError, r"`x` must have shape .*Received: x\.shape=\(3,\)"),
-        (lambda: pad2d_backward(np.zeros((1, 1, 2, 2)), 2), ValueError, r"smaller than the padding"),
-        (lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), "same"), ValueError,
-         r"`padding` must be numeric for pad2d_backward\. Received: padding='same'"),
-        (lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), 2, "reflect"), ValueError,
-         r"Reflect padding must be smaller than the input"),
+        (
+            lambda: pad2d(X, "same"),
+            ValueError,
+            r"`padding` for pad2d must be an int, a pair or a 4-tuple; 'same' "
+            r"and 'valid' depend "
+            r"on a kernel .*Received: padding='same'",
+        ),
+        (
+            lambda: pad2d(X, 1, "mirror"),
+            ValueError,
+            r"`mode` must be one of 'zeros', 'reflect', 'replicate', "
+            r"'circular'\. Received: mode='mirror'",
+        ),
+        (
+            lambda: pad2d(np.zeros((1, 1, 0, 3)), 1, "replicate"),
+            ValueError,
+            r"needs a non-empty input",
+        ),
+        (
+            lambda: pad2d(np.zeros(3), 1),
+            ValueError,
+            r"`x` must have shape .*Received: x\.shape=\(3,\)",
+        ),
+        (
+            lambda: pad2d_backward(np.zeros((1, 1, 2, 2)), 2),
+            ValueError,
+            r"smaller than the padding",
+        ),
+        (
+            lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), "same"),
+            ValueError,
+            r"`padding` must be numeric for pad2d_backward\. Received: padding='same'",
+        ),
+        (
+            lambda: pad2d_backward(np.zeros((1, 1, 5, 5)), 2, "reflect"),
+            ValueError,
+            r"Reflect padding must be smaller than the input",
+        ),
     ],
 )
 def test_errors(call, exc, pattern):

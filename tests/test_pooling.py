@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import naive_pooling as naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -20,8 +21,6 @@ from kernels import (
     max_pool2d_backward,
 )
 
-import naive_pooling as naive
-
 KERNELS = [1, 2, 3, (2, 3), (3, 1)]
 STRIDES = [None, 1, 2, 3, (2, 1)]
 PADDINGS = [0, 1, (1, 0), (1, 0, 0, 1), "same", "valid"]
@@ -35,7 +34,11 @@ def _pair(v):
 def _pads4(padding):
     if isinstance(padding, str):
         return padding
-    p = _pair(padding) if not (isinstance(padding, tuple) and len(padding) == 4) else padding
+    p = (
+        _pair(padding)
+        if not (isinstance(padding, tuple) and len(padding) == 4)
+        else padding
+    )
     return p if len(p) == 4 else (p[0], p[0], p[1], p[1])
 
 
@@ -90,7 +93,9 @@ def test_forward_matches_reference(kernel, stride, padding):
                 shape[2:], kernel, stride, padding, ceil_mode
             )
             for include in (True, False):
-                ref = naive.avg_pool2d(x.astype(np.float64), k, s, pads, ceil_mode, include)
+                ref = naive.avg_pool2d(
+                    x.astype(np.float64), k, s, pads, ceil_mode, include
+                )
                 got = avg_pool2d(x, kernel, stride, padding, ceil_mode, include)
                 np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
 
@@ -112,8 +117,10 @@ def test_forward_matches_reference(kernel, stride, padding):
 def test_hypothesis_geometry(h, w, kh, kw, sh, sw, pad, frac, ceil_mode, include, seed):
     if pad == "num":  # any padding PyTorch's half-window rule allows, asymmetric too
         padding = (
-            round(frac[0] * (kh // 2)), round(frac[1] * (kh // 2)),
-            round(frac[2] * (kw // 2)), round(frac[3] * (kw // 2)),
+            round(frac[0] * (kh // 2)),
+            round(frac[1] * (kh // 2)),
+            round(frac[2] * (kw // 2)),
+            round(frac[3] * (kw // 2)),
         )
     else:
         padding = pad
@@ -126,7 +133,9 @@ def test_hypothesis_geometry(h, w, kh, kw, sh, sw, pad, frac, ceil_mode, include
     out, idx = max_pool2d(x, (kh, kw), (sh, sw), padding, ceil_mode)
     np.testing.assert_array_equal(out, ref_out)
     np.testing.assert_array_equal(idx, ref_idx)
-    ref = naive.avg_pool2d(x.astype(np.float64), (kh, kw), (sh, sw), padding, ceil_mode, include)
+    ref = naive.avg_pool2d(
+        x.astype(np.float64), (kh, kw), (sh, sw), padding, ceil_mode, include
+    )
     got = avg_pool2d(x, (kh, kw), (sh, sw), padding, ceil_mode, include)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
     if pad == "same":
@@ -138,7 +147,9 @@ def test_hand_computed_cases():
     out, idx = max_pool2d(x, 2)
     np.testing.assert_array_equal(out, [[5, 9], [8, 7]])
     np.testing.assert_array_equal(idx, [[1, 6], [9, 10]])
-    np.testing.assert_array_equal(avg_pool2d(x, 2), [[13 / 4, 12 / 4], [12 / 4, 17 / 4]])
+    np.testing.assert_array_equal(
+        avg_pool2d(x, 2), [[13 / 4, 12 / 4], [12 / 4, 17 / 4]]
+    )
     # ceil_mode on 3x3 with a 2x2 window: a partial last window. count_include_pad has
     # nothing to count (no padding), so the divisor is the clipped window.
     y = np.arange(9, dtype=np.float32).reshape(3, 3)
@@ -146,8 +157,8 @@ def test_hand_computed_cases():
     np.testing.assert_array_equal(
         avg_pool2d(y, 2, ceil_mode=True), [[2, 3.5], [6.5, 8]]
     )
-    # padding 1, 3x3 window on 2x2, stride 2 with ceil_mode: torch divides the corner
-    # window by 9 (padding counted) and the hanging one by the part inside the padded 4x4
+    # 3x3 window, stride 2, padding 1 on 2x2: one window, 4 real cells and 5 padded;
+    # PyTorch divides by 9 (padding counted) or by 4 (count_include_pad=False)
     z = np.ones((2, 2), np.float32)
     np.testing.assert_allclose(avg_pool2d(z, 3, 2, 1), [[4 / 9]])
     np.testing.assert_allclose(avg_pool2d(z, 3, 2, 1, count_include_pad=False), [[1.0]])
@@ -155,12 +166,18 @@ def test_hand_computed_cases():
 
 def test_ties_go_to_first_in_scan_order():
     x = np.zeros((1, 1, 4, 4), np.float32)
-    x[0, 0, 1, 0] = x[0, 0, 0, 1] = 3  # same max twice in the first window: (0, 1) first
+    x[0, 0, 1, 0] = x[0, 0, 0, 1] = (
+        3  # same max twice in the first window: (0, 1) first
+    )
     _, idx = max_pool2d(x, 2)
     assert idx[0, 0, 0, 0] == 1
     _, idx = max_pool2d(x, 3, 1, 1)  # general path, padded
-    np.testing.assert_array_equal(idx, naive.max_pool2d(x, (3, 3), (1, 1), (1, 1, 1, 1))[1])
-    _, idx = max_pool2d(np.zeros((1, 1, 4, 4)), 2)  # all equal: each window's first cell
+    np.testing.assert_array_equal(
+        idx, naive.max_pool2d(x, (3, 3), (1, 1), (1, 1, 1, 1))[1]
+    )
+    _, idx = max_pool2d(
+        np.zeros((1, 1, 4, 4)), 2
+    )  # all equal: each window's first cell
     np.testing.assert_array_equal(idx[0, 0], [[0, 2], [8, 10]])
 
 
@@ -172,11 +189,15 @@ def test_nan_and_inf_propagate(kernel, stride, padding):
     x[0, 1, 2, 3] = np.inf
     x[0, 1, 4:, 4:] = -np.inf
     out, idx = max_pool2d(x, kernel, stride, padding)
-    ref_out, ref_idx = naive.max_pool2d(x, _pair(kernel), _pair(stride or kernel), (padding,) * 4)
+    ref_out, ref_idx = naive.max_pool2d(
+        x, _pair(kernel), _pair(stride or kernel), (padding,) * 4
+    )
     np.testing.assert_array_equal(out, ref_out)  # NaN compares equal to NaN here
     np.testing.assert_array_equal(idx, ref_idx)
     assert np.isnan(out[0, 0, 0, 0])
-    assert idx[0, 0, 0, 0] == 1 * 6 + 1  # both windows hold (0, 0) and (1, 1): the last NaN
+    assert (
+        idx[0, 0, 0, 0] == 1 * 6 + 1
+    )  # both windows hold (0, 0) and (1, 1): the last NaN
     assert np.isposinf(out[0, 1]).any()
     with np.errstate(invalid="ignore"):  # inf - inf warns only with NUMBA_DISABLE_JIT=1
         avg = avg_pool2d(x, kernel, stride, padding)
@@ -215,7 +236,8 @@ def test_empty_batch_and_channels():
 
 
 def _numeric_grad(f, x, g, eps=1e-3):
-    """Central finite differences of ``sum(g * f(x))`` with respect to each x (float64)."""
+    """Central finite differences of ``sum(g * f(x))`` with respect to each x "
+    "(float64)."""
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -242,8 +264,12 @@ BACKWARD_GEOMETRY = [
 ]
 
 
-@pytest.mark.parametrize(("kernel", "stride", "padding", "ceil_mode", "shape"), BACKWARD_GEOMETRY)
-def test_max_pool_backward_finite_differences(kernel, stride, padding, ceil_mode, shape):
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "ceil_mode", "shape"), BACKWARD_GEOMETRY
+)
+def test_max_pool_backward_finite_differences(
+    kernel, stride, padding, ceil_mode, shape
+):
     x = _distinct(shape)
     k, s = _pair(kernel), _pair(stride or kernel)
     out, idx = max_pool2d(x, kernel, stride, padding, ceil_mode)
@@ -261,8 +287,12 @@ def test_max_pool_backward_finite_differences(kernel, stride, padding, ceil_mode
 
 
 @pytest.mark.parametrize("include", [True, False])
-@pytest.mark.parametrize(("kernel", "stride", "padding", "ceil_mode", "shape"), BACKWARD_GEOMETRY)
-def test_avg_pool_backward_finite_differences(kernel, stride, padding, ceil_mode, shape, include):
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "ceil_mode", "shape"), BACKWARD_GEOMETRY
+)
+def test_avg_pool_backward_finite_differences(
+    kernel, stride, padding, ceil_mode, shape, include
+):
     x = np.random.default_rng(2).standard_normal(shape)
     k, s = _pair(kernel), _pair(stride or kernel)
     out = avg_pool2d(x, kernel, stride, padding, ceil_mode, include)
@@ -275,17 +305,23 @@ def test_avg_pool_backward_finite_differences(kernel, stride, padding, ceil_mode
     got = avg_pool2d_backward(g, shape, kernel, stride, padding, ceil_mode, include)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     # the exact adjoint: the transposed matrix of the reference's linear map
-    matrix = naive.avg_pool2d_as_matrix(shape, k, s, _pads4(padding), ceil_mode, include)
+    matrix = naive.avg_pool2d_as_matrix(
+        shape, k, s, _pads4(padding), ceil_mode, include
+    )
     exact = np.einsum("oi,nco->nci", matrix, g.reshape(shape[0], shape[1], -1))
     np.testing.assert_allclose(got.reshape(exact.shape), exact, rtol=1e-5, atol=1e-6)
 
 
 def test_global_avg_pool_and_backward():
     x = np.random.default_rng(4).standard_normal((3, 2, 5, 4))
-    np.testing.assert_allclose(global_avg_pool2d(x), x.mean(axis=(2, 3)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        global_avg_pool2d(x), x.mean(axis=(2, 3)), rtol=1e-6, atol=1e-7
+    )
     g = np.random.default_rng(5).standard_normal((3, 2))
     expected = _numeric_grad(lambda v: v.mean(axis=(2, 3)), x, g)
-    np.testing.assert_allclose(global_avg_pool2d_backward(g, x.shape), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        global_avg_pool2d_backward(g, x.shape), expected, rtol=1e-5, atol=1e-6
+    )
     assert global_avg_pool2d(x[0]).shape == (2,)
     assert global_avg_pool2d(x[0, 0]).shape == ()
     assert global_avg_pool2d_backward(g[0], x.shape[1:]).shape == (2, 5, 4)
@@ -322,7 +358,8 @@ def test_kernels_run_from_two_threads_at_once():
     for t in threads:
         t.join()
     assert not errors
-    assert all(results) and len(results) == 20
+    assert all(results)
+    assert len(results) == 20
 
 
 # ----------------------------------------------------------------------- errors
@@ -334,26 +371,56 @@ X = np.zeros((1, 1, 5, 5), np.float32)
 @pytest.mark.parametrize(
     ("kwargs", "exc", "pattern"),
     [
-        ({"kernel_size": 0}, ValueError,
-         r"`kernel_size` must be a positive int or a pair of positive ints\. Received: kernel_size=0"),
+        (
+            {"kernel_size": 0},
+            ValueError,
+            r"`kernel_size` must be a positive int or a pair of positive "
+            r"ints\. Received: kernel_size=0",
+        ),
         ({"kernel_size": (2, 2, 2)}, ValueError, r"Received: kernel_size=\(2, 2, 2\)"),
         ({"kernel_size": 2.5}, ValueError, r"Received: kernel_size=2\.5"),
-        ({"kernel_size": 2, "stride": (1, 0)}, ValueError,
-         r"`stride` must be a positive int or a pair of positive ints\. Received: stride=\(1, 0\)"),
+        (
+            {"kernel_size": 2, "stride": (1, 0)},
+            ValueError,
+            r"`stride` must be a positive int or a pair of positive ints\. "
+            r"Received: stride=\(1, 0\)",
+        ),
         ({"kernel_size": 2, "padding": -1}, ValueError, r"Received: padding=-1"),
-        ({"kernel_size": 2, "padding": "full"}, ValueError,
-         r"`padding` must be 'valid', 'same'.*Received: padding='full'"),
-        ({"kernel_size": 3, "padding": 2}, ValueError,
-         r"`padding` must be at most half the pool window.*at most 1 rows and 1 columns.*"
-         r"Received: padding=2"),
-        ({"kernel_size": (3, 2), "padding": (0, 0, 0, 2)}, ValueError,
-         r"at most 1 rows and 1 columns for kernel_size=\(3, 2\)\)\. Received: padding=\(0, 0, 0, 2\)"),
-        ({"kernel_size": 7, "stride": 1}, ValueError,
-         r"^Output would be empty: input 5x5, pool window 7x7, stride 1, padding 0\.$"),
-        ({"kernel_size": 6}, ValueError,
-         r"^Output would be empty: input 5x5, pool window 6x6, stride 6, padding 0\.$"),
-        ({"kernel_size": 2, "ceil_mode": "yes"}, TypeError,
-         r"`ceil_mode` must be True or False\. Received: ceil_mode='yes'"),
+        (
+            {"kernel_size": 2, "padding": "full"},
+            ValueError,
+            r"`padding` must be 'valid', 'same'.*Received: padding='full'",
+        ),
+        (
+            {"kernel_size": 3, "padding": 2},
+            ValueError,
+            r"`padding` must be at most half the pool window.*at most 1 rows "
+            r"and 1 columns.*"
+            r"Received: padding=2",
+        ),
+        (
+            {"kernel_size": (3, 2), "padding": (0, 0, 0, 2)},
+            ValueError,
+            r"at most 1 rows and 1 columns for kernel_size=\(3, 2\)\)\. "
+            r"Received: padding=\(0, 0, 0, 2\)",
+        ),
+        (
+            {"kernel_size": 7, "stride": 1},
+            ValueError,
+            r"^Output would be empty: input 5x5, pool window 7x7, stride 1, "
+            r"padding 0\.$",
+        ),
+        (
+            {"kernel_size": 6},
+            ValueError,
+            r"^Output would be empty: input 5x5, pool window 6x6, stride 6, "
+            r"padding 0\.$",
+        ),
+        (
+            {"kernel_size": 2, "ceil_mode": "yes"},
+            TypeError,
+            r"`ceil_mode` must be True or False\. Received: ceil_mode='yes'",
+        ),
     ],
 )
 def test_argument_errors(kwargs, exc, pattern):
@@ -366,39 +433,71 @@ def test_argument_errors(kwargs, exc, pattern):
 
 
 def test_padding_same_puts_the_odd_pad_after():
-    # TF "same", 2x2 stride 1 on 5x5: pads (0, 1) per axis, so the last row and column
-    # average one real pixel... with their right/bottom neighbours only
+    # TF "same", 2x2 stride 1 on 5x5: pads (0, 1) per axis, so the windows of the last
+    # row and column hang over the bottom/right padding and see real pixels only
     x = np.arange(25, dtype=np.float32).reshape(5, 5)
     out, _ = max_pool2d(x, 2, 1, "same")
     assert out.shape == (5, 5)
-    assert out[4, 4] == 24 and out[0, 0] == 6
+    assert out[4, 4] == 24
+    assert out[0, 0] == 6
     avg = avg_pool2d(x, 2, 1, "same")
-    assert avg[4, 4] == 24 and avg[4, 0] == (20 + 21) / 2 and avg[0, 0] == (0 + 1 + 5 + 6) / 4
+    assert avg[4, 4] == 24
+    assert avg[4, 0] == (20 + 21) / 2
+    assert avg[0, 0] == (0 + 1 + 5 + 6) / 4
 
 
 def test_rank_and_backward_errors():
-    with pytest.raises(ValueError, match=r"`x` must have shape \(N, C, H, W\), \(C, H, W\) or \(H, W\)\. Received: x\.shape=\(5,\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"`x` must have shape \(N, C, H, W\), \(C, H, W\) or \(H, W\)\. "
+            r"Received: x\.shape=\(5,\)"
+        ),
+    ):
         max_pool2d(np.zeros(5), 2)
     with pytest.raises(ValueError, match=r"x\.shape=\(1, 1, 1, 4, 4\)"):
         avg_pool2d(np.zeros((1, 1, 1, 4, 4)), 2)
     with pytest.raises(TypeError, match=r"`count_include_pad` must be True or False"):
         avg_pool2d(X, 2, count_include_pad=None)
     out, idx = max_pool2d(X, 2)
-    with pytest.raises(ValueError, match=r"`indices` must have the shape of `grad_out`"):
+    with pytest.raises(
+        ValueError, match=r"`indices` must have the shape of `grad_out`"
+    ):
         max_pool2d_backward(out, idx[..., :1], X.shape)
     with pytest.raises(TypeError, match=r"`indices` must be an integer array.*float64"):
         max_pool2d_backward(out, idx.astype(float), X.shape)
-    with pytest.raises(ValueError, match=r"`indices` must lie in \[0, H \* W\) = \[0, 16\).*1 indices"):
+    with pytest.raises(
+        ValueError, match=r"`indices` must lie in \[0, H \* W\) = \[0, 16\).*1 indices"
+    ):
         max_pool2d_backward(out, np.where(idx == idx.max(), 16, idx), (1, 1, 4, 4))
-    with pytest.raises(ValueError, match=r"`grad_out` must have the rank of x_shape \(4\)"):
+    with pytest.raises(
+        ValueError, match=r"`grad_out` must have the rank of x_shape \(4\)"
+    ):
         max_pool2d_backward(out[0], idx[0], X.shape)
-    with pytest.raises(ValueError, match=r"batch and channel sizes of x_shape \(1, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"batch and channel sizes of x_shape \(1, 2\)"
+    ):
         max_pool2d_backward(out, idx, (1, 2, 5, 5))
-    with pytest.raises(ValueError, match=r"`x_shape` must be a tuple of non-negative ints.*x_shape=\(1, -5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"`x_shape` must be a tuple of non-negative ints.*x_shape=\(1, -5, 5\)",
+    ):
         max_pool2d_backward(out[0], idx[0], (1, -5, 5))
-    with pytest.raises(ValueError, match=r"`grad_out` must have the pooled shape \(1, 1, 2, 2\) for this geometry\. Received: grad_out\.shape=\(1, 1, 3, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"`grad_out` must have the pooled shape \(1, 1, 2, 2\) for this "
+            r"geometry\. Received: grad_out\.shape=\(1, 1, 3, 2\)"
+        ),
+    ):
         avg_pool2d_backward(np.zeros((1, 1, 3, 2)), X.shape, 2)
-    with pytest.raises(ValueError, match=r"`grad_out` must have shape \(1, 1\) for x_shape=\(1, 1, 5, 5\)\. Received: grad_out\.shape=\(1,\)"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"`grad_out` must have shape \(1, 1\) for x_shape=\(1, 1, 5, "
+            r"5\)\. Received: grad_out\.shape=\(1,\)"
+        ),
+    ):
         global_avg_pool2d_backward(np.zeros(1), X.shape)
     with pytest.raises(ValueError, match=r"non-empty plane"):
         global_avg_pool2d(np.zeros((1, 1, 0, 3)))
@@ -422,7 +521,9 @@ def test_hypothesis_ties_nan_and_inf(h, w, k, s, pad, ceil_mode, seed):
     values = np.array([0, 1, 2, np.nan, -np.inf], np.float32)
     rng = np.random.default_rng(seed)
     x = values[rng.choice(5, size=(2, 3, h, w), p=[0.3, 0.3, 0.2, 0.1, 0.1])]
-    ref = naive.max_pool2d(x, k, s, pad if isinstance(pad, str) else (pad,) * 4, ceil_mode)
+    ref = naive.max_pool2d(
+        x, k, s, pad if isinstance(pad, str) else (pad,) * 4, ceil_mode
+    )
     if ref[0].size == 0:
         return
     out, idx = max_pool2d(x, k, s, pad, ceil_mode)

@@ -1,4 +1,4 @@
-"""Parity with ``torch.nn.functional`` for pooling, ReLU and padding, forward and autograd.
+"""Parity with ``torch.nn.functional``: pooling, ReLU, padding; forward and autograd.
 
 Skipped where torch is not installed; CI installs it.
 """
@@ -36,14 +36,19 @@ def _x(shape, seed=0):
 def test_max_pool2d_matches_torch(shape, kernel, stride, padding, ceil_mode):
     x = _x(shape)
     tx = torch.from_numpy(x).requires_grad_(True)
-    t_out, t_idx = F.max_pool2d(tx, kernel, stride, padding, ceil_mode=ceil_mode, return_indices=True)
+    t_out, t_idx = F.max_pool2d(
+        tx, kernel, stride, padding, ceil_mode=ceil_mode, return_indices=True
+    )
     out, idx = kernels.max_pool2d(x, kernel, stride, padding, ceil_mode)
     np.testing.assert_array_equal(out, t_out.detach().numpy())
     np.testing.assert_array_equal(idx, t_idx.numpy())
     g = _x(out.shape, 1)
     t_out.backward(torch.from_numpy(g))
     np.testing.assert_allclose(
-        kernels.max_pool2d_backward(g, idx, x.shape), tx.grad.numpy(), rtol=1e-6, atol=1e-6
+        kernels.max_pool2d_backward(g, idx, x.shape),
+        tx.grad.numpy(),
+        rtol=1e-6,
+        atol=1e-6,
     )
 
 
@@ -51,11 +56,18 @@ def test_max_pool2d_matches_torch(shape, kernel, stride, padding, ceil_mode):
 @pytest.mark.parametrize("ceil_mode", [False, True])
 @pytest.mark.parametrize(("kernel", "stride", "padding"), GEOMETRY, ids=str)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
-def test_avg_pool2d_matches_torch(shape, kernel, stride, padding, ceil_mode, count_include_pad):
+def test_avg_pool2d_matches_torch(
+    shape, kernel, stride, padding, ceil_mode, count_include_pad
+):
     x = _x(shape)
     tx = torch.from_numpy(x).requires_grad_(True)
     t_out = F.avg_pool2d(
-        tx, kernel, stride, padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad
+        tx,
+        kernel,
+        stride,
+        padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
     )
     out = kernels.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad)
     np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-6, atol=1e-6)
@@ -72,7 +84,8 @@ def test_2x2_fast_paths_are_bitwise_torch():
     tx = torch.from_numpy(x)
     out, idx = kernels.max_pool2d(x, 2)
     t_out, t_idx = F.max_pool2d(tx, 2, return_indices=True)
-    assert np.array_equal(out, t_out.numpy()) and np.array_equal(idx, t_idx.numpy())
+    assert np.array_equal(out, t_out.numpy())
+    assert np.array_equal(idx, t_idx.numpy())
     assert np.array_equal(kernels.avg_pool2d(x, 2), F.avg_pool2d(tx, 2).numpy())
 
 
@@ -80,7 +93,9 @@ def test_max_pool2d_nan_matches_torch():
     x = _x((1, 2, 6, 6))
     x[0, 0, 0, 0] = x[0, 0, 1, 1] = x[0, 1, 3, 2] = np.nan
     for kernel, stride, padding in [(2, None, 0), (3, 1, 1)]:
-        t_out, t_idx = F.max_pool2d(torch.from_numpy(x), kernel, stride, padding, return_indices=True)
+        t_out, t_idx = F.max_pool2d(
+            torch.from_numpy(x), kernel, stride, padding, return_indices=True
+        )
         out, idx = kernels.max_pool2d(x, kernel, stride, padding)
         np.testing.assert_array_equal(out, t_out.numpy())
         np.testing.assert_array_equal(idx, t_idx.numpy())
@@ -90,11 +105,16 @@ def test_global_avg_pool2d_matches_torch():
     x = _x((3, 4, 7, 5))
     tx = torch.from_numpy(x).requires_grad_(True)
     t_out = F.adaptive_avg_pool2d(tx, 1)[:, :, 0, 0]
-    np.testing.assert_allclose(kernels.global_avg_pool2d(x), t_out.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        kernels.global_avg_pool2d(x), t_out.detach().numpy(), rtol=1e-6, atol=1e-7
+    )
     g = _x((3, 4), 1)
     t_out.backward(torch.from_numpy(g))
     np.testing.assert_allclose(
-        kernels.global_avg_pool2d_backward(g, x.shape), tx.grad.numpy(), rtol=1e-6, atol=1e-7
+        kernels.global_avg_pool2d_backward(g, x.shape),
+        tx.grad.numpy(),
+        rtol=1e-6,
+        atol=1e-7,
     )
 
 
@@ -120,8 +140,12 @@ def test_other_activations_match_torch():
     for ours, ours_backward, theirs, from_output in [
         (act.sigmoid, act.sigmoid_backward, torch.sigmoid, True),
         (act.tanh, act.tanh_backward, torch.tanh, True),
-        (lambda v: act.leaky_relu(v, 0.2), lambda gg, v: act.leaky_relu_backward(gg, v, 0.2),
-         lambda t: F.leaky_relu(t, 0.2), False),
+        (
+            lambda v: act.leaky_relu(v, 0.2),
+            lambda gg, v: act.leaky_relu_backward(gg, v, 0.2),
+            lambda t: F.leaky_relu(t, 0.2),
+            False,
+        ),
     ]:
         tx = torch.from_numpy(x).requires_grad_(True)
         t_out = theirs(tx)
@@ -132,11 +156,18 @@ def test_other_activations_match_torch():
         np.testing.assert_allclose(grad, tx.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-TORCH_PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+TORCH_PAD_MODE = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 2, 3, 1), (2, 0, 0, 3), (3, 3, 4, 4)], ids=str)
+@pytest.mark.parametrize(
+    "pads", [(1, 1, 1, 1), (0, 2, 3, 1), (2, 0, 0, 3), (3, 3, 4, 4)], ids=str
+)
 def test_pad2d_and_backward_match_torch(mode, pads):
     x = _x((2, 3, 5, 6))
     top, bottom, left, right = pads
@@ -146,28 +177,53 @@ def test_pad2d_and_backward_match_torch(mode, pads):
     np.testing.assert_array_equal(out, t_out.detach().numpy())
     g = _x(out.shape, 1)
     t_out.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(kernels.pad2d_backward(g, pads, mode), tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.pad2d_backward(g, pads, mode), tx.grad.numpy(), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_pad2d_constant_value_matches_torch():
     x = _x((1, 2, 3, 3))
     t_out = F.pad(torch.from_numpy(x), (1, 2, 0, 1), mode="constant", value=-2.5)
-    np.testing.assert_array_equal(kernels.pad2d(x, (0, 1, 1, 2), "zeros", value=-2.5), t_out.numpy())
+    np.testing.assert_array_equal(
+        kernels.pad2d(x, (0, 1, 1, 2), "zeros", value=-2.5), t_out.numpy()
+    )
 
 
-@pytest.mark.parametrize(("size", "kernel", "stride", "padding"), [(1, 2, 2, 0), (2, 3, 2, 0), (3, 5, 2, 1), (1, 3, 3, 0)])
-def test_ceil_mode_window_larger_than_the_input_matches_torch(size, kernel, stride, padding):
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding"),
+    [(1, 2, 2, 0), (2, 3, 2, 0), (3, 5, 2, 1), (1, 3, 3, 0)],
+)
+def test_ceil_mode_window_larger_than_the_input_matches_torch(
+    size, kernel, stride, padding
+):
     """PyTorch keeps a ceil_mode window that overhangs by less than a stride, even when
-    the input is smaller than the window (kernels.shapes had returned an empty output)."""
+    the input is smaller than the window (kernels.shapes used to say "empty")."""
     x = _x((1, 2, size, size))
-    t_out, t_idx = F.max_pool2d(torch.from_numpy(x), kernel, stride, padding, ceil_mode=True, return_indices=True)
+    t_out, t_idx = F.max_pool2d(
+        torch.from_numpy(x),
+        kernel,
+        stride,
+        padding,
+        ceil_mode=True,
+        return_indices=True,
+    )
     out, idx = kernels.max_pool2d(x, kernel, stride, padding, ceil_mode=True)
     np.testing.assert_array_equal(out, t_out.numpy())
     np.testing.assert_array_equal(idx, t_idx.numpy())
     for include in (True, False):
-        t_avg = F.avg_pool2d(torch.from_numpy(x), kernel, stride, padding, ceil_mode=True, count_include_pad=include)
+        t_avg = F.avg_pool2d(
+            torch.from_numpy(x),
+            kernel,
+            stride,
+            padding,
+            ceil_mode=True,
+            count_include_pad=include,
+        )
         np.testing.assert_allclose(
-            kernels.avg_pool2d(x, kernel, stride, padding, True, include), t_avg.numpy(), rtol=1e-6
+            kernels.avg_pool2d(x, kernel, stride, padding, True, include),
+            t_avg.numpy(),
+            rtol=1e-6,
         )
     if size + 2 * padding < kernel:  # at stride 1 the overhang is too large for both
         with pytest.raises(RuntimeError):

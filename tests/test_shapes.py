@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
+import naive_pooling as naive
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import naive_pooling as naive
 from kernels import (
     Convention,
     conv2d_output_shape,
@@ -26,7 +26,11 @@ def count_windows(size: int, span: int, stride: int, before: int, after: int) ->
     """Brute force: how many windows of ``span`` cells, stepping by ``stride`` from the
     first padded cell, fit in the padded axis."""
     padded = before + size + after
-    return sum(1 for start in range(0, padded) if start % stride == 0 and start + span <= padded)
+    return sum(
+        1
+        for start in range(0, padded)
+        if start % stride == 0 and start + span <= padded
+    )
 
 
 def count_cover_all(size: int, span: int, stride: int, pad: int) -> int:
@@ -65,22 +69,33 @@ def test_conv_output_size_counts_windows(size, kernel, stride, before, after, di
 )
 def test_ceil_mode_matches_window_enumeration(size, kernel, stride, frac):
     before, after = round(frac[0] * (kernel // 2)), round(frac[1] * (kernel // 2))
-    expected = len(naive.window_starts(size, kernel, stride, before, after, ceil_mode=True))
-    assert conv_output_size(size, kernel, stride, (before, after), ceil_mode=True) == expected
+    expected = len(
+        naive.window_starts(size, kernel, stride, before, after, ceil_mode=True)
+    )
+    assert (
+        conv_output_size(size, kernel, stride, (before, after), ceil_mode=True)
+        == expected
+    )
 
 
 def test_ceil_mode_by_hand():
     # torch: 7 -> 4 with 2x2/2 ceil; a window starting in the right padding is dropped
     assert conv_output_size(7, 2, 2, ceil_mode=True) == 4
-    assert conv_output_size(5, 3, 2, 1, ceil_mode=True) == 3  # floor((5+2-3)/2)+1 = 3, ceil 3
-    assert conv_output_size(6, 3, 2, 1, ceil_mode=True) == 4  # ceil(5/2)+1 = 4, starts at 6 < 7
-    assert conv_output_size(4, 2, 3, 1, ceil_mode=True) == 2  # ceil(4/3)+1 = 3, third starts at 6 >= 5
-    assert conv_output_size(1, 2, 2, ceil_mode=True) == 1  # PyTorch keeps the overhanging window
+    # floor((5+2-3)/2)+1 = 3; ceil gives 3 too
+    assert conv_output_size(5, 3, 2, 1, ceil_mode=True) == 3
+    # ceil(5/2)+1 = 4: the last window starts at 6 < 1 + 6, inside the input
+    assert conv_output_size(6, 3, 2, 1, ceil_mode=True) == 4
+    # ceil(4/3)+1 = 3, but the third would start at 6 >= 1 + 4, in the right padding
+    assert conv_output_size(4, 2, 3, 1, ceil_mode=True) == 2
+    # PyTorch keeps a window that overhangs by less than a stride
+    assert conv_output_size(1, 2, 2, ceil_mode=True) == 1
 
 
 @settings(deadline=None, max_examples=300)
 @given(
-    size=st.integers(1, 50), kernel=st.integers(1, 9), stride=st.integers(1, 6),
+    size=st.integers(1, 50),
+    kernel=st.integers(1, 9),
+    stride=st.integers(1, 6),
     dilation=st.integers(1, 3),
 )
 def test_same_padding_is_tensorflows(size, kernel, stride, dilation):
@@ -89,7 +104,11 @@ def test_same_padding_is_tensorflows(size, kernel, stride, dilation):
     out = math.ceil(size / stride)
     # TF: the smallest total padding that gives ceil(size / stride) windows, the odd
     # extra one after
-    total = next(t for t in range(0, 2 * span + 1) if count_windows(size, span, stride, 0, t) >= out)
+    total = next(
+        t
+        for t in range(0, 2 * span + 1)
+        if count_windows(size, span, stride, 0, t) >= out
+    )
     assert before + after == total
     assert after - before in (0, 1)
     assert count_windows(size, span, stride, before, after) == out
@@ -101,7 +120,7 @@ def test_same_padding_by_hand():
     assert same_padding(28, 5) == (2, 2)
     assert same_padding(6, 4) == (1, 2)  # even kernel: the extra at the bottom/right
     assert same_padding(7, 3, 2) == (1, 1)
-    assert same_padding(6, 3, 2) == (0, 1)  # TF pads (0, 1) where PyTorch would pad 1, 1
+    assert same_padding(6, 3, 2) == (0, 1)  # TF: (0, 1) where PyTorch users pad 1
     assert same_padding(6, 1, 2) == (0, 0)
     assert same_padding(5, 2, 3) == (0, 0)  # stride > kernel: no padding needed
 
@@ -143,7 +162,9 @@ def test_conventions_list():
 
 @settings(deadline=None, max_examples=200)
 @given(
-    size=st.integers(1, 30), kernel=st.integers(1, 6), stride=st.integers(1, 4),
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 6),
+    stride=st.integers(1, 4),
     pad=st.integers(0, 3),
 )
 def test_conventions_against_enumeration(size, kernel, stride, pad):
@@ -154,7 +175,9 @@ def test_conventions_against_enumeration(size, kernel, stride, pad):
     if size + 2 * pad >= kernel:
         assert sizes["Chainer cover_all"] == count_cover_all(size, kernel, stride, pad)
     if 2 * pad <= kernel:  # where PyTorch's pooling allows the padding at all
-        expected = len(naive.window_starts(size, kernel, stride, pad, pad, ceil_mode=True))
+        expected = len(
+            naive.window_starts(size, kernel, stride, pad, pad, ceil_mode=True)
+        )
         assert sizes["PyTorch ceil_mode"] == expected
 
 
@@ -167,29 +190,70 @@ def test_size_formula_text():
 @pytest.mark.parametrize(
     ("call", "exc", "pattern"),
     [
-        (lambda: conv2d_output_shape((5, 5), (7, 7)), ValueError,
-         r"^Output would be empty: input 5x5, kernel 7x7, stride 1, padding 0\.$"),
-        (lambda: conv2d_output_shape((5, 6), (3, 9), (2, 1), (0, 0, 1, 1)), ValueError,
-         r"^Output would be empty: input 5x6, kernel 3x9, stride \(2, 1\), padding \(0, 1\)\.$"),
-        (lambda: conv2d_output_shape((5, 6), (3, 3), 1, (0, 1, 0, 0), 3), ValueError,
-         r"^Output would be empty: input 5x6, kernel 3x3, stride 1, padding "
-         r"\(top 0, bottom 1, left 0, right 0\), dilation 3\.$"),
-        (lambda: pool2d_output_shape((3, 3), 4), ValueError,
-         r"^Output would be empty: input 3x3, pool window 4x4, stride 4, padding 0\.$"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), (1, 0)), ValueError,
-         r"^`stride` must be a positive int or a pair of positive ints\. Received: stride=\(1, 0\)$"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), 1, 0, 0), ValueError,
-         r"`dilation` must be a positive int.*Received: dilation=0"),
-        (lambda: conv2d_output_shape((5, 5), (0, 3)), ValueError,
-         r"`kernel_size` must be a positive int.*Received: kernel_size=\(0, 3\)"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), 1, "full"), ValueError,
-         r"Received: padding='full'"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), 1, (1, 2, 3)), ValueError,
-         r"Received: padding=\(1, 2, 3\)"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), 1, -1), ValueError,
-         r"non-negative ints\. Received: padding=-1"),
-        (lambda: conv2d_output_shape((5, 5), (3, 3), 1.5), ValueError, r"Received: stride=1\.5"),
-        (lambda: pool2d_output_shape((5, 5), "2"), ValueError, r"Received: pool_size='2'"),
+        (
+            lambda: conv2d_output_shape((5, 5), (7, 7)),
+            ValueError,
+            r"^Output would be empty: input 5x5, kernel 7x7, stride 1, padding 0\.$",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 6), (3, 9), (2, 1), (0, 0, 1, 1)),
+            ValueError,
+            r"^Output would be empty: input 5x6, kernel 3x9, stride \(2, 1\), "
+            r"padding \(0, 1\)\.$",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 6), (3, 3), 1, (0, 1, 0, 0), 3),
+            ValueError,
+            r"^Output would be empty: input 5x6, kernel 3x3, stride 1, padding "
+            r"\(top 0, bottom 1, left 0, right 0\), dilation 3\.$",
+        ),
+        (
+            lambda: pool2d_output_shape((3, 3), 4),
+            ValueError,
+            r"^Output would be empty: input 3x3, pool window 4x4, stride 4, "
+            r"padding 0\.$",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), (1, 0)),
+            ValueError,
+            r"^`stride` must be a positive int or a pair of positive ints\. "
+            r"Received: stride=\(1, 0\)$",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), 1, 0, 0),
+            ValueError,
+            r"`dilation` must be a positive int.*Received: dilation=0",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (0, 3)),
+            ValueError,
+            r"`kernel_size` must be a positive int.*Received: kernel_size=\(0, 3\)",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), 1, "full"),
+            ValueError,
+            r"Received: padding='full'",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), 1, (1, 2, 3)),
+            ValueError,
+            r"Received: padding=\(1, 2, 3\)",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), 1, -1),
+            ValueError,
+            r"non-negative ints\. Received: padding=-1",
+        ),
+        (
+            lambda: conv2d_output_shape((5, 5), (3, 3), 1.5),
+            ValueError,
+            r"Received: stride=1\.5",
+        ),
+        (
+            lambda: pool2d_output_shape((5, 5), "2"),
+            ValueError,
+            r"Received: pool_size='2'",
+        ),
     ],
 )
 def test_error_messages(call, exc, pattern):
