@@ -184,13 +184,23 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         for stage, label in self._header_items:
             label.setText(titles.get(stage, ""), size="10pt", bold=True)
         self._result = result
+        # one auto-range (and one pass through the links) at the end, not one per item
+        first = self._cells[0]["conv"][0] if self._cells else None
+        auto = first is not None and any(first.autoRangeEnabled())
+        if auto:
+            first.disableAutoRange()
         for i, fm in enumerate(result.maps):
             kernel_hw = result.settings.filters[i].kernel.shape
             for stage in stages:
                 _, img = self._cells[i][stage]
                 img.setImage(fm.stage(stage), autoLevels=False)
-                img.setRect(map_rect(result, fm, stage, kernel_hw))
+                rect = map_rect(result, fm, stage, kernel_hw)
+                if rect != getattr(img, "_convlab_rect", None):
+                    img.setRect(rect)
+                    img._convlab_rect = rect
         self._apply_levels()
+        if auto:
+            first.enableAutoRange()
         image_hw = result.image.shape[1:]
         if image_hw != self._image_hw:
             self._image_hw = image_hw
