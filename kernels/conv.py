@@ -33,6 +33,7 @@ write the same output; see ``kernels/_jit.py`` for the threading layer.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from . import _checks
@@ -90,7 +91,7 @@ def _gather_planes(
 
 
 @njit
-def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen):
+def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
     """acc_a += sum of 8 taps with weights wa[t:t+8], acc_b likewise (shared loads)."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
@@ -104,19 +105,83 @@ def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen):
     a4, a5, a6, a7 = wa[t + 4], wa[t + 5], wa[t + 6], wa[t + 7]
     b0, b1, b2, b3 = wb[t], wb[t + 1], wb[t + 2], wb[t + 3]
     b4, b5, b6, b7 = wb[t + 4], wb[t + 5], wb[t + 6], wb[t + 7]
-    for q in range(blen):
-        v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
-        v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
-        acc_a[q] += ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
-            (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
-        )
-        acc_b[q] += ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
-            (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
-        )
+    if first:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
+            acc_a[q] = ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
+                (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
+            )
+            acc_b[q] = ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
+                (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
+            )
+    else:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
+            acc_a[q] += ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
+                (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
+            )
+            acc_b[q] += ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
+                (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
+            )
 
 
 @njit
-def _rows1(acc, planes, offs, wa, t, q0, blen):
+def _rows4(acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first):
+    """Four filters, 8 taps each, sharing every load of the 8 input rows."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    r4 = planes[offs[t + 4] + q0 : offs[t + 4] + q0 + blen]
+    r5 = planes[offs[t + 5] + q0 : offs[t + 5] + q0 + blen]
+    r6 = planes[offs[t + 6] + q0 : offs[t + 6] + q0 + blen]
+    r7 = planes[offs[t + 7] + q0 : offs[t + 7] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    a4, a5, a6, a7 = wa[t + 4], wa[t + 5], wa[t + 6], wa[t + 7]
+    b0, b1, b2, b3 = wb[t], wb[t + 1], wb[t + 2], wb[t + 3]
+    b4, b5, b6, b7 = wb[t + 4], wb[t + 5], wb[t + 6], wb[t + 7]
+    c0, c1, c2, c3 = wc[t], wc[t + 1], wc[t + 2], wc[t + 3]
+    c4, c5, c6, c7 = wc[t + 4], wc[t + 5], wc[t + 6], wc[t + 7]
+    d0, d1, d2, d3 = wd[t], wd[t + 1], wd[t + 2], wd[t + 3]
+    d4, d5, d6, d7 = wd[t + 4], wd[t + 5], wd[t + 6], wd[t + 7]
+    if first:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
+            acc_a[q] = ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
+                (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
+            )
+            acc_b[q] = ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
+                (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
+            )
+            acc_c[q] = ((c0 * v0 + c1 * v1) + (c2 * v2 + c3 * v3)) + (
+                (c4 * v4 + c5 * v5) + (c6 * v6 + c7 * v7)
+            )
+            acc_d[q] = ((d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3)) + (
+                (d4 * v4 + d5 * v5) + (d6 * v6 + d7 * v7)
+            )
+    else:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            v4, v5, v6, v7 = r4[q], r5[q], r6[q], r7[q]
+            acc_a[q] += ((a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)) + (
+                (a4 * v4 + a5 * v5) + (a6 * v6 + a7 * v7)
+            )
+            acc_b[q] += ((b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)) + (
+                (b4 * v4 + b5 * v5) + (b6 * v6 + b7 * v7)
+            )
+            acc_c[q] += ((c0 * v0 + c1 * v1) + (c2 * v2 + c3 * v3)) + (
+                (c4 * v4 + c5 * v5) + (c6 * v6 + c7 * v7)
+            )
+            acc_d[q] += ((d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3)) + (
+                (d4 * v4 + d5 * v5) + (d6 * v6 + d7 * v7)
+            )
+
+
+@njit
+def _rows1(acc, planes, offs, wa, t, q0, blen, first):
     """acc += sum of 8 taps with weights wa[t:t+8]."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
@@ -128,10 +193,46 @@ def _rows1(acc, planes, offs, wa, t, q0, blen):
     r7 = planes[offs[t + 7] + q0 : offs[t + 7] + q0 + blen]
     a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
     a4, a5, a6, a7 = wa[t + 4], wa[t + 5], wa[t + 6], wa[t + 7]
-    for q in range(blen):
-        acc[q] += ((a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])) + (
-            (a4 * r4[q] + a5 * r5[q]) + (a6 * r6[q] + a7 * r7[q])
-        )
+    if first:
+        for q in range(blen):
+            acc[q] = ((a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])) + (
+                (a4 * r4[q] + a5 * r5[q]) + (a6 * r6[q] + a7 * r7[q])
+            )
+    else:
+        for q in range(blen):
+            acc[q] += ((a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])) + (
+                (a4 * r4[q] + a5 * r5[q]) + (a6 * r6[q] + a7 * r7[q])
+            )
+
+
+@njit
+def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
+    """rows[base + f * step][:blen] += sum_t wtaps[f, t] * planes[offs[t] + q0 + q].
+
+    Four filters per pass where possible, then two, then one; 8 taps per pass. With
+    ``first`` the rows are overwritten instead (no zeroing pass).
+    """
+    n_filters, n_taps8 = wtaps.shape
+    f = 0
+    while f + 4 <= n_filters:
+        for t in range(0, n_taps8, 8):
+            _rows4(
+                rows[base + f * step], rows[base + (f + 1) * step],
+                rows[base + (f + 2) * step], rows[base + (f + 3) * step],
+                planes, offs, wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3],
+                t, q0, blen, first and t == 0,
+            )
+        f += 4
+    if f + 2 <= n_filters:
+        for t in range(0, n_taps8, 8):
+            _rows2(
+                rows[base + f * step], rows[base + (f + 1) * step],
+                planes, offs, wtaps[f], wtaps[f + 1], t, q0, blen, first and t == 0,
+            )
+        f += 2
+    if f < n_filters:
+        for t in range(0, n_taps8, 8):
+            _rows1(rows[base + f * step], planes, offs, wtaps[f], t, q0, blen, first and t == 0)
 
 
 @njit_parallel
@@ -141,52 +242,39 @@ def _conv_planes(
     """out (N, F, OH, OW) from phase planes; wtaps (F, T8) zero beyond the real taps.
 
     Taps past the real ones point at the zero tail of ``planes`` with weight 0, so every
-    pass sums exactly 8 taps.
+    pass sums exactly 8 taps. One output row per block (wide images) accumulates straight
+    into ``out``; several rows per block (small images) go through a scratch that holds
+    the plane's full width and drops the columns past the edge.
     """
     n_batch, n_filters, oh, ow = out.shape
     n_taps = tap_offs.shape[0]  # real taps
     n_taps8 = wtaps.shape[1]
     blocks = (oh + rows_per_block - 1) // rows_per_block
+    out_rows = out.reshape(n_batch * n_filters * oh, ow)
     for task in prange(n_batch * blocks):
         n = task // blocks
         oy0 = (task % blocks) * rows_per_block
         n_rows = min(rows_per_block, oh - oy0)
-        blen = n_rows * width
         q0 = oy0 * width
+        blen = ow if rows_per_block == 1 else n_rows * width
         offs = np.empty(n_taps8, np.int64)
         for t in range(n_taps):
             offs[t] = n * image_size + tap_offs[t]
         for t in range(n_taps, n_taps8):
             offs[t] = zero_off - q0  # reads the zero tail
+        if rows_per_block == 1:
+            base = n * n_filters * oh + oy0
+            for f in range(n_filters):
+                out_rows[base + f * oh, :] = bias[f]
+            _all_filters(out_rows, base, oh, planes, offs, wtaps, q0, blen, False)
+            continue
         acc = np.empty((n_filters, blen), np.float32)
         for f in range(n_filters):
-            b = bias[f]
-            for q in range(blen):
-                acc[f, q] = b
-        f = 0
-        while f + 2 <= n_filters:
-            for t in range(0, n_taps8, 8):
-                _rows2(
-                    acc[f],
-                    acc[f + 1],
-                    planes,
-                    offs,
-                    wtaps[f],
-                    wtaps[f + 1],
-                    t,
-                    q0,
-                    blen,
-                )
-            f += 2
-        if f < n_filters:
-            for t in range(0, n_taps8, 8):
-                _rows1(acc[f], planes, offs, wtaps[f], t, q0, blen)
+            acc[f, :] = bias[f]
+        _all_filters(acc, 0, 1, planes, offs, wtaps, q0, blen, False)
         for f in range(n_filters):
             for r in range(n_rows):
-                src = acc[f, r * width : r * width + ow]
-                dst = out[n, f, oy0 + r]
-                for ox in range(ow):
-                    dst[ox] = src[ox]
+                out[n, f, oy0 + r, :] = acc[f, r * width : r * width + ow]
 
 
 @njit_parallel
@@ -224,24 +312,149 @@ def _grad_weight_planes(
                 for oy in range(oh):
                     for ox in range(ow):
                         g[f, oy * ow + ox] = src_g[oy, ox]
-            f = 0
-            while f + 2 <= n_filters:
-                for p in range(0, n_pix8, 8):
-                    _rows2(
-                        acc[f],
-                        acc[f + 1],
-                        flat_cols,
-                        row_offs,
-                        g[f],
-                        g[f + 1],
-                        p,
-                        0,
-                        n_taps,
-                    )
-                f += 2
-            if f < n_filters:
-                for p in range(0, n_pix8, 8):
-                    _rows1(acc[f], flat_cols, row_offs, g[f], p, 0, n_taps)
+            _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
+
+
+@njit_parallel
+def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per_task, out):
+    """3x3, stride 1: Winograd F(2x2, 3x3) from stride-1 planes.
+
+    Each 2x2 output tile is ``A^T [sum_c U_c * (B^T d_c B)] A`` for the 4x4 input patch
+    ``d_c`` of every channel: 16 products per tile and channel instead of 36. The sum
+    over channels, for each of the 16 positions, is the same 8-tap row loop as the
+    direct path, over a row of tiles. ``u`` (16, F, C8) holds ``G g G^T``, zero for the
+    padding channels. The 4th row/column of a patch feeds only the 2nd output row/column
+    of its tile, so tiles hanging over an odd edge read past it into finite data and
+    their extra outputs are dropped.
+    """
+    n_batch, n_filters, oh, ow = out.shape
+    channels8 = u.shape[2]
+    channels = image_size // plane_size
+    tiles = th * tw
+    n_tasks = (n_batch + per_task - 1) // per_task
+    for task in prange(n_tasks):
+        n0 = task * per_task
+        nb = min(per_task, n_batch - n0)
+        length = nb * tiles
+        v = np.empty(16 * channels8 * length, np.float32)
+        for xi in range(16):  # the padding channels: zero rows (their weights are 0 too)
+            v[(xi * channels8 + channels) * length : (xi + 1) * channels8 * length] = 0.0
+        d = np.empty((16, tiles), np.float32)
+        step = channels8 * length
+        for b in range(nb):
+            for c in range(channels):
+                base = (n0 + b) * image_size + c * plane_size
+                # gather the 4x4 patch of every tile, then transform whole rows of tiles
+                for i in range(th):
+                    for a in range(4):
+                        src = planes[base + (2 * i + a) * width : base + (2 * i + a + 1) * width + 4]
+                        for j in range(tw):
+                            for e in range(4):
+                                d[4 * a + e, i * tw + j] = src[2 * j + e]
+                k = c * length + b * tiles
+                for q in range(tiles):
+                    t00 = d[0, q] - d[8, q]
+                    t01 = d[1, q] - d[9, q]
+                    t02 = d[2, q] - d[10, q]
+                    t03 = d[3, q] - d[11, q]
+                    t10 = d[4, q] + d[8, q]
+                    t11 = d[5, q] + d[9, q]
+                    t12 = d[6, q] + d[10, q]
+                    t13 = d[7, q] + d[11, q]
+                    t20 = d[8, q] - d[4, q]
+                    t21 = d[9, q] - d[5, q]
+                    t22 = d[10, q] - d[6, q]
+                    t23 = d[11, q] - d[7, q]
+                    t30 = d[4, q] - d[12, q]
+                    t31 = d[5, q] - d[13, q]
+                    t32 = d[6, q] - d[14, q]
+                    t33 = d[7, q] - d[15, q]
+                    kq = k + q
+                    v[kq] = t00 - t02
+                    v[kq + step] = t01 + t02
+                    v[kq + 2 * step] = t02 - t01
+                    v[kq + 3 * step] = t01 - t03
+                    v[kq + 4 * step] = t10 - t12
+                    v[kq + 5 * step] = t11 + t12
+                    v[kq + 6 * step] = t12 - t11
+                    v[kq + 7 * step] = t11 - t13
+                    v[kq + 8 * step] = t20 - t22
+                    v[kq + 9 * step] = t21 + t22
+                    v[kq + 10 * step] = t22 - t21
+                    v[kq + 11 * step] = t21 - t23
+                    v[kq + 12 * step] = t30 - t32
+                    v[kq + 13 * step] = t31 + t32
+                    v[kq + 14 * step] = t32 - t31
+                    v[kq + 15 * step] = t31 - t33
+        m = np.empty((16 * n_filters, length), np.float32)
+        offs = np.empty(channels8, np.int64)
+        for xi in range(16):
+            for c in range(channels8):
+                offs[c] = (xi * channels8 + c) * length
+            _all_filters(m, xi * n_filters, 1, v, offs, u[xi], 0, length, True)
+        y = np.empty((4, length), np.float32)
+        for f in range(n_filters):
+            bf = bias[f]
+            m0, m1, m2, m3 = m[f], m[n_filters + f], m[2 * n_filters + f], m[3 * n_filters + f]
+            m4, m5 = m[4 * n_filters + f], m[5 * n_filters + f]
+            m6, m7 = m[6 * n_filters + f], m[7 * n_filters + f]
+            m8, m9 = m[8 * n_filters + f], m[9 * n_filters + f]
+            m10, m11 = m[10 * n_filters + f], m[11 * n_filters + f]
+            m12, m13 = m[12 * n_filters + f], m[13 * n_filters + f]
+            m14, m15 = m[14 * n_filters + f], m[15 * n_filters + f]
+            y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
+            for p in range(length):
+                # A^T m A, rows then columns
+                s0 = m0[p] + m4[p] + m8[p]
+                s1 = m1[p] + m5[p] + m9[p]
+                s2 = m2[p] + m6[p] + m10[p]
+                s3 = m3[p] + m7[p] + m11[p]
+                r0 = m4[p] - m8[p] - m12[p]
+                r1 = m5[p] - m9[p] - m13[p]
+                r2 = m6[p] - m10[p] - m14[p]
+                r3 = m7[p] - m11[p] - m15[p]
+                y0[p] = bf + (s0 + s1 + s2)
+                y1[p] = bf + (s1 - s2 - s3)
+                y2[p] = bf + (r0 + r1 + r2)
+                y3[p] = bf + (r1 - r2 - r3)
+            for b in range(nb):
+                dst = out[n0 + b, f]
+                for i in range(th):
+                    for j in range(tw):
+                        p = b * tiles + i * tw + j
+                        oy = 2 * i
+                        ox = 2 * j
+                        dst[oy, ox] = y0[p]
+                        if ox + 1 < ow:
+                            dst[oy, ox + 1] = y1[p]
+                        if oy + 1 < oh:
+                            dst[oy + 1, ox] = y2[p]
+                            if ox + 1 < ow:
+                                dst[oy + 1, ox + 1] = y3[p]
+
+
+_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+
+
+def _winograd_weights(weight: np.ndarray) -> np.ndarray:
+    """(F, C, 3, 3) -> U (16, F, C8) = G g G^T per filter and channel, float32."""
+    n_filters, channels = weight.shape[:2]
+    u = np.einsum("ak,fckl,bl->abfc", _G, weight.astype(np.float64), _G)
+    padded = np.zeros((16, n_filters, -(-channels // 8) * 8), np.float32)
+    padded[:, :, :channels] = u.reshape(16, n_filters, channels)
+    return padded
+
+
+def _use_winograd(x4, weight, stride, dilation) -> bool:
+    """Winograd pays off for 3x3 stride-1 layers with many channels and filters. It
+    mixes each input pixel into 4x4 patches, so an inf would turn into NaN in outputs
+    that never saw it: non-finite inputs take the direct path."""
+    n_filters, channels, kh, kw = weight.shape
+    if (kh, kw) != (3, 3) or stride != (1, 1) or dilation != (1, 1):
+        return False
+    if channels < 8 or n_filters < 8:
+        return False
+    return bool(np.isfinite(x4.sum()) and np.isfinite(weight.sum()))
 
 
 # --------------------------------------------------------------------------- geometry
@@ -355,8 +568,21 @@ def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
     oh, ow = out_hw
     width = -(-(x4.shape[3] + pads[2] + pads[3]) // stride[1])
     rows = _rows_per_block(oh, width)
-    geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
     out = np.empty((n_batch, n_filters, oh, ow), np.float32)
+    if _use_winograd(x4, weight, stride, dilation):
+        geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, 2 * width + 8)
+        th, tw = -(-oh // 2), -(-ow // 2)
+        n_tasks = -(-n_batch * th * tw // 512)
+        threads = numba.get_num_threads()
+        n_tasks = max(1, -(-n_tasks // threads) * threads)
+        per_task = -(-n_batch // n_tasks)
+        plane_size = geo.image_size // x4.shape[1]
+        _winograd_planes(
+            geo.planes, geo.image_size, plane_size, geo.width, _winograd_weights(weight),
+            bias, th, tw, per_task, out,
+        )
+        return out
+    geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
     _conv_planes(
         geo.planes,
         geo.image_size,
@@ -529,8 +755,6 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
 
 
 def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
-    import numba
-
     n_filters, channels, kh, kw = geo.weight_shape
     planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 8)
     n_chunks = max(1, min(x4.shape[0], numba.get_num_threads()))

@@ -88,6 +88,32 @@ def test_many_filters_and_taps():
     _check_forward_and_grads(x, w, b, 1, 1, 1, "zeros", rng)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [1, 0, "same", (0, 1, 2, 0)], ids=str)
+@pytest.mark.parametrize("hw", [(7, 9), (6, 6)], ids=str)
+def test_winograd_layers_match_naive(hw, padding, mode):
+    """3x3 stride-1 layers with >= 8 channels and filters take the Winograd path (and
+    so does their input gradient); odd sizes leave half-used tiles at the edges."""
+    rng = np.random.default_rng(13)
+    x, w, b = _data(rng, (2, 8, *hw), (9, 8, 3, 3))
+    _check_forward_and_grads(x, w, b, 1, padding, 1, mode, rng)
+
+
+def test_winograd_shape_with_non_finite_input_keeps_ieee_semantics():
+    """Winograd mixes a whole 4x4 patch, which would turn one inf into NaNs around it;
+    non-finite inputs take the direct path, so the NaN/inf pattern is the formula's."""
+    rng = np.random.default_rng(17)
+    x, w, b = _data(rng, (2, 8, 8, 8), (8, 8, 3, 3))
+    x[0, 3, 4, 4] = np.inf
+    x[1, 5, 0, 6] = np.nan
+    with np.errstate(invalid="ignore"):
+        out = kernels.conv2d(x, w, b, 1, 1)
+        ref = naive.conv2d(x, w, b, 1, 1)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))
+    assert np.isinf(out[0]).sum() == 9 * 8  # a 3x3 neighbourhood in every filter
+
+
 @settings(deadline=None, max_examples=60)
 @given(
     data=st.data(),
