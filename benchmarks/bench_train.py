@@ -1,0 +1,211 @@
+"""Training speed and memory: convlab against an equivalent PyTorch model, in the same run.
+
+    .venv/bin/python benchmarks/bench_train.py [--data PATH] [--images 12800] [--steps 10]
+
+Measures, with ``torch.set_num_threads(2)``:
+
+* LeNet-5 time per 60,000 images at batch 128 (Adam 1e-3), extrapolated from ``--images``
+  images after a warm-up (target: convlab <= 1.3x torch);
+* the Keras-tutorial CNN's step time at batch 128, median of ``--steps`` steps (<= 2x torch);
+* convlab's peak resident memory while training LeNet-5 on the full training set (60 steps),
+  measured in a fresh subprocess (``VmHWM``, else ``resource.getrusage``; <= 400 MB), and
+  torch's the same way.
+
+Prints a Markdown table. The machine may be shared: numbers are medians where repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "mnist"
+BATCH = 128
+
+
+def load(data: str):
+    from convlab.data.mnist import load_mnist
+
+    return load_mnist(data if Path(data).is_dir() else "bundled")
+
+
+# ------------------------------------------------------------------------------ convlab
+
+
+def convlab_epoch_seconds(x, y, images: int) -> float:
+    from convlab.nn.presets import lenet5
+    from convlab.train import train_events
+
+    model = lenet5(seed=0)
+    for _ in train_events(model, x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, epochs=1):
+        pass  # warm-up: JIT cache load, allocator
+    start = time.perf_counter()
+    for _ in train_events(model, x[:images], y[:images], batch_size=BATCH, epochs=1):
+        pass
+    return (time.perf_counter() - start) * 60_000 / images
+
+
+def convlab_step_ms(x, y, steps: int) -> float:
+    from convlab.nn.presets import keras_tutorial
+
+    model = keras_tutorial(seed=0)
+    xb = model._convert(x[:BATCH], model._layout(x[:BATCH]))
+    yb = y[:BATCH].astype(np.int64)
+    times = []
+    for i in range(steps + 2):
+        start = time.perf_counter()
+        model.train_step(xb, yb)
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+# ------------------------------------------------------------------------------ torch
+
+
+def torch_models():
+    import torch
+    from torch import nn
+
+    lenet = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    keras = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+        nn.Linear(1600, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10),
+    )
+    return torch, lenet, keras
+
+
+def torch_train(torch, net, x, y, steps_done=None):
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for start in range(0, len(x), BATCH):
+        xb = torch.from_numpy(x[start : start + BATCH].astype(np.float32) / 255).unsqueeze(1)
+        yb = torch.from_numpy(y[start : start + BATCH].astype(np.int64))
+        opt.zero_grad()
+        loss_fn(net(xb), yb).backward()
+        opt.step()
+
+
+def torch_epoch_seconds(x, y, images: int) -> float:
+    torch, lenet, _ = torch_models()
+    torch_train(torch, lenet, x[: 2 * BATCH], y[: 2 * BATCH])
+    start = time.perf_counter()
+    torch_train(torch, lenet, x[:images], y[:images])
+    return (time.perf_counter() - start) * 60_000 / images
+
+
+def torch_step_ms(x, y, steps: int) -> float:
+    torch, _, keras = torch_models()
+    opt = torch.optim.Adam(keras.parameters(), lr=1e-3)
+    xb = torch.from_numpy(x[:BATCH].astype(np.float32) / 255).unsqueeze(1)
+    yb = torch.from_numpy(y[:BATCH].astype(np.int64))
+    times = []
+    for i in range(steps + 2):
+        start = time.perf_counter()
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(keras(xb), yb).backward()
+        opt.step()
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+# ------------------------------------------------------------------------------ memory
+
+_RSS_CHILD = r"""
+import json, resource, sys
+sys.path.insert(0, {root!r})
+import numpy as np
+from convlab.data.mnist import load_mnist
+data = load_mnist({data!r})
+x, y = data.x_train, data.y_train
+if {framework!r} == "convlab":
+    from convlab.nn.presets import lenet5
+    from convlab.train import train_events
+    model = lenet5()
+    for _ in train_events(model, x, y, batch_size=128, epochs=1, steps_per_epoch={steps}):
+        pass
+else:
+    import torch
+    torch.set_num_threads(2)
+    sys.path.insert(0, {bench!r})
+    from bench_train import torch_models, torch_train
+    _, lenet, _ = torch_models()
+    torch_train(torch, lenet, x[: 128 * {steps}], y[: 128 * {steps}])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # VmHWM belongs to this process image alone (ru_maxrss survives exec on Linux)
+    status = open("/proc/self/status").read().split("VmHWM:")[1]
+    peak = int(status.split()[0]) / 1024
+except (OSError, IndexError):
+    pass
+print(json.dumps(peak))
+"""
+
+
+def peak_rss_mb(framework: str, data: str, steps: int = 60) -> float:
+    code = _RSS_CHILD.format(
+        root=str(ROOT), data=data if Path(data).is_dir() else "bundled", framework=framework,
+        steps=steps, bench=str(Path(__file__).parent),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--images", type=int, default=12_800)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=1, help="median over this many runs")
+    args = parser.parse_args()
+
+    # memory first, while this process is small: a child inherits the parent's ru_maxrss
+    rss = peak_rss_mb("convlab", args.data), peak_rss_mb("torch", args.data)
+
+    import torch
+
+    torch.set_num_threads(2)
+    data = load(args.data)
+    x, y = data.x_train, data.y_train
+    print(f"data: {data.source}, {len(x):,} training images; torch {torch.__version__}, 2 threads")
+
+    def median(f, *a):
+        return statistics.median(f(*a) for _ in range(args.repeat))
+
+    rows = []
+    c, t = median(convlab_epoch_seconds, x, y, args.images), median(torch_epoch_seconds, x, y, args.images)
+    rows.append(("LeNet-5 epoch (60,000 images, batch 128)", f"{c:.1f} s", f"{t:.1f} s", c / t, 1.3))
+    c, t = median(convlab_step_ms, x, y, args.steps), median(torch_step_ms, x, y, args.steps)
+    rows.append(("Keras-tutorial step (batch 128)", f"{c:.0f} ms", f"{t:.0f} ms", c / t, 2.0))
+    c, t = rss
+    rows.append(("Peak RSS training LeNet-5", f"{c:.0f} MB", f"{t:.0f} MB", c / t, None))
+
+    print("\n| measure | convlab | torch | ratio | target |")
+    print("|---|---|---|---|---|")
+    for name, cv, tv, ratio, target in rows:
+        goal = f"<= {target}x" if target else "convlab <= 400 MB"
+        print(f"| {name} | {cv} | {tv} | {ratio:.2f}x | {goal} |")
+    print(json.dumps({name: [cv, tv, round(ratio, 2)] for name, cv, tv, ratio, _ in rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
