@@ -46,7 +46,9 @@ def convlab_epoch_seconds(x, y, images: int) -> float:
     from convlab.train import train_events
 
     model = lenet5(seed=0)
-    for _ in train_events(model, x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, epochs=1):
+    for _ in train_events(
+        model, x[: 2 * BATCH], y[: 2 * BATCH], batch_size=BATCH, epochs=1
+    ):
         pass  # warm-up: JIT cache load, allocator
     start = time.perf_counter()
     for _ in train_events(model, x[:images], y[:images], batch_size=BATCH, epochs=1):
@@ -77,16 +79,37 @@ def torch_models():
     from torch import nn
 
     lenet = nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        nn.Conv2d(1, 6, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
     )
     keras = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
-        nn.Linear(1600, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10),
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.25),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(64, 64, 3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.25),
+        nn.Flatten(),
+        nn.Linear(1600, 512),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(512, 10),
     )
     return torch, lenet, keras
 
@@ -95,7 +118,9 @@ def torch_train(torch, net, x, y, steps_done=None):
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     for start in range(0, len(x), BATCH):
-        xb = torch.from_numpy(x[start : start + BATCH].astype(np.float32) / 255).unsqueeze(1)
+        xb = torch.from_numpy(
+            x[start : start + BATCH].astype(np.float32) / 255
+        ).unsqueeze(1)
         yb = torch.from_numpy(y[start : start + BATCH].astype(np.int64))
         opt.zero_grad()
         loss_fn(net(xb), yb).backward()
@@ -160,11 +185,18 @@ print(json.dumps(peak))
 
 def peak_rss_mb(framework: str, data: str, steps: int = 60) -> float:
     code = _RSS_CHILD.format(
-        root=str(ROOT), data=data if Path(data).is_dir() else "bundled", framework=framework,
-        steps=steps, bench=str(Path(__file__).parent),
+        root=str(ROOT),
+        data=data if Path(data).is_dir() else "bundled",
+        framework=framework,
+        steps=steps,
+        bench=str(Path(__file__).parent),
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -174,7 +206,9 @@ def main() -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--images", type=int, default=12_800)
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=1, help="median over this many runs")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="median over this many runs"
+    )
     args = parser.parse_args()
 
     # memory first, while this process is small: a child inherits the parent's ru_maxrss
@@ -185,25 +219,47 @@ def main() -> int:
     torch.set_num_threads(2)
     data = load(args.data)
     x, y = data.x_train, data.y_train
-    print(f"data: {data.source}, {len(x):,} training images; torch {torch.__version__}, 2 threads")
+    print(
+        f"data: {data.source}, {len(x):,} training images; torch {torch.__version__}, 2 threads"
+    )
 
     def median(f, *a):
         return statistics.median(f(*a) for _ in range(args.repeat))
 
     rows = []
-    c, t = median(convlab_epoch_seconds, x, y, args.images), median(torch_epoch_seconds, x, y, args.images)
-    rows.append(("LeNet-5 epoch (60,000 images, batch 128)", f"{c:.1f} s", f"{t:.1f} s", c / t, 1.3))
-    c, t = median(convlab_step_ms, x, y, args.steps), median(torch_step_ms, x, y, args.steps)
-    rows.append(("Keras-tutorial step (batch 128)", f"{c:.0f} ms", f"{t:.0f} ms", c / t, 2.0))
+    c, t = (
+        median(convlab_epoch_seconds, x, y, args.images),
+        median(torch_epoch_seconds, x, y, args.images),
+    )
+    rows.append(
+        (
+            "LeNet-5 epoch (60,000 images, batch 128)",
+            f"{c:.1f} s",
+            f"{t:.1f} s",
+            c / t,
+            1.3,
+        )
+    )
+    c, t = (
+        median(convlab_step_ms, x, y, args.steps),
+        median(torch_step_ms, x, y, args.steps),
+    )
+    rows.append(
+        ("Keras-tutorial step (batch 128)", f"{c:.0f} ms", f"{t:.0f} ms", c / t, 2.0)
+    )
     c, t = rss
-    rows.append(("Peak RSS training LeNet-5", f"{c:.0f} MB", f"{t:.0f} MB", c / t, None))
+    rows.append(
+        ("Peak RSS training LeNet-5", f"{c:.0f} MB", f"{t:.0f} MB", c / t, None)
+    )
 
     print("\n| measure | convlab | torch | ratio | target |")
     print("|---|---|---|---|---|")
     for name, cv, tv, ratio, target in rows:
         goal = f"<= {target}x" if target else "convlab <= 400 MB"
         print(f"| {name} | {cv} | {tv} | {ratio:.2f}x | {goal} |")
-    print(json.dumps({name: [cv, tv, round(ratio, 2)] for name, cv, tv, ratio, _ in rows}))
+    print(
+        json.dumps({name: [cv, tv, round(ratio, 2)] for name, cv, tv, ratio, _ in rows})
+    )
     return 0
 
 

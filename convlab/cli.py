@@ -40,7 +40,9 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
                 f"must be an integer from {low} to {high:,}; got {text!r}"
             ) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}; got {value}")
+            raise argparse.ArgumentTypeError(
+                f"must be from {low} to {high:,}; got {value}"
+            )
         return value
 
     parse.__name__ = "int"
@@ -51,7 +53,9 @@ def _learning_rate(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 10]; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a number in (0, 10]; got {text!r}"
+        ) from None
     if not 0.0 < value <= 10.0:
         raise argparse.ArgumentTypeError(f"must be in (0, 10]; got {value:g}")
     return value
@@ -61,7 +65,9 @@ def _momentum(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1); got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"must be a number in [0, 1); got {text!r}"
+        ) from None
     if not 0.0 <= value < 1.0:
         raise argparse.ArgumentTypeError(f"must be in [0, 1); got {value:g}")
     return value
@@ -76,52 +82,76 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
-        "train", help="train a preset model on MNIST",
+        "train",
+        help="train a preset model on MNIST",
         description="Train a preset model on MNIST and report its test accuracy.",
     )
     train.add_argument(
-        "--model", choices=list(PRESETS), default="lenet5",
+        "--model",
+        choices=list(PRESETS),
+        default="lenet5",
         help="preset architecture (default: lenet5)",
     )
     train.add_argument(
-        "--epochs", type=_int_in(1, MAX_EPOCHS), default=None,
+        "--epochs",
+        type=_int_in(1, MAX_EPOCHS),
+        default=None,
         help="passes over the training set (default: the preset's, 3 for lenet5/keras, 1 for tiny)",
     )
     train.add_argument(
-        "--batch-size", type=_int_in(1, MAX_BATCH), default=None,
+        "--batch-size",
+        type=_int_in(1, MAX_BATCH),
+        default=None,
         help="images per step (default: the preset's, 128 or 32 for tiny)",
     )
     train.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     train.add_argument(
-        "--lr", type=_learning_rate, default=None,
+        "--lr",
+        type=_learning_rate,
+        default=None,
         help="learning rate (default: the preset's with adam, 0.01 with sgd)",
     )
     train.add_argument(
         "--momentum", type=_momentum, default=0.9, help="SGD momentum (default: 0.9)"
     )
     train.add_argument(
-        "--data", default="bundled",
+        "--data",
+        default="bundled",
         help='"bundled" (offline subset, default), "full" (60,000 images, downloaded once) '
         "or a folder holding the four MNIST IDX files",
     )
-    train.add_argument("--seed", type=_int_in(0, 2**32 - 1), default=0, help="default: 0")
-    train.add_argument("--save", metavar="PATH", help="write the trained model (.npz) here")
     train.add_argument(
-        "--steps", type=_int_in(1, 10**9), default=None,
+        "--seed", type=_int_in(0, 2**32 - 1), default=0, help="default: 0"
+    )
+    train.add_argument(
+        "--save", metavar="PATH", help="write the trained model (.npz) here"
+    )
+    train.add_argument(
+        "--steps",
+        type=_int_in(1, 10**9),
+        default=None,
         help="stop each epoch after this many steps (a quick try)",
     )
     train.add_argument(
-        "--validation-split", type=float, default=0.0, metavar="F",
+        "--validation-split",
+        type=float,
+        default=0.0,
+        metavar="F",
         help="hold out this fraction of the training set for validation (default: 0)",
     )
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
-    evaluate.add_argument("model", metavar="MODEL", help="a model file written by --save")
-    evaluate.add_argument("--data", default="bundled", help="as for train (default: bundled)")
+    evaluate.add_argument(
+        "model", metavar="MODEL", help="a model file written by --save"
+    )
+    evaluate.add_argument(
+        "--data", default="bundled", help="as for train (default: bundled)"
+    )
 
     summary = commands.add_parser("summary", help="print a model's layer table")
     summary.add_argument(
-        "model", metavar="MODEL|PRESET",
+        "model",
+        metavar="MODEL|PRESET",
         help=f"a model file or a preset name ({', '.join(PRESETS)})",
     )
     return parser
@@ -131,7 +161,11 @@ def _load_data(source: str, err: Any) -> Any:
     from convlab.data.mnist import load_mnist
 
     def progress(done: int, total: int, what: str) -> None:
-        size = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        size = (
+            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+            if total
+            else f"{done / 1e6:.1f} MB"
+        )
         err.write(f"\rdownloading {what}: {size}   ")
         err.flush()
 
@@ -164,7 +198,11 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
         optimizer = Adam(learning_rate=args.lr or preset.learning_rate)
     else:
         optimizer = SGD(learning_rate=args.lr or 0.01, momentum=args.momentum)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizer,
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     epochs = args.epochs or preset.epochs
     batch_size = args.batch_size or preset.batch_size
     out.write(
@@ -174,8 +212,14 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
     out.flush()
     line = ProgressLine(err, epochs=epochs)
     events = train_events(
-        model, data.x_train, data.y_train, batch_size=batch_size, epochs=epochs,
-        validation_split=args.validation_split, seed=args.seed, steps_per_epoch=args.steps,
+        model,
+        data.x_train,
+        data.y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=args.validation_split,
+        seed=args.seed,
+        steps_per_epoch=args.steps,
     )
     started = time.perf_counter()
     images = 0
@@ -244,7 +288,9 @@ def _summary(args: argparse.Namespace, out: Any, err: Any) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: Any = None, stderr: Any = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdout: Any = None, stderr: Any = None
+) -> int:
     """Run ``convlab train|evaluate|summary`` with ``argv`` (without the program name).
 
     Returns the exit status: 0 success, 1 a runtime error (bad model or data file),
@@ -257,7 +303,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: Any = None, stderr: Any =
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse has printed the usage and the error
         return int(exc.code or 0)
-    handler = {"train": _train, "evaluate": _evaluate, "summary": _summary}[args.command]
+    handler = {"train": _train, "evaluate": _evaluate, "summary": _summary}[
+        args.command
+    ]
     from convlab.data.mnist import MnistError
     from convlab.nn.saving import ModelFileError
 

@@ -61,11 +61,17 @@ def check_layer(layer, x_shape, *, eps=EPS, rtol=2e-3, atol=1e-3, seed=0, reset=
 
     x_work = x.copy()
     numeric_x = _numeric(lambda: _scalar(layer, x_work, projection, reset), x_work, eps)
-    np.testing.assert_allclose(grad_x, numeric_x, rtol=rtol, atol=atol, err_msg="input gradient")
+    np.testing.assert_allclose(
+        grad_x, numeric_x, rtol=rtol, atol=atol, err_msg="input gradient"
+    )
     for key, param in layer.params.items():
         numeric = _numeric(lambda: _scalar(layer, x, projection, reset), param, eps)
         np.testing.assert_allclose(
-            analytic_params[key], numeric, rtol=rtol, atol=atol, err_msg=f"gradient of {key}"
+            analytic_params[key],
+            numeric,
+            rtol=rtol,
+            atol=atol,
+            err_msg=f"gradient of {key}",
         )
 
 
@@ -145,7 +151,9 @@ def test_flatten_order_is_channel_major():
     x = np.arange(2 * 3 * 2 * 2, dtype=np.float32).reshape(2, 3, 2, 2)
     out = Flatten().forward(x)
     assert out[1, 4 * 1 + 2 * 1 + 1] == x[1, 1, 1, 1]
-    np.testing.assert_array_equal(out[0], [x[0, c, i, j] for c in range(3) for i in range(2) for j in range(2)])
+    np.testing.assert_array_equal(
+        out[0], [x[0, c, i, j] for c in range(3) for i in range(2) for j in range(2)]
+    )
 
 
 def test_dropout_scales_survivors_and_is_identity_in_inference():
@@ -167,7 +175,9 @@ def test_batchnorm_training_normalises_and_updates_moving_stats():
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-2)
     mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
     np.testing.assert_allclose(layer.state["moving_mean"], 0.1 * mean, rtol=1e-5)
-    np.testing.assert_allclose(layer.state["moving_variance"], 0.9 + 0.1 * var, rtol=1e-5)
+    np.testing.assert_allclose(
+        layer.state["moving_variance"], 0.9 + 0.1 * var, rtol=1e-5
+    )
     inference = layer.forward(x, training=False)
     expected = (x - layer.state["moving_mean"][None, :, None, None]) / np.sqrt(
         layer.state["moving_variance"][None, :, None, None] + 1e-3
@@ -184,8 +194,11 @@ def test_conv2d_matches_torch():
     x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
     expected = torch.relu(
         torch.nn.functional.conv2d(
-            torch.from_numpy(x), torch.from_numpy(layer.weight), torch.from_numpy(layer.bias),
-            stride=2, padding=1,
+            torch.from_numpy(x),
+            torch.from_numpy(layer.weight),
+            torch.from_numpy(layer.bias),
+            stride=2,
+            padding=1,
         )
     ).numpy()
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-5, atol=1e-5)
@@ -202,13 +215,22 @@ def test_sample_shape_rule():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: Conv2D(0, 3), r"`filters` must be a positive int. Received: filters=0"),
+        (
+            lambda: Conv2D(0, 3),
+            r"`filters` must be a positive int. Received: filters=0",
+        ),
         (lambda: Conv2D(4, (3, 0)), r"kernel_size"),
         (lambda: Conv2D(4, 3, padding="full"), r"Received: padding='full'"),
         (lambda: Conv2D(4, 3, activation="gelu"), r"Received: activation='gelu'"),
-        (lambda: Conv2D(4, 3, padding_mode="mirror"), r"Received: padding_mode='mirror'"),
+        (
+            lambda: Conv2D(4, 3, padding_mode="mirror"),
+            r"Received: padding_mode='mirror'",
+        ),
         (lambda: Dense(-1), r"`units` must be a positive int. Received: units=-1"),
-        (lambda: Dropout(1.0), r"`rate` must be a float in \[0, 1\). Received: rate=1.0"),
+        (
+            lambda: Dropout(1.0),
+            r"`rate` must be a float in \[0, 1\). Received: rate=1.0",
+        ),
         (lambda: MaxPooling2D(2, padding=1), r"`padding` must be 'valid' or 'same'"),
         (lambda: BatchNormalization(momentum=1.5), r"Received: momentum=1.5"),
     ],
@@ -223,5 +245,7 @@ def test_build_errors_name_the_layer():
     with pytest.raises(ValueError, match=r'Layer "head" \(Dense\).*add Flatten\(\)'):
         layer.build((1, 28, 28))
     conv = Conv2D(2, 7, name="big")
-    with pytest.raises(ValueError, match=r'Layer "big" \(Conv2D\): Output would be empty'):
+    with pytest.raises(
+        ValueError, match=r'Layer "big" \(Conv2D\): Output would be empty'
+    ):
         conv.build((1, 5, 5))

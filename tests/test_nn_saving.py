@@ -35,7 +35,12 @@ def trained_bn_model():
     )
     model.compile(Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
     rng = np.random.default_rng(0)
-    model.fit(rng.random((32, 12, 12), dtype=np.float32), rng.integers(0, 10, 32), epochs=2, verbose=0)
+    model.fit(
+        rng.random((32, 12, 12), dtype=np.float32),
+        rng.integers(0, 10, 32),
+        epochs=2,
+        verbose=0,
+    )
     return model
 
 
@@ -50,10 +55,14 @@ def test_round_trip_gives_bit_identical_predictions(tmp_path):
     assert [a.name for a in loaded.layers] == [b.name for b in model.layers]
     # moving statistics travel too
     np.testing.assert_array_equal(
-        loaded.layers[1].state["moving_variance"], model.layers[1].state["moving_variance"]
+        loaded.layers[1].state["moving_variance"],
+        model.layers[1].state["moving_variance"],
     )
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
-    assert loaded.loss.name == "sparse_categorical_crossentropy" and loaded.metrics == ["accuracy"]
+    assert loaded.loss.name == "sparse_categorical_crossentropy"
+    assert loaded.metrics == [
+        "accuracy"
+    ]
     loaded.fit(x, np.arange(7), verbose=0)  # trains on
 
 
@@ -62,9 +71,12 @@ def test_file_is_npz_with_json_architecture_and_no_pickle(tmp_path):
     tiny().save(path)
     with np.load(path, allow_pickle=False) as archive:
         record = json.loads(str(archive["architecture"]))
-        assert record["format"] == "convlab.model" and record["version"] == 1
+        assert record["format"] == "convlab.model"
+        assert record["version"] == 1
         assert archive["weights/000/conv2d/kernel"].shape == (8, 1, 3, 3)
-        assert sorted(record["weights"]) == sorted(k for k in archive.files if k != "architecture")
+        assert sorted(record["weights"]) == sorted(
+            k for k in archive.files if k != "architecture"
+        )
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temporary left behind
 
 
@@ -101,7 +113,10 @@ def test_truncated_file(saved, tmp_path):
 def test_foreign_npz(tmp_path):
     bad = tmp_path / "foreign.npz"
     np.savez(bad, weights=np.zeros(3))
-    with pytest.raises(ModelFileError, match=r"not a convlab model \(no 'architecture' record; the file holds weights\)"):
+    with pytest.raises(
+        ModelFileError,
+        match=r"not a convlab model \(no 'architecture' record; the file holds weights\)",
+    ):
         load_model(bad)
 
 
@@ -128,8 +143,12 @@ def _rewrite(saved, path, change):
 
 
 def test_wrong_format_tag(saved, tmp_path):
-    bad = _rewrite(saved, tmp_path / "tag.npz", lambda r, a: r.update(format="keras.model"))
-    with pytest.raises(ModelFileError, match=r"format tag is 'keras.model', expected 'convlab.model'"):
+    bad = _rewrite(
+        saved, tmp_path / "tag.npz", lambda r, a: r.update(format="keras.model")
+    )
+    with pytest.raises(
+        ModelFileError, match=r"format tag is 'keras.model', expected 'convlab.model'"
+    ):
         load_model(bad)
 
 
@@ -144,13 +163,18 @@ def test_wrong_weight_shape(saved, tmp_path):
         arrays["weights/000/conv2d/kernel"] = np.zeros((8, 1, 5, 5), np.float32)
 
     bad = _rewrite(saved, tmp_path / "shape.npz", change)
-    with pytest.raises(ModelFileError, match=r"Weight array 0 must have shape \(8, 1, 3, 3\)"):
+    with pytest.raises(
+        ModelFileError, match=r"Weight array 0 must have shape \(8, 1, 3, 3\)"
+    ):
         load_model(bad)
 
 
 def test_unknown_layer(saved, tmp_path):
-    bad = _rewrite(saved, tmp_path / "layer.npz",
-                   lambda r, a: r["model"]["layers"][1].update(class_name="Lambda"))
+    bad = _rewrite(
+        saved,
+        tmp_path / "layer.npz",
+        lambda r, a: r["model"]["layers"][1].update(class_name="Lambda"),
+    )
     with pytest.raises(ModelFileError, match="unknown layer class 'Lambda'"):
         load_model(bad)
 

@@ -17,21 +17,35 @@ def data(n=70, seed=0):
 
 def test_event_sequence_and_running_means():
     x, y = data(70)
-    events = list(train_events(tiny(), x, y, batch_size=32, epochs=2, validation_data=data(20, 1)))
+    events = list(
+        train_events(tiny(), x, y, batch_size=32, epochs=2, validation_data=data(20, 1))
+    )
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["StepEvent"] * 3 + ["EpochEvent"] + ["StepEvent"] * 3 + ["EpochEvent", "FinishedEvent"]
+    assert kinds == ["StepEvent"] * 3 + ["EpochEvent"] + ["StepEvent"] * 3 + [
+        "EpochEvent",
+        "FinishedEvent",
+    ]
     steps = [e for e in events if isinstance(e, StepEvent)]
-    assert [(s.epoch, s.step, s.steps_per_epoch) for s in steps][:3] == [(1, 1, 3), (1, 2, 3), (1, 3, 3)]
+    assert [(s.epoch, s.step, s.steps_per_epoch) for s in steps][:3] == [
+        (1, 1, 3),
+        (1, 2, 3),
+        (1, 3, 3),
+    ]
     assert [s.images_seen for s in steps] == [32, 64, 70, 102, 134, 140]
     # the running mean weighs batches by their size (32, 32, 6)
     first = steps[:3]
-    expected = (first[0].batch_loss * 32 + first[1].batch_loss * 32 + first[2].batch_loss * 6) / 70
+    expected = (
+        first[0].batch_loss * 32 + first[1].batch_loss * 32 + first[2].batch_loss * 6
+    ) / 70
     assert first[2].loss == pytest.approx(expected)
     epoch = events[3]
-    assert isinstance(epoch, EpochEvent) and epoch.loss == pytest.approx(first[2].loss)
-    assert epoch.val_loss is not None and 0 <= epoch.val_accuracy <= 1
+    assert isinstance(epoch, EpochEvent)
+    assert epoch.loss == pytest.approx(first[2].loss)
+    assert epoch.val_loss is not None
+    assert 0 <= epoch.val_accuracy <= 1
     finished = events[-1]
-    assert isinstance(finished, FinishedEvent) and not finished.stopped
+    assert isinstance(finished, FinishedEvent)
+    assert not finished.stopped
     assert finished.history.history["loss"] == [events[3].loss, events[7].loss]
 
 
@@ -68,9 +82,19 @@ def test_nan_loss_stops_training():
     x, y = data(64)
     model = Sequential([Flatten(), Dense(10, activation="softmax")], seed=0)
     model.compile(SGD(1e30), "sparse_categorical_crossentropy", ["accuracy"])
-    events = list(train_events(model, x.astype(np.float32) * 1e30, y, batch_size=8, epochs=2))
+    events = list(
+        train_events(model, x.astype(np.float32) * 1e30, y, batch_size=8, epochs=2)
+    )
     last = events[-1]
-    assert isinstance(last, FinishedEvent) and last.stopped and "learning rate" in last.reason
+    assert (
+        isinstance(last, FinishedEvent)
+    )
+    assert (
+        last.stopped
+    )
+    assert (
+        "learning rate" in last.reason
+    )
 
 
 def test_steps_per_epoch_and_determinism():
@@ -78,7 +102,11 @@ def test_steps_per_epoch_and_determinism():
     runs = []
     for _ in range(2):
         model = tiny(seed=4)
-        events = list(train_events(model, x, y, batch_size=10, epochs=2, seed=7, steps_per_epoch=3))
+        events = list(
+            train_events(
+                model, x, y, batch_size=10, epochs=2, seed=7, steps_per_epoch=3
+            )
+        )
         assert sum(isinstance(e, StepEvent) for e in events) == 6
         runs.append(model.get_weights())
     for a, b in zip(*runs, strict=True):
@@ -88,7 +116,10 @@ def test_steps_per_epoch_and_determinism():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_size": 0}, r"`batch_size` must be a positive int. Received: batch_size=0"),
+        (
+            {"batch_size": 0},
+            r"`batch_size` must be a positive int. Received: batch_size=0",
+        ),
         ({"epochs": 1.5}, r"Received: epochs=1.5"),
         ({"validation_split": 1.0}, r"Received: validation_split=1.0"),
         ({"seed": -1}, r"Received: seed=-1"),

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-INITIALIZERS = ("auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "zeros")
+INITIALIZERS = (
+    "auto",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "zeros",
+)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -34,7 +41,10 @@ def check_initializer(value: object, name: str = "kernel_initializer") -> str:
 
 
 def initialize(
-    kind: str, shape: tuple[int, ...], rng: np.random.Generator, activation: str = "linear"
+    kind: str,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    activation: str = "linear",
 ) -> np.ndarray:
     """A float32 array of ``shape`` drawn with initialiser ``kind``.
 
@@ -63,7 +73,9 @@ def initialize(
     return w.astype(np.float32)
 
 
-def _truncated_normal(rng: np.random.Generator, std: float, shape: tuple[int, ...]) -> np.ndarray:
+def _truncated_normal(
+    rng: np.random.Generator, std: float, shape: tuple[int, ...]
+) -> np.ndarray:
     # Keras truncates at 2 standard deviations; 0.8796 restores the requested std
     scale = std / 0.87962566103423978
     w = rng.standard_normal(shape)

@@ -117,7 +117,9 @@ class Layer:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"`name` must be a non-empty str. Received: name={name!r}")
         self.name = name
-        self.declared_input_shape = None if input_shape is None else sample_shape(input_shape)
+        self.declared_input_shape = (
+            None if input_shape is None else sample_shape(input_shape)
+        )
         self.input_shape: tuple[int, ...] | None = None
         self.output_shape: tuple[int, ...] | None = None
         self.params: dict[str, np.ndarray] = {}
@@ -130,22 +132,30 @@ class Layer:
         self._z: np.ndarray | None = None  # pre-softmax logits, kept for a fused loss
 
     # ------------------------------------------------------------------ building
-    def build(self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None) -> None:
+    def build(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None
+    ) -> None:
         """Check ``input_shape`` (per sample), compute the output shape, create parameters."""
         input_shape = tuple(int(v) for v in input_shape)
         try:
             output_shape = self.compute_output_shape(input_shape)
         except ValueError as exc:
-            raise ValueError(f'Layer "{self.name}" ({type(self).__name__}): {exc}') from None
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}): {exc}'
+            ) from None
         self.input_shape = input_shape
         self.output_shape = output_shape
-        self._create_params(input_shape, rng if rng is not None else np.random.default_rng(0))
+        self._create_params(
+            input_shape, rng if rng is not None else np.random.default_rng(0)
+        )
         self.built = True
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return input_shape
 
-    def _create_params(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
         pass
 
     def _require_images(self, input_shape: tuple[int, ...]) -> None:
@@ -215,7 +225,9 @@ class Layer:
                     f"Received: shape {src.shape}"
                 )
         for dest, src in zip(current.values(), arrays, strict=True):
-            dest[...] = src  # in place: optimiser state and outside references stay valid
+            dest[...] = (
+                src  # in place: optimiser state and outside references stay valid
+            )
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict[str, Any]:
@@ -229,8 +241,12 @@ class Layer:
         return cls(**config)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({args})" + (f" name={self.name!r}" if self.name else "")
+        args = ", ".join(
+            f"{k}={v!r}" for k, v in self.get_config().items() if k != "name"
+        )
+        return f"{type(self).__name__}({args})" + (
+            f" name={self.name!r}" if self.name else ""
+        )
 
 
 # ============================================================================ Conv2D
@@ -289,7 +305,9 @@ class Conv2D(Layer):
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
         if not _is_int(filters) or filters < 1:
-            raise ValueError(f"`filters` must be a positive int. Received: filters={filters!r}")
+            raise ValueError(
+                f"`filters` must be a positive int. Received: filters={filters!r}"
+            )
         self.filters = int(filters)
         self.kernel_size = _checks.pair(kernel_size, "kernel_size")
         self.strides = _checks.pair(strides, "strides")
@@ -304,13 +322,21 @@ class Conv2D(Layer):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         self._require_images(input_shape)
         oh, ow = kernels.conv2d_output_shape(
-            input_shape[1:], self.kernel_size, self.strides, self.padding, self.dilation_rate
+            input_shape[1:],
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
         )
         return (self.filters, oh, ow)
 
-    def _create_params(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
         shape = (self.filters, input_shape[0], *self.kernel_size)
-        self.params["kernel"] = initialize(self.kernel_initializer, shape, rng, self.activation)
+        self.params["kernel"] = initialize(
+            self.kernel_initializer, shape, rng, self.activation
+        )
         if self.use_bias:
             self.params["bias"] = np.zeros(self.filters, np.float32)
 
@@ -345,7 +371,10 @@ class Conv2D(Layer):
                 f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
             )
         grad_x, grad_w, grad_b = kernels.conv2d_backward(
-            grad_z, self._x, self.weight, **self._geometry(),
+            grad_z,
+            self._x,
+            self.weight,
+            **self._geometry(),
             need_input_grad=self.need_input_grad,
         )
         self.grads["kernel"] = grad_w
@@ -360,7 +389,9 @@ class Conv2D(Layer):
             "filters": self.filters,
             "kernel_size": list(self.kernel_size),
             "strides": list(self.strides),
-            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+            "padding": self.padding
+            if isinstance(self.padding, str)
+            else list(self.padding),
             "activation": None if self.activation == "linear" else self.activation,
             "use_bias": self.use_bias,
             "dilation_rate": list(self.dilation_rate),
@@ -383,7 +414,9 @@ class _Pooling2D(Layer):
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
         self.pool_size = _checks.pair(pool_size, "pool_size")
-        self.strides = self.pool_size if strides is None else _checks.pair(strides, "strides")
+        self.strides = (
+            self.pool_size if strides is None else _checks.pair(strides, "strides")
+        )
         if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
             raise ValueError(
                 f"`padding` must be 'valid' or 'same'. Received: padding={padding!r}"
@@ -443,7 +476,11 @@ class AveragePooling2D(_Pooling2D):
     base_name = "average_pooling2d"
 
     def _args(self) -> dict[str, Any]:
-        return {"stride": self.strides, "padding": self.padding, "count_include_pad": False}
+        return {
+            "stride": self.strides,
+            "padding": self.padding,
+            "count_include_pad": False,
+        }
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
@@ -532,7 +569,9 @@ class Dense(Layer):
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
         if not _is_int(units) or units < 1:
-            raise ValueError(f"`units` must be a positive int. Received: units={units!r}")
+            raise ValueError(
+                f"`units` must be a positive int. Received: units={units!r}"
+            )
         self.units = int(units)
         self.activation = act.check_activation(activation)
         self.use_bias = bool(use_bias)
@@ -547,9 +586,13 @@ class Dense(Layer):
             )
         return (self.units,)
 
-    def _create_params(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
         shape = (input_shape[0], self.units)
-        self.params["kernel"] = initialize(self.kernel_initializer, shape, rng, self.activation)
+        self.params["kernel"] = initialize(
+            self.kernel_initializer, shape, rng, self.activation
+        )
         if self.use_bias:
             self.params["bias"] = np.zeros(self.units, np.float32)
 
@@ -653,15 +696,21 @@ class Dropout(Layer):
     base_name = "dropout"
 
     def __init__(
-        self, rate: float, seed: int | None = None, input_shape: object = None,
+        self,
+        rate: float,
+        seed: int | None = None,
+        input_shape: object = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
         if (
-            not isinstance(rate, numbers.Real) or isinstance(rate, bool)
+            not isinstance(rate, numbers.Real)
+            or isinstance(rate, bool)
             or not 0.0 <= float(rate) < 1.0
         ):
-            raise ValueError(f"`rate` must be a float in [0, 1). Received: rate={rate!r}")
+            raise ValueError(
+                f"`rate` must be a float in [0, 1). Received: rate={rate!r}"
+            )
         self.rate = float(rate)
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -708,7 +757,10 @@ class BatchNormalization(Layer):
     base_name = "batch_normalization"
 
     def __init__(
-        self, momentum: float = 0.99, epsilon: float = 1e-3, input_shape: object = None,
+        self,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        input_shape: object = None,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
@@ -717,7 +769,9 @@ class BatchNormalization(Layer):
                 f"`momentum` must be a float in [0, 1). Received: momentum={momentum!r}"
             )
         if not isinstance(epsilon, numbers.Real) or not float(epsilon) > 0.0:
-            raise ValueError(f"`epsilon` must be a float > 0. Received: epsilon={epsilon!r}")
+            raise ValueError(
+                f"`epsilon` must be a float > 0. Received: epsilon={epsilon!r}"
+            )
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
 
@@ -728,7 +782,9 @@ class BatchNormalization(Layer):
             )
         return input_shape
 
-    def _create_params(self, input_shape: tuple[int, ...], rng: np.random.Generator) -> None:
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
         c = input_shape[0]
         self.params["gamma"] = np.ones(c, np.float32)
         self.params["beta"] = np.zeros(c, np.float32)
@@ -748,7 +804,9 @@ class BatchNormalization(Layer):
         beta = self.params["beta"].reshape(view)
         if not training:
             mean = self.state["moving_mean"].reshape(view)
-            inv_std = 1.0 / np.sqrt(self.state["moving_variance"] + np.float32(self.epsilon))
+            inv_std = 1.0 / np.sqrt(
+                self.state["moving_variance"] + np.float32(self.epsilon)
+            )
             return (x - mean) * (gamma * inv_std.reshape(view)) + beta
         mean = x.mean(axis=axes, dtype=np.float32)
         centred = x - mean.reshape(view)
@@ -784,13 +842,25 @@ class BatchNormalization(Layer):
     _x_hat: np.ndarray | None = None
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+        }
 
 
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
-        Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Dense,
-        Activation, ReLU, Dropout, BatchNormalization,
+        Conv2D,
+        MaxPooling2D,
+        AveragePooling2D,
+        GlobalAveragePooling2D,
+        Flatten,
+        Dense,
+        Activation,
+        ReLU,
+        Dropout,
+        BatchNormalization,
     )
 }

@@ -16,7 +16,12 @@ import numpy as np
 
 from ._activations import log_softmax, softmax
 
-__all__ = ["CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get_loss", "LOSSES"]
+__all__ = [
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "get_loss",
+    "LOSSES",
+]
 
 _EPS = 1e-7  # Keras's epsilon: probabilities are clipped to [eps, 1 - eps]
 
@@ -39,7 +44,9 @@ class _Crossentropy:
         onehot[np.arange(len(y)), y] = 1.0
         return onehot
 
-    def from_logits_value_and_grad(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def from_logits_value_and_grad(
+        self, z: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         """Mean loss and ``dL/dz = (softmax(z) - y) / N`` for logits ``z (N, K)``."""
         n = z.shape[0]
         if self.sparse:
@@ -54,7 +61,9 @@ class _Crossentropy:
         grad /= np.float32(n)
         return float(loss), grad.astype(np.float32, copy=False)
 
-    def from_probs_value_and_grad(self, p: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    def from_probs_value_and_grad(
+        self, p: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         """Mean loss and ``dL/dp = -y / (N p)`` for probabilities ``p`` (clipped as Keras)."""
         n, k = p.shape
         target = self._targets(y, k)
@@ -87,11 +96,16 @@ class CategoricalCrossentropy(_Crossentropy):
 
     def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
         arr = np.asarray(y)
-        if arr.ndim != 2 or arr.shape[0] != n or (classes is not None and arr.shape[1] != classes):
+        if (
+            arr.ndim != 2
+            or arr.shape[0] != n
+            or (classes is not None and arr.shape[1] != classes)
+        ):
             want = f"({n}, {classes if classes is not None else 'classes'})"
             hint = (
                 " Integer class labels need loss='sparse_categorical_crossentropy'."
-                if arr.ndim == 1 else ""
+                if arr.ndim == 1
+                else ""
             )
             raise ValueError(
                 f"categorical_crossentropy expects one-hot labels of shape {want}. "
@@ -112,7 +126,9 @@ class SparseCategoricalCrossentropy(_Crossentropy):
             arr = arr[:, 0]
         if arr.ndim != 1 or arr.shape[0] != n:
             hint = (
-                " One-hot labels need loss='categorical_crossentropy'." if arr.ndim == 2 else ""
+                " One-hot labels need loss='categorical_crossentropy'."
+                if arr.ndim == 2
+                else ""
             )
             raise ValueError(
                 f"sparse_categorical_crossentropy expects integer labels of shape ({n},). "
@@ -125,7 +141,11 @@ class SparseCategoricalCrossentropy(_Crossentropy):
                     f"Received: y of dtype {arr.dtype} with non-integer values"
                 )
         labels = arr.astype(np.int64)
-        if labels.size and classes is not None and (labels.min() < 0 or labels.max() >= classes):
+        if (
+            labels.size
+            and classes is not None
+            and (labels.min() < 0 or labels.max() >= classes)
+        ):
             raise ValueError(
                 f"Labels must be in [0, {classes - 1}] for a model with {classes} outputs. "
                 f"Received: labels from {labels.min()} to {labels.max()}"

@@ -105,13 +105,17 @@ class Sequential:
     """
 
     def __init__(
-        self, layers: Iterable[Layer] | None = None, name: str = "sequential",
+        self,
+        layers: Iterable[Layer] | None = None,
+        name: str = "sequential",
         seed: int | None = None,
     ) -> None:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**32))
         if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"`seed` must be a non-negative int or None. Received: seed={seed!r}")
+            raise ValueError(
+                f"`seed` must be a non-negative int or None. Received: seed={seed!r}"
+            )
         self.name = name
         self.seed = int(seed)
         self.layers: list[Layer] = []
@@ -163,7 +167,9 @@ class Sequential:
         """Create every layer's weights for per-sample ``input_shape`` (any layout
         :func:`~convlab.nn.layers.sample_shape` accepts)."""
         if not self.layers:
-            raise ValueError("The model has no layers yet: add some before building it.")
+            raise ValueError(
+                "The model has no layers yet: add some before building it."
+            )
         self.input_shape = sample_shape(input_shape)
         try:
             self._build_layers(0)
@@ -228,9 +234,15 @@ class Sequential:
         """How to read ``x``: "flat", "hw" (one image), "nhw", "nhwc" or "nchw". Builds the
         model from the data when it has no input shape yet; checks the shape otherwise."""
         if not isinstance(x, np.ndarray):
-            raise TypeError(f"`{what}` must be a NumPy array. Received: {what} of type {type(x).__name__}")
-        if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool) or np.iscomplexobj(x):
-            raise TypeError(f"`{what}` must hold real numbers. Received: {what}.dtype={x.dtype}")
+            raise TypeError(
+                f"`{what}` must be a NumPy array. Received: {what} of type {type(x).__name__}"
+            )
+        if not (
+            np.issubdtype(x.dtype, np.number) or x.dtype == bool
+        ) or np.iscomplexobj(x):
+            raise TypeError(
+                f"`{what}` must hold real numbers. Received: {what}.dtype={x.dtype}"
+            )
         images = self.input_shape is None or len(self.input_shape) == 3
         if x.ndim == 2 and images and self.input_shape is not None:
             layout, per_sample = "hw", (1, *x.shape)
@@ -290,7 +302,9 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    def _loss_and_grad(self, out: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, bool]:
+    def _loss_and_grad(
+        self, out: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray, bool]:
         """Loss and its gradient; ``fused`` when the gradient is w.r.t. the last layer's
         pre-softmax logits (softmax and crossentropy differentiated together)."""
         last = self.layers[-1]
@@ -307,7 +321,9 @@ class Sequential:
         truth = y if y.ndim == 1 else y.argmax(axis=1)
         return int((out.argmax(axis=1) == truth).sum())
 
-    def compute_gradients(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, np.ndarray]:
+    def compute_gradients(
+        self, xb: np.ndarray, yb: np.ndarray
+    ) -> tuple[float, np.ndarray]:
         """Forward in training mode and backward: fills every ``layer.grads``.
 
         ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the batch's
@@ -318,7 +334,11 @@ class Sequential:
         last = len(self.layers) - 1
         for i in range(last, self._first_trainable - 1, -1):
             layer = self.layers[i]
-            grad = layer.backward_linear(grad) if fused and i == last else layer.backward(grad)
+            grad = (
+                layer.backward_linear(grad)
+                if fused and i == last
+                else layer.backward(grad)
+            )
         return loss, out
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
@@ -344,7 +364,9 @@ class Sequential:
         for start in range(0, len(x), size):
             yield self._convert(x[start : start + size], layout)
 
-    def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, batch_size: int | None = None) -> tuple[float, float]:
+    def _evaluate_arrays(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int | None = None
+    ) -> tuple[float, float]:
         """Mean loss and accuracy over ``(x, y)`` in inference mode (labels checked)."""
         total_loss, correct, seen = 0.0, 0, 0
         for xb in self._batches(x, batch_size):
@@ -404,10 +426,18 @@ class Sequential:
         if verbose == "auto":
             verbose = 1
         if verbose not in (0, 1, 2):
-            raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+            raise ValueError(
+                f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}"
+            )
         events = train_events(
-            self, x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
-            validation_split=validation_split, shuffle=shuffle,
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            shuffle=shuffle,
             seed=self.seed if seed is None else seed,
         )
         line = ProgressLine(sys.stdout, epochs=epochs) if verbose else None
@@ -425,7 +455,11 @@ class Sequential:
         return history
 
     def evaluate(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int | None = None, verbose: int = 0
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int | None = None,
+        verbose: int = 0,
     ) -> list[float] | float:
         """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference mode."""
         self._require_compiled("evaluate")
@@ -436,9 +470,13 @@ class Sequential:
             print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
         return [loss, accuracy] if self.metrics else loss
 
-    def predict(self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0) -> np.ndarray:
+    def predict(
+        self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0
+    ) -> np.ndarray:
         """The model's outputs (class probabilities for a softmax model), float32 (N, K)."""
-        outputs = [self._forward(xb, training=False) for xb in self._batches(x, batch_size)]
+        outputs = [
+            self._forward(xb, training=False) for xb in self._batches(x, batch_size)
+        ]
         if not outputs:
             return np.zeros((0, *(self.output_shape or ())), np.float32)
         return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
@@ -505,23 +543,37 @@ class Sequential:
         """``[(layer name, output shape with None batch, parameter count), ...]``."""
         self._require_built("summary")
         return [
-            SummaryRow(layer.name or "", (None, *(layer.output_shape or ())), layer.count_params())
+            SummaryRow(
+                layer.name or "",
+                (None, *(layer.output_shape or ())),
+                layer.count_params(),
+            )
             for layer in self.layers
         ]
 
-    def summary(self, print_fn: Callable[[str], Any] | None = None, line_length: int = 65) -> None:
+    def summary(
+        self, print_fn: Callable[[str], Any] | None = None, line_length: int = 65
+    ) -> None:
         """Print Keras's summary table (output shapes are NCHW, the layout convlab uses)."""
         print_fn = print_fn or print
         rows = self.summary_rows()
         total = self.count_params()
         trainable = sum(layer.trainable_count for layer in self.layers)
-        labels = [f"{r.name} ({type(layer).__name__})" for layer, r in zip(self.layers, rows, strict=True)]
+        labels = [
+            f"{r.name} ({type(layer).__name__})"
+            for layer, r in zip(self.layers, rows, strict=True)
+        ]
         first = max([29, *(len(label) + 2 for label in labels)])
         widths = (first, 26, max(line_length - first - 26, 10))
         line_length = max(line_length, first + 36)
 
         def row(*cells: str) -> str:
-            return " " + "".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+            return (
+                " "
+                + "".join(
+                    c.ljust(w) for c, w in zip(cells, widths, strict=True)
+                ).rstrip()
+            )
 
         def amount(count: int) -> str:
             size = count * 4.0
@@ -532,9 +584,13 @@ class Sequential:
                 size, unit = size / 1024, candidate
             return f"{count:,} ({size:.2f} {unit})"
 
-        lines = [f'Model: "{self.name}"', "_" * line_length,
-                 row("Layer (type)", "Output Shape", "Param #"), "=" * line_length]
-        for i, (layer, r) in enumerate(zip(self.layers, rows, strict=True)):
+        lines = [
+            f'Model: "{self.name}"',
+            "_" * line_length,
+            row("Layer (type)", "Output Shape", "Param #"),
+            "=" * line_length,
+        ]
+        for i, (_layer, r) in enumerate(zip(self.layers, rows, strict=True)):
             lines.append(row(labels[i], _shape_text(r.output_shape), f"{r.params:,}"))
             lines.append("=" * line_length if i == len(rows) - 1 else "")
         lines += [
@@ -568,8 +624,6 @@ class Sequential:
     def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Copy weights from a saved model with the same architecture; on any error
         nothing is changed."""
-        from .saving import read_model_file
-
         from .saving import ModelFileError, read_model_file, weight_items
 
         _, arrays = read_model_file(path)
@@ -584,4 +638,6 @@ class Sequential:
         self.set_weights(weights)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
-        return f"<Sequential {self.name!r}: {len(self.layers)} layers, seed={self.seed}>"
+        return (
+            f"<Sequential {self.name!r}: {len(self.layers)} layers, seed={self.seed}>"
+        )

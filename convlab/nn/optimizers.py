@@ -26,14 +26,24 @@ __all__ = ["Optimizer", "SGD", "Adam", "get_optimizer", "OPTIMIZERS"]
 
 
 def _positive(value: object, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not float(value) > 0:
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not float(value) > 0
+    ):
         raise ValueError(f"`{name}` must be a float > 0. Received: {name}={value!r}")
     return float(value)
 
 
 def _unit(value: object, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= float(value) < 1:
-        raise ValueError(f"`{name}` must be a float in [0, 1). Received: {name}={value!r}")
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not 0 <= float(value) < 1
+    ):
+        raise ValueError(
+            f"`{name}` must be a float in [0, 1). Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -61,7 +71,9 @@ class Optimizer:
             self._slots[id(var)] = entry
         return entry[1:]
 
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
+    def apply_gradients(
+        self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         self.iterations += 1
         lr = np.float32(self.learning_rate)
         for grad, var in grads_and_vars:
@@ -111,7 +123,11 @@ class SGD(Optimizer):
             var += velocity
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+        }
 
 
 class Adam(Optimizer):
@@ -129,7 +145,9 @@ class Adam(Optimizer):
         self.beta_2 = _unit(beta_2, "beta_2")
         self.epsilon = _positive(epsilon, "epsilon")
 
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]) -> None:
+    def apply_gradients(
+        self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]
+    ) -> None:
         t = self.iterations + 1
         self._alpha = np.float32(
             self.learning_rate * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)

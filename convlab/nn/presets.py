@@ -104,11 +104,20 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "lenet5": Preset("lenet5", lenet5, "LeNet-5 adapted to 28x28 (61,706 parameters)", 128, 3, 1e-3),
-    "keras": Preset(
-        "keras", keras_tutorial, "Keras's CIFAR-10 tutorial CNN (889,834 parameters)", 128, 3, 1e-3
+    "lenet5": Preset(
+        "lenet5", lenet5, "LeNet-5 adapted to 28x28 (61,706 parameters)", 128, 3, 1e-3
     ),
-    "tiny": Preset("tiny", tiny, "two small convolutions, trains in seconds", 32, 1, 3e-3),
+    "keras": Preset(
+        "keras",
+        keras_tutorial,
+        "Keras's CIFAR-10 tutorial CNN (889,834 parameters)",
+        128,
+        3,
+        1e-3,
+    ),
+    "tiny": Preset(
+        "tiny", tiny, "two small convolutions, trains in seconds", 32, 1, 3e-3
+    ),
 }
 _ALIASES = {"keras_tutorial": "keras", "lenet": "lenet5", "lenet-5": "lenet5"}
 

@@ -25,6 +25,7 @@ built, so nothing is changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -40,7 +41,14 @@ from .losses import LOSSES
 from .model import Sequential
 from .optimizers import OPTIMIZERS
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "save_model", "load_model", "read_model_file"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "ModelFileError",
+    "save_model",
+    "load_model",
+    "read_model_file",
+]
 
 FORMAT = "convlab.model"
 VERSION = 1
@@ -94,10 +102,8 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -105,7 +111,9 @@ def _fail(path: Path, why: str) -> ModelFileError:
     return ModelFileError(f"Cannot load model from '{path}': {why}")
 
 
-def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def read_model_file(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read and validate a model file: ``(architecture dict, {key: array})``.
 
     Raises
@@ -131,10 +139,15 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
         raise
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise _fail(p, "it contains pickled Python objects, which convlab never loads.") from None
+            raise _fail(
+                p, "it contains pickled Python objects, which convlab never loads."
+            ) from None
         raise _fail(p, f"not a valid .npz file ({exc}).") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise _fail(p, f"the file is truncated or not an .npz archive ({type(exc).__name__}: {exc}).") from None
+        raise _fail(
+            p,
+            f"the file is truncated or not an .npz archive ({type(exc).__name__}: {exc}).",
+        ) from None
     record = arrays.pop(ARCHITECTURE_KEY)
     if record.dtype.kind != "U" or record.ndim != 0:
         raise _fail(p, "the 'architecture' record is not a JSON string.")
@@ -148,11 +161,14 @@ def read_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     version = architecture.get("version")
     if not isinstance(version, int) or version < 1 or version > VERSION:
         raise _fail(
-            p, f"format version {version!r} is not supported (this convlab reads 1 to {VERSION})."
+            p,
+            f"format version {version!r} is not supported (this convlab reads 1 to {VERSION}).",
         )
     names = architecture.get("weights")
     if not isinstance(names, list) or sorted(names) != sorted(arrays):
-        raise _fail(p, "the weight arrays do not match the architecture's list of weights.")
+        raise _fail(
+            p, "the weight arrays do not match the architecture's list of weights."
+        )
     return architecture, arrays
 
 
@@ -194,5 +210,7 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _fail(p, f"malformed architecture ({type(exc).__name__}: {exc}).") from None
+        raise _fail(
+            p, f"malformed architecture ({type(exc).__name__}: {exc})."
+        ) from None
     return model

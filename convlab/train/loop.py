@@ -151,16 +151,23 @@ def train_events(
             elapsed = max(time.perf_counter() - started, 1e-9)
             if not math.isfinite(batch_loss):
                 yield FinishedEvent(
-                    history, stopped=True,
+                    history,
+                    stopped=True,
                     reason=f"the loss became {batch_loss} at epoch {epoch}, step {step}: "
                     "try a smaller learning rate",
                 )
                 return
             yield StepEvent(
-                epoch=epoch, step=step, steps_per_epoch=steps,
-                loss=loss_sum / epoch_images, accuracy=correct_sum / epoch_images,
-                images_seen=images_seen, images_per_second=epoch_images / elapsed,
-                batch_loss=batch_loss, batch_accuracy=batch_accuracy, epochs=epochs,
+                epoch=epoch,
+                step=step,
+                steps_per_epoch=steps,
+                loss=loss_sum / epoch_images,
+                accuracy=correct_sum / epoch_images,
+                images_seen=images_seen,
+                images_per_second=epoch_images / elapsed,
+                batch_loss=batch_loss,
+                batch_accuracy=batch_accuracy,
+                epochs=epochs,
             )
         val_loss = val_accuracy = None
         if x_val is not None:
@@ -173,7 +180,11 @@ def train_events(
         }
         history.append(epoch - 1, logs)
         yield EpochEvent(
-            epoch=epoch, loss=logs["loss"], accuracy=logs["accuracy"], val_loss=val_loss,
-            val_accuracy=val_accuracy, seconds=time.perf_counter() - started,
+            epoch=epoch,
+            loss=logs["loss"],
+            accuracy=logs["accuracy"],
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            seconds=time.perf_counter() - started,
         )
     yield FinishedEvent(history, stopped=False)

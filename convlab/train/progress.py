@@ -49,10 +49,18 @@ class ProgressLine:
         self._last = now
         done = event.step / event.steps_per_epoch
         filled = int(done * self.width)
-        bar = "=" * filled + (">" if filled < self.width else "") + " " * (self.width - filled - 1)
+        bar = (
+            "=" * filled
+            + (">" if filled < self.width else "")
+            + " " * (self.width - filled - 1)
+        )
         images_left = (
-            (event.steps_per_epoch - event.step) + (self.epochs - event.epoch) * event.steps_per_epoch
-        ) * (event.images_seen / max(1, (event.epoch - 1) * event.steps_per_epoch + event.step))
+            (event.steps_per_epoch - event.step)
+            + (self.epochs - event.epoch) * event.steps_per_epoch
+        ) * (
+            event.images_seen
+            / max(1, (event.epoch - 1) * event.steps_per_epoch + event.step)
+        )
         eta = images_left / max(event.images_per_second, 1e-9)
         text = (
             f"Epoch {event.epoch}/{self.epochs} [{bar[: self.width]}] "
@@ -64,9 +72,7 @@ class ProgressLine:
         self._length = len(text)
 
     def epoch(self, event: EpochEvent) -> None:
-        text = (
-            f"Epoch {event.epoch}/{self.epochs}: loss {event.loss:.4f} acc {event.accuracy:.4f}"
-        )
+        text = f"Epoch {event.epoch}/{self.epochs}: loss {event.loss:.4f} acc {event.accuracy:.4f}"
         if event.val_loss is not None:
             text += f" val_loss {event.val_loss:.4f} val_acc {event.val_accuracy:.4f}"
         text += f" ({event.seconds:.1f} s)"
