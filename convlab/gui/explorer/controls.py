@@ -90,19 +90,19 @@ class GeometryPanel(QWidget):
 
         self.padding = _combo(
             {
-                "valid": "valid (no padding)",
-                "same": "same (Keras: out = ceil(in / stride))",
+                "valid": "valid (none)",
+                "same": "same (Keras)",
                 "explicit": "explicit per side",
             },
             "valid: the kernel stays inside the image, so the map shrinks by kernel-1.\n"
             "same: pad so that the output is ceil(input / stride) (Keras/TensorFlow; the odd "
             "extra row/column goes at the bottom/right).\nexplicit: choose each side.",
         )
-        self.pad_top = _spin(0, 64, 1, "Rows of padding above the image", "top ")
-        self.pad_bottom = _spin(0, 64, 1, "Rows of padding below the image", "bottom ")
-        self.pad_left = _spin(0, 64, 1, "Columns of padding left of the image", "left ")
+        self.pad_top = _spin(0, 64, 1, "Rows of padding above the image (top)", "↑ ")
+        self.pad_bottom = _spin(0, 64, 1, "Rows of padding below the image (bottom)", "↓ ")
+        self.pad_left = _spin(0, 64, 1, "Columns of padding left of the image", "← ")
         self.pad_right = _spin(
-            0, 64, 1, "Columns of padding right of the image", "right "
+            0, 64, 1, "Columns of padding right of the image", "→ "
         )
         pad_box = QWidget()
         pad_layout = QVBoxLayout(pad_box)
@@ -117,12 +117,13 @@ class GeometryPanel(QWidget):
         self.padding_mode = _combo(
             {
                 "zeros": "zeros",
-                "reflect": "reflect (mirror, no edge repeat)",
-                "replicate": "replicate (repeat the edge)",
-                "circular": "circular (wrap around)",
+                "reflect": "reflect",
+                "replicate": "replicate",
+                "circular": "circular",
             },
-            "What the padded cells contain. zeros darkens the border of a blur; reflect and "
-            "replicate avoid that. PyTorch's padding_mode.",
+            "What the padded cells contain (PyTorch's padding_mode):\nzeros: 0 (darkens the "
+            "border of a blur)\nreflect: mirror without repeating the edge (d c b | a b c d)\n"
+            "replicate: repeat the edge (a a | a b c d)\ncircular: wrap around (c d | a b c d)",
         )
         self._row(form, "Padding mode", "padding_mode", self.padding_mode)
 
@@ -141,8 +142,8 @@ class GeometryPanel(QWidget):
 
         self.channels = _combo(
             {
-                "mean": "average the channels (kernel / C)",
-                "sum": "sum the channels (raw Conv2D)",
+                "mean": "average (kernel / C)",
+                "sum": "sum (raw Conv2D)",
             },
             "A Conv2D filter has one kernel slice per input channel and sums them. Here every "
             "slice is your kernel; 'average' divides it by the number of channels (3 for RGB) "
@@ -398,21 +399,24 @@ class ShapesPanel(QLabel):
             if stage.formula_h == "unchanged":
                 formula = "same shape (element-wise)"
             elif stage.name == "input":
-                formula = "C × H × W"
+                formula = ""
             else:
-                formula = (
-                    f"{html.escape(stage.formula_h)}<br>{html.escape(stage.formula_w)}"
-                )
+                formula = f"{html.escape(stage.formula_h)}<br>{html.escape(stage.formula_w)}"
             rows.append(
                 f"<tr><td><b>{html.escape(stage.name)}</b></td>"
-                f"<td style='white-space:nowrap'><b>{shape}</b></td>"
-                f"<td><span style='font-family:monospace'>{formula}</span></td></tr>"
+                f"<td><b>{shape}</b></td></tr>"
             )
+            if formula:
+                rows.append(
+                    "<tr><td colspan='2' style='padding-left:14px; color:#555'>"
+                    f"<span style='font-family:monospace'>{formula}</span></td></tr>"
+                )
         text = (
-            "<table cellspacing='0' cellpadding='3'>"
-            "<tr><th align='left'>stage</th><th align='left'>shape (C×H×W)</th>"
-            "<th align='left'>formula: floor((n + pad<sub>before</sub> + pad<sub>after</sub> "
-            "- dilated kernel) / stride) + 1</th></tr>" + "".join(rows) + "</table>"
+            "<p>PyTorch's formula per axis: floor((n + pad<sub>before</sub> + "
+            "pad<sub>after</sub> − dilated kernel) / stride) + 1</p>"
+            "<table cellspacing='0' cellpadding='2'>"
+            "<tr><th align='left'>stage</th><th align='left'>shape (C × H × W)</th></tr>"
+            + "".join(rows) + "</table>"
         )
         disagreements = explore.conventions(settings, image_shape)
         if disagreements:

@@ -52,12 +52,12 @@ def stage_titles(result: Result) -> dict[str, str]:
     shape = result.maps[0].conv.shape if result.maps else (0, 0)
     act = ACTIVATIONS[s.activation].split("  ")[0]
     titles = {
-        "conv": f"conv {shape[0]}×{shape[1]}",
-        "activation": "no activation" if s.activation == "none" else act,
+        "conv": f"conv<br>{shape[0]}×{shape[1]}",
+        "activation": ("no activation" if s.activation == "none" else act) + "<br>&nbsp;",
     }
     if s.pool != "none" and result.maps and result.maps[0].pooled is not None:
         p = result.maps[0].pooled.shape
-        titles["pooled"] = f"{s.pool} pool {p[0]}×{p[1]}"
+        titles["pooled"] = f"{s.pool} pool<br>{p[0]}×{p[1]}"
     return titles
 
 

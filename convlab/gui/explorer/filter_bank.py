@@ -82,8 +82,9 @@ class FilterBankPanel(QWidget):
         self.list.setToolTip(
             "The filters of the bank, top to bottom as rows of the grid."
         )
-        self.list.setMinimumHeight(150)
-        layout.addWidget(self.list, 1)
+        self.list.setMinimumHeight(120)
+        self.list.setMaximumHeight(190)
+        layout.addWidget(self.list)
         self.description = QLabel()
         self.description.setWordWrap(True)
         layout.addWidget(self.description)

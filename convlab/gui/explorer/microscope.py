@@ -130,6 +130,8 @@ class MicroscopePanel(QWidget):
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        # wrap text to the panel's width instead of scrolling sideways
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll, 1)
         body = QWidget()
         scroll.setWidget(body)
@@ -138,7 +140,7 @@ class MicroscopePanel(QWidget):
 
         self.view_widget = pg.GraphicsLayoutWidget()
         self.view_widget.setBackground("#202124")
-        self.view_widget.setMinimumHeight(220)
+        self.view_widget.setFixedHeight(210)
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_widget.addItem(self.view)
         self.padded_image = pg.ImageItem(axisOrder="row-major")
@@ -178,6 +180,7 @@ class MicroscopePanel(QWidget):
             ("Products x · w", self.products),
         ):
             label = QLabel(f"<b>{caption}</b>")
+            label.setWordWrap(True)
             layout.addWidget(label)
             layout.addWidget(table)
 

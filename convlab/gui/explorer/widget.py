@@ -202,7 +202,7 @@ class ExplorerWidget(QWidget):
         filters_layout.addWidget(editor_box, 1)
         self.control_tabs.addTab(self._scrolled(filters_page), "Filters")
         left_layout.addWidget(self.control_tabs, 1)
-        left.setMinimumWidth(380)
+        left.setMinimumWidth(360)
         splitter.addWidget(left)
 
         # centre: the grid
@@ -233,13 +233,13 @@ class ExplorerWidget(QWidget):
         top_row.addWidget(self.reset_zoom_button)
         centre_layout.addLayout(top_row)
         self.grid = FeatureGrid()
-        self.grid.setMinimumWidth(420)
+        self.grid.setMinimumWidth(300)
         centre_layout.addWidget(self.grid, 1)
         splitter.addWidget(centre)
 
         # right: the microscope (hidden until a click)
         self.microscope = MicroscopePanel()
-        self.microscope.setMinimumWidth(400)
+        self.microscope.setMinimumWidth(340)
         self.microscope.hide()
         splitter.addWidget(self.microscope)
         splitter.setSizes([430, 1000, 0])
@@ -267,6 +267,7 @@ class ExplorerWidget(QWidget):
     def _scrolled(widget: QWidget) -> QScrollArea:
         area = QScrollArea()
         area.setWidgetResizable(True)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         area.setWidget(widget)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
         return area
@@ -411,12 +412,16 @@ class ExplorerWidget(QWidget):
         if not problems:
             self.shapes.update_for(settings, image.shape)
         if problems:
+            self._invalid_shown = True
             self.status_message.emit(
                 "Invalid setting (see the message by the control); the maps show the last "
                 "valid result.",
                 6000,
             )
             return
+        if getattr(self, "_invalid_shown", False):
+            self._invalid_shown = False
+            self.status_message.emit("", 1)
         self._requested = settings
         self._pending = (image, settings)
         if self._task is None and self._kernels_ready:

@@ -1,0 +1,74 @@
+"""The main window: start-up, tabs, warm-up status, screenshot, close."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+from PIL import Image  # noqa: E402
+
+from convlab.gui.app import configure_pyqtgraph  # noqa: E402
+from convlab.gui.main_window import WARMING_TEXT, MainWindow  # noqa: E402
+
+
+def test_window_appears_warming_then_draws(qtbot):
+    configure_pyqtgraph()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    # the window is up before the kernels are warm, and says so
+    assert window.statusBar().currentMessage() in (WARMING_TEXT, "Kernels ready.")
+    qtbot.waitUntil(window.explorer.is_up_to_date, timeout=60_000)
+    assert not window.busy.isVisible()
+    assert window.tabs.count() == 2
+    window.select_tab("trainer")
+    assert window.tabs.currentIndex() == 1
+    window.select_tab("explorer")
+    assert window.tabs.currentIndex() == 0
+    with pytest.raises(ValueError, match="Received: name='nope'"):
+        window.select_tab("nope")
+    window.close()
+
+
+def test_image_path_and_screenshot(qtbot, tmp_path):
+    configure_pyqtgraph()
+    src = tmp_path / "in.png"
+    Image.fromarray((np.arange(30 * 40) % 255).astype(np.uint8).reshape(30, 40)).save(src)
+    window = MainWindow(image_path=str(src))
+    qtbot.addWidget(window)
+    window.show()
+    shot = tmp_path / "shots" / "window.png"
+    with qtbot.waitSignal(window.screenshot_saved, timeout=60_000):
+        window.save_screenshot_when_ready(str(shot), quit_after=False)
+    assert window.explorer.image().shape == (1, 30, 40)
+    with Image.open(shot) as png:
+        assert png.size[0] >= 800
+    window.close()
+
+
+def test_bad_image_path_falls_back_to_the_sample(qtbot, tmp_path):
+    configure_pyqtgraph()
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"nope")
+    window = MainWindow(image_path=str(bad))
+    qtbot.addWidget(window)
+    assert window.explorer.image() is not None
+    window.close()
+
+
+def test_trainer_filters_land_in_the_bank(qtbot):
+    configure_pyqtgraph()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    qtbot.waitUntil(window.explorer.is_up_to_date, timeout=60_000)
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
+    window._on_trainer_filters_exported([("conv1 #1", kernel)])
+    qtbot.waitUntil(window.explorer.is_up_to_date, timeout=60_000)
+    assert window.explorer.result().maps[-1].name == "conv1 #1"
+    np.testing.assert_array_equal(window.explorer.result().settings.filters[-1].kernel, kernel)
+    window.close()
