@@ -146,7 +146,7 @@ class ExplorerWidget(QWidget):
         input_box = QGroupBox("Input")
         input_layout = QVBoxLayout(input_box)
         self.input_view = InputView()
-        self.input_view.setFixedHeight(190)
+        self.input_view.setFixedHeight(160)
         self.input_view.setToolTip(
             "The input image. Drop a file here, paste one (Ctrl+V) or open one (Ctrl+O)."
         )
