@@ -59,9 +59,18 @@ class Task(QRunnable):
             result = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # a worker's exception becomes a signal, never a dead app
             traceback.print_exc()
-            self.signals.failed.emit(describe_exception(exc))
+            self._emit(self.signals.failed, describe_exception(exc))
         else:
-            self.signals.finished.emit(result)
+            self._emit(self.signals.finished, result)
+
+    @staticmethod
+    def _emit(signal, value: object) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:
+            # The receiver side was deleted (the app is quitting while this task ran):
+            # there is nobody left to tell.
+            pass
 
     def start(self) -> Task:
         QThreadPool.globalInstance().start(self)
