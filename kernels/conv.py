@@ -51,43 +51,48 @@ _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 
 @njit_parallel
 def _gather_planes(
-    x, rowmap, colmap, run_lo, run_hi, run_src, sh, sw, hy, width, plane_size, planes
+    x, rowmap, colmap, run_lo, run_hi, run_src, sh, sw, hy, width, plane_size, zeros,
+    planes,
 ):
     """planes[((n*C + c)*sh*sw + py*sw + px)*plane_size + y*width + j]
-    = xpad[n, c, y*sh + py, j*sw + px], through the padding's index maps (-1: zero)."""
+    = xpad[n, c, y*sh + py, j*sw + px], through the padding's index maps (-1: zero).
+
+    Columns ``[run_lo, run_hi)`` of phase ``px`` read the unpadded row at
+    ``run_src + k * sw``; only the padded columns around them use ``colmap`` (all zeros
+    when ``zeros``)."""
     n_batch, channels = x.shape[0], x.shape[1]
-    n_rows = n_batch * channels * sh * hy
-    for task in prange(n_rows):
-        y = task % hy
-        py = (task // hy) % sh
-        nc = task // (hy * sh)
+    for nc in prange(n_batch * channels):
         n = nc // channels
         c = nc % channels
-        src_row = rowmap[y * sh + py]
-        for px in range(sw):
-            start = (nc * sh * sw + py * sw + px) * plane_size + y * width
-            dst = planes[start : start + width]
-            if src_row < 0:
-                for j in range(width):
-                    dst[j] = 0.0
-                continue
-            src = x[n, c, src_row]
-            lo = run_lo[px]
-            hi = run_hi[px]
-            for j in range(lo):  # left padding: zeros or copies
-                s = colmap[px, j]
-                dst[j] = src[s] if s >= 0 else 0.0
-            first = run_src[px]
-            if sw == 1:
-                inner = src[first : first + hi - lo]
-                for j in range(hi - lo):
-                    dst[lo + j] = inner[j]
-            else:
-                for j in range(hi - lo):
-                    dst[lo + j] = src[first + j * sw]
-            for j in range(hi, width):
-                s = colmap[px, j]
-                dst[j] = src[s] if s >= 0 else 0.0
+        for py in range(sh):
+            for px in range(sw):
+                start = (nc * sh * sw + py * sw + px) * plane_size
+                plane = planes[start : start + plane_size]
+                if zeros:
+                    plane[:] = 0.0
+                else:
+                    plane[hy * width :] = 0.0  # slack read by dropped columns
+                lo, hi, first = run_lo[px], run_hi[px], run_src[px]
+                for y in range(hy):
+                    src_row = rowmap[y * sh + py]
+                    if src_row < 0:
+                        if not zeros:
+                            plane[y * width : (y + 1) * width] = 0.0
+                        continue
+                    dst = plane[y * width : (y + 1) * width]
+                    src = x[n, c, src_row]
+                    if not zeros:
+                        for j in range(lo):
+                            dst[j] = src[colmap[px, j]]
+                        for j in range(hi, width):
+                            dst[j] = src[colmap[px, j]]
+                    if sw == 1:
+                        inner = src[first : first + hi - lo]
+                        for k in range(hi - lo):
+                            dst[lo + k] = inner[k]
+                    else:
+                        for k in range(hi - lo):
+                            dst[lo + k] = src[first + k * sw]
 
 
 @njit
@@ -206,49 +211,119 @@ def _rows1(acc, planes, offs, wa, t, q0, blen, first):
 
 
 @njit
+def _rows4_t4(acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first):
+    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    b0, b1, b2, b3 = wb[t], wb[t + 1], wb[t + 2], wb[t + 3]
+    c0, c1, c2, c3 = wc[t], wc[t + 1], wc[t + 2], wc[t + 3]
+    d0, d1, d2, d3 = wd[t], wd[t + 1], wd[t + 2], wd[t + 3]
+    if first:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            acc_a[q] = (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+            acc_b[q] = (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+            acc_c[q] = (c0 * v0 + c1 * v1) + (c2 * v2 + c3 * v3)
+            acc_d[q] = (d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3)
+    else:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            acc_a[q] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+            acc_b[q] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+            acc_c[q] += (c0 * v0 + c1 * v1) + (c2 * v2 + c3 * v3)
+            acc_d[q] += (d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3)
+
+
+@njit
+def _rows2_t4(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
+    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    b0, b1, b2, b3 = wb[t], wb[t + 1], wb[t + 2], wb[t + 3]
+    if first:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            acc_a[q] = (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+            acc_b[q] = (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+    else:
+        for q in range(blen):
+            v0, v1, v2, v3 = r0[q], r1[q], r2[q], r3[q]
+            acc_a[q] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+            acc_b[q] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+
+
+@njit
+def _rows1_t4(acc, planes, offs, wa, t, q0, blen, first):
+    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+    r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
+    r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
+    r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
+    r3 = planes[offs[t + 3] + q0 : offs[t + 3] + q0 + blen]
+    a0, a1, a2, a3 = wa[t], wa[t + 1], wa[t + 2], wa[t + 3]
+    if first:
+        for q in range(blen):
+            acc[q] = (a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])
+    else:
+        for q in range(blen):
+            acc[q] += (a0 * r0[q] + a1 * r1[q]) + (a2 * r2[q] + a3 * r3[q])
+
+
+@njit
 def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
     """rows[base + f * step][:blen] += sum_t wtaps[f, t] * planes[offs[t] + q0 + q].
 
-    Four filters per pass where possible, then two, then one; 8 taps per pass. With
-    ``first`` the rows are overwritten instead (no zeroing pass).
+    Four filters per pass where possible, then two, then one; 8 taps per pass and a last
+    pass of 4 (the tap count is a multiple of 4). With ``first`` the rows are
+    overwritten instead (no zeroing pass).
     """
-    n_filters, n_taps8 = wtaps.shape
+    n_filters, n_taps = wtaps.shape
+    n8 = n_taps - n_taps % 8
     f = 0
     while f + 4 <= n_filters:
-        for t in range(0, n_taps8, 8):
-            _rows4(
-                rows[base + f * step], rows[base + (f + 1) * step],
-                rows[base + (f + 2) * step], rows[base + (f + 3) * step],
-                planes, offs, wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3],
-                t, q0, blen, first and t == 0,
-            )
+        ra, rb = rows[base + f * step], rows[base + (f + 1) * step]
+        rc, rd = rows[base + (f + 2) * step], rows[base + (f + 3) * step]
+        wa, wb, wc, wd = wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3]
+        for t in range(0, n8, 8):
+            _rows4(ra, rb, rc, rd, planes, offs, wa, wb, wc, wd, t, q0, blen, first and t == 0)
+        if n8 < n_taps:
+            _rows4_t4(ra, rb, rc, rd, planes, offs, wa, wb, wc, wd, n8, q0, blen, first and n8 == 0)
         f += 4
     if f + 2 <= n_filters:
-        for t in range(0, n_taps8, 8):
-            _rows2(
-                rows[base + f * step], rows[base + (f + 1) * step],
-                planes, offs, wtaps[f], wtaps[f + 1], t, q0, blen, first and t == 0,
-            )
+        ra, rb = rows[base + f * step], rows[base + (f + 1) * step]
+        wa, wb = wtaps[f], wtaps[f + 1]
+        for t in range(0, n8, 8):
+            _rows2(ra, rb, planes, offs, wa, wb, t, q0, blen, first and t == 0)
+        if n8 < n_taps:
+            _rows2_t4(ra, rb, planes, offs, wa, wb, n8, q0, blen, first and n8 == 0)
         f += 2
     if f < n_filters:
-        for t in range(0, n_taps8, 8):
-            _rows1(rows[base + f * step], planes, offs, wtaps[f], t, q0, blen, first and t == 0)
+        ra, wa = rows[base + f * step], wtaps[f]
+        for t in range(0, n8, 8):
+            _rows1(ra, planes, offs, wa, t, q0, blen, first and t == 0)
+        if n8 < n_taps:
+            _rows1_t4(ra, planes, offs, wa, n8, q0, blen, first and n8 == 0)
 
 
 @njit_parallel
 def _conv_planes(
     planes, image_size, tap_offs, zero_off, wtaps, bias, width, rows_per_block, out
 ):
-    """out (N, F, OH, OW) from phase planes; wtaps (F, T8) zero beyond the real taps.
+    """out (N, F, OH, OW) from phase planes; wtaps (F, T4) zero beyond the real taps.
 
     Taps past the real ones point at the zero tail of ``planes`` with weight 0, so every
-    pass sums exactly 8 taps. One output row per block (wide images) accumulates straight
+    pass sums exactly 8 (or 4) taps. One output row per block (wide images) accumulates straight
     into ``out``; several rows per block (small images) go through a scratch that holds
     the plane's full width and drops the columns past the edge.
     """
     n_batch, n_filters, oh, ow = out.shape
     n_taps = tap_offs.shape[0]  # real taps
-    n_taps8 = wtaps.shape[1]
+    n_taps4 = wtaps.shape[1]
     blocks = (oh + rows_per_block - 1) // rows_per_block
     out_rows = out.reshape(n_batch * n_filters * oh, ow)
     for task in prange(n_batch * blocks):
@@ -257,10 +332,10 @@ def _conv_planes(
         n_rows = min(rows_per_block, oh - oy0)
         q0 = oy0 * width
         blen = ow if rows_per_block == 1 else n_rows * width
-        offs = np.empty(n_taps8, np.int64)
+        offs = np.empty(n_taps4, np.int64)
         for t in range(n_taps):
             offs[t] = n * image_size + tap_offs[t]
-        for t in range(n_taps, n_taps8):
+        for t in range(n_taps, n_taps4):
             offs[t] = zero_off - q0  # reads the zero tail
         if rows_per_block == 1:
             base = n * n_filters * oh + oy0
@@ -286,19 +361,19 @@ def _grad_weight_planes(
     n_batch, n_filters, oh, ow = grad_out.shape
     n_taps = tap_offs.shape[0]
     n_pix = oh * ow
-    n_pix8 = ((n_pix + 7) // 8) * 8
+    n_pix4 = ((n_pix + 3) // 4) * 4
     per_chunk = (n_batch + n_chunks - 1) // n_chunks
     for k in prange(n_chunks):
         acc = partial[k]
         for f in range(n_filters):
             for t in range(n_taps):
                 acc[f, t] = 0.0
-        cols = np.zeros((n_pix8, n_taps), np.float32)  # rows past n_pix stay zero
-        g = np.zeros((n_filters, n_pix8), np.float32)
-        row_offs = np.empty(n_pix8, np.int64)
-        for p in range(n_pix8):
+        cols = np.zeros((n_pix4, n_taps), np.float32)  # rows past n_pix stay zero
+        g = np.zeros((n_filters, n_pix4), np.float32)
+        row_offs = np.empty(n_pix4, np.int64)
+        for p in range(n_pix4):
             row_offs[p] = p * n_taps
-        flat_cols = cols.reshape(n_pix8 * n_taps)
+        flat_cols = cols.reshape(n_pix4 * n_taps)
         for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
             base = n * image_size
             for t in range(n_taps):
@@ -322,13 +397,13 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
     Each 2x2 output tile is ``A^T [sum_c U_c * (B^T d_c B)] A`` for the 4x4 input patch
     ``d_c`` of every channel: 16 products per tile and channel instead of 36. The sum
     over channels, for each of the 16 positions, is the same 8-tap row loop as the
-    direct path, over a row of tiles. ``u`` (16, F, C8) holds ``G g G^T``, zero for the
+    direct path, over a row of tiles. ``u`` (16, F, C4) holds ``G g G^T``, zero for the
     padding channels. The 4th row/column of a patch feeds only the 2nd output row/column
     of its tile, so tiles hanging over an odd edge read past it into finite data and
     their extra outputs are dropped.
     """
     n_batch, n_filters, oh, ow = out.shape
-    channels8 = u.shape[2]
+    channels4 = u.shape[2]
     channels = image_size // plane_size
     tiles = th * tw
     n_tasks = (n_batch + per_task - 1) // per_task
@@ -336,11 +411,11 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
         n0 = task * per_task
         nb = min(per_task, n_batch - n0)
         length = nb * tiles
-        v = np.empty(16 * channels8 * length, np.float32)
+        v = np.empty(16 * channels4 * length, np.float32)
         for xi in range(16):  # the padding channels: zero rows (their weights are 0 too)
-            v[(xi * channels8 + channels) * length : (xi + 1) * channels8 * length] = 0.0
+            v[(xi * channels4 + channels) * length : (xi + 1) * channels4 * length] = 0.0
         d = np.empty((16, tiles), np.float32)
-        step = channels8 * length
+        step = channels4 * length
         for b in range(nb):
             for c in range(channels):
                 base = (n0 + b) * image_size + c * plane_size
@@ -348,9 +423,10 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
                 for i in range(th):
                     for a in range(4):
                         src = planes[base + (2 * i + a) * width : base + (2 * i + a + 1) * width + 4]
-                        for j in range(tw):
-                            for e in range(4):
-                                d[4 * a + e, i * tw + j] = src[2 * j + e]
+                        for e in range(4):
+                            dst = d[4 * a + e, i * tw : (i + 1) * tw]
+                            for j in range(tw):
+                                dst[j] = src[2 * j + e]
                 k = c * length + b * tiles
                 for q in range(tiles):
                     t00 = d[0, q] - d[8, q]
@@ -387,10 +463,10 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
                     v[kq + 14 * step] = t32 - t31
                     v[kq + 15 * step] = t31 - t33
         m = np.empty((16 * n_filters, length), np.float32)
-        offs = np.empty(channels8, np.int64)
+        offs = np.empty(channels4, np.int64)
         for xi in range(16):
-            for c in range(channels8):
-                offs[c] = (xi * channels8 + c) * length
+            for c in range(channels4):
+                offs[c] = (xi * channels4 + c) * length
             _all_filters(m, xi * n_filters, 1, v, offs, u[xi], 0, length, True)
         y = np.empty((4, length), np.float32)
         for f in range(n_filters):
@@ -437,10 +513,10 @@ _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
 
 def _winograd_weights(weight: np.ndarray) -> np.ndarray:
-    """(F, C, 3, 3) -> U (16, F, C8) = G g G^T per filter and channel, float32."""
+    """(F, C, 3, 3) -> U (16, F, C4) = G g G^T per filter and channel, float32."""
     n_filters, channels = weight.shape[:2]
     u = np.einsum("ak,fckl,bl->abfc", _G, weight.astype(np.float64), _G)
-    padded = np.zeros((16, n_filters, -(-channels // 8) * 8), np.float32)
+    padded = np.zeros((16, n_filters, -(-channels // 4) * 4), np.float32)
     padded[:, :, :channels] = u.reshape(16, n_filters, channels)
     return padded
 
@@ -479,8 +555,6 @@ class _Planes:
         planes = np.empty(self.zero_off + extra_zero, np.float32)
         # per-plane slack and the zero tail (dummy taps, garbage reads) must be zeros
         planes[self.zero_off :] = 0.0
-        body = planes[: self.zero_off].reshape(-1, plane_size)
-        body[:, hy * width :] = 0.0
         rows_full = np.full(hy * sh, -1, np.int64)
         rows_full[:hp] = rowmap
         cols_full = np.full(width * sw, -1, np.int64)
@@ -505,19 +579,16 @@ class _Planes:
             hy,
             width,
             plane_size,
+            mode == "zeros",
             planes,
         )
         self.planes = planes
-        offs = np.empty(channels * kh * kw, np.int64)
-        t = 0
-        for c in range(channels):
-            for ky in range(kh):
-                for kx in range(kw):
-                    plane = c * sh * sw + ((ky * dh) % sh) * sw + (kx * dw) % sw
-                    offs[t] = (
-                        plane * plane_size + (ky * dh // sh) * width + kx * dw // sw
-                    )
-                    t += 1
+        # tap (c, ky, kx), in weight order: its plane and its place in that plane
+        c = np.arange(channels, dtype=np.int64)[:, None, None]
+        ky = np.arange(kh, dtype=np.int64)[None, :, None] * dh
+        kx = np.arange(kw, dtype=np.int64)[None, None, :] * dw
+        plane = c * sh * sw + (ky % sh) * sw + kx % sw
+        offs = (plane * plane_size + (ky // sh) * width + kx // sw).reshape(-1)
         self.tap_offs = offs
 
 
@@ -553,10 +624,11 @@ def _rows_per_block(oh: int, width: int) -> int:
 
 
 def _tap_weights(weight: np.ndarray) -> np.ndarray:
-    """(F, C, KH, KW) -> (F, T8): taps in (c, ky, kx) order, zero-padded to a multiple of 8."""
+    """(F, C, KH, KW) -> (F, T4): taps in (c, ky, kx) order, zero-padded to a multiple
+    of 4."""
     n_filters = weight.shape[0]
     taps = weight.reshape(n_filters, -1)
-    padded = np.zeros((n_filters, -(-taps.shape[1] // 8) * 8), np.float32)
+    padded = np.zeros((n_filters, -(-taps.shape[1] // 4) * 4), np.float32)
     padded[:, : taps.shape[1]] = taps
     return padded
 
