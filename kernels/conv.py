@@ -390,6 +390,84 @@ def _grad_weight_planes(
             _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
 
 
+@njit
+def _winograd_input(planes, base, width, th, tw, t, v, k, step):
+    """v[k + xi*step + i*tw + j] = (B^T d B)[xi] for the 4x4 patch d of tile (i, j) of
+    the plane at ``base``; ``t`` is a (4, 2*tw + 2) scratch."""
+    n = 2 * tw + 2
+    t0, t1, t2, t3 = t[0], t[1], t[2], t[3]
+    for i in range(th):
+        start = base + 2 * i * width
+        d0 = planes[start : start + n]
+        d1 = planes[start + width : start + width + n]
+        d2 = planes[start + 2 * width : start + 2 * width + n]
+        d3 = planes[start + 3 * width : start + 3 * width + n]
+        for x in range(n):  # B^T d, whole rows of patches at once
+            t0[x] = d0[x] - d2[x]
+            t1[x] = d1[x] + d2[x]
+            t2[x] = d2[x] - d1[x]
+            t3[x] = d1[x] - d3[x]
+        for r in range(4):  # (B^T d) B: columns 2j..2j+3 of each transformed row
+            tr = t[r]
+            o = k + 4 * r * step + i * tw
+            v0 = v[o : o + tw]
+            v1 = v[o + step : o + step + tw]
+            v2 = v[o + 2 * step : o + 2 * step + tw]
+            v3 = v[o + 3 * step : o + 3 * step + tw]
+            for j in range(tw):
+                a, b, c, d = tr[2 * j], tr[2 * j + 1], tr[2 * j + 2], tr[2 * j + 3]
+                v0[j] = a - c
+                v1[j] = b + c
+                v2[j] = c - b
+                v3[j] = b - d
+
+
+@njit
+def _winograd_output(m, f, n_filters, bias, y):
+    """y[0..3] = the 2x2 outputs (A^T m A + bias) of every tile of filter ``f``."""
+    m0, m1, m2, m3 = m[f], m[n_filters + f], m[2 * n_filters + f], m[3 * n_filters + f]
+    m4, m5 = m[4 * n_filters + f], m[5 * n_filters + f]
+    m6, m7 = m[6 * n_filters + f], m[7 * n_filters + f]
+    m8, m9 = m[8 * n_filters + f], m[9 * n_filters + f]
+    m10, m11 = m[10 * n_filters + f], m[11 * n_filters + f]
+    m12, m13 = m[12 * n_filters + f], m[13 * n_filters + f]
+    m14, m15 = m[14 * n_filters + f], m[15 * n_filters + f]
+    y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
+    for p in range(y.shape[1]):
+        # A^T m: rows, then columns
+        s0 = m0[p] + m4[p] + m8[p]
+        s1 = m1[p] + m5[p] + m9[p]
+        s2 = m2[p] + m6[p] + m10[p]
+        s3 = m3[p] + m7[p] + m11[p]
+        r0 = m4[p] - m8[p] - m12[p]
+        r1 = m5[p] - m9[p] - m13[p]
+        r2 = m6[p] - m10[p] - m14[p]
+        r3 = m7[p] - m11[p] - m15[p]
+        y0[p] = bias + (s0 + s1 + s2)
+        y1[p] = bias + (s1 - s2 - s3)
+        y2[p] = bias + (r0 + r1 + r2)
+        y3[p] = bias + (r1 - r2 - r3)
+
+
+@njit
+def _winograd_store(y, p0, th, tw, dst):
+    """Write the tiles of one image (from ``p0``) into dst (OH, OW), dropping the
+    outputs of tiles that hang over an odd edge."""
+    oh, ow = dst.shape
+    for i in range(th):
+        oy = 2 * i
+        for j in range(tw):
+            p = p0 + i * tw + j
+            ox = 2 * j
+            dst[oy, ox] = y[0, p]
+            if ox + 1 < ow:
+                dst[oy, ox + 1] = y[1, p]
+            if oy + 1 < oh:
+                dst[oy + 1, ox] = y[2, p]
+                if ox + 1 < ow:
+                    dst[oy + 1, ox + 1] = y[3, p]
+
+
 @njit_parallel
 def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per_task, out):
     """3x3, stride 1: Winograd F(2x2, 3x3) from stride-1 planes.
@@ -414,54 +492,12 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
         v = np.empty(16 * channels4 * length, np.float32)
         for xi in range(16):  # the padding channels: zero rows (their weights are 0 too)
             v[(xi * channels4 + channels) * length : (xi + 1) * channels4 * length] = 0.0
-        d = np.empty((16, tiles), np.float32)
-        step = channels4 * length
+        t = np.empty((4, 2 * tw + 2), np.float32)
         for b in range(nb):
             for c in range(channels):
                 base = (n0 + b) * image_size + c * plane_size
-                # gather the 4x4 patch of every tile, then transform whole rows of tiles
-                for i in range(th):
-                    for a in range(4):
-                        src = planes[base + (2 * i + a) * width : base + (2 * i + a + 1) * width + 4]
-                        for e in range(4):
-                            dst = d[4 * a + e, i * tw : (i + 1) * tw]
-                            for j in range(tw):
-                                dst[j] = src[2 * j + e]
                 k = c * length + b * tiles
-                for q in range(tiles):
-                    t00 = d[0, q] - d[8, q]
-                    t01 = d[1, q] - d[9, q]
-                    t02 = d[2, q] - d[10, q]
-                    t03 = d[3, q] - d[11, q]
-                    t10 = d[4, q] + d[8, q]
-                    t11 = d[5, q] + d[9, q]
-                    t12 = d[6, q] + d[10, q]
-                    t13 = d[7, q] + d[11, q]
-                    t20 = d[8, q] - d[4, q]
-                    t21 = d[9, q] - d[5, q]
-                    t22 = d[10, q] - d[6, q]
-                    t23 = d[11, q] - d[7, q]
-                    t30 = d[4, q] - d[12, q]
-                    t31 = d[5, q] - d[13, q]
-                    t32 = d[6, q] - d[14, q]
-                    t33 = d[7, q] - d[15, q]
-                    kq = k + q
-                    v[kq] = t00 - t02
-                    v[kq + step] = t01 + t02
-                    v[kq + 2 * step] = t02 - t01
-                    v[kq + 3 * step] = t01 - t03
-                    v[kq + 4 * step] = t10 - t12
-                    v[kq + 5 * step] = t11 + t12
-                    v[kq + 6 * step] = t12 - t11
-                    v[kq + 7 * step] = t11 - t13
-                    v[kq + 8 * step] = t20 - t22
-                    v[kq + 9 * step] = t21 + t22
-                    v[kq + 10 * step] = t22 - t21
-                    v[kq + 11 * step] = t21 - t23
-                    v[kq + 12 * step] = t30 - t32
-                    v[kq + 13 * step] = t31 + t32
-                    v[kq + 14 * step] = t32 - t31
-                    v[kq + 15 * step] = t31 - t33
+                _winograd_input(planes, base, width, th, tw, t, v, k, channels4 * length)
         m = np.empty((16 * n_filters, length), np.float32)
         offs = np.empty(channels4, np.int64)
         for xi in range(16):
@@ -470,43 +506,9 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
             _all_filters(m, xi * n_filters, 1, v, offs, u[xi], 0, length, True)
         y = np.empty((4, length), np.float32)
         for f in range(n_filters):
-            bf = bias[f]
-            m0, m1, m2, m3 = m[f], m[n_filters + f], m[2 * n_filters + f], m[3 * n_filters + f]
-            m4, m5 = m[4 * n_filters + f], m[5 * n_filters + f]
-            m6, m7 = m[6 * n_filters + f], m[7 * n_filters + f]
-            m8, m9 = m[8 * n_filters + f], m[9 * n_filters + f]
-            m10, m11 = m[10 * n_filters + f], m[11 * n_filters + f]
-            m12, m13 = m[12 * n_filters + f], m[13 * n_filters + f]
-            m14, m15 = m[14 * n_filters + f], m[15 * n_filters + f]
-            y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
-            for p in range(length):
-                # A^T m A, rows then columns
-                s0 = m0[p] + m4[p] + m8[p]
-                s1 = m1[p] + m5[p] + m9[p]
-                s2 = m2[p] + m6[p] + m10[p]
-                s3 = m3[p] + m7[p] + m11[p]
-                r0 = m4[p] - m8[p] - m12[p]
-                r1 = m5[p] - m9[p] - m13[p]
-                r2 = m6[p] - m10[p] - m14[p]
-                r3 = m7[p] - m11[p] - m15[p]
-                y0[p] = bf + (s0 + s1 + s2)
-                y1[p] = bf + (s1 - s2 - s3)
-                y2[p] = bf + (r0 + r1 + r2)
-                y3[p] = bf + (r1 - r2 - r3)
+            _winograd_output(m, f, n_filters, bias[f], y)
             for b in range(nb):
-                dst = out[n0 + b, f]
-                for i in range(th):
-                    for j in range(tw):
-                        p = b * tiles + i * tw + j
-                        oy = 2 * i
-                        ox = 2 * j
-                        dst[oy, ox] = y0[p]
-                        if ox + 1 < ow:
-                            dst[oy, ox + 1] = y1[p]
-                        if oy + 1 < oh:
-                            dst[oy + 1, ox] = y2[p]
-                            if ox + 1 < ow:
-                                dst[oy + 1, ox + 1] = y3[p]
+                _winograd_store(y, b * tiles, th, tw, out[n0 + b, f])
 
 
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
