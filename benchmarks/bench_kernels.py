@@ -2,13 +2,15 @@
 
 Run: ``.venv/bin/python benchmarks/bench_kernels.py [--repeats 15] [--only explorer]``
 
-Both sides get 2 threads (``torch.set_num_threads(2)``; numba uses one thread per core).
-Each row times convlab then torch, alternately, ``repeats`` times after one warm-up call of
-each, and prints the medians and their ratio (convlab / torch, lower is better) next to the
-target from issue 2. Inputs are created once per row, outside the timing. The torch
-reference for ``padding="same"`` applies the asymmetric pads with ``F.pad`` first, as Keras
-does; PyTorch's pooling rows use ``return_indices=True`` because convlab's max pool always
-returns the argmax. Start-up rows run a fresh interpreter.
+Both sides get 2 threads (``torch.set_num_threads(2)``; numba uses one per core). Each
+row times convlab then torch, alternately, ``repeats`` times after one warm-up call of
+each, and prints the medians and their ratio (convlab / torch, lower is better) next to
+the target from issue 2. Inputs are created once per row, outside the timing. The torch
+reference for ``padding="same"`` applies the asymmetric pads with ``F.pad`` first, as
+Keras does; torch's max-pool rows use ``return_indices=True`` because convlab's max
+pool always returns the argmax. torch is imported before ``kernels``, so torch's OpenMP
+keeps its own defaults (``kernels`` asks for passive OpenMP waiting). Start-up rows run
+a fresh interpreter.
 
 This is a benchmark, not a test: timings depend on the machine and on what else runs.
 """
@@ -23,20 +25,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+
+try:  # before kernels: see the module docstring
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # the table still shows convlab's own timings
+    torch = None
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import kernels  # noqa: E402
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ImportError:  # the table still shows convlab's own timings
-    torch = None
 
 
 def _median_ms(times: list[float]) -> float:
@@ -63,12 +66,13 @@ def alternate(
     return _median_ms(a), (_median_ms(b) if b else float("nan"))
 
 
+ROW = "{:58s} {:>10s} {:>9s} {:>6s} {:>7s}  {}"
+
+
 class Table:
     def __init__(self) -> None:
         self.rows: list[tuple[str, str, str, str, str, str]] = []
-        print(
-            f"{'row':58s} {'convlab ms':>10s} {'torch ms':>9s} {'ratio':>6s} {'target':>7s}  ok"
-        )
+        print(ROW.format("row", "convlab ms", "torch ms", "ratio", "target", "ok"))
 
     def add(
         self, name: str, ours: float | None, theirs: float, target: float | None
@@ -91,9 +95,7 @@ class Table:
                 ok,
             )
         self.rows.append(cells)
-        print(
-            f"{cells[0]:58s} {cells[1]:>10s} {cells[2]:>9s} {cells[3]:>6s} {cells[4]:>7s}  {cells[5]}"
-        )
+        print(ROW.format(*cells))
         sys.stdout.flush()
 
 
@@ -117,6 +119,14 @@ def _torch_same(x, w, stride):
     return F.conv2d(F.pad(x, (left, right, top, bottom)), w, stride=stride)
 
 
+def _path(x, w, s):
+    return kernels.max_pool2d(kernels.relu(kernels.conv2d(x, w, None, s, "same")), 2)
+
+
+def _torch_path(xt, wt, s):
+    return F.max_pool2d(F.relu(_torch_same(xt, wt, s)), 2)
+
+
 def explorer(table: Table, repeats: int, rng) -> None:
     for shape, strides, target1 in (
         ((1, 3, 512, 512), (1, 2), 0.8),
@@ -130,20 +140,14 @@ def explorer(table: Table, repeats: int, rng) -> None:
             for s in strides:
                 target = target1 if s == 1 else 1.5
                 label = f"{'x'.join(map(str, shape))} 8x{k}x{k} s{s} same"
-                ours = lambda: kernels.conv2d(x, w, None, s, "same")  # noqa: E731
-                theirs = (lambda: _torch_same(xt, wt, s)) if torch else None  # noqa: E731
+                ours = partial(kernels.conv2d, x, w, None, s, "same")
+                theirs = partial(_torch_same, xt, wt, s) if torch else None
                 a, b = alternate(ours, theirs, repeats)
                 table.add(f"{label}: conv", a, b, target)
                 if shape[1] != 3:
                     continue
-
-                def path():
-                    return kernels.max_pool2d(
-                        kernels.relu(kernels.conv2d(x, w, None, s, "same")), 2
-                    )
-
-                def torch_path():
-                    return F.max_pool2d(F.relu(_torch_same(xt, wt, s)), 2)
+                path = partial(_path, x, w, s)
+                torch_path = partial(_torch_path, xt, wt, s)
 
                 if _timed_or_na(path) is None:
                     table.add(
@@ -205,32 +209,55 @@ def pooling(table: Table, repeats: int, rng) -> None:
             (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
         ).astype(np.float32)
         gt = torch.from_numpy(g) if torch else None
-        if torch:
-            t_out, t_idx = F.max_pool2d(xt, 2, return_indices=True)
+        t_idx = F.max_pool2d(xt, 2, return_indices=True)[1] if torch else None
+        aten = torch.ops.aten if torch else None
         cases = (
             (
                 "max fwd",
-                lambda: kernels.max_pool2d(x, 2),
-                lambda: F.max_pool2d(xt, 2, return_indices=True),
+                partial(kernels.max_pool2d, x, 2),
+                partial(F.max_pool2d, xt, 2, return_indices=True) if torch else None,
             ),
             (
                 "max bwd",
-                lambda: kernels.max_pool2d_backward(g, idx, x.shape),
-                lambda: torch.ops.aten.max_pool2d_with_indices_backward(
-                    gt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, t_idx
-                ),
+                partial(kernels.max_pool2d_backward, g, idx, x.shape),
+                partial(
+                    aten.max_pool2d_with_indices_backward,
+                    gt,
+                    xt,
+                    [2, 2],
+                    [2, 2],
+                    [0, 0],
+                    [1, 1],
+                    False,
+                    t_idx,
+                )
+                if torch
+                else None,
             ),
-            ("avg fwd", lambda: kernels.avg_pool2d(x, 2), lambda: F.avg_pool2d(xt, 2)),
+            (
+                "avg fwd",
+                partial(kernels.avg_pool2d, x, 2),
+                partial(F.avg_pool2d, xt, 2) if torch else None,
+            ),
             (
                 "avg bwd",
-                lambda: kernels.avg_pool2d_backward(g, x.shape, 2),
-                lambda: torch.ops.aten.avg_pool2d_backward(
-                    gt, xt, [2, 2], [2, 2], [0, 0], False, True, None
-                ),
+                partial(kernels.avg_pool2d_backward, g, x.shape, 2),
+                partial(
+                    aten.avg_pool2d_backward,
+                    gt,
+                    xt,
+                    [2, 2],
+                    [2, 2],
+                    [0, 0],
+                    False,
+                    True,
+                    None,
+                )
+                if torch
+                else None,
             ),
         )
         for name, ours, theirs in cases:
-            theirs = theirs if torch else None
             if out is None:
                 table.add(
                     f"{label}: {name}", None, alternate(theirs, None, repeats)[0], 0.3
@@ -283,7 +310,7 @@ def startup(table: Table, repeats: int) -> None:
         cold_env = dict(env, NUMBA_CACHE_DIR=empty)
         inner_cold, wall_cold = _fresh(cold_env)
     table.add(
-        f"start-up, empty cache: import + first conv (process {wall_cold * 1e3:.0f} ms)",
+        f"start-up, empty cache: import + first conv (process {wall_cold:.1f} s)",
         inner_cold * 1e3,
         float("nan"),
         None,

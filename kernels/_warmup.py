@@ -8,6 +8,8 @@ drag never waits on a compile.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 __all__ = ["warmup"]
@@ -42,7 +44,5 @@ def warmup() -> None:
         compile_all = getattr(module, "_warmup", None)
         if compile_all is None:
             continue
-        try:
+        with contextlib.suppress(NotImplementedError):
             compile_all()
-        except NotImplementedError:
-            pass

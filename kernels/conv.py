@@ -1,34 +1,43 @@
-"""2-D convolution (cross-correlation, as PyTorch and Keras compute it) and its gradients.
+"""2-D convolution (cross-correlation, as PyTorch and Keras compute it), and gradients.
 
 How the loops are laid out
 --------------------------
-Every pass here is one jitted kernel, :func:`_conv_planes`, that computes
+The direct pass, :func:`_conv_planes`, computes
 
     out[n, f, oy, ox] = bias[f] + sum_{c, ky, kx} weight[f, c, ky, kx]
                                   * xpad[n, c, oy * sh + ky * dh, ox * sw + kx * dw]
 
-over *phase planes*: the padded input is split by row phase ``y % sh`` and column phase
-``x % sw`` into ``sh * sw`` planes of ``ceil(Hp / sh) x ceil(Wp / sw)`` pixels (one plane,
-a padded copy, at stride 1). In a plane every tap ``(c, ky, kx)`` is a constant *offset*,
-and a whole block of output rows, read as one flat run ``q = oy * L + ox`` (``L`` the
-plane width), is ``sum_t w_t * plane[offset_t + q]``: a unit-stride loop that LLVM
-vectorises, at any stride (a strided read in the inner loop would not) and for any padding
-mode (the planes are gathered through the padding's index maps, so padded cells are real
-zeros or copies and NaN/inf propagate exactly as in the padded formula). The ``L - OW``
-columns past the right edge of each flat row are computed and dropped.
+over *phase planes*: the padded input is split by row phase ``y % sh`` and column
+phase ``x % sw`` into ``sh * sw`` planes of ``ceil(Hp / sh) x ceil(Wp / sw)`` pixels
+(at stride 1, one plane: a padded copy). In a plane every tap ``(c, ky, kx)`` is a
+constant *offset*, and a block of output rows, read as one flat run
+``q = oy * L + ox`` (``L`` the plane width), is ``sum_t w_t * plane[offset_t + q]``: a
+unit-stride loop that LLVM vectorises at any stride (a strided read in the inner loop
+would not) and for any padding mode (the planes are gathered through the padding's
+index maps, so padded cells are real zeros or copies and NaN/inf propagate exactly as
+in the padded formula). Wide images take one output row per block and accumulate
+straight into ``out``; small images take several rows per block and drop the
+``L - OW`` columns past the right edge.
 
-Eight taps are summed per pass over a block and two filters share each load, so the
-accumulator row is loaded and stored once per 8 taps instead of once per tap.
+Each pass over a block sums 8 taps (or 4, for the remainder) for 4 filters at once, so
+every input load feeds 4 filters and each accumulator row is loaded and stored once per
+8 taps.
 
-The backward pass reuses it: the gradient with respect to the input is the convolution
-of ``grad_out`` (with ``stride - 1`` zeros between its pixels) with the flipped, transposed
-weights; for ``padding_mode != "zeros"`` the gradient of the padded input is folded back by
+3x3 stride-1 layers with >= 8 channels and filters (a CNN's hidden layers) use Winograd
+F(2x2, 3x3) instead, 16 multiplications per 2x2 output tile and channel instead of 36,
+with the same 8-tap loop for the sum over channels; inputs that are not finite take the
+direct path, whose NaN/inf pattern is the formula's.
+
+The gradient with respect to the input is the convolution of ``grad_out`` (with
+``stride - 1`` zeros between its pixels) with the flipped, transposed weights; for
+``padding_mode != "zeros"`` the gradient of the padded input is folded back by
 :func:`kernels.pad2d_backward`. The gradient with respect to the weights gathers, per
 image, the taps of each output pixel into a (pixels, taps) scratch and accumulates
-``grad_out[f, p] * taps[p, :]`` rows with the same 8-wide pattern.
+``grad_out[f, p] * taps[p, :]`` with the same loop.
 
-Parallel loops (``prange``) run over (image, block of output rows), so two threads never
-write the same output; see ``kernels/_jit.py`` for the threading layer.
+Parallel loops (``prange``) run over (image, block of rows), over (image, channel) or
+over chunks of images, so no two threads write the same element; see ``_jit.py`` for
+the threading layer.
 """
 
 from __future__ import annotations
@@ -46,12 +55,23 @@ __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 
 
-# --------------------------------------------------------------------------- jitted loops
+# ------------------------------------------------------------------------ jitted loops
 
 
 @njit_parallel
 def _gather_planes(
-    x, rowmap, colmap, run_lo, run_hi, run_src, sh, sw, hy, width, plane_size, zeros,
+    x,
+    rowmap,
+    colmap,
+    run_lo,
+    run_hi,
+    run_src,
+    sh,
+    sw,
+    hy,
+    width,
+    plane_size,
+    zeros,
     planes,
 ):
     """planes[((n*C + c)*sh*sw + py*sw + px)*plane_size + y*width + j]
@@ -133,7 +153,9 @@ def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
 
 
 @njit
-def _rows4(acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first):
+def _rows4(
+    acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first
+):
     """Four filters, 8 taps each, sharing every load of the 8 input rows."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
@@ -211,8 +233,10 @@ def _rows1(acc, planes, offs, wa, t, q0, blen, first):
 
 
 @njit
-def _rows4_t4(acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first):
-    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+def _rows4_t4(
+    acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first
+):
+    """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -239,7 +263,7 @@ def _rows4_t4(acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, b
 
 @njit
 def _rows2_t4(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
-    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+    """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -260,7 +284,7 @@ def _rows2_t4(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
 
 @njit
 def _rows1_t4(acc, planes, offs, wa, t, q0, blen, first):
-    """The same with 4 taps (the remainder of a tap count that is not a multiple of 8)."""
+    """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -290,9 +314,39 @@ def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
         rc, rd = rows[base + (f + 2) * step], rows[base + (f + 3) * step]
         wa, wb, wc, wd = wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3]
         for t in range(0, n8, 8):
-            _rows4(ra, rb, rc, rd, planes, offs, wa, wb, wc, wd, t, q0, blen, first and t == 0)
+            _rows4(
+                ra,
+                rb,
+                rc,
+                rd,
+                planes,
+                offs,
+                wa,
+                wb,
+                wc,
+                wd,
+                t,
+                q0,
+                blen,
+                first and t == 0,
+            )
         if n8 < n_taps:
-            _rows4_t4(ra, rb, rc, rd, planes, offs, wa, wb, wc, wd, n8, q0, blen, first and n8 == 0)
+            _rows4_t4(
+                ra,
+                rb,
+                rc,
+                rd,
+                planes,
+                offs,
+                wa,
+                wb,
+                wc,
+                wd,
+                n8,
+                q0,
+                blen,
+                first and n8 == 0,
+            )
         f += 4
     if f + 2 <= n_filters:
         ra, rb = rows[base + f * step], rows[base + (f + 1) * step]
@@ -317,9 +371,10 @@ def _conv_planes(
     """out (N, F, OH, OW) from phase planes; wtaps (F, T4) zero beyond the real taps.
 
     Taps past the real ones point at the zero tail of ``planes`` with weight 0, so every
-    pass sums exactly 8 (or 4) taps. One output row per block (wide images) accumulates straight
-    into ``out``; several rows per block (small images) go through a scratch that holds
-    the plane's full width and drops the columns past the edge.
+    pass sums exactly 8 (or 4) taps. One output row per block (wide images)
+    accumulates straight into ``out``; several rows per block (small images) go
+    through a scratch that holds the plane's full width and drops the columns past the
+    edge.
     """
     n_batch, n_filters, oh, ow = out.shape
     n_taps = tap_offs.shape[0]  # real taps
@@ -469,7 +524,9 @@ def _winograd_store(y, p0, th, tw, dst):
 
 
 @njit_parallel
-def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per_task, out):
+def _winograd_planes(
+    planes, image_size, plane_size, width, u, bias, th, tw, per_task, out
+):
     """3x3, stride 1: Winograd F(2x2, 3x3) from stride-1 planes.
 
     Each 2x2 output tile is ``A^T [sum_c U_c * (B^T d_c B)] A`` for the 4x4 input patch
@@ -490,14 +547,20 @@ def _winograd_planes(planes, image_size, plane_size, width, u, bias, th, tw, per
         nb = min(per_task, n_batch - n0)
         length = nb * tiles
         v = np.empty(16 * channels4 * length, np.float32)
-        for xi in range(16):  # the padding channels: zero rows (their weights are 0 too)
-            v[(xi * channels4 + channels) * length : (xi + 1) * channels4 * length] = 0.0
+        for xi in range(
+            16
+        ):  # the padding channels: zero rows (their weights are 0 too)
+            v[(xi * channels4 + channels) * length : (xi + 1) * channels4 * length] = (
+                0.0
+            )
         t = np.empty((4, 2 * tw + 2), np.float32)
         for b in range(nb):
             for c in range(channels):
                 base = (n0 + b) * image_size + c * plane_size
                 k = c * length + b * tiles
-                _winograd_input(planes, base, width, th, tw, t, v, k, channels4 * length)
+                _winograd_input(
+                    planes, base, width, th, tw, t, v, k, channels4 * length
+                )
         m = np.empty((16 * n_filters, length), np.float32)
         offs = np.empty(channels4, np.int64)
         for xi in range(16):
@@ -535,7 +598,7 @@ def _use_winograd(x4, weight, stride, dilation) -> bool:
     return bool(np.isfinite(x4.sum()) and np.isfinite(weight.sum()))
 
 
-# --------------------------------------------------------------------------- geometry
+# ---------------------------------------------------------------------------- geometry
 
 
 class _Planes:
@@ -599,8 +662,8 @@ def _interior_run(
 ) -> tuple[int, int, int]:
     """Plane columns ``[lo, hi)`` of phase ``px`` that read the unpadded input, and the
     input column the first one reads. Inside the input every padding mode is the
-    identity, so the gather copies this run with a fixed-stride loop and looks up only the
-    padded columns through the index map."""
+    identity, so the gather copies this run with a fixed-stride loop and looks up only
+    the padded columns through the index map."""
     lo = min(max(0, -((px - left) // step)), width)  # ceil((left - px) / step)
     hi = min(max(lo, -((px - left - in_w) // step)), width)
     return lo, hi, lo * step + px - left
@@ -652,8 +715,16 @@ def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
         per_task = -(-n_batch // n_tasks)
         plane_size = geo.image_size // x4.shape[1]
         _winograd_planes(
-            geo.planes, geo.image_size, plane_size, geo.width, _winograd_weights(weight),
-            bias, th, tw, per_task, out,
+            geo.planes,
+            geo.image_size,
+            plane_size,
+            geo.width,
+            _winograd_weights(weight),
+            bias,
+            th,
+            tw,
+            per_task,
+            out,
         )
         return out
     geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
@@ -681,14 +752,15 @@ class _Geometry:
         n_filters, channels, kh, kw = weight_shape
         if kh == 0 or kw == 0 or n_filters == 0 or channels == 0:
             raise ValueError(
-                "`weight` must have a non-empty shape (F, C, KH, KW) with F, C, KH, KW >= 1. "
+                "`weight` must have a non-empty shape (F, C, KH, KW) with "
+                "F, C, KH, KW >= 1. "
                 f"Received: weight.shape={tuple(weight_shape)}"
             )
         if x_shape[1] != channels:
             raise ValueError(
                 f"`x` has {x_shape[1]} channels but `weight` expects {channels}: "
-                f"x.shape={tuple(x_shape)} (N, C, H, W), weight.shape={tuple(weight_shape)} "
-                "(F, C, KH, KW)."
+                f"x.shape={tuple(x_shape)} (N, C, H, W), "
+                f"weight.shape={tuple(weight_shape)} (F, C, KH, KW)."
             )
         self.stride = _checks.pair(stride, "stride")
         self.dilation = _checks.pair(dilation, "dilation")
@@ -756,7 +828,7 @@ def conv2d(
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
 ) -> np.ndarray:
-    """2-D cross-correlation (no kernel flip), as ``torch.nn.functional.conv2d`` computes it.
+    """2-D cross-correlation (no kernel flip), as ``torch.nn.functional.conv2d`` does.
 
     Parameters
     ----------
@@ -767,8 +839,8 @@ def conv2d(
     bias : ndarray, shape (F,), optional
     stride, dilation : int or (int, int)
     padding : int, (pad_h, pad_w), (top, bottom, left, right), "valid" or "same"
-        ``"same"`` follows Keras/TensorFlow: output ``ceil(input / stride)``, the odd extra
-        row/column at the bottom/right.
+        ``"same"`` follows Keras/TensorFlow: output ``ceil(input / stride)``, the odd
+        extra row/column at the bottom/right.
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
 
     Returns
@@ -950,8 +1022,10 @@ def conv2d_backward(
     --------
     >>> x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)
     >>> gx, gw, gb = conv2d_backward(np.ones((1, 1, 2, 2)), x, np.ones((1, 1, 2, 2)))
-    >>> gx[0, 0, 1], gw[0, 0, 0], gb
-    (array([2., 4., 2.], dtype=float32), array([ 8., 12.], dtype=float32), array([4.], dtype=float32))
+    >>> gx[0, 0, 1], gw[0, 0, 0]
+    (array([2., 4., 2.], dtype=float32), array([ 8., 12.], dtype=float32))
+    >>> gb
+    array([4.], dtype=float32)
     """
     x4, _ = _checks.as_nchw(x, "x", allow_lower_rank=False)
     w = _weight4(weight)

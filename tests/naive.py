@@ -55,7 +55,7 @@ def pad(x, pads, mode):
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros"):
-    """out[n, f, oy, ox] = bias[f] + sum(window(n, oy, ox) * weight[f]), pixel by pixel."""
+    """out[n, f, oy, ox] = bias[f] + sum(window(n, oy, ox) * weight[f]), per pixel."""
     x = np.asarray(x, np.float64)
     weight = np.asarray(weight, np.float64)
     n_batch, _, height, width = x.shape
@@ -85,7 +85,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 def conv2d_grads(
     grad_out, x, weight, stride=1, padding=0, dilation=1, padding_mode="zeros"
 ):
-    """(grad_x, grad_weight, grad_bias) of sum(conv2d(...) * grad_out), by explicit loops.
+    """(grad_x, grad_weight, grad_bias) of sum(conv2d(...) * grad_out), by loops.
 
     The gradient lands on the padded input first; each padded cell is then added to the
     input cell it copied, found by padding an array of cell numbers the same way.

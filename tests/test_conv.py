@@ -1,4 +1,4 @@
-"""conv2d and its gradients against tests/naive.py, finite differences and hand cases."""
+"""conv2d and its gradients against tests/naive.py, finite differences, hand cases."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def _check_forward_and_grads(x, w, b, stride, padding, dilation, mode, rng):
 @pytest.mark.parametrize("stride", STRIDES, ids=str)
 def test_matches_naive_stride_padding_mode(stride, padding, mode):
     rng = np.random.default_rng(zlib.crc32(f"{stride}{padding}{mode}".encode()))
-    # rectangular even-width kernel, 3 filters (odd: the single-filter tail), C = 2, N = 2
+    # rectangular even-width kernel; 3 filters (the 2- and 1-filter tails); C, N = 2
     x, w, b = _data(rng, (2, 2, 6, 7), (3, 2, 3, 2))
     _check_forward_and_grads(x, w, b, stride, padding, 1, mode, rng)
 
@@ -151,7 +151,7 @@ def test_hypothesis_geometry(data, n, c, f, h, w_, kh, kw, stride, dilation, mod
     _check_forward_and_grads(x, w, b, stride, padding, dilation, mode, rng)
 
 
-# --------------------------------------------------------------------- finite differences
+# ----------------------------------------------------------------- finite differences
 
 
 def _central_differences(fn, x, eps=1e-3):
@@ -202,7 +202,7 @@ def test_need_input_grad_false_skips_it():
     np.testing.assert_array_equal(gb, [4.0])
 
 
-# --------------------------------------------------------------------- hand cases, ranks
+# ------------------------------------------------------------------ hand cases, ranks
 
 
 def test_hand_computed_same_even_kernel():
@@ -269,7 +269,7 @@ def test_nan_and_inf_propagate(mode):
 
 
 def test_inf_weight_times_zero_padding_is_nan():
-    """Zero padding is real zeros: inf * 0 = NaN at the border, as in the padded formula."""
+    """Zero padding is real zeros: inf * 0 = NaN at the border, as the formula says."""
     w = np.ones((1, 1, 3, 3), np.float32)
     w[0, 0, 0, 0] = np.inf
     with np.errstate(invalid="ignore"):
