@@ -48,7 +48,7 @@ def expected_maps(x, settings):
 def displayed(explorer):
     grid = explorer.grid
     return [
-        {stage: grid.image_item(i, stage).image for stage in grid.stages()}
+        {stage: grid.values(i, stage) for stage in grid.stages()}
         for i in range(len(explorer.result().maps))
     ]
 
@@ -113,14 +113,14 @@ def test_load_file_and_drive_stride_padding_pooling(window, qtbot, rgb_file):
     geometry.stride_h.setValue(2)  # what a click on the arrow does
     settle(qtbot, explorer)
     assert explorer.result().settings.stride == (2, 1)
-    assert explorer.grid.image_item(0, "conv").image.shape == (12, 19)
+    assert explorer.grid.values(0, "conv").shape == (12, 19)
     assert_view_matches_kernels(explorer)
 
     geometry.stride_w.clear()
     qtbot.keyClicks(geometry.stride_w, "3")
     settle(qtbot, explorer)
     assert explorer.result().settings.stride == (2, 3)
-    assert explorer.grid.image_item(0, "conv").image.shape == (12, 7)
+    assert explorer.grid.values(0, "conv").shape == (12, 7)
     assert_view_matches_kernels(explorer)
 
     geometry.padding.setCurrentIndex(geometry.padding.findData("explicit"))

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from convlab import explore
 
 from .explorer import ExplorerWidget
+from .explorer.render import warmup as warmup_explorer
 from .workers import Task
 
 WARMING_TEXT = "Compiling kernels (first launch only)…"
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
     def _start_warmup(self) -> None:
         self.statusBar().showMessage(WARMING_TEXT)
         self.busy.show()
-        task = Task(explore.warmup)
+        task = Task(warmup_explorer)
         task.signals.finished.connect(self._on_warmup_finished)
         task.signals.failed.connect(self._on_warmup_failed)
         self._warm_task = task

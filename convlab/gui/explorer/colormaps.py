@@ -1,9 +1,16 @@
-"""Colour maps: one diverging map (blue negative, white zero, red positive) for every map."""
+"""Colour maps: one diverging map (blue negative, white zero, red positive) for every map.
+
+:func:`colorize` turns a float map into ``uint32`` pixels ``0xFFRRGGBB`` (a
+``QImage.Format_RGB32`` row) in one numba pass with no Qt call, so it runs on the worker
+thread; :func:`to_rgb` (PNG export, kernel-editor cells) uses the same pass.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+
+from kernels._jit import njit_parallel, prange
 
 # ColorBrewer RdBu, reversed so that negative is blue and positive is red.
 _POSITIONS = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0]
@@ -29,15 +36,83 @@ def symmetric_levels(abs_max: float) -> tuple[float, float]:
     return (-m, m)
 
 
+def argb_lut(rgb_lut: np.ndarray) -> np.ndarray:
+    """A ``(256, 3)`` uint8 RGB table as ``(256,)`` uint32 ``0xFFRRGGBB``."""
+    rgb = np.asarray(rgb_lut, np.uint32)[:, :3]
+    return 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+
+
+DIVERGING_LUT = DIVERGING.getLookupTable(0.0, 1.0, 256, alpha=False)
+ARGB_LUT = argb_lut(DIVERGING_LUT)
+NAN_ARGB = int(argb_lut(np.array([NAN_RGB]))[0])
+
+
+@njit_parallel
+def _colorize_planes(planes, lows, highs, lut, nan_argb, out):  # noqa: ANN001, ANN202
+    # t = (v - low) / (high - low) * 255 + 0.5, clipped to [0, 255] and truncated: the
+    # nearest of 256 colours. NaN is grey, +-inf saturate. Rows of all planes in parallel.
+    n_planes, rows, cols = planes.shape
+    for pr in prange(n_planes * rows):
+        p = pr // rows
+        r = pr - p * rows
+        lo = lows[p]
+        scale = 255.0 / (highs[p] - lo)
+        for c in range(cols):
+            v = planes[p, r, c]
+            t = min(max((v - lo) * scale + 0.5, 0.0), 255.0)
+            out[p, r, c] = lut[int(t)] if v == v else nan_argb
+
+
+def colorize_planes(
+    planes: np.ndarray, levels: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Maps as uint32 pixels ``0xFFRRGGBB`` (``QImage.Format_RGB32``), :data:`DIVERGING`.
+
+    Parameters
+    ----------
+    planes : ndarray, shape (P, H, W), float
+    levels : array_like, shape (P, 2)
+        Per plane, the values drawn full blue and full red (see :func:`symmetric_levels`).
+    out : ndarray, shape (P, H, W), uint32, optional
+
+    Returns
+    -------
+    ndarray, shape (P, H, W), uint32
+    """
+    a = np.asarray(planes)
+    if a.ndim != 3:
+        raise ValueError(f"`planes` must be 3-D. Received: planes.shape={a.shape}")
+    lv = np.asarray(levels, np.float64).reshape(a.shape[0], 2)
+    if out is None:
+        out = np.empty(a.shape, np.uint32)
+    if a.dtype != np.float32:
+        a = a.astype(np.float64)
+    _colorize_planes(
+        np.ascontiguousarray(a),
+        np.ascontiguousarray(lv[:, 0]),
+        np.ascontiguousarray(lv[:, 1]),
+        ARGB_LUT,
+        np.uint32(NAN_ARGB),
+        out,
+    )
+    return out
+
+
+def colorize(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """One ``(H, W)`` map as uint32 pixels (see :func:`colorize_planes`)."""
+    a = np.asarray(values)
+    if a.ndim != 2:
+        raise ValueError(f"`values` must be 2-D. Received: values.shape={a.shape}")
+    return colorize_planes(a[None], [levels])[0]
+
+
 def to_rgb(array: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
     """A map as uint8 RGB ``(H, W, 3)`` with :data:`DIVERGING` (for PNG export)."""
-    lut = DIVERGING.getLookupTable(0.0, 1.0, 256, alpha=False)
-    lo, hi = levels
-    scaled = (np.asarray(array, np.float64) - lo) / (hi - lo)
-    nan = ~np.isfinite(scaled)
-    index = np.clip(np.nan_to_num(scaled) * 255.0 + 0.5, 0, 255).astype(np.intp)
-    rgb = lut[index].astype(np.uint8)
-    rgb[nan] = NAN_RGB
+    argb = colorize(np.atleast_2d(array), levels)
+    rgb = np.empty((*argb.shape, 3), np.uint8)
+    rgb[..., 0] = argb >> 16
+    rgb[..., 1] = argb >> 8
+    rgb[..., 2] = argb
     return rgb
 
 

@@ -12,12 +12,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QImage, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from convlab.explore import ACTIVATIONS, FilterMaps, Result
 
 from .colormaps import DIVERGING, image_for_display, symmetric_levels
+from .render import Rendered, Renderer
 
 BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
@@ -84,6 +85,40 @@ def map_rect(
     return QRectF(px0, py0, pw * psw * sw, ph * psh * sh)
 
 
+class MapItem(pg.ImageItem):
+    """One feature map, coloured on the worker thread.
+
+    ``values`` is the float map (what hover, the microscope, export and tests read);
+    ``image`` holds its pixels, ``(H, W)`` uint32 ``0xFFRRGGBB``, which become a
+    ``QImage.Format_RGB32`` without a copy: no levels or lookup table on the GUI thread.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(axisOrder="row-major")
+        self.values: np.ndarray | None = None
+        self.scale = 0.0
+
+    def set_map(self, values: np.ndarray, pixels: np.ndarray, scale: float) -> None:
+        self.values = values
+        self.scale = scale
+        old = self.image
+        if (
+            old is not None
+            and old.shape == pixels.shape
+            and old.__array_interface__["data"] == pixels.__array_interface__["data"]
+        ):
+            return  # the same pixels (an unchanged stage): nothing to redraw
+        self.setImage(pixels, autoLevels=False)
+
+    def render(self) -> None:  # pyqtgraph's hook: build self.qimage
+        image = self.image
+        self._unrenderable = image is None or image.size == 0
+        if self._unrenderable:
+            return
+        self.qimage = pg.functions.ndarray_to_qimage(image, QImage.Format.Format_RGB32)
+        self._renderRequired = False
+
+
 class _Header(pg.LabelItem):
     """A column title that does not claim its text's width: the columns share it equally."""
 
@@ -98,6 +133,7 @@ def _new_view(lock_aspect: bool = True) -> pg.ViewBox:
     vb.setBackgroundColor("#111111")
     vb.setMinimumSize(30, 30)
     vb.setPreferredSize(60, 60)
+    vb.disableAutoRange()  # ranges are set explicitly (see FeatureGrid.reset_zoom)
     return vb
 
 
@@ -132,13 +168,19 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._marked: tuple[int, str, int, int] | None = None
         self._selected: tuple[int, str] = (0, "conv")
         self._image_hw: tuple[int, int] | None = None
+        self._rendered: Rendered | None = None
+        self._shared_max = 0.0
         self.colorbar: pg.ColorBarItem | None = None
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
 
     # -- public --------------------------------------------------------------------
-    def image_item(self, filter_index: int, stage: str) -> pg.ImageItem:
+    def image_item(self, filter_index: int, stage: str) -> MapItem:
         return self._cells[filter_index][stage][1]
+
+    def values(self, filter_index: int, stage: str) -> np.ndarray | None:
+        """The float map a cell shows (the array its pixels were coloured from)."""
+        return self._cells[filter_index][stage][1].values
 
     def view_box(self, filter_index: int, stage: str) -> pg.ViewBox:
         return self._cells[filter_index][stage][0]
@@ -161,17 +203,33 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._link_all()
 
     def set_shared_scale(self, shared: bool) -> None:
+        """Colour-bar labels only: the owner recolours (on its worker) and calls
+        :meth:`set_rendered` with the new pixels."""
         self._shared = bool(shared)
-        if self._result is not None:
-            self._apply_levels()
+        self._update_colorbar()
 
     def reset_zoom(self) -> None:
-        """Fit the whole map again (and keep fitting until the user zooms or pans)."""
-        if self._cells:
-            self._cells[0]["conv"][0].enableAutoRange()
+        """Show the whole input extent in every map (maps sit in input coordinates).
+
+        A fixed range rather than pyqtgraph's auto-range: a stride or padding change
+        moves a map's edges by half a pixel, and auto-range then re-fitted all 24 linked
+        views on every redraw (measured +10 ms per shape change).
+        """
+        if not self._cells or self._image_hw is None:
+            return
+        h, w = self._image_hw
+        first = self._cells[0]["conv"][0]
+        first.disableAutoRange()
+        first.setRange(QRectF(0, 0, w, h), padding=0.0)
 
     def set_result(self, result: Result) -> None:
-        """Show ``result``: reuse the image items, rebuild only when rows/columns change."""
+        """Show ``result``, coloured here (on the calling thread; scripts and tests)."""
+        self.set_rendered(Renderer().render(result, self._shared))
+
+    def set_rendered(self, rendered: Rendered) -> None:
+        """Show maps already coloured: reuse the items, rebuild only when the rows or
+        columns change."""
+        result = rendered.result
         stages = ["conv", "activation"] + (
             ["pooled"] if result.maps and result.maps[0].pooled is not None else []
         )
@@ -182,25 +240,24 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             self._layout_key = key
         titles = stage_titles(result)
         for stage, label in self._header_items:
-            label.setText(titles.get(stage, ""), size="10pt", bold=True)
+            text = titles.get(stage, "")
+            if text != label.text:
+                label.setText(text, size="10pt", bold=True)
         self._result = result
-        # one auto-range (and one pass through the links) at the end, not one per item
-        first = self._cells[0]["conv"][0] if self._cells else None
-        auto = first is not None and any(first.autoRangeEnabled())
-        if auto:
-            first.disableAutoRange()
+        self._rendered = rendered
+        self._shared = rendered.shared
+        self._shared_max = rendered.shared_max
         for i, fm in enumerate(result.maps):
             kernel_hw = result.settings.filters[i].kernel.shape
+            pixels, scales = rendered.pixels[i], rendered.scales[i]
             for stage in stages:
-                _, img = self._cells[i][stage]
-                img.setImage(fm.stage(stage), autoLevels=False)
+                img = self._cells[i][stage][1]
+                img.set_map(fm.stage(stage), pixels[stage], scales[stage])
                 rect = map_rect(result, fm, stage, kernel_hw)
-                if rect != getattr(img, "_convlab_rect", None):
+                if rect != img._convlab_rect:
                     img.setRect(rect)
                     img._convlab_rect = rect
-        self._apply_levels()
-        if auto:
-            first.enableAutoRange()
+        self._update_colorbar()
         image_hw = result.image.shape[1:]
         if image_hw != self._image_hw:
             self._image_hw = image_hw
@@ -285,8 +342,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
                 # the links (locking all of them makes linked ranges run away)
                 vb = _new_view(lock_aspect=not self._cells and j == 0)
                 self.ci.addItem(vb, row=r + 1, col=g * span + j + 1)
-                img = pg.ImageItem(axisOrder="row-major")
-                img.setColorMap(DIVERGING)
+                img = MapItem()
+                img._convlab_rect = None
                 vb.addItem(img)
                 row[stage] = (vb, img)
             self._cells.append(row)
@@ -314,12 +371,12 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
         super().resizeEvent(event)
-        result = getattr(self, "_result", None)
-        if result is not None and self._cells:
-            groups = self._groups_for(len(result.maps), len(self.stages()))
+        rendered = getattr(self, "_rendered", None)
+        if rendered is not None and self._cells:
+            groups = self._groups_for(len(rendered.result.maps), len(self.stages()))
             if groups != getattr(self, "_groups", 1):
                 self._layout_key = None
-                self.set_result(result)
+                self.set_rendered(rendered)
 
     def _link_all(self) -> None:
         if not self._cells:
@@ -334,31 +391,21 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             vb.setXLink(first)
             vb.setYLink(first)
 
-    def _apply_levels(self) -> None:
-        result = self._result
-        if result is None:
+    def _update_colorbar(self) -> None:
+        if self.colorbar is None:
             return
-        stages = self.stages()
-        shared_max = max(
-            (fm.abs_max.get(stage, 0.0) for fm in result.maps for stage in stages),
-            default=1.0,
-        )
-        for i, fm in enumerate(result.maps):
-            for stage in stages:
-                m = shared_max if self._shared else fm.abs_max.get(stage, 0.0)
-                self._cells[i][stage][1].setLevels(symmetric_levels(m))
-        if self.colorbar is not None:
-            if self._shared:
-                self.colorbar.setLevels(
-                    symmetric_levels(shared_max), update_items=False
-                )
-                self.colorbar.axis.setLabel("value (shared scale)")
-            else:
-                self.colorbar.setLevels((-1.0, 1.0), update_items=False)
-                self.colorbar.axis.setLabel("value / max |value| of each map")
+        if self._shared:
+            self.colorbar.setLevels(
+                symmetric_levels(self._shared_max), update_items=False
+            )
+            self.colorbar.axis.setLabel("value (shared scale)")
+        else:
+            self.colorbar.setLevels((-1.0, 1.0), update_items=False)
+            self.colorbar.axis.setLabel("value / max |value| of each map")
 
     def levels(self, filter_index: int, stage: str) -> tuple[float, float]:
-        return tuple(self.image_item(filter_index, stage).getLevels())  # type: ignore[return-value]
+        """The values drawn full blue and full red in a cell."""
+        return symmetric_levels(self.image_item(filter_index, stage).scale)
 
     def _show_selection(self) -> None:
         for i, row in enumerate(self._cells):

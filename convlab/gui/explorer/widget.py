@@ -46,6 +46,7 @@ from .feature_grid import FeatureGrid, InputView
 from .filter_bank import BankEntry, FilterBankPanel
 from .kernel_editor import KernelEditor
 from .microscope import MicroscopePanel
+from .render import Rendered, Renderer
 from .settings import build_settings
 
 IMAGE_FILTER = (
@@ -113,12 +114,15 @@ class ExplorerWidget(QWidget):
         self._loaded: image_data.LoadedImage | None = None
         self._result: Result | None = None
         self._task: Task | None = None
-        self._pending: tuple[np.ndarray, Settings] | None = None
+        self._pending: tuple[np.ndarray, Settings, bool] | None = None
+        self._renderer = Renderer()
+        self._rendered: Rendered | None = None
+        explore.reuse_freed_memory()
         self._kernels_ready = False
         self._last_changed: str | None = None
         self._started_at = 0.0
         self._inspected: tuple[int, str, int, int] | None = None
-        self._requested: Settings | None = None
+        self._requested: tuple[Settings, bool] | None = None
 
         self._build_ui()
         self._build_actions()
@@ -258,7 +262,7 @@ class ExplorerWidget(QWidget):
         self.grid.hovered.connect(self._on_grid_hovered)
         self.grid.pixel_clicked.connect(self._on_grid_pixel_clicked)
         self.microscope.close_requested.connect(self.close_microscope)
-        self.shared_scale.toggled.connect(self.grid.set_shared_scale)
+        self.shared_scale.toggled.connect(self._on_shared_scale_toggled)
         self.reset_zoom_button.clicked.connect(self.grid.reset_zoom)
         self.open_button.clicked.connect(self.open_image_dialog)
         self.draw_button.clicked.connect(self.open_draw_dialog)
@@ -385,10 +389,19 @@ class ExplorerWidget(QWidget):
     def image(self) -> np.ndarray | None:
         return None if self._loaded is None else self._loaded.array
 
+    def rendered(self) -> Rendered | None:
+        """The result on display with its pixels."""
+        return self._rendered
+
     def is_up_to_date(self) -> bool:
         """The view shows the newest valid settings (nothing running or pending)."""
-        return (self._result is not None and self._task is None and self._pending is None
-                and self._result.settings is self._requested)
+        shown = self._rendered
+        return (
+            shown is not None
+            and self._task is None
+            and self._pending is None
+            and self._requested == (shown.result.settings, shown.shared)
+        )
 
     def is_busy(self) -> bool:
         return self._task is not None
@@ -422,27 +435,28 @@ class ExplorerWidget(QWidget):
         if getattr(self, "_invalid_shown", False):
             self._invalid_shown = False
             self.status_message.emit("", 1)
-        self._requested = settings
-        self._pending = (image, settings)
+        shared = self.shared_scale.isChecked()
+        self._requested = (settings, shared)
+        self._pending = (image, settings, shared)
         if self._task is None and self._kernels_ready:
             self._start_next()
 
     def _start_next(self) -> None:
         if self._pending is None:
             return
-        image, settings = self._pending
+        image, settings, shared = self._pending
         self._pending = None
-        task = Task(explore.compute, image, settings)
+        task = Task(self._renderer, image, settings, shared)
         task.signals.finished.connect(self._on_compute_finished)
         task.signals.failed.connect(self._on_compute_failed)
         self._task = task
         self.busy_changed.emit(True)
         task.start()
 
-    def _on_compute_finished(self, result: Result) -> None:
+    def _on_compute_finished(self, rendered: Rendered) -> None:
         self._task = None
         self._start_next()  # the newest settings first, then draw this one
-        self._show_result(result)
+        self._show_result(rendered)
         if self._task is None:
             self.busy_changed.emit(False)
 
@@ -455,9 +469,11 @@ class ExplorerWidget(QWidget):
             f"Could not compute the feature maps: {message}", 10000
         )
 
-    def _show_result(self, result: Result) -> None:
+    def _show_result(self, rendered: Rendered) -> None:
+        result = rendered.result
         self._result = result
-        self.grid.set_result(result)
+        self._rendered = rendered
+        self.grid.set_rendered(rendered)
         if self._inspected is not None:
             self._refresh_microscope()
         self.maps_displayed.emit(result)
@@ -662,6 +678,10 @@ class ExplorerWidget(QWidget):
         self.request_compute(control)
 
     # ---------------------------------------------------------------------- grid
+    def _on_shared_scale_toggled(self, shared: bool) -> None:
+        self.grid.set_shared_scale(shared)
+        self.request_compute()  # recolour only: every stage comes from the cache
+
     def _on_grid_hovered(self, text: str) -> None:
         if text:
             self.hover_label.setText(text)
