@@ -49,22 +49,31 @@ def _median_ms(times: list[float]) -> float:
 def alternate(
     ours: Callable[[], object], theirs: Callable[[], object] | None, repeats: int
 ):
-    """Median milliseconds of ``ours`` and ``theirs``, timed in turn."""
+    """Median milliseconds of ``ours`` and ``theirs``, timed in turn.
+
+    A short pause before each call lets the other library's worker threads go idle
+    (torch's OpenMP threads spin for a while after each call and would steal a core
+    from the next call), so each call is timed on an otherwise idle process.
+    """
     ours()
     if theirs is not None:
         theirs()
     a: list[float] = []
     b: list[float] = []
     for _ in range(repeats):
+        time.sleep(PAUSE)
         start = time.perf_counter()
         ours()
         a.append(time.perf_counter() - start)
         if theirs is not None:
+            time.sleep(PAUSE)
             start = time.perf_counter()
             theirs()
             b.append(time.perf_counter() - start)
     return _median_ms(a), (_median_ms(b) if b else float("nan"))
 
+
+PAUSE = 0.01  # seconds, between timed calls
 
 ROW = "{:58s} {:>10s} {:>9s} {:>6s} {:>7s}  {}"
 
