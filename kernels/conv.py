@@ -29,8 +29,9 @@ with the same 8-tap loop for the sum over channels; inputs that are not finite t
 direct path, whose NaN/inf pattern is the formula's.
 
 The gradient with respect to the input is the convolution of ``grad_out`` (with
-``stride - 1`` zeros between its pixels) with the flipped, transposed weights; for
-``padding_mode != "zeros"`` the gradient of the padded input is folded back by
+``stride - 1`` zeros between its pixels) with the flipped, transposed weights, or on
+the Winograd path that path's exact adjoint (no padded copy of ``grad_out`` needed);
+for ``padding_mode != "zeros"`` the gradient of the padded input is folded back by
 :func:`kernels.pad2d_backward`. The gradient with respect to the weights gathers, per
 image, the taps of each output pixel into a (pixels, taps) scratch and accumulates
 ``grad_out[f, p] * taps[p, :]`` with the same loop.
@@ -574,6 +575,120 @@ def _winograd_planes(
                 _winograd_store(y, b * tiles, th, tw, out[n0 + b, f])
 
 
+@njit_parallel
+def _winograd_grad_input(grad_out, u_t, th, tw, per_task, gxp):
+    """Adjoint of :func:`_winograd_planes`: gxp (N, C, 2*th + 2, 2*tw + 2), zeroed, gets
+    ``B [sum_f U_fc * (A g_f A^T)] B^T`` added at every 4x4 patch.
+
+    ``u_t`` (16, C, F4) is ``G w G^T`` with filters and channels swapped. Each 2x2 tile
+    of ``grad_out`` (zeros past an odd edge) becomes 16 values with additions only, and
+    the 4x4 patches overlap by 2, so neighbouring tiles add into the same cells.
+    """
+    n_batch, n_filters, oh, ow = grad_out.shape
+    channels = u_t.shape[1]
+    filters4 = u_t.shape[2]
+    tiles = th * tw
+    n_tasks = (n_batch + per_task - 1) // per_task
+    for task in prange(n_tasks):
+        n0 = task * per_task
+        nb = min(per_task, n_batch - n0)
+        length = nb * tiles
+        step = filters4 * length
+        z = np.empty(16 * step, np.float32)
+        for xi in range(16):  # the padding filters: zero rows (their weights are 0 too)
+            z[(xi * filters4 + n_filters) * length : (xi + 1) * step] = 0.0
+        for b in range(nb):
+            for f in range(n_filters):
+                g = grad_out[n0 + b, f]
+                k = f * length + b * tiles
+                for i in range(th):
+                    y = 2 * i
+                    for j in range(tw):
+                        x = 2 * j
+                        g00 = g[y, x]
+                        g01 = g[y, x + 1] if x + 1 < ow else 0.0
+                        g10 = g[y + 1, x] if y + 1 < oh else 0.0
+                        g11 = g[y + 1, x + 1] if y + 1 < oh and x + 1 < ow else 0.0
+                        # A g: rows [g0, g0 + g1, g0 - g1, -g1], then columns
+                        a0, a1 = g00, g01
+                        b0, b1 = g00 + g10, g01 + g11
+                        c0, c1 = g00 - g10, g01 - g11
+                        d0, d1 = -g10, -g11
+                        q = k + i * tw + j
+                        z[q] = a0
+                        z[q + step] = a0 + a1
+                        z[q + 2 * step] = a0 - a1
+                        z[q + 3 * step] = -a1
+                        z[q + 4 * step] = b0
+                        z[q + 5 * step] = b0 + b1
+                        z[q + 6 * step] = b0 - b1
+                        z[q + 7 * step] = -b1
+                        z[q + 8 * step] = c0
+                        z[q + 9 * step] = c0 + c1
+                        z[q + 10 * step] = c0 - c1
+                        z[q + 11 * step] = -c1
+                        z[q + 12 * step] = d0
+                        z[q + 13 * step] = d0 + d1
+                        z[q + 14 * step] = d0 - d1
+                        z[q + 15 * step] = -d1
+        sums = np.empty((16 * channels, length), np.float32)
+        offs = np.empty(filters4, np.int64)
+        for xi in range(16):
+            for f in range(filters4):
+                offs[f] = (xi * filters4 + f) * length
+            _all_filters(sums, xi * channels, 1, z, offs, u_t[xi], 0, length, True)
+        for b in range(nb):
+            for c in range(channels):
+                dst = gxp[n0 + b, c]
+                s0, s1 = sums[c], sums[channels + c]
+                s2, s3 = sums[2 * channels + c], sums[3 * channels + c]
+                s4, s5 = sums[4 * channels + c], sums[5 * channels + c]
+                s6, s7 = sums[6 * channels + c], sums[7 * channels + c]
+                s8, s9 = sums[8 * channels + c], sums[9 * channels + c]
+                s10, s11 = sums[10 * channels + c], sums[11 * channels + c]
+                s12, s13 = sums[12 * channels + c], sums[13 * channels + c]
+                s14, s15 = sums[14 * channels + c], sums[15 * channels + c]
+                for i in range(th):
+                    y = 2 * i
+                    for j in range(tw):
+                        p = b * tiles + i * tw + j
+                        x = 2 * j
+                        # B S: rows [S0, S1 - S2 + S3, -S0 + S1 + S2, -S3]
+                        r00 = s0[p]
+                        r01 = s1[p]
+                        r02 = s2[p]
+                        r03 = s3[p]
+                        r10 = s4[p] - s8[p] + s12[p]
+                        r11 = s5[p] - s9[p] + s13[p]
+                        r12 = s6[p] - s10[p] + s14[p]
+                        r13 = s7[p] - s11[p] + s15[p]
+                        r20 = s4[p] + s8[p] - s0[p]
+                        r21 = s5[p] + s9[p] - s1[p]
+                        r22 = s6[p] + s10[p] - s2[p]
+                        r23 = s7[p] + s11[p] - s3[p]
+                        r30 = -s12[p]
+                        r31 = -s13[p]
+                        r32 = -s14[p]
+                        r33 = -s15[p]
+                        # (B S) B^T: the same on columns, added into the patch
+                        dst[y, x] += r00
+                        dst[y, x + 1] += r01 - r02 + r03
+                        dst[y, x + 2] += r01 + r02 - r00
+                        dst[y, x + 3] -= r03
+                        dst[y + 1, x] += r10
+                        dst[y + 1, x + 1] += r11 - r12 + r13
+                        dst[y + 1, x + 2] += r11 + r12 - r10
+                        dst[y + 1, x + 3] -= r13
+                        dst[y + 2, x] += r20
+                        dst[y + 2, x + 1] += r21 - r22 + r23
+                        dst[y + 2, x + 2] += r21 + r22 - r20
+                        dst[y + 2, x + 3] -= r23
+                        dst[y + 3, x] += r30
+                        dst[y + 3, x + 1] += r31 - r32 + r33
+                        dst[y + 3, x + 2] += r31 + r32 - r30
+                        dst[y + 3, x + 3] -= r33
+
+
 _G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
 
 
@@ -586,14 +701,23 @@ def _winograd_weights(weight: np.ndarray) -> np.ndarray:
     return padded
 
 
+def _images_per_task(n_batch: int, tiles: int) -> int:
+    """Images per Winograd work item: rows of about 512 tiles, and a task count that is
+    a multiple of the thread count."""
+    threads = numba.get_num_threads()
+    n_tasks = -(-n_batch * tiles // 512)
+    n_tasks = max(1, -(-n_tasks // threads) * threads)
+    return -(-n_batch // n_tasks)
+
+
 def _use_winograd(x4, weight, stride, dilation) -> bool:
     """Winograd pays off for 3x3 stride-1 layers with many channels and filters. It
     mixes each input pixel into 4x4 patches, so an inf would turn into NaN in outputs
     that never saw it: non-finite inputs take the direct path."""
-    n_filters, channels, kh, kw = weight.shape
+    _, _, kh, kw = weight.shape
     if (kh, kw) != (3, 3) or stride != (1, 1) or dilation != (1, 1):
         return False
-    if channels < 8 or n_filters < 8:
+    if min(weight.shape[:2]) < 8:
         return False
     return bool(np.isfinite(x4.sum()) and np.isfinite(weight.sum()))
 
@@ -709,10 +833,7 @@ def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
     if _use_winograd(x4, weight, stride, dilation):
         geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, 2 * width + 8)
         th, tw = -(-oh // 2), -(-ow // 2)
-        n_tasks = -(-n_batch * th * tw // 512)
-        threads = numba.get_num_threads()
-        n_tasks = max(1, -(-n_tasks // threads) * threads)
-        per_task = -(-n_batch // n_tasks)
+        per_task = _images_per_task(n_batch, th * tw)
         plane_size = geo.image_size // x4.shape[1]
         _winograd_planes(
             geo.planes,
@@ -884,6 +1005,18 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
         gd = np.zeros(g.shape[:2] + ((oh - 1) * sh + 1, (ow - 1) * sw + 1), np.float32)
         gd[:, :, ::sh, ::sw] = g
     # flipped kernel, input and output channels swapped: the adjoint of the correlation
+    if _use_winograd(g, w, geo.stride, geo.dilation):
+        # the exact adjoint of the forward Winograd pass: no flipped-kernel convolution
+        th, tw = -(-oh // 2), -(-ow // 2)
+        gxp = np.zeros((n_batch, channels, 2 * th + 2, 2 * tw + 2), np.float32)
+        u_t = _winograd_weights(np.ascontiguousarray(w.transpose(1, 0, 2, 3)))
+        _winograd_grad_input(g, u_t, th, tw, _images_per_task(n_batch, th * tw), gxp)
+        hp, wp = in_h + top + bottom, in_w + left + right
+        if geo.mode == "zeros":
+            return np.ascontiguousarray(gxp[:, :, top : top + in_h, left : left + in_w])
+        return pad2d_backward(
+            np.ascontiguousarray(gxp[:, :, :hp, :wp]), geo.pads, geo.mode
+        )
     w_t = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     zero_bias = np.zeros(channels, np.float32)
     gh, gw = gd.shape[2], gd.shape[3]

@@ -112,6 +112,14 @@ def test_winograd_shape_with_non_finite_input_keeps_ieee_semantics():
     np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
     np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))
     assert np.isinf(out[0]).sum() == 9 * 8  # a 3x3 neighbourhood in every filter
+    g = rng.uniform(-1, 1, out.shape).astype(np.float32)
+    g[1, 2, 3, 3] = np.inf
+    with np.errstate(invalid="ignore"):
+        gx = kernels.conv2d_grad_input(g, x.shape, w, 1, 1)
+        ref_gx = naive.conv2d_grads(g, x, w, 1, 1)[0]
+    np.testing.assert_array_equal(np.isinf(gx), np.isinf(ref_gx))
+    np.testing.assert_array_equal(np.isnan(gx), np.isnan(ref_gx))
+    assert np.isinf(gx[1]).sum() == 9 * 8
 
 
 @settings(deadline=None, max_examples=60)
