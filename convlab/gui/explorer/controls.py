@@ -12,9 +12,12 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSpinBox,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -376,15 +379,46 @@ class GeometryPanel(QWidget):
         return label.text() if not label.isHidden() else ""
 
 
-class ShapesPanel(QLabel):
-    """Every stage's output shape with the PyTorch formula, and the conventions table."""
+class ShapesPanel(QTextBrowser):
+    """Every stage's output shape with the PyTorch formula, and the conventions table.
+
+    A read-only text view sized to its text once per change, not a word-wrapped
+    QLabel: the label's height-for-width made the parent layout lay the rich text out
+    again and again, measured 17 ms of GUI-thread time per control change (4 ms here).
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWordWrap(True)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.document().setDocumentMargin(2)
+        self._html = ""
+
+    def text(self) -> str:
+        """The HTML last shown."""
+        return self._html
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel-like)
+        if text == self._html:
+            return
+        self._html = text
+        self.setHtml(text)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        doc = self.document()
+        doc.setTextWidth(self.viewport().width())
+        height = int(doc.size().height()) + 2
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        super().resizeEvent(event)
+        self._fit_height()
 
     def update_for(self, settings: Settings, image_shape: tuple[int, ...]) -> None:
         try:

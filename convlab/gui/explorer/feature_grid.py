@@ -23,6 +23,7 @@ from .render import Rendered, Renderer
 BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
 STAGE_KEYS = ("conv", "activation", "pooled")
+TITLE_SIZE = "10pt"
 
 
 def _wrap(text: str, width: int = 14) -> str:
@@ -120,12 +121,32 @@ class MapItem(pg.ImageItem):
 
 
 class _Header(pg.LabelItem):
-    """A column title that does not claim its text's width: the columns share it equally."""
+    """A column title that does not claim its text's width: the columns share it equally.
+
+    Titles are always two lines, so a new title keeps the height: :meth:`set_title` does
+    not invalidate the grid's layout (``LabelItem.setText`` did, and re-laying out 24
+    views cost ~3 ms per stride or padding change).
+    """
+
+    _quiet = False
 
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph)
         super().updateMin()
         self.setMinimumWidth(0)
         self.setPreferredWidth(0)
+
+    def updateGeometry(self) -> None:  # noqa: N802 (Qt)
+        if not self._quiet:
+            super().updateGeometry()
+
+    def set_title(self, text: str) -> None:
+        if text == self.text:
+            return
+        self._quiet = True
+        try:
+            self.setText(text, size=TITLE_SIZE, bold=True)
+        finally:
+            self._quiet = False
 
 
 def _new_view(lock_aspect: bool = True) -> pg.ViewBox:
@@ -170,6 +191,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._image_hw: tuple[int, int] | None = None
         self._rendered: Rendered | None = None
         self._shared_max = 0.0
+        self._cells_selected: tuple[int, str] | None = None
+        self._colorbar_key: tuple | None = None
         self.colorbar: pg.ColorBarItem | None = None
         self.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
@@ -240,9 +263,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             self._layout_key = key
         titles = stage_titles(result)
         for stage, label in self._header_items:
-            text = titles.get(stage, "")
-            if text != label.text:
-                label.setText(text, size="10pt", bold=True)
+            label.set_title(titles.get(stage, "&nbsp;<br>&nbsp;"))
         self._result = result
         self._rendered = rendered
         self._shared = rendered.shared
@@ -316,6 +337,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self.clear_marker()
         self.ci.clear()
         self._cells, self._row_labels, self._headers = [], [], {}
+        self._cells_selected = None
         self._header_items: list[tuple[str, pg.LabelItem]] = []
         n = len(result.maps)
         rows = -(-n // groups) if n else 1
@@ -323,6 +345,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         for g in range(min(groups, max(n, 1))):
             for j, stage in enumerate(stages):
                 label = _Header("", color="#e8eaed")
+                label.setText("&nbsp;<br>&nbsp;", size=TITLE_SIZE, bold=True)
                 self.ci.addItem(label, row=0, col=g * span + j + 1)
                 self._header_items.append((stage, label))
         for i, fm in enumerate(result.maps):
@@ -394,6 +417,10 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
     def _update_colorbar(self) -> None:
         if self.colorbar is None:
             return
+        key = (self.colorbar, self._shared, self._shared_max if self._shared else 1.0)
+        if key == self._colorbar_key:
+            return
+        self._colorbar_key = key
         if self._shared:
             self.colorbar.setLevels(
                 symmetric_levels(self._shared_max), update_items=False
@@ -408,10 +435,17 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         return symmetric_levels(self.image_item(filter_index, stage).scale)
 
     def _show_selection(self) -> None:
-        for i, row in enumerate(self._cells):
-            for stage, (vb, _) in row.items():
-                selected = (i, stage) == self._selected
-                vb.setBorder(pg.mkPen(HIGHLIGHT, width=2) if selected else None)
+        """Outline the selected cell (only the cells whose state changes)."""
+        cell = self._cells_selected
+        if cell is not None and cell[0] < len(self._cells):
+            vb = self._cells[cell[0]].get(cell[1], (None,))[0]
+            if vb is not None:
+                vb.setBorder(None)
+        i, stage = self._selected
+        self._cells_selected = None
+        if i < len(self._cells) and stage in self._cells[i]:
+            self._cells[i][stage][0].setBorder(pg.mkPen(HIGHLIGHT, width=2))
+            self._cells_selected = (i, stage)
 
     def _restore_marker(self) -> None:
         if self._marker is not None:

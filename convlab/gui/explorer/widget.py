@@ -422,8 +422,6 @@ class ExplorerWidget(QWidget):
         image = self._loaded.array
         problems = explore.validate(settings, image.shape, blame=self._last_changed)
         self.geometry.show_problems(problems)
-        if not problems:
-            self.shapes.update_for(settings, image.shape)
         if problems:
             self._invalid_shown = True
             self.status_message.emit(
@@ -440,6 +438,8 @@ class ExplorerWidget(QWidget):
         self._pending = (image, settings, shared)
         if self._task is None and self._kernels_ready:
             self._start_next()
+        else:  # nothing to draw yet: the shapes at least (else they follow the maps)
+            self.shapes.update_for(settings, image.shape)
 
     def _start_next(self) -> None:
         if self._pending is None:
@@ -474,6 +474,8 @@ class ExplorerWidget(QWidget):
         self._result = result
         self._rendered = rendered
         self.grid.set_rendered(rendered)
+        # the maps first, then the text that describes them (1-2 ms of rich-text layout)
+        self.shapes.update_for(result.settings, result.image.shape)
         if self._inspected is not None:
             self._refresh_microscope()
         self.maps_displayed.emit(result)
