@@ -26,6 +26,10 @@ def _conv() -> None:
     for stride, mode in ((1, "zeros"), (2, "reflect")):
         out = conv2d(x, w, np.zeros(3, np.float32), stride, 1, padding_mode=mode)
         conv2d_backward(out, x, w, stride, 1, padding_mode=mode)
+    # 3x3 stride 1 with >= 8 channels and filters: the Winograd pass and its adjoint
+    x8 = np.zeros((1, 8, 4, 4), np.float32)
+    w8 = np.zeros((8, 8, 3, 3), np.float32)
+    conv2d_backward(conv2d(x8, w8, None, 1, 1), x8, w8, 1, 1)
     pad2d_backward(pad2d(x, 1, "reflect"), 1, "reflect")
 
 
