@@ -835,9 +835,8 @@ class PoolInspection:
     divisor: int | None  # for the average
     recomputed: float  # max or average recomputed here from ``values``
     value: float  # the pooled map's value, as drawn
-    conv: (
-        ConvInspection  # the winner's convolution (max) or the window's first real cell
-    )
+    conv: ConvInspection  # the convolution of the activation cell ``conv_cell``
+    conv_cell: tuple[int, int] = (0, 0)  # activation (row, col) that ``conv`` explains
 
 
 def _inspect_conv(result: Result, index: int, row: int, col: int) -> ConvInspection:
@@ -889,7 +888,15 @@ def _inspect_conv(result: Result, index: int, row: int, col: int) -> ConvInspect
     )
 
 
-def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: int):
+def inspect_pixel(
+    result: Result,
+    filter_index: int,
+    stage: str,
+    row: int,
+    col: int,
+    *,
+    conv_cell: tuple[int, int] | None = None,
+) -> ConvInspection | PoolInspection:
     """Explain one output pixel of ``result``.
 
     Parameters
@@ -899,10 +906,19 @@ def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: 
     stage : "conv", "activation" or "pooled"
     row, col : int
         Pixel of that stage's map.
+    conv_cell : (row, col), optional
+        For a pooled pixel: the activation-map cell of its window whose convolution
+        to explain. Default: the winner (max) or the window's first real cell (average).
 
     Returns
     -------
     ConvInspection for ``conv``/``activation``, PoolInspection for ``pooled``.
+
+    Raises
+    ------
+    ValueError
+        For a pixel outside the map, or a ``conv_cell`` outside the window or in its
+        padding.
     """
     fm = result.maps[filter_index]
     array = fm.stage(stage)
@@ -936,7 +952,7 @@ def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: 
         winner = (flat // ow, flat % ow)
         divisor = None
         recomputed = float(np.nanmax(values))
-        conv = _inspect_conv(result, filter_index, *winner)
+        default = winner
     else:
         winner = None
         if s.pool_padding == "same":
@@ -948,9 +964,20 @@ def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: 
             divisor = int((r_end - (row * psh - top)) * (c_end - (col * psw - left)))
         recomputed = float(np.nansum(values) / divisor)
         first = np.argwhere(~mask)[0]
-        conv = _inspect_conv(
-            result, filter_index, int(rows[first[0]]), int(cols[first[1]])
-        )
+        default = (int(rows[first[0]]), int(cols[first[1]]))
+    if conv_cell is None:
+        cell = default
+    else:
+        cell = (int(conv_cell[0]), int(conv_cell[1]))
+        in_window = cell[0] in rows[inside_r] and cell[1] in cols[inside_c]
+        if not in_window:
+            raise ValueError(
+                "`conv_cell` must be a cell of the pooling window that is not padding "
+                f"(rows {int(rows[0])}..{int(rows[-1])}, cols {int(cols[0])}.."
+                f"{int(cols[-1])} of the {oh}x{ow} activation map). "
+                f"Received: conv_cell={conv_cell}"
+            )
+    conv = _inspect_conv(result, filter_index, *cell)
     return PoolInspection(
         kind=s.pool,
         row=row,
@@ -964,4 +991,5 @@ def inspect_pixel(result: Result, filter_index: int, stage: str, row: int, col: 
         recomputed=recomputed,
         value=value,
         conv=conv,
+        conv_cell=cell,
     )

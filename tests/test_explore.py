@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -225,3 +227,58 @@ def test_stage_shapes_and_conventions():
     rows = explore.conventions(settings, (3, 7, 7))
     conv_h = dict(next(items for stage, axis, items in rows if (stage, axis) == ("conv", "H")))
     assert conv_h['Keras "same"'] == 4 and conv_h["PyTorch (floor)"] == 3
+
+
+def test_avg_pool_inspection_explains_the_chosen_cell():
+    x = _image(3, 9, 8)
+    settings = Settings(filters=_filters((3, 3)), pool="avg", pool_size=(3, 2),
+                        pool_stride=(3, 2), activation="relu")
+    result = explore.compute(x, settings)
+    fm = result.maps[0]
+    default = explore.inspect_pixel(result, 0, "pooled", 1, 2)
+    assert default.conv_cell == (3, 4)  # the window's first real cell
+    ins = explore.inspect_pixel(result, 0, "pooled", 1, 2, conv_cell=(5, 5))
+    assert ins.conv_cell == (5, 5)
+    assert (ins.conv.row, ins.conv.col) == (5, 5)
+    assert ins.conv.pre_activation == fm.conv[5, 5]
+    # the numbers are this cell's: window of x around (5, 5) with "same" zero padding
+    window = x[:, 4:7, 4:7].astype(np.float64)
+    z = (window * settings.filters[0].kernel / 3).sum() + settings.filters[0].bias
+    assert ins.conv.total + ins.conv.bias == pytest.approx(z, rel=1e-5)
+    assert ins.recomputed == default.recomputed  # the pooled value does not change
+    with pytest.raises(ValueError, match=r"Received: conv_cell=\(2, 4\)"):
+        explore.inspect_pixel(result, 0, "pooled", 1, 2, conv_cell=(2, 4))
+
+
+def test_cache_reuses_unchanged_stages_and_matches_a_fresh_compute():
+    x = _image(3, 12, 10)
+    cache = explore.ComputeCache()
+    base = Settings(filters=_filters((3, 3), (3, 3), (2, 3)), pool="max")
+    first = explore.compute(x, base, cache=cache)
+    pooled_avg = replace(base, pool="avg")
+    second = explore.compute(x, pooled_avg, cache=cache)
+    fresh = explore.compute(x, pooled_avg)
+    for a, b, c in zip(first.maps, second.maps, fresh.maps, strict=True):
+        assert np.shares_memory(a.conv, b.conv)  # the convolution was not redone
+        assert not np.shares_memory(a.pooled, b.pooled)
+        for stage in ("conv", "activation", "pooled"):
+            np.testing.assert_array_equal(b.stage(stage), c.stage(stage))
+            assert b.abs_max[stage] == c.abs_max[stage]
+    strided = explore.compute(x, replace(base, stride=(2, 1)), cache=cache)
+    assert strided.maps[0].conv.shape == (6, 10)
+    np.testing.assert_array_equal(
+        strided.maps[0].conv, explore.compute(x, replace(base, stride=(2, 1))).maps[0].conv
+    )
+    # a new image object (even with equal values) is never served from the cache
+    other = explore.compute(x.copy() + 1, base, cache=cache)
+    assert not np.shares_memory(other.maps[0].conv, first.maps[0].conv)
+
+
+def test_abs_max_skips_non_finite_values():
+    x = _image(1, 6, 6)
+    x[0, 2, 2] = np.nan
+    x[0, 4, 4] = np.inf
+    result = explore.compute(x, Settings(filters=(Filter("id", np.ones((1, 1))),),
+                                         pool="none", activation="none"))
+    finite = x[0][np.isfinite(x[0])]
+    assert result.maps[0].abs_max["conv"] == pytest.approx(float(np.abs(finite).max()))

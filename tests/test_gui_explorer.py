@@ -152,8 +152,9 @@ def test_invalid_setting_shows_message_and_keeps_last_good(window, qtbot, rgb_fi
     before = [{k: v.copy() for k, v in maps.items()} for maps in displayed(explorer)]
     good = explorer.result()
 
-    explorer.geometry.dilation_h.setValue(12)  # 3x3 with dilation 12 spans 25 rows > 23
-    qtbot.wait(200)
+    with qtbot.waitSignal(explorer.status_message, timeout=5000) as blocker:
+        explorer.geometry.dilation_h.setValue(12)  # 3x3, dilation 12: 25 rows > 23
+    assert "Invalid setting" in blocker.args[0]
     message = explorer.geometry.error_text("dilation")
     assert "Output would be empty" in message
     assert explorer.geometry.findChild(type(explorer.input_label), "error_dilation").isVisible()
@@ -299,3 +300,74 @@ def test_bank_save_and_load(window, qtbot, tmp_path):
     assert explorer.load_bank(path)
     settle(qtbot, explorer)
     assert len(explorer.result().maps) == 8
+
+
+def test_avg_pool_table_click_switches_the_convolution(window, qtbot, rgb_file):
+    explorer = window.explorer
+    explorer.load_image_file(rgb_file)
+    geometry = explorer.geometry
+    geometry.pool.setCurrentIndex(geometry.pool.findData("avg"))
+    settle(qtbot, explorer)
+    explorer.inspect(2, "pooled", 0, 7)  # window: activation rows 0-1, cols 14-15
+    micro = explorer.microscope
+    assert micro.inspection().conv_cell == (0, 14)
+    table = micro.pool_table
+    rect = table.visualItemRect(table.item(1, 1))
+    with qtbot.waitSignal(micro.pool_cell_clicked, timeout=5000) as blocker:
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [1, 15]
+    ins = micro.inspection()
+    assert ins.conv_cell == (1, 15)
+    assert (ins.conv.row, ins.conv.col) == (1, 15)
+    # the conv numbers are that cell's, straight from numpy ("same" zero padding)
+    x = explorer.image().astype(np.float64)
+    flt = explorer.result().settings.filters[2]
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    z = (xp[:, 1:4, 15:18] * flt.kernel / 3).sum() + flt.bias
+    assert abs(z) > 1e-3  # a pixel with something to explain
+    assert f"z = {z:.6g}" in micro.summary.text()
+    assert "cell (1, 15)'s" in micro.pool_label.text()
+    # the pooled value shown is still the average of the whole window
+    act = displayed(explorer)[2]["activation"]
+    np.testing.assert_allclose(ins.value, act[0:2, 14:16].mean(), rtol=1e-5)
+
+
+def _reference_pixels(values, abs_max):
+    """0xFFRRGGBB of the diverging map on levels (-m, m), written out with numpy."""
+    from convlab.gui.explorer.colormaps import DIVERGING_LUT
+
+    m = abs_max if abs_max > 0 else 1.0
+    t = (values.astype(np.float64) + m) / (2 * m) * 255.0 + 0.5
+    index = np.clip(np.nan_to_num(t), 0, 255).astype(np.intp)
+    rgb = DIVERGING_LUT[index].astype(np.uint32)
+    return 0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+
+def test_pixels_are_the_maps_coloured_and_shared_scale(window, qtbot, rgb_file):
+    explorer = window.explorer
+    explorer.load_image_file(rgb_file)
+    settle(qtbot, explorer)
+    grid = explorer.grid
+    result = explorer.result()
+    for i, fm in enumerate(result.maps):
+        for stage in grid.stages():
+            values = fm.stage(stage)
+            m = float(np.abs(values).max())
+            assert grid.levels(i, stage) == (-m, m)
+            want = _reference_pixels(values, m)
+            got = grid.image_item(i, stage).image
+            # the same colour, or the neighbour in the 256-entry table on a rounding tie
+            assert (got == want).mean() > 0.99
+    explorer.shared_scale.setChecked(True)  # a recolour only: same arrays
+    settle(qtbot, explorer)
+    assert np.shares_memory(explorer.result().maps[0].conv, result.maps[0].conv)  # cached
+    shared = max(
+        float(np.abs(fm.stage(s)).max()) for fm in explorer.result().maps
+        for s in grid.stages()
+    )
+    for i in range(len(explorer.result().maps)):
+        for stage in grid.stages():
+            assert grid.levels(i, stage) == pytest.approx((-shared, shared))
+            values = grid.values(i, stage)
+            want = _reference_pixels(values, shared)
+            assert (grid.image_item(i, stage).image == want).mean() > 0.99

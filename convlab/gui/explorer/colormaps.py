@@ -50,16 +50,18 @@ NAN_ARGB = int(argb_lut(np.array([NAN_RGB]))[0])
 @njit_parallel
 def _colorize_planes(planes, lows, highs, lut, nan_argb, out):  # noqa: ANN001, ANN202
     # t = (v - low) / (high - low) * 255 + 0.5, clipped to [0, 255] and truncated: the
-    # nearest of 256 colours. NaN is grey, +-inf saturate. Rows of all planes in parallel.
+    # nearest of 256 colours. Written around the middle of the levels so that 0 on a
+    # symmetric scale lands exactly on 128 (ReLU maps are full of exact zeros). NaN is
+    # grey, +-inf saturate. Rows of all planes in parallel.
     n_planes, rows, cols = planes.shape
     for pr in prange(n_planes * rows):
         p = pr // rows
         r = pr - p * rows
-        lo = lows[p]
-        scale = 255.0 / (highs[p] - lo)
+        mid = 0.5 * (lows[p] + highs[p])
+        scale = 255.0 / (highs[p] - lows[p])
         for c in range(cols):
             v = planes[p, r, c]
-            t = min(max((v - lo) * scale + 0.5, 0.0), 255.0)
+            t = min(max((v - mid) * scale + 128.0, 0.0), 255.0)
             out[p, r, c] = lut[int(t)] if v == v else nan_argb
 
 

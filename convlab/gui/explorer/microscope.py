@@ -29,6 +29,7 @@ from .colormaps import image_for_display
 
 PAD_BRUSH = QBrush(QColor(255, 138, 128), Qt.BrushStyle.BDiagPattern)
 WINNER_BG = QColor("#ffd54f")
+EXPLAINED_BG = QColor("#b3e5fc")
 CHANNEL_NAMES = {1: ["grey"], 3: ["R", "G", "B"]}
 
 
@@ -99,9 +100,13 @@ class MicroscopePanel(QWidget):
     -------
     close_requested()
         The close button was pressed.
+    pool_cell_clicked(int, int)
+        A real (not padded) cell of the pooling table was clicked: its activation-map
+        (row, col), whose convolution the owner should explain.
     """
 
     close_requested = Signal()
+    pool_cell_clicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -202,6 +207,7 @@ class MicroscopePanel(QWidget):
         layout.addStretch(1)
 
         self.channel.currentIndexChanged.connect(self._on_channel_changed)
+        self.pool_table.cellClicked.connect(self._on_pool_table_cell_clicked)
 
     # -- public --------------------------------------------------------------------
     def inspection(self) -> ConvInspection | PoolInspection | None:
@@ -242,6 +248,12 @@ class MicroscopePanel(QWidget):
         return out
 
     # -- internals -----------------------------------------------------------------
+    def _on_pool_table_cell_clicked(self, r: int, c: int) -> None:
+        ins = self._inspection
+        if not isinstance(ins, PoolInspection) or ins.padded_mask[r, c]:
+            return
+        self.pool_cell_clicked.emit(int(ins.rows[r]), int(ins.cols[c]))
+
     def _on_channel_changed(self, _index: int) -> None:
         if self._inspection is not None:
             conv = (
@@ -378,23 +390,29 @@ class MicroscopePanel(QWidget):
         where = (
             f"activation rows {r0}…{int(ins.rows[-1])}, cols {c0}…{int(ins.cols[-1])}"
         )
+        cr, cc = ins.conv_cell
         if ins.kind == "max":
             wr, wc = ins.winner  # type: ignore[misc]
             text = (
                 f"<b>Max pool</b> {pkh}×{pkw} window over {where}: the winner is "
                 f"<b>row {wr}, col {wc}</b> = <b>{fmt(ins.recomputed, 6)}</b> "
-                f"(from max_pool2d's indices; the pooled map shows {fmt(ins.value, 6)}). "
-                "The convolution above is the winner's."
+                f"(from max_pool2d's indices; the pooled map shows {fmt(ins.value, 6)})."
             )
             highlight = (wr - r0, wc - c0)
+            which = "the winner's" if (cr, cc) == (wr, wc) else f"cell ({cr}, {cc})'s"
         else:
             total = float(np.nansum(ins.values))
             text = (
-                f"<b>Average pool</b> {pkh}×{pkw} window over {where}: sum {fmt(total, 6)} / "
-                f"{ins.divisor} = <b>{fmt(ins.recomputed, 6)}</b> (the pooled map shows "
-                f"{fmt(ins.value, 6)}). The convolution above is the window's first real cell."
+                f"<b>Average pool</b> {pkh}×{pkw} window over {where}: sum "
+                f"{fmt(total, 6)} / {ins.divisor} = <b>{fmt(ins.recomputed, 6)}</b> "
+                f"(the pooled map shows {fmt(ins.value, 6)})."
             )
             highlight = None
+            which = f"cell ({cr}, {cc})'s"
+        text += (
+            f" The convolution above is {which}: click a cell of the table to see "
+            "another's."
+        )
         self.title.setText(
             f"{self.title.text()}<br><span style='font-weight:normal'>→ pooled pixel "
             f"(row {ins.row}, col {ins.col})</span>"
@@ -408,5 +426,9 @@ class MicroscopePanel(QWidget):
             padded=ins.padded_mask,
             highlight=highlight,
         )
+        explained = self.pool_table.item(cr - r0, cc - c0)
+        if explained is not None and (cr - r0, cc - c0) != highlight:
+            explained.setBackground(QBrush(EXPLAINED_BG))
+            explained.setToolTip("the cell whose convolution is shown above")
         self.pool_label.show()
         self.pool_table.show()

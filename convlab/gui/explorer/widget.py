@@ -122,6 +122,7 @@ class ExplorerWidget(QWidget):
         self._last_changed: str | None = None
         self._started_at = 0.0
         self._inspected: tuple[int, str, int, int] | None = None
+        self._conv_cell: tuple[int, int] | None = None
         self._requested: tuple[Settings, bool] | None = None
 
         self._build_ui()
@@ -262,6 +263,7 @@ class ExplorerWidget(QWidget):
         self.grid.hovered.connect(self._on_grid_hovered)
         self.grid.pixel_clicked.connect(self._on_grid_pixel_clicked)
         self.microscope.close_requested.connect(self.close_microscope)
+        self.microscope.pool_cell_clicked.connect(self._on_microscope_pool_cell_clicked)
         self.shared_scale.toggled.connect(self._on_shared_scale_toggled)
         self.reset_zoom_button.clicked.connect(self.grid.reset_zoom)
         self.open_button.clicked.connect(self.open_image_dialog)
@@ -697,7 +699,13 @@ class ExplorerWidget(QWidget):
     def inspect(self, index: int, stage: str, row: int, col: int) -> None:
         """Open the microscope on one pixel of the result on display."""
         self._inspected = (index, stage, row, col)
+        self._conv_cell = None
         self.grid.mark_pixel(index, stage, row, col)
+        self._refresh_microscope()
+
+    def _on_microscope_pool_cell_clicked(self, row: int, col: int) -> None:
+        """Explain the convolution of another cell of the pooling window."""
+        self._conv_cell = (row, col)
         self._refresh_microscope()
 
     def _refresh_microscope(self) -> None:
@@ -705,8 +713,17 @@ class ExplorerWidget(QWidget):
         if result is None or self._inspected is None:
             return
         index, stage, row, col = self._inspected
+        cell = self._conv_cell if stage == "pooled" else None
         try:
-            ins = explore.inspect_pixel(result, index, stage, row, col)
+            try:
+                ins = explore.inspect_pixel(
+                    result, index, stage, row, col, conv_cell=cell
+                )
+            except ValueError:
+                if cell is None:
+                    raise
+                self._conv_cell = None  # the new geometry moved the window
+                ins = explore.inspect_pixel(result, index, stage, row, col)
         except (ValueError, IndexError) as exc:
             self.status_message.emit(f"Microscope: {exc}", 5000)
             self.close_microscope()
