@@ -1,9 +1,10 @@
-"""How late does the GUI's event loop run while the training window trains the Keras model?
+"""How late does the GUI's event loop run while the training window trains the Keras
+model?
 
-A QTimer asks to fire every 5 ms; each time it fires we record how much later than asked it
-came. Training runs on the worker thread (GeneratorWorker over train_events) with every
-live view on: curves, filters, the test digit's activations, the confusion matrix after each
-epoch. Target (issue 5): worst delay under 50 ms.
+A QTimer asks to fire every 5 ms; each time it fires we record how much later than asked
+it came. Training runs on the worker thread (GeneratorWorker over train_events) with
+every live view on: curves, filters, the test digit's activations, the confusion matrix
+after each epoch. Target (issue 5): worst delay under 50 ms.
 
 Run:  .venv/bin/python benchmarks/bench_gui_latency.py [--seconds 25] [--model keras]
 Offscreen by default (QT_QPA_PLATFORM=offscreen), so it also runs in CI or over ssh.
@@ -26,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=25.0)
     parser.add_argument("--model", default="keras", choices=("keras", "lenet5", "tiny"))
     parser.add_argument("--interval-ms", type=int, default=5)
-    parser.add_argument("--baseline", type=float, default=5.0,
-                        help="seconds of idle measurement first")
+    parser.add_argument(
+        "--baseline", type=float, default=5.0, help="seconds of idle measurement first"
+    )
     parser.add_argument("--screenshot", help="save a PNG of the window mid-training")
     args = parser.parse_args(argv)
 
@@ -120,19 +122,37 @@ def main(argv: list[str] | None = None) -> int:
     widget.shutdown()
 
     d = np.array(probe.delays) * 1000
-    print(f"model {args.model}, {args.seconds:.0f} s of training, {steps} steps, "
-          f"batch {widget.batch_spin.value()}, {len(d)} timer ticks at {args.interval_ms} ms")
-    print(f"event-loop delay: worst {d.max():.1f} ms, p99 {np.percentile(d, 99):.1f} ms, "
-          f"median {np.median(d):.2f} ms (target: worst < 50 ms)")
-    print(f"idle baseline ({args.baseline:.0f} s, no training): worst {baseline.max():.1f} ms, "
-          f"p99 {np.percentile(baseline, 99):.1f} ms")
+    print(
+        f"model {args.model}, {args.seconds:.0f} s of training, {steps} steps, "
+        f"batch {widget.batch_spin.value()}, {len(d)} timer ticks "
+        f"at {args.interval_ms} ms"
+    )
+    print(
+        f"event-loop delay: worst {d.max():.1f} ms, p99 {np.percentile(d, 99):.1f} ms, "
+        f"median {np.median(d):.2f} ms (target: worst < 50 ms)"
+    )
+    print(
+        f"idle baseline ({args.baseline:.0f} s, no training): "
+        f"worst {baseline.max():.1f} ms, "
+        f"p99 {np.percentile(baseline, 99):.1f} ms"
+    )
     half = len(d) // 2
     for label, part in (("Training tab", d[:half]), ("Activations tab", d[half:])):
-        print(f"  {label}: worst {part.max():.1f} ms, p99 {np.percentile(part, 99):.1f} ms")
+        print(
+            f"  {label}: worst {part.max():.1f} ms, "
+            f"p99 {np.percentile(part, 99):.1f} ms"
+        )
     print(f"stop -> worker finished: {stop_ms:.0f} ms")
-    with open("/proc/loadavg") if os.path.exists("/proc/loadavg") else open(os.devnull) as f:
+    with (
+        open("/proc/loadavg")
+        if os.path.exists("/proc/loadavg")
+        else open(os.devnull) as f
+    ):
         load = f.read().split()[:1]
-    print(f"(2-core machine shared with other jobs, load average {load}: figures are noisy)")
+    print(
+        f"(2-core machine shared with other jobs, load average {load}: "
+        "figures are noisy)"
+    )
     return 0
 
 

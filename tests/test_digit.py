@@ -1,4 +1,5 @@
-"""preprocess_digit: a drawing becomes the 28x28 image MNIST's authors would have made."""
+"""preprocess_digit: a drawing becomes the 28x28 image MNIST's authors would have
+made."""
 
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ def test_blank_canvas_gives_zeros():
 
 
 def test_enlarged_mnist_digits_come_back_as_themselves():
-    """An MNIST digit blown up 10x and run through the pipeline is MNIST's digit again."""
+    """An MNIST digit blown up 10x and run through the pipeline is MNIST's digit
+    again."""
     from convlab.data.mnist import load_mnist
 
     data = load_mnist("bundled")

@@ -1,4 +1,5 @@
-"""The training window, driven as a user would: train, stop, save, reload, draw, close."""
+"""The training window, driven as a user would: train, stop, save, reload, draw,
+close."""
 
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ def bundled():
 
 def _subset(data, n_train, n_test):
     return MnistData(
-        data.x_train[:n_train], data.y_train[:n_train], data.x_test[:n_test],
-        data.y_test[:n_test], source="bundled",
+        data.x_train[:n_train],
+        data.y_train[:n_train],
+        data.x_test[:n_test],
+        data.y_test[:n_test],
+        source="bundled",
     )
 
 
@@ -65,8 +69,10 @@ def _train(qtbot, widget, timeout=120_000):
 
 def test_short_run_adds_points_to_the_curves(qtbot, trainer):
     assert trainer.state == "ready"
-    assert trainer.curves.raw_item.getData()[0] is None or len(
-        trainer.curves.raw_item.getData()[0]) == 0
+    assert (
+        trainer.curves.raw_item.getData()[0] is None
+        or len(trainer.curves.raw_item.getData()[0]) == 0
+    )
     trainer.batch_spin.setValue(32)
     trainer.epochs_spin.setValue(2)
     stopped = _train(qtbot, trainer)
@@ -106,15 +112,21 @@ def test_confusion_cell_click_shows_those_digits(qtbot, trainer):
     scene_pos = view.plot.vb.mapViewToScene(QPointF(pred + 0.5, true + 0.5))
     pos = view.graphics.mapFromScene(scene_pos)
     with qtbot.waitSignal(view.cell_clicked, timeout=2000) as blocker:
-        QTest.mouseClick(view.graphics.viewport(), Qt.MouseButton.LeftButton,
-                         Qt.KeyboardModifier.NoModifier, pos)
+        QTest.mouseClick(
+            view.graphics.viewport(),
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            pos,
+        )
     assert blocker.args == [true, pred]
     expected = min(int(matrix[true, pred]), 48)
     assert trainer.cell_gallery.list.count() == expected
     assert f"Test images of a {true}" in trainer.cell_gallery.title.text()
 
 
-def test_stop_mid_epoch_returns_at_once_and_model_still_predicts(qtbot, trainer, bundled):
+def test_stop_mid_epoch_returns_at_once_and_model_still_predicts(
+    qtbot, trainer, bundled
+):
     trainer.set_data(_subset(bundled, 10000, 300))
     trainer.batch_spin.setValue(16)
     trainer.epochs_spin.setValue(3)
@@ -154,7 +166,9 @@ def test_pause_resume_and_learning_rate_change(qtbot, trainer, bundled):
         trainer.stop_training()
 
 
-def test_saved_and_reloaded_model_predicts_identically(qtbot, trainer, bundled, tmp_path):
+def test_saved_and_reloaded_model_predicts_identically(
+    qtbot, trainer, bundled, tmp_path
+):
     _train(qtbot, trainer)
     path = tmp_path / "tiny.npz"
     assert trainer.save_model(path)
@@ -205,12 +219,20 @@ def test_drawing_strokes_produces_a_prediction(qtbot, trainer):
     cx, cy = w // 2, h // 2
     side = min(w, h)
     points = [(cx, cy - side // 3), (cx + 2, cy), (cx + 4, cy + side // 3)]  # a "1"
-    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     QPoint(*points[0]))
+    QTest.mousePress(
+        canvas,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(*points[0]),
+    )
     for x, y in points[1:]:
         QTest.mouseMove(canvas, QPoint(x, y))
-    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       QPoint(*points[-1]))
+    QTest.mouseRelease(
+        canvas,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(*points[-1]),
+    )
     bars = trainer.draw_panel.bars
     qtbot.waitUntil(lambda: bars.probs.sum() > 0.99, timeout=10_000)
     digit = trainer.draw_panel.digit

@@ -1,11 +1,11 @@
 """Turn a drawn digit into the 28x28 image an MNIST model expects (headless, no Qt).
 
 MNIST's digits were made this way (LeCun, Cortes and Burges): the writer's ink was
-size-normalised to fit a 20x20 box, keeping its aspect ratio, with anti-aliasing (hence the
-grey levels), then placed in a 28x28 field so that its centre of mass lies at the field's
-centre. A digit drawn on a large canvas must go through the same steps, or a model trained
-on MNIST sees something it never saw (a digit touching the border, or off-centre) and
-guesses badly.
+size-normalised to fit a 20x20 box, keeping its aspect ratio, with anti-aliasing (hence
+the grey levels), then placed in a 28x28 field so that its centre of mass lies at the
+field's centre. A digit drawn on a large canvas must go through the same steps, or a
+model trained on MNIST sees something it never saw (a digit touching the border, or
+off-centre) and guesses badly.
 """
 
 from __future__ import annotations
@@ -53,10 +53,11 @@ def preprocess_digit(
 ) -> np.ndarray:
     """The 28x28 image a model trained on MNIST expects, from a drawing of any size.
 
-    Steps, as MNIST was made: crop to the ink's bounding box; scale it (anti-aliased, aspect
-    ratio kept) so its longer side is 20 pixels; paste it into a black 28x28 field so that
-    its centre of mass (in pixel-index coordinates, row and column) lies at (14, 14) to
-    within half a pixel, shifting by whole pixels; the ink never leaves the field.
+    Steps, as MNIST was made: crop to the ink's bounding box; scale it (anti-aliased,
+    aspect ratio kept) so its longer side is 20 pixels; paste it into a black 28x28
+    field so that its centre of mass (in pixel-index coordinates, row and column) lies
+    at (14, 14) to within half a pixel, shifting by whole pixels; the ink never leaves
+    the field.
 
     Parameters
     ----------

@@ -1,4 +1,5 @@
-"""A square canvas to draw on with the mouse or a pen: white ink on black, like MNIST."""
+"""A square canvas to draw on with the mouse or a pen: white ink on black, like
+MNIST."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ __all__ = ["DrawCanvas"]
 
 
 class DrawCanvas(QWidget):
-    """Draw with the left mouse button (or a pen: Qt turns pen events into mouse events).
+    """Draw with the left mouse button (or a pen: Qt turns pen events into mouse
+    events).
 
-    The drawing lives in a ``resolution x resolution`` greyscale image, shown scaled to the
-    widget's largest centred square, so what is drawn does not depend on the window's size.
+    The drawing lives in a ``resolution x resolution`` greyscale image, shown scaled to
+    the widget's largest centred square, so what is drawn does not depend on the
+    window's size.
 
     Signals
     -------
@@ -62,7 +65,7 @@ class DrawCanvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setToolTip("Draw a digit with the mouse or a pen. Ctrl+Z undoes a stroke.")
 
-    # -- public interface ------------------------------------------------------------------
+    # -- public interface --------------------------------------------------------------
     def image(self) -> np.ndarray:
         """The drawing, float32 (H, W) in [0, 1], white ink (1) on black (0)."""
         ptr = self._image.constBits()
@@ -102,11 +105,13 @@ class DrawCanvas(QWidget):
         return self._res
 
     def set_image(self, image: np.ndarray) -> None:
-        """Show ``image`` (float (H, W) in [0, 1], resized to the canvas) as the drawing."""
+        """Show ``image`` (float (H, W) in [0, 1], resized to the canvas) as the
+        drawing."""
         arr = np.asarray(image, np.float32)
         if arr.ndim != 2:
             raise ValueError(
-                f"`image` must be a 2-D array (H, W). Received: image with shape {arr.shape}"
+                "`image` must be a 2-D array (H, W). "
+                f"Received: image with shape {arr.shape}"
             )
         data = np.ascontiguousarray(np.clip(arr, 0, 1) * 255, np.uint8)
         img = QImage(
@@ -126,7 +131,7 @@ class DrawCanvas(QWidget):
         self.update()
         self.drawing_changed.emit()
 
-    # -- geometry ----------------------------------------------------------------------------
+    # -- geometry ----------------------------------------------------------------------
     def sizeHint(self) -> QSize:
         return QSize(280, 280)
 
@@ -145,7 +150,7 @@ class DrawCanvas(QWidget):
         scale = self._res / max(rect.width(), 1.0)
         return QPointF((pos.x() - rect.left()) * scale, (pos.y() - rect.top()) * scale)
 
-    # -- drawing -----------------------------------------------------------------------------
+    # -- drawing -----------------------------------------------------------------------
     def _push_undo(self) -> None:
         self._undo.append(self._image.copy())
         del self._undo[: -self._max_undo]
@@ -207,7 +212,7 @@ class DrawCanvas(QWidget):
         rect = self._target()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(rect, self._image)
-        # the 20x20 box of 28x28 MNIST, as a faint guide to draw a digit of the right size
+        # the 20x20 box of 28x28 MNIST: a faint guide to draw a digit of the right size
         guide = QPen(QColor(90, 90, 110), 1, Qt.PenStyle.DashLine)
         painter.setPen(guide)
         margin = rect.width() * 4 / 28

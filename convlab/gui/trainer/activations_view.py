@@ -21,7 +21,8 @@ def describe_shape(shape: tuple[int, ...]) -> str:
 
 
 def _picture(values: np.ndarray, max_width: int) -> tuple[np.ndarray, int]:
-    """RGB mosaic and integer zoom for one layer's output ``(C, H, W)`` or ``(units,)``."""
+    """RGB mosaic and integer zoom for one layer's output ``(C, H, W)`` or
+    ``(units,)``."""
     if values.ndim == 3:
         mosaic, _ = tile(values, gap=max(1, values.shape[1] // 10))
     else:
@@ -46,9 +47,10 @@ def _picture(values: np.ndarray, max_width: int) -> tuple[np.ndarray, int]:
 
 
 class ActivationsView(QScrollArea):
-    """``set_activations([(name, array), ...])`` with arrays for one image: ``(C, H, W)``
-    feature maps or ``(units,)`` vectors (a leading batch axis of 1 is dropped). Each map is
-    scaled per layer: black 0 to bright maximum, or blue/white/red when values are signed."""
+    """``set_activations([(name, array), ...])`` with arrays for one image: ``(C, H,
+    W)`` feature maps or ``(units,)`` vectors (a leading batch axis of 1 is dropped).
+    Each map is scaled per layer: black 0 to bright maximum, or blue/white/red when
+    values are signed."""
 
     def __init__(
         self, parent: QWidget | None = None, columns: int = 2, max_width: int = 520

@@ -1,4 +1,5 @@
-"""The confusion matrix: rows are true digits, columns the model's answers; click a cell."""
+"""The confusion matrix: rows are true digits, columns the model's answers; click a
+cell."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ _FONT_PT = 11
 def confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10
 ) -> np.ndarray:
-    """Counts ``(classes, classes)``: ``m[t, p]`` images of digit t that were called p."""
+    """Counts ``(classes, classes)``: ``m[t, p]`` images of digit t that were called
+    p."""
     m = np.zeros((classes, classes), np.int64)
     np.add.at(m, (np.asarray(y_true, np.intp), np.asarray(y_pred, np.intp)), 1)
     return m

@@ -55,7 +55,8 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
 
 
 class _Hover:
-    """A vertical line and a read-out of the nearest point of each curve under the mouse."""
+    """A vertical line and a read-out of the nearest point of each curve under the
+    mouse."""
 
     def __init__(
         self, plot: pg.PlotItem, curves: list[tuple[str, GrowingSeries]], fmt: str
@@ -112,9 +113,10 @@ class _Hover:
 
 
 class CurvesView(QWidget):
-    """Two plots: loss against epochs (every step, and its moving average) and accuracy per
-    epoch (training and validation). Call ``add_step``/``add_epoch``; ``refresh`` pushes the
-    buffers to the plot items (the owner calls it at most ~30 times a second)."""
+    """Two plots: loss against epochs (every step, and its moving average) and accuracy
+    per epoch (training and validation). Call ``add_step``/``add_epoch``; ``refresh``
+    pushes the buffers to the plot items (the owner calls it at most ~30 times a
+    second)."""
 
     def __init__(self, parent: QWidget | None = None, smoothing: float = 0.95) -> None:
         super().__init__(parent)
@@ -196,7 +198,7 @@ class CurvesView(QWidget):
         for plot in (self.loss_plot, self.acc_plot):
             plot.setXRange(0, max(epochs, 1) + 0.08, padding=0.02)
 
-    # -- data ----------------------------------------------------------------------------------
+    # -- data --------------------------------------------------------------------------
     def reserve_steps(self, n: int) -> None:
         self.loss_raw.reserve(n)
         self.loss_smooth.reserve(n)
@@ -243,7 +245,8 @@ class CurvesView(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """Push the buffers to the plot items, if anything changed since the last call."""
+        """Push the buffers to the plot items, if anything changed since the last
+        call."""
         if not self._dirty:
             return
         self._dirty = False
@@ -262,4 +265,3 @@ class CurvesView(QWidget):
         for hover in self._hovers:
             hover.hide()
         super().leaveEvent(event)
-

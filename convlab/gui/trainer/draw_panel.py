@@ -1,4 +1,5 @@
-"""Draw a digit: the canvas, the 28x28 the model sees, its answer, every layer's output."""
+"""Draw a digit: the canvas, the 28x28 the model sees, its answer, every layer's
+output."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """The thin mapping between the layer editor's dict specs and convlab.nn (no Qt here).
 
-convlab.nn speaks Keras (``Conv2D(filters, kernel_size, strides, padding, activation)``);
-the editor's specs use the same argument names, with two editor conventions: ``"none"``
-for no activation and ``strides=0`` for "the pool size". Arguments the editor does not show
-(``use_bias``, ``dilation_rate``, a Dropout's ``seed``, ...) ride along in ``"_config"``
-so a loaded model's layers keep them when edited and rebuilt.
+convlab.nn speaks Keras (``Conv2D(filters, kernel_size, strides, padding,
+activation)``); the editor's specs use the same argument names, with two editor
+conventions: ``"none"`` for no activation and ``strides=0`` for "the pool size".
+Arguments the editor does not show (``use_bias``, ``dilation_rate``, a Dropout's
+``seed``, ...) ride along in ``"_config"`` so a loaded model's layers keep them when
+edited and rebuilt.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
 
 
 def build_model(specs: list[dict[str, Any]], seed: int = 0) -> Any:
-    """A built ``Sequential`` for 28x28 greyscale digits; raises ValueError if invalid."""
+    """A built ``Sequential`` for 28x28 greyscale digits; raises ValueError if
+    invalid."""
     from convlab.nn import Sequential
 
     layers = [layer_from_spec(s) for s in specs]

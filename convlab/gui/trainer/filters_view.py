@@ -1,4 +1,5 @@
-"""The first convolution's filters, enlarged, with each weight's value under the mouse."""
+"""The first convolution's filters, enlarged, with each weight's value under the
+mouse."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ __all__ = ["FiltersView"]
 
 
 class FiltersView(QWidget):
-    """Shows ``weight (F, C, KH, KW)`` as a grid of F kernels (channel 0, or the mean over
-    channels), each scaled to its own largest absolute weight: blue negative, white zero,
-    red positive."""
+    """Shows ``weight (F, C, KH, KW)`` as a grid of F kernels (channel 0, or the mean
+    over channels), each scaled to its own largest absolute weight: blue negative, white
+    zero, red positive."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,7 +43,8 @@ class FiltersView(QWidget):
         layout.addWidget(self.readout)
 
     def set_weight(self, weight: np.ndarray | None, layer_name: str = "") -> None:
-        """Show a conv weight ``(F, C, KH, KW)``; ``None`` shows the model has no conv."""
+        """Show a conv weight ``(F, C, KH, KW)``; ``None`` shows the model has no
+        conv."""
         if weight is None or np.ndim(weight) != 4:
             self.weight = self.kernels = None
             self.image.clear()

@@ -1,5 +1,6 @@
-"""The model editor: a preset chooser, the layer list as a Keras-style summary, and a form
-for the selected layer's arguments. An invalid stack is explained at the row that breaks."""
+"""The model editor: a preset chooser, the layer list as a Keras-style summary, and a
+form for the selected layer's arguments. An invalid stack is explained at the row that
+breaks."""
 
 from __future__ import annotations
 
@@ -138,7 +139,7 @@ class ModelEditor(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.form_box)
 
-    # -- public ------------------------------------------------------------------------------
+    # -- public ------------------------------------------------------------------------
     def specs(self) -> list[dict[str, Any]]:
         return copy_specs(self._specs)
 
@@ -148,7 +149,8 @@ class ModelEditor(QWidget):
         preset: str = "custom",
         names: list[str] | None = None,
     ) -> None:
-        """Show ``specs`` (no ``specs_changed``); ``names`` are the model's layer names."""
+        """Show ``specs`` (no ``specs_changed``); ``names`` are the model's layer
+        names."""
         self._specs = copy_specs(specs)
         self._names = list(names or [])
         self._select_preset(preset)
@@ -169,7 +171,7 @@ class ModelEditor(QWidget):
         ):
             w.setEnabled(editable)
 
-    # -- internals -------------------------------------------------------------------------
+    # -- internals ---------------------------------------------------------------------
     def _select_preset(self, name: str) -> None:
         index = self.preset_combo.findData(name)
         with QSignalBlocker(self.preset_combo):
@@ -272,7 +274,7 @@ class ModelEditor(QWidget):
             self.form.addRow(p.name, w)
             self._form_widgets.append(w)
 
-    # -- slots --------------------------------------------------------------------------------
+    # -- slots -------------------------------------------------------------------------
     @Slot(int)
     def _on_preset_activated(self, index: int) -> None:
         name = self.preset_combo.itemData(index)

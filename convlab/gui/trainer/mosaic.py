@@ -23,7 +23,8 @@ BACKGROUND = np.array([40, 40, 52], np.uint8)
 
 
 def grid_shape(n: int, tile_h: int, tile_w: int, max_cols: int = 16) -> tuple[int, int]:
-    """Rows and columns for ``n`` tiles: about twice as wide as tall, at most ``max_cols``."""
+    """Rows and columns for ``n`` tiles: about twice as wide as tall, at most
+    ``max_cols``."""
     cols = max(
         1, min(n, max_cols, math.ceil(math.sqrt(2 * n * tile_h / max(tile_w, 1))))
     )
@@ -50,7 +51,8 @@ def tile(
 def colorize(
     values: np.ndarray, lut: np.ndarray, vmin: float, vmax: float
 ) -> np.ndarray:
-    """RGB uint8 image of ``values`` through ``lut``; NaN cells get the background colour."""
+    """RGB uint8 image of ``values`` through ``lut``; NaN cells get the background
+    colour."""
     span = vmax - vmin if vmax > vmin else 1.0
     finite = np.isfinite(values)
     idx = np.clip((np.nan_to_num(values) - vmin) / span * 255.0, 0, 255).astype(np.intp)

@@ -1,4 +1,5 @@
-"""Digits with the model's answers: a gallery of test images and a bar chart of probabilities."""
+"""Digits with the model's answers: a gallery of test images and a bar chart of
+probabilities."""
 
 from __future__ import annotations
 
@@ -31,12 +32,16 @@ def top_caption(probs: np.ndarray, k: int = 2) -> str:
 
 
 class DigitGallery(QWidget):
-    """A titled, wrapping list of 28x28 digits with captions; green frame right, red wrong.
+    """A titled, wrapping list of 28x28 digits with captions; green frame right, red
+    wrong.
 
-    The tiles flow into as many columns as the width allows (a QListWidget in icon mode).
+    The tiles flow into as many columns as the width allows (a QListWidget in icon
+    mode).
     """
 
-    def __init__(self, title: str, parent: QWidget | None = None, zoom: int = 3) -> None:
+    def __init__(
+        self, title: str, parent: QWidget | None = None, zoom: int = 3
+    ) -> None:
         super().__init__(parent)
         self.zoom = zoom
         self.title = QLabel(title)
@@ -72,7 +77,9 @@ class DigitGallery(QWidget):
         self.list.clear()
         for i in range(len(imgs)):
             ok = None if correct is None else correct[i]
-            frame = _FRAME_GREY if ok is None else (_FRAME_RIGHT if ok else _FRAME_WRONG)
+            frame = (
+                _FRAME_GREY if ok is None else (_FRAME_RIGHT if ok else _FRAME_WRONG)
+            )
             rgb = np.empty((32, 32, 3), np.uint8)
             rgb[:] = frame
             rgb[2:30, 2:30] = colorize(imgs[i], GREY, 0.0, 1.0)
@@ -83,10 +90,15 @@ class DigitGallery(QWidget):
 
 
 class ProbabilityBars(pg.PlotWidget):
-    """Ten bars, one per digit; the most probable one highlighted and named in the title."""
+    """Ten bars, one per digit; the most probable one highlighted and named in the
+    title."""
 
-    def __init__(self, parent: QWidget | None = None, prefix: str = "The model says ",
-                 empty: str = "Draw a digit") -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        prefix: str = "The model says ",
+        empty: str = "Draw a digit",
+    ) -> None:
         super().__init__(parent, background=(25, 25, 32))
         self.prefix, self.empty = prefix, empty
         self.probs = np.zeros(10, np.float32)

@@ -1,11 +1,13 @@
-"""What runs on the training thread: the engine's events, plus snapshots for the live views.
+"""What runs on the training thread: the engine's events, plus snapshots for the live
+views.
 
-No Qt here. :meth:`TrainingSession.events` wraps ``convlab.train.train_events`` and, between
-two steps, copies out what the GUI shows (the first layer's filters, every layer's output
-for the chosen test digit and the drawn digit) and after each epoch evaluates the test
-images (confusion matrix, predictions). All model access happens under one lock, so a
-thread-pool task computing a drawn digit's prediction while training is paused never
-races the training step. Only copies of arrays leave this module.
+No Qt here. :meth:`TrainingSession.events` wraps ``convlab.train.train_events`` and,
+between two steps, copies out what the GUI shows (the first layer's filters, every
+layer's output for the chosen test digit and the drawn digit) and after each epoch
+evaluates the test images (confusion matrix, predictions). All model access happens
+under one lock, so a thread-pool task computing a drawn digit's prediction while
+training is paused never races the training step. Only copies of arrays leave this
+module.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ class TrainSettings:
 
 @dataclass
 class Probe:
-    """One image's journey through the model: every layer's output and the probabilities."""
+    """One image's journey through the model: every layer's output and the
+    probabilities."""
 
     image: np.ndarray  # (28, 28) float32
     activations: list[tuple[str, np.ndarray]]
@@ -75,7 +78,8 @@ class BusyEvent:
 
 
 class ProbeInputs:
-    """The images the GUI wants followed, set from the GUI thread, read by the worker."""
+    """The images the GUI wants followed, set from the GUI thread, read by the
+    worker."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -133,8 +137,9 @@ def evaluate(
     chunk: int = 500,
     lock: threading.Lock | None = None,
 ):
-    """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop is
-    quick), then yields one EvaluationEvent-like tuple ``(predictions, probabilities)``."""
+    """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop
+    is quick), then yields one EvaluationEvent-like tuple ``(predictions,
+    probabilities)``."""
     probs = np.empty((len(x), 10), np.float32)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))

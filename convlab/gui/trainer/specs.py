@@ -1,9 +1,10 @@
-"""Layers as plain dicts the layer editor can edit, and their shapes worked out row by row.
+"""Layers as plain dicts the layer editor can edit, and their shapes worked out row by
+row.
 
 No Qt here. A spec is ``{"type": "Conv2D", "filters": 8, "kernel_size": 3, ...}``, using
 Keras's argument names. :func:`check_stack` walks the stack with the kernels' own shape
-arithmetic and stops at the first layer that cannot take its input, saying why and how to
-fix it; the editor highlights that row.
+arithmetic and stops at the first layer that cannot take its input, saying why and how
+to fix it; the editor highlights that row.
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def describe_spec(spec: dict[str, Any]) -> str:
 
 @dataclass
 class Row:
-    """One layer of the summary: input and output shapes (C, H, W) or (units,), params."""
+    """One layer of the summary: input and output shapes (C, H, W) or (units,),
+    params."""
 
     index: int
     spec: dict[str, Any]
@@ -164,16 +166,18 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return f"a vector of {shape[0]}"
 
 
+_SPATIAL = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D")
+
+
 def _layer_output(
     spec: dict[str, Any], shape: tuple[int, ...]
 ) -> tuple[tuple[int, ...], int]:
     kind = spec["type"]
-    if kind in ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D"):
-        if len(shape) != 3:
-            raise ValueError(
-                f"{kind} needs feature maps (channels, height, width) but receives "
-                f"{_shape_text(shape)}. Move it before Flatten/Dense."
-            )
+    if kind in _SPATIAL and len(shape) != 3:
+        raise ValueError(
+            f"{kind} needs feature maps (channels, height, width) but receives "
+            f"{_shape_text(shape)}. Move it before Flatten/Dense."
+        )
     if kind == "Conv2D":
         c, h, w = shape
         k = int(spec["kernel_size"])
@@ -205,7 +209,7 @@ def _layer_output(
         units = int(spec["units"])
         return (units,), shape[0] * units + units
     if kind == "BatchNormalization":
-        # gamma, beta (trained) and the running mean and variance (not trained), as Keras
+        # gamma, beta (trained), the running mean and variance (not trained), as Keras
         return shape, 4 * shape[0]
     return shape, 0  # Activation, ReLU, Dropout
 

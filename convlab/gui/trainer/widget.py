@@ -1,4 +1,5 @@
-"""The training window: build a small CNN, train it on MNIST, watch it learn, draw a digit.
+"""The training window: build a small CNN, train it on MNIST, watch it learn, draw a
+digit.
 
 Layout: a control column on the left (data, hyperparameters, start/pause/stop/reset,
 progress) and tabs on the right (Model, Training, Activations, Results, Draw).
@@ -74,7 +75,8 @@ _BIG_FONT_CSS = "font-size: 12pt;"
 
 
 class _ProgressRelay(QObject):
-    """Carries download progress from a pool thread to the GUI (at most ~20 a second)."""
+    """Carries download progress from a pool thread to the GUI (at most ~20 a
+    second)."""
 
     progressed = Signal(int, int, str)
 
@@ -130,7 +132,8 @@ class TrainerWidget(QWidget):
     def __init__(
         self, parent: QWidget | None = None, *, load_data: bool = True
     ) -> None:
-        """``load_data=False`` skips loading the bundled MNIST (tests call ``set_data``)."""
+        """``load_data=False`` skips loading the bundled MNIST (tests call
+        ``set_data``)."""
         super().__init__(parent)
         self._lock = threading.Lock()
         self._model: Any = None
@@ -154,7 +157,7 @@ class TrainerWidget(QWidget):
         self._state = "idle"
         self._pending_test_probe = None
         self._selected_cell: tuple[int, int] | None = None
-        #: the most training images used (0 = all); tests and lectures use a few thousand
+        #: the most training images used (0 = all); tests and lectures use a few 1000
         self.max_train_images = 0
         #: the most test images evaluated after each epoch (0 = all)
         self.max_eval_images = 0
@@ -361,12 +364,8 @@ class TrainerWidget(QWidget):
 
         self.confusion = ConfusionView()
         self.confusion.cell_clicked.connect(self._on_confusion_cell_clicked)
-        self.cell_gallery = DigitGallery(
-            "Click a cell of the confusion matrix."
-        )
-        self.examples = DigitGallery(
-            "Example predictions (after each epoch)"
-        )
+        self.cell_gallery = DigitGallery("Click a cell of the confusion matrix.")
+        self.examples = DigitGallery("Example predictions (after each epoch)")
         results = QSplitter(Qt.Orientation.Horizontal)
         results.addWidget(self.confusion)
         galleries = QSplitter(Qt.Orientation.Vertical)
@@ -641,7 +640,8 @@ class TrainerWidget(QWidget):
 
     @Slot()
     def reset_model(self) -> None:
-        """New weights (from the seed) for the current layers; clears curves and views."""
+        """New weights (from the seed) for the current layers; clears curves and
+        views."""
         if self._state in ("training", "paused"):
             return
         self._rebuild_model()
@@ -746,7 +746,7 @@ class TrainerWidget(QWidget):
         QThreadPool.globalInstance().waitForDone(min(msecs, 5000))
         return ended
 
-    # -- events from the worker (GUI thread) ------------------------------------------------
+    # -- events from the worker (GUI thread) -------------------------------------------
     @Slot(list)
     def _on_worker_yielded(self, batch: list) -> None:
         from convlab.train import EpochEvent, FinishedEvent, StepEvent
@@ -800,7 +800,8 @@ class TrainerWidget(QWidget):
         return self._epochs_done + epoch
 
     def _epoch_x(self, epoch: int, step: int, steps: int) -> float:
-        """Position on the curves' x axis: epochs completed, fractional within an epoch."""
+        """Position on the curves' x axis: epochs completed, fractional within an
+        epoch."""
         return self._epochs_done + epoch - 1 + step / max(steps, 1)
 
     def _show_progress(self) -> None:
@@ -811,7 +812,8 @@ class TrainerWidget(QWidget):
         done = (ev.epoch - 1) * ev.steps_per_epoch + ev.step
         self.progress.setValue(int(1000 * done / max(total, 1)))
         self.progress.setFormat(
-            f"epoch {self._epoch_number(ev.epoch)} of {self._epochs_done + self._run_epochs}"
+            f"epoch {self._epoch_number(ev.epoch)} of "
+            f"{self._epochs_done + self._run_epochs}"
             f" · step {ev.step}/{ev.steps_per_epoch} · %p%"
         )
         ips = float(ev.images_per_second)
@@ -889,9 +891,7 @@ class TrainerWidget(QWidget):
                 f"This is a {label}.\nThe model says {best} "
                 f"({p.probabilities[best]:.0%}): {verdict}."
             )
-            self.test_preview.setPixmap(
-                to_pixmap(colorize(p.image, GREY, 0.0, 1.0), 3)
-            )
+            self.test_preview.setPixmap(to_pixmap(colorize(p.image, GREY, 0.0, 1.0), 3))
             if self.tabs.currentIndex() == 2:
                 self.test_activations.set_activations(p.activations, image=p.image)
             else:
@@ -912,7 +912,8 @@ class TrainerWidget(QWidget):
 
     def _request_probe(self) -> None:
         """Recompute the live views for the current model: the worker does it during
-        training; otherwise one thread-pool task at a time, the latest request winning."""
+        training; otherwise one thread-pool task at a time, the latest request
+        winning."""
         if self._model is None or self._closing:
             return
         if self._state in ("training",) and self._worker is not None:
@@ -1086,5 +1087,6 @@ class TrainerWidget(QWidget):
 
 
 def _is_urgent(event: Any) -> bool:
-    """Epoch results and evaluations go out at once rather than waiting for the throttle."""
+    """Epoch results and evaluations go out at once rather than waiting for the
+    throttle."""
     return type(event).__name__ in ("EpochEvent", "EvaluationEvent", "FinishedEvent")
