@@ -1,22 +1,22 @@
 """Explorer redraw latency: a control's change -> the view holds the new arrays.
 
-512x512 RGB image (the bundled astronaut), the default bank (8 filters, 3x3), ReLU, 2x2 max
-pool, window 1500x950. After warm-up, each step changes one control the way a user does
-(``setValue`` / ``setCurrentIndex`` on the real widget, which emits the same signals as a
-click) and the GUI thread then sits in its event loop, as in the app, until the grid's
-items hold the new arrays and pixels (``maps_displayed``). Then the grid is repainted
-synchronously (``viewport().repaint()``: the pixels on screen) and the remaining paint
-events are processed (labels, shapes panel).
+512x512 RGB image (the bundled astronaut), the default bank (8 filters, 3x3), ReLU, 2x2
+max pool, window 1500x950. After warm-up, each step changes one control the way a user
+does (``setValue`` / ``setCurrentIndex`` on the real widget, which emits the same
+signals as a click) and the GUI thread then sits in its event loop, as in the app, until
+the grid's items hold the new arrays and pixels (``maps_displayed``). Then the grid is
+repainted synchronously (``viewport().repaint()``: the pixels on screen) and the
+remaining paint events are processed (labels, shapes panel).
 
 Usage::
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py [--steps 160]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_explorer.py \
+        [--steps 160]
 
 The budget is one frame (16 ms) from the change to the view holding the new arrays.
-Timings are noisy on a shared machine: medians and 90th percentiles, with the load average.
+Timings are noisy on a shared machine: medians and 90th percentiles, with the load
+average.
 """
-
-from __future__ import annotations
 
 import argparse
 import os

@@ -1,14 +1,17 @@
-"""The explorer's computation, headless: one image, a filter bank, a geometry -> feature maps.
+"""The explorer's computation, headless: one image, a filter bank, a geometry -> feature
+maps.
 
 Data flows one way: the GUI turns its widgets into a frozen :class:`Settings`, calls
-:func:`validate` (inline messages, no compute) and :func:`compute` (on a worker thread), and
-shows the :class:`Result`. :func:`inspect_pixel` explains one output pixel with numbers taken
-from the same kernels and the same arrays that drew the maps (the "microscope").
+:func:`validate` (inline messages, no compute) and :func:`compute` (on a worker thread),
+and shows the :class:`Result`. :func:`inspect_pixel` explains one output pixel with
+numbers taken from the same kernels and the same arrays that drew the maps (the
+"microscope").
 
 Every filter is a 2-D kernel ``(KH, KW)``. On an image with ``C`` channels it becomes a
-Conv2D weight ``(1, C, KH, KW)``: the kernel in every channel slice, divided by ``C`` when
-``channels="mean"`` (so a blur keeps the image's range) or not when ``channels="sum"``
-(what a Conv2D with identical slices computes). The sum over channels is the Conv2D sum.
+Conv2D weight ``(1, C, KH, KW)``: the kernel in every channel slice, divided by ``C``
+when ``channels="mean"`` (so a blur keeps the image's range) or not when
+``channels="sum"`` (what a Conv2D with identical slices computes). The sum over channels
+is the Conv2D sum.
 
 This module never imports Qt.
 """
@@ -93,8 +96,8 @@ class Settings:
     """Every control of the explorer, as plain values.
 
     ``padding`` is ``"valid"``, ``"same"`` (Keras) or ``"explicit"``, in which case
-    ``explicit_padding = (top, bottom, left, right)`` applies. Pooling padding likewise with
-    ``pool_explicit_padding = (pad_h, pad_w)``.
+    ``explicit_padding = (top, bottom, left, right)`` applies. Pooling padding likewise
+    with ``pool_explicit_padding = (pad_h, pad_w)``.
     """
 
     filters: tuple[Filter, ...] = ()
@@ -127,8 +130,8 @@ class Settings:
 
 
 class InvalidSettings(ValueError):
-    """Raised by :func:`compute` for settings :func:`validate` rejects; ``problems`` lists
-    ``(control_name, message)``."""
+    """Raised by :func:`compute` for settings :func:`validate` rejects; ``problems``
+    lists ``(control_name, message)``."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__(" ".join(message for _, message in problems))
@@ -160,8 +163,8 @@ class Group:
 
     ``stacks[stage]`` is ``(F, H, W)`` float32 (``stage`` in ``conv``, ``activation``,
     ``pooled``); plane ``j`` is the map of filter ``members[j]`` (the same memory as its
-    :class:`FilterMaps` arrays). ``abs_max[stage][j]`` is that plane's largest
-    finite ``|value|``.
+    :class:`FilterMaps` arrays). ``abs_max[stage][j]`` is that plane's largest finite
+    ``|value|``.
     """
 
     members: tuple[int, ...]
@@ -171,7 +174,8 @@ class Group:
 
 @dataclass(frozen=True, eq=False)
 class Result:
-    """What :func:`compute` returns: the settings and image it used and every filter's maps."""
+    """What :func:`compute` returns: the settings and image it used and every filter's
+    maps."""
 
     settings: Settings
     image: np.ndarray  # (C, H, W) float32
@@ -203,7 +207,7 @@ def _effective(k: int, d: int) -> int:
 
 
 def activate(z: np.ndarray, name: str, negative_slope: float = 0.1) -> np.ndarray:
-    """Apply the named activation (see :data:`ACTIVATIONS`) with the kernels' functions."""
+    """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions."""
     from kernels import activations as act
 
     if name == "none":
@@ -249,8 +253,8 @@ def _mode_problem(
     h, w = hw
     if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
         return (
-            f"Reflect padding must be smaller than the input: {max(top, bottom)} rows / "
-            f"{max(left, right)} columns of padding on a {h}x{w} input (at most "
+            f"Reflect padding must be smaller than the input: {max(top, bottom)} rows "
+            f"/ {max(left, right)} columns of padding on a {h}x{w} input (at most "
             f"{h - 1} / {w - 1}). Use 'replicate' or 'circular', or less padding."
         )
     if mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
@@ -271,14 +275,16 @@ def validate(
     settings : Settings
     image_shape : (C, H, W) or (H, W)
     blame : str, optional
-        The control the user changed last; an empty output is reported next to it when it is
+        The control the user changed last; an empty output is reported next to it when
+        it is
         a geometry control, otherwise next to the control most likely to fix it.
 
     Returns
     -------
     list of (control_name, message)
         Empty when the settings are valid. Control names: ``filters``, ``stride``,
-        ``padding``, ``padding_mode``, ``dilation``, ``activation``, ``pool``, ``pool_size``,
+        ``padding``, ``padding_mode``, ``dilation``, ``activation``, ``pool``,
+        ``pool_size``,
         ``pool_stride``, ``pool_padding``, ``channels``.
     """
     problems: list[tuple[str, str]] = []
@@ -340,7 +346,9 @@ def validate(
                 control = blame
             elif max(settings.dilation) > 1 and all(
                 _shapes.conv_output_size(n, k, s, (pads[2 * i], pads[2 * i + 1])) > 0
-                for i, (n, k, s) in enumerate(zip(hw, (kh, kw), settings.stride))
+                for i, (n, k, s) in enumerate(
+                    zip(hw, (kh, kw), settings.stride, strict=True)
+                )
             ):
                 control = "dilation"
             else:
@@ -362,8 +370,9 @@ def validate(
         if pad_h > ph // 2 or pad_w > pw // 2:
             add(
                 "pool_padding",
-                f"Pool padding must be at most half the window (PyTorch's rule): window "
-                f"{ph}x{pw} allows at most ({ph // 2}, {pw // 2}). Received: ({pad_h}, {pad_w}).",
+                f"Pool padding must be at most half the window (PyTorch's rule): "
+                f"window {ph}x{pw} allows at most ({ph // 2}, {pw // 2}). "
+                f"Received: ({pad_h}, {pad_w}).",
             )
             return problems
     for conv_hw in sorted(set(conv_shapes)):
@@ -408,10 +417,11 @@ def _abs_max(planes: np.ndarray) -> list[float]:
 class ComputeCache:
     """The intermediate arrays of the last :func:`compute`, reused when unchanged.
 
-    A pooling change does not redo the convolution; a colour-scale change redoes nothing.
-    Entries are keyed on every setting that affects them (the image by identity) and only
-    the newest entry per stage and kernel shape is kept. Arrays are shared between the
-    results that use them: treat them as read-only. One compute at a time per cache.
+    A pooling change does not redo the convolution; a colour-scale change redoes
+    nothing. Entries are keyed on every setting that affects them (the image by
+    identity) and only the newest entry per stage and kernel shape is kept. Arrays are
+    shared between the results that use them: treat them as read-only. One compute at a
+    time per cache.
     """
 
     def __init__(self) -> None:
@@ -434,7 +444,8 @@ class ComputeCache:
     def mixed(self, channels: str) -> np.ndarray:
         """The channel mean (sum) of the image, computed once per image."""
         if self._mixed is None or self._mixed[0] != channels:
-            self._mixed = (channels, _mix_channels(self._image, channels))  # type: ignore[arg-type]
+            # type: ignore[arg-type]
+            self._mixed = (channels, _mix_channels(self._image, channels))
         return self._mixed[1]
 
     def get(self, stage: str, shape: tuple[int, int], key: tuple) -> Any:
@@ -464,12 +475,12 @@ def reuse_freed_memory() -> bool:
     """Let glibc keep freed large blocks for reuse instead of unmapping them.
 
     Every map is a fresh 1 MB array (a stack of 8 is 8 MB). By default glibc hands
-    blocks that large back to the OS when freed, so the next compute page-faults on every
-    page it writes; and each thread (the pool's, numba's OpenMP threads) gets its own
-    arena, whose freed memory the next thread does not reuse. Measured per redraw of a
-    512x512 RGB image with 8 filters: 13.7 ms -> 7.4 ms of compute, and ~1,200 page
-    faults -> 0 when the compute alternates between pool threads. Costs: up to 128 MB
-    of freed memory stays with the process, and all threads share one arena (a lock;
+    blocks that large back to the OS when freed, so the next compute page-faults on
+    every page it writes; and each thread (the pool's, numba's OpenMP threads) gets its
+    own arena, whose freed memory the next thread does not reuse. Measured per redraw of
+    a 512x512 RGB image with 8 filters: 13.7 ms -> 7.4 ms of compute, and ~1,200 page
+    faults -> 0 when the compute alternates between pool threads. Costs: up to 128 MB of
+    freed memory stays with the process, and all threads share one arena (a lock;
     convlab makes few, large allocations). Called once by the GUI; returns whether the
     allocator was tuned (glibc only).
     """
@@ -523,10 +534,13 @@ def compute(
     if problems:
         raise InvalidSettings(problems)
     _, h, w = x.shape
-    # Every channel slice of a filter is the same kernel (divided by C for "mean"), so by
-    # linearity the Conv2D sum over channels is one convolution of the channel mean (sum):
+    # Every channel slice of a filter is the same kernel (divided by C for "mean"), so
+    # by
+    # linearity the Conv2D sum over channels is one convolution of the channel mean
+    # (sum):
     # C times less work, equal up to float32 rounding. The microscope shows the
-    # per-channel products of the full Conv2D weight, and checks their sum against the map.
+    # per-channel products of the full Conv2D weight, and checks their sum against the
+    # map.
     mixed = cache.mixed(settings.channels)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, flt in enumerate(settings.filters):
@@ -662,7 +676,8 @@ def warmup() -> None:
         full()
 
 
-# ------------------------------------------------------------------- shapes and formulas
+# ------------------------------------------------------------------- shapes and
+# formulas
 
 
 @dataclass(frozen=True)
@@ -680,8 +695,9 @@ def stage_shapes(
     image_shape: Sequence[int],
     kernel_hw: tuple[int, int] | None = None,
 ) -> list[Stage]:
-    """Input, conv, activation and pooling shapes for one kernel size (default: the first
-    filter's), with the PyTorch formula filled in. Raises ``ValueError`` on empty output."""
+    """Input, conv, activation and pooling shapes for one kernel size (default: the
+    first filter's), with the PyTorch formula filled in. Raises ``ValueError`` on empty
+    output."""
     c = int(image_shape[0]) if len(image_shape) == 3 else 1
     h, w = _hw(image_shape)
     f = len(settings.filters)
@@ -741,8 +757,8 @@ def conventions(
 ) -> list[tuple[str, str, list[tuple[str, int]]]]:
     """Where the frameworks' output-size conventions disagree for this geometry.
 
-    Returns a list of ``(stage, axis, [(convention, size), ...])`` for the convolution and
-    pooling axes whose conventions do not all agree (symmetric padding as PyTorch's
+    Returns a list of ``(stage, axis, [(convention, size), ...])`` for the convolution
+    and pooling axes whose conventions do not all agree (symmetric padding as PyTorch's
     ``padding=p``: the top/left amount).
     """
     h, w = _hw(image_shape)
@@ -785,7 +801,8 @@ def conventions(
     return rows
 
 
-# ---------------------------------------------------------------------------- microscope
+# ----------------------------------------------------------------------------
+# microscope
 
 
 @dataclass(frozen=True, eq=False)
@@ -928,7 +945,8 @@ def inspect_pixel(
         )
     if not (0 <= row < array.shape[0] and 0 <= col < array.shape[1]):
         raise ValueError(
-            f"Pixel ({row}, {col}) is outside the {array.shape[0]}x{array.shape[1]} map."
+            f"Pixel ({row}, {col}) is outside the {array.shape[0]}x{array.shape[1]} "
+            "map."
         )
     if stage != "pooled":
         return _inspect_conv(result, filter_index, row, col)
@@ -958,7 +976,8 @@ def inspect_pixel(
         if s.pool_padding == "same":
             divisor = int((~mask).sum())
         else:
-            # PyTorch: padded zeros count, but a ceil-mode window is clipped to the padded input
+            # PyTorch: padded zeros count, but a ceil-mode window is clipped to the
+            # padded input
             r_end = min(row * psh - top + pkh, oh + bottom)
             c_end = min(col * psw - left + pkw, ow + right)
             divisor = int((r_end - (row * psh - top)) * (c_end - (col * psw - left)))

@@ -26,10 +26,16 @@ def _image(c=3, h=13, w=11, seed=1):
 
 def _naive_conv(x, kernel, bias, stride, pads, dilation, mode, channels):
     """Padding with numpy, then the sum written out (independent of kernels.conv2d)."""
-    numpy_mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge",
-                  "circular": "wrap"}[mode]
+    numpy_mode = {
+        "zeros": "constant",
+        "reflect": "reflect",
+        "replicate": "edge",
+        "circular": "wrap",
+    }[mode]
     top, bottom, left, right = pads
-    xp = np.pad(x.astype(np.float64), ((0, 0), (top, bottom), (left, right)), mode=numpy_mode)
+    xp = np.pad(
+        x.astype(np.float64), ((0, 0), (top, bottom), (left, right)), mode=numpy_mode
+    )
     c = x.shape[0]
     w = kernel.astype(np.float64) / (c if channels == "mean" else 1)
     kh, kw = kernel.shape
@@ -39,8 +45,11 @@ def _naive_conv(x, kernel, bias, stride, pads, dilation, mode, channels):
     out = np.zeros((oh, ow))
     for oy in range(oh):
         for ox in range(ow):
-            window = xp[:, oy * sh : oy * sh + dh * (kh - 1) + 1 : dh,
-                        ox * sw : ox * sw + dw * (kw - 1) + 1 : dw]
+            window = xp[
+                :,
+                oy * sh : oy * sh + dh * (kh - 1) + 1 : dh,
+                ox * sw : ox * sw + dw * (kw - 1) + 1 : dw,
+            ]
             out[oy, ox] = (window * w[None]).sum() + bias
     return out
 
@@ -58,8 +67,13 @@ def _naive_conv(x, kernel, bias, stride, pads, dilation, mode, channels):
 def test_conv_stage_matches_naive_sum(padding, explicit, mode, stride, dilation):
     x = _image()
     settings = Settings(
-        filters=_filters((3, 3), (2, 3)), stride=stride, padding=padding,
-        explicit_padding=explicit, padding_mode=mode, dilation=dilation, pool="none",
+        filters=_filters((3, 3), (2, 3)),
+        stride=stride,
+        padding=padding,
+        explicit_padding=explicit,
+        padding_mode=mode,
+        dilation=dilation,
+        pool="none",
         activation="none",
     )
     result = explore.compute(x, settings)
@@ -67,7 +81,9 @@ def test_conv_stage_matches_naive_sum(padding, explicit, mode, stride, dilation)
         pads = kernels.resolve_padding(
             settings.conv_padding(), x.shape[1:], flt.kernel.shape, stride, dilation
         )
-        expected = _naive_conv(x, flt.kernel, flt.bias, stride, pads, dilation, mode, "mean")
+        expected = _naive_conv(
+            x, flt.kernel, flt.bias, stride, pads, dilation, mode, "mean"
+        )
         np.testing.assert_allclose(fm.conv, expected, rtol=1e-5, atol=1e-5)
         assert np.shares_memory(fm.activated, fm.conv)  # "none" draws the same array
 
@@ -84,28 +100,45 @@ def test_conv_stage_matches_naive_sum(padding, explicit, mode, stride, dilation)
 )
 def test_activations(name, reference):
     x = _image(1)
-    result = explore.compute(x, Settings(filters=_filters((3, 3)), activation=name, pool="none"))
+    result = explore.compute(
+        x, Settings(filters=_filters((3, 3)), activation=name, pool="none")
+    )
     fm = result.maps[0]
-    np.testing.assert_allclose(fm.activated, reference(fm.conv.astype(np.float64)), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        fm.activated, reference(fm.conv.astype(np.float64)), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("pool", ["max", "avg"])
 @pytest.mark.parametrize(
     ("size", "stride", "padding", "explicit", "ceil_mode"),
-    [((2, 2), (2, 2), "valid", (0, 0), False), ((3, 2), (2, 1), "explicit", (1, 1), True),
-     ((3, 3), (2, 2), "same", (0, 0), False)],
+    [
+        ((2, 2), (2, 2), "valid", (0, 0), False),
+        ((3, 2), (2, 1), "explicit", (1, 1), True),
+        ((3, 3), (2, 2), "same", (0, 0), False),
+    ],
 )
-def test_pool_stage_matches_kernels_and_inspection(pool, size, stride, padding, explicit,
-                                                   ceil_mode):
+def test_pool_stage_matches_kernels_and_inspection(
+    pool, size, stride, padding, explicit, ceil_mode
+):
     x = _image()
-    settings = Settings(filters=_filters((3, 3)), pool=pool, pool_size=size,
-                        pool_stride=stride, pool_padding=padding,
-                        pool_explicit_padding=explicit, ceil_mode=ceil_mode)
+    settings = Settings(
+        filters=_filters((3, 3)),
+        pool=pool,
+        pool_size=size,
+        pool_stride=stride,
+        pool_padding=padding,
+        pool_explicit_padding=explicit,
+        ceil_mode=ceil_mode,
+    )
     result = explore.compute(x, settings)
     fm = result.maps[0]
-    args = dict(kernel_size=size, stride=stride, padding=settings.pool_padding_arg(),
-                ceil_mode=ceil_mode)
+    args = dict(
+        kernel_size=size,
+        stride=stride,
+        padding=settings.pool_padding_arg(),
+        ceil_mode=ceil_mode,
+    )
     if pool == "max":
         expected, indices = kernels.max_pool2d(fm.activated, **args)
         np.testing.assert_array_equal(fm.indices, indices)
@@ -117,7 +150,9 @@ def test_pool_stage_matches_kernels_and_inspection(pool, size, stride, padding, 
         for c in range(fm.pooled.shape[1]):
             ins = explore.inspect_pixel(result, 0, "pooled", r, c)
             assert ins.value == fm.pooled[r, c]
-            assert ins.recomputed == pytest.approx(float(fm.pooled[r, c]), rel=1e-5, abs=1e-6)
+            assert ins.recomputed == pytest.approx(
+                float(fm.pooled[r, c]), rel=1e-5, abs=1e-6
+            )
             if pool == "max":
                 wr, wc = ins.winner
                 assert fm.activated[wr, wc] == fm.pooled[r, c]
@@ -127,8 +162,12 @@ def test_pool_stage_matches_kernels_and_inspection(pool, size, stride, padding, 
 def test_max_pool_winner_by_hand():
     # one 4x4 map whose maxima are known: identity kernel, no activation
     x = np.array([[[1, 5, 0, 2], [3, 4, 9, 1], [0, 0, 1, 1], [7, 0, 1, 8]]], np.float32)
-    settings = Settings(filters=(Filter("id", np.ones((1, 1))),), padding="valid",
-                        activation="none", pool="max")
+    settings = Settings(
+        filters=(Filter("id", np.ones((1, 1))),),
+        padding="valid",
+        activation="none",
+        pool="max",
+    )
     result = explore.compute(x, settings)
     np.testing.assert_array_equal(result.maps[0].pooled, [[5, 9], [7, 8]])
     assert explore.inspect_pixel(result, 0, "pooled", 0, 1).winner == (1, 2)
@@ -137,34 +176,53 @@ def test_max_pool_winner_by_hand():
 
 def test_conv_inspection_numbers():
     x = _image(3, 9, 8)
-    settings = Settings(filters=_filters((3, 3), (3, 2)), padding="same",
-                        padding_mode="reflect", stride=(2, 1), dilation=(1, 2),
-                        activation="leaky_relu", pool="none")
+    settings = Settings(
+        filters=_filters((3, 3), (3, 2)),
+        padding="same",
+        padding_mode="reflect",
+        stride=(2, 1),
+        dilation=(1, 2),
+        activation="leaky_relu",
+        pool="none",
+    )
     result = explore.compute(x, settings)
     for index in (0, 1):
         flt = settings.filters[index]
         kh, kw = flt.kernel.shape
-        for row, col in [(0, 0), (2, 3), (result.maps[index].conv.shape[0] - 1,
-                                         result.maps[index].conv.shape[1] - 1)]:
+        for row, col in [
+            (0, 0),
+            (2, 3),
+            (
+                result.maps[index].conv.shape[0] - 1,
+                result.maps[index].conv.shape[1] - 1,
+            ),
+        ]:
             ins = explore.inspect_pixel(result, index, "conv", row, col)
             top, bottom, left, right = ins.pads
             xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), mode="reflect")
             window = xp[:, row * 2 : row * 2 + kh, col : col + 2 * (kw - 1) + 1 : 2]
             np.testing.assert_array_equal(ins.window, window)
             np.testing.assert_allclose(ins.products, window * flt.kernel / 3, rtol=1e-6)
-            assert ins.total + ins.bias == pytest.approx(float(result.maps[index].conv[row, col]),
-                                                         rel=1e-5, abs=1e-5)
+            assert ins.total + ins.bias == pytest.approx(
+                float(result.maps[index].conv[row, col]), rel=1e-5, abs=1e-5
+            )
             z = ins.pre_activation
-            assert ins.activated == pytest.approx(z if z > 0 else 0.1 * z, rel=1e-6, abs=1e-7)
+            assert ins.activated == pytest.approx(
+                z if z > 0 else 0.1 * z, rel=1e-6, abs=1e-7
+            )
             rows = row * 2 + np.arange(kh) - top
             cols = col + 2 * np.arange(kw) - left
-            expected_mask = ((rows < 0) | (rows >= 9))[:, None] | ((cols < 0) | (cols >= 8))[None]
+            expected_mask = ((rows < 0) | (rows >= 9))[:, None] | (
+                (cols < 0) | (cols >= 8)
+            )[None]
             np.testing.assert_array_equal(ins.padded_mask, expected_mask)
 
 
 def test_corner_pixel_marks_zero_padding():
     x = _image(1, 5, 5)
-    result = explore.compute(x, Settings(filters=_filters((3, 3)), padding="same", pool="none"))
+    result = explore.compute(
+        x, Settings(filters=_filters((3, 3)), padding="same", pool="none")
+    )
     ins = explore.inspect_pixel(result, 0, "conv", 0, 0)
     np.testing.assert_array_equal(ins.padded_mask[0], [True, True, True])
     np.testing.assert_array_equal(ins.padded_mask[:, 0], [True, True, True])
@@ -179,29 +237,43 @@ def test_channels_sum_vs_mean():
     mean = explore.compute(x, Settings(filters=flt, channels="mean", pool="none"))
     total = explore.compute(x, Settings(filters=flt, channels="sum", pool="none"))
     b = flt[0].bias
-    np.testing.assert_allclose(total.maps[0].conv - b, 3 * (mean.maps[0].conv - b), rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        total.maps[0].conv - b, 3 * (mean.maps[0].conv - b), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_validate_reports_next_to_the_control():
     shape = (1, 6, 6)
     flt = _filters((5, 5))
     assert explore.validate(Settings(filters=flt), shape) == []
-    problems = explore.validate(Settings(filters=flt, padding="valid", dilation=(2, 2)), shape)
+    problems = explore.validate(
+        Settings(filters=flt, padding="valid", dilation=(2, 2)), shape
+    )
     assert [c for c, _ in problems] == ["dilation"]
     assert "Output would be empty" in problems[0][1]
-    problems = explore.validate(Settings(filters=flt, padding="valid", stride=(2, 2),
-                                         dilation=(2, 2)), shape, blame="stride")
+    problems = explore.validate(
+        Settings(filters=flt, padding="valid", stride=(2, 2), dilation=(2, 2)),
+        shape,
+        blame="stride",
+    )
     assert [c for c, _ in problems] == ["stride"]
     problems = explore.validate(
-        Settings(filters=flt, padding="explicit", explicit_padding=(6, 0, 0, 0),
-                 padding_mode="reflect"), shape)
+        Settings(
+            filters=flt,
+            padding="explicit",
+            explicit_padding=(6, 0, 0, 0),
+            padding_mode="reflect",
+        ),
+        shape,
+    )
     assert problems[0][0] == "padding_mode"
     assert "Reflect padding must be smaller" in problems[0][1]
     problems = explore.validate(Settings(filters=flt, pool_size=(7, 7)), shape)
     assert problems[0][0] == "pool_size"
     problems = explore.validate(
-        Settings(filters=flt, pool_padding="explicit", pool_explicit_padding=(2, 0)), shape)
+        Settings(filters=flt, pool_padding="explicit", pool_explicit_padding=(2, 0)),
+        shape,
+    )
     assert problems[0][0] == "pool_padding"
     assert "at most half the window" in problems[0][1]
     assert explore.validate(Settings(filters=()), shape)[0][0] == "filters"
@@ -209,7 +281,9 @@ def test_validate_reports_next_to_the_control():
 
 def test_compute_refuses_invalid_settings():
     with pytest.raises(explore.InvalidSettings, match="Output would be empty") as info:
-        explore.compute(_image(1, 4, 4), Settings(filters=_filters((5, 5)), padding="valid"))
+        explore.compute(
+            _image(1, 4, 4), Settings(filters=_filters((5, 5)), padding="valid")
+        )
     assert info.value.problems[0][0] == "padding"
 
 
@@ -219,20 +293,34 @@ def test_filter_checks_kernel_shape():
 
 
 def test_stage_shapes_and_conventions():
-    settings = Settings(filters=_filters((3, 3)), padding="valid", stride=(2, 2), pool="max",
-                        pool_size=(2, 2), pool_stride=(2, 2))
+    settings = Settings(
+        filters=_filters((3, 3)),
+        padding="valid",
+        stride=(2, 2),
+        pool="max",
+        pool_size=(2, 2),
+        pool_stride=(2, 2),
+    )
     stages = explore.stage_shapes(settings, (3, 7, 7))
     assert [s.shape for s in stages] == [(3, 7, 7), (1, 3, 3), (1, 3, 3), (1, 1, 1)]
     assert stages[1].formula_h == "H: floor((7 + 0 + 0 - 3) / 2) + 1 = 3"
     rows = explore.conventions(settings, (3, 7, 7))
-    conv_h = dict(next(items for stage, axis, items in rows if (stage, axis) == ("conv", "H")))
-    assert conv_h['Keras "same"'] == 4 and conv_h["PyTorch (floor)"] == 3
+    conv_h = dict(
+        next(items for stage, axis, items in rows if (stage, axis) == ("conv", "H"))
+    )
+    assert conv_h['Keras "same"'] == 4
+    assert conv_h["PyTorch (floor)"] == 3
 
 
 def test_avg_pool_inspection_explains_the_chosen_cell():
     x = _image(3, 9, 8)
-    settings = Settings(filters=_filters((3, 3)), pool="avg", pool_size=(3, 2),
-                        pool_stride=(3, 2), activation="relu")
+    settings = Settings(
+        filters=_filters((3, 3)),
+        pool="avg",
+        pool_size=(3, 2),
+        pool_stride=(3, 2),
+        activation="relu",
+    )
     result = explore.compute(x, settings)
     fm = result.maps[0]
     default = explore.inspect_pixel(result, 0, "pooled", 1, 2)
@@ -267,7 +355,8 @@ def test_cache_reuses_unchanged_stages_and_matches_a_fresh_compute():
     strided = explore.compute(x, replace(base, stride=(2, 1)), cache=cache)
     assert strided.maps[0].conv.shape == (6, 10)
     np.testing.assert_array_equal(
-        strided.maps[0].conv, explore.compute(x, replace(base, stride=(2, 1))).maps[0].conv
+        strided.maps[0].conv,
+        explore.compute(x, replace(base, stride=(2, 1))).maps[0].conv,
     )
     # a new image object (even with equal values) is never served from the cache
     other = explore.compute(x.copy() + 1, base, cache=cache)
@@ -278,7 +367,11 @@ def test_abs_max_skips_non_finite_values():
     x = _image(1, 6, 6)
     x[0, 2, 2] = np.nan
     x[0, 4, 4] = np.inf
-    result = explore.compute(x, Settings(filters=(Filter("id", np.ones((1, 1))),),
-                                         pool="none", activation="none"))
+    result = explore.compute(
+        x,
+        Settings(
+            filters=(Filter("id", np.ones((1, 1))),), pool="none", activation="none"
+        ),
+    )
     finite = x[0][np.isfinite(x[0])]
     assert result.maps[0].abs_max["conv"] == pytest.approx(float(np.abs(finite).max()))

@@ -1,4 +1,5 @@
-"""The explorer tab driven as a user would; what the view holds is checked against kernels."""
+"""The explorer tab driven as a user would; what the view holds is checked against
+kernels."""
 
 from __future__ import annotations
 
@@ -21,26 +22,38 @@ TIMEOUT = 60_000
 
 
 def expected_maps(x, settings):
-    """Every filter's three stages straight from kernels (not through convlab.explore)."""
+    """Every filter's three stages straight from kernels (not via convlab.explore)."""
     out = []
     c = x.shape[0]
     for flt in settings.filters:
         weight = np.repeat(flt.kernel[None, None] / np.float32(c), c, axis=1)
         conv = kernels.conv2d(
-            x, weight, np.array([flt.bias], np.float32), stride=settings.stride,
-            padding=settings.conv_padding(), dilation=settings.dilation,
+            x,
+            weight,
+            np.array([flt.bias], np.float32),
+            stride=settings.stride,
+            padding=settings.conv_padding(),
+            dilation=settings.dilation,
             padding_mode=settings.padding_mode,
         )[0]
         act = kernels.relu(conv) if settings.activation == "relu" else conv
         stages = {"conv": conv, "activation": act}
         if settings.pool == "max":
             stages["pooled"] = kernels.max_pool2d(
-                act, settings.pool_size, settings.pool_stride, settings.pool_padding_arg(),
-                settings.ceil_mode)[0]
+                act,
+                settings.pool_size,
+                settings.pool_stride,
+                settings.pool_padding_arg(),
+                settings.ceil_mode,
+            )[0]
         elif settings.pool == "avg":
             stages["pooled"] = kernels.avg_pool2d(
-                act, settings.pool_size, settings.pool_stride, settings.pool_padding_arg(),
-                settings.ceil_mode)
+                act,
+                settings.pool_size,
+                settings.pool_stride,
+                settings.pool_padding_arg(),
+                settings.ceil_mode,
+            )
         out.append(stages)
     return out
 
@@ -95,7 +108,9 @@ def test_window_opens_on_first_sample(window):
     explorer = window.explorer
     sample = image_data.SAMPLES[0]
     assert sample.title in explorer.input_label.text()
-    np.testing.assert_array_equal(explorer.image(), image_data.load_sample(sample.name).array)
+    np.testing.assert_array_equal(
+        explorer.image(), image_data.load_sample(sample.name).array
+    )
     assert explorer.bank.list.count() == 8
     assert explorer.grid.stages() == ["conv", "activation", "pooled"]
     assert_view_matches_kernels(explorer)
@@ -147,7 +162,9 @@ def test_invalid_setting_shows_message_and_keeps_last_good(window, qtbot, rgb_fi
     explorer = window.explorer
     explorer.load_image_file(rgb_file)
     settle(qtbot, explorer)
-    explorer.geometry.padding.setCurrentIndex(explorer.geometry.padding.findData("valid"))
+    explorer.geometry.padding.setCurrentIndex(
+        explorer.geometry.padding.findData("valid")
+    )
     settle(qtbot, explorer)
     before = [{k: v.copy() for k, v in maps.items()} for maps in displayed(explorer)]
     good = explorer.result()
@@ -157,13 +174,17 @@ def test_invalid_setting_shows_message_and_keeps_last_good(window, qtbot, rgb_fi
     assert "Invalid setting" in blocker.args[0]
     message = explorer.geometry.error_text("dilation")
     assert "Output would be empty" in message
-    assert explorer.geometry.findChild(type(explorer.input_label), "error_dilation").isVisible()
+    assert explorer.geometry.findChild(
+        type(explorer.input_label), "error_dilation"
+    ).isVisible()
     assert explorer.result() is good
     for old, new in zip(before, displayed(explorer), strict=True):
         for stage in old:
             np.testing.assert_array_equal(old[stage], new[stage])
 
-    explorer.geometry.dilation_h.setValue(2)  # valid again: message gone, maps recomputed
+    explorer.geometry.dilation_h.setValue(
+        2
+    )  # valid again: message gone, maps recomputed
     settle(qtbot, explorer)
     assert explorer.geometry.error_text("dilation") == ""
     assert explorer.result().settings.dilation == (2, 1)
@@ -171,7 +192,9 @@ def test_invalid_setting_shows_message_and_keeps_last_good(window, qtbot, rgb_fi
 
 
 @pytest.mark.parametrize("stage", ["conv", "pooled"])
-def test_microscope_shows_the_numbers_of_a_clicked_pixel(window, qtbot, rgb_file, stage):
+def test_microscope_shows_the_numbers_of_a_clicked_pixel(
+    window, qtbot, rgb_file, stage
+):
     explorer = window.explorer
     explorer.load_image_file(rgb_file)
     settle(qtbot, explorer)
@@ -195,9 +218,15 @@ def test_microscope_shows_the_numbers_of_a_clicked_pixel(window, qtbot, rgb_file
         window_values = act[row * 2 : row * 2 + ph, col * 2 : col * 2 + pw]
         wr, wc = np.unravel_index(np.argmax(window_values), window_values.shape)
         conv_row, conv_col = row * 2 + wr, col * 2 + wc
-        np.testing.assert_allclose(explorer.microscope.table_values("pool"), window_values,
-                                   rtol=1e-3, atol=1e-4)
-        assert f"row {conv_row}, col {conv_col}" in explorer.microscope.pool_label.text()
+        np.testing.assert_allclose(
+            explorer.microscope.table_values("pool"),
+            window_values,
+            rtol=1e-3,
+            atol=1e-4,
+        )
+        assert (
+            f"row {conv_row}, col {conv_col}" in explorer.microscope.pool_label.text()
+        )
     else:
         conv_row, conv_col = row, col
     # direct numpy: "same" padding with zeros for a 3x3 kernel is one cell on each side
@@ -206,10 +235,18 @@ def test_microscope_shows_the_numbers_of_a_clicked_pixel(window, qtbot, rgb_file
     products = window_x * flt.kernel.astype(np.float64) / 3
     for channel in range(3):
         explorer.microscope.channel.setCurrentIndex(channel)
-        np.testing.assert_allclose(explorer.microscope.table_values("inputs"),
-                                   window_x[channel], rtol=1e-3, atol=1e-4)
-        np.testing.assert_allclose(explorer.microscope.table_values("products"),
-                                   products[channel], rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(
+            explorer.microscope.table_values("inputs"),
+            window_x[channel],
+            rtol=1e-3,
+            atol=1e-4,
+        )
+        np.testing.assert_allclose(
+            explorer.microscope.table_values("products"),
+            products[channel],
+            rtol=1e-3,
+            atol=1e-4,
+        )
     z = products.sum() + flt.bias
     summary = explorer.microscope.summary.text()
     assert f"z = {z:.6g}" in summary
@@ -255,7 +292,9 @@ def test_kernel_editor_edits_feed_the_maps_and_undo(window, qtbot, rgb_file):
     explorer.editor.undo()
     explorer.editor.undo()
     settle(qtbot, explorer)
-    np.testing.assert_array_equal(explorer.result().settings.filters[2].kernel, original)
+    np.testing.assert_array_equal(
+        explorer.result().settings.filters[2].kernel, original
+    )
 
 
 def test_bank_add_remove_and_reorder(window, qtbot):
@@ -277,8 +316,9 @@ def test_exports(window, qtbot, tmp_path):
     explorer = window.explorer
     explorer.inspect(0, "activation", 5, 6)
     assert explorer.export_npy(str(tmp_path / "map.npy"))
-    np.testing.assert_array_equal(np.load(tmp_path / "map.npy"),
-                                  explorer.result().maps[0].activated)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "map.npy"), explorer.result().maps[0].activated
+    )
     assert explorer.export_map_png(str(tmp_path / "map.png"))
     with Image.open(tmp_path / "map.png") as png:
         assert png.size == explorer.result().maps[0].activated.shape[::-1]
@@ -360,9 +400,12 @@ def test_pixels_are_the_maps_coloured_and_shared_scale(window, qtbot, rgb_file):
             assert (got == want).mean() > 0.99
     explorer.shared_scale.setChecked(True)  # a recolour only: same arrays
     settle(qtbot, explorer)
-    assert np.shares_memory(explorer.result().maps[0].conv, result.maps[0].conv)  # cached
+    assert np.shares_memory(
+        explorer.result().maps[0].conv, result.maps[0].conv
+    )  # cached
     shared = max(
-        float(np.abs(fm.stage(s)).max()) for fm in explorer.result().maps
+        float(np.abs(fm.stage(s)).max())
+        for fm in explorer.result().maps
         for s in grid.stages()
     )
     for i in range(len(explorer.result().maps)):

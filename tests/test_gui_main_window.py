@@ -38,7 +38,9 @@ def test_window_appears_warming_then_draws(qtbot):
 def test_image_path_and_screenshot(qtbot, tmp_path):
     configure_pyqtgraph()
     src = tmp_path / "in.png"
-    Image.fromarray((np.arange(30 * 40) % 255).astype(np.uint8).reshape(30, 40)).save(src)
+    Image.fromarray((np.arange(30 * 40) % 255).astype(np.uint8).reshape(30, 40)).save(
+        src
+    )
     window = MainWindow(image_path=str(src))
     qtbot.addWidget(window)
     window.show()
@@ -70,5 +72,29 @@ def test_trainer_filters_land_in_the_bank(qtbot):
     window._on_trainer_filters_exported([("conv1 #1", kernel)])
     qtbot.waitUntil(window.explorer.is_up_to_date, timeout=60_000)
     assert window.explorer.result().maps[-1].name == "conv1 #1"
-    np.testing.assert_array_equal(window.explorer.result().settings.filters[-1].kernel, kernel)
+    np.testing.assert_array_equal(
+        window.explorer.result().settings.filters[-1].kernel, kernel
+    )
+    window.close()
+
+
+def test_kernel_editor_fits_the_filters_tab_at_the_default_size(qtbot):
+    configure_pyqtgraph()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    assert (window.width(), window.height()) == (1500, 950)
+    explorer = window.explorer
+    qtbot.waitUntil(explorer.is_up_to_date, timeout=60_000)
+    explorer.control_tabs.setCurrentIndex(1)
+    area = explorer.control_tabs.currentWidget()
+    qtbot.waitUntil(lambda: area.viewport().height() > 0, timeout=5000)
+    assert area.verticalScrollBar().maximum() == 0  # nothing below the fold
+    editor = explorer.editor
+    top_left = editor.mapTo(area.viewport(), editor.rect().topLeft())
+    bottom = top_left.y() + editor.height()
+    assert top_left.y() >= 0
+    assert bottom <= area.viewport().height()
+    for button in editor.findChildren(type(explorer.open_button)):
+        assert button.isVisible()
     window.close()

@@ -123,7 +123,8 @@ class MainWindow(QMainWindow):
         for i, name in enumerate(("Explorer", "Trainer")):
             action = QAction(f"Show the {name.lower()}", self)
             action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
-            action.triggered.connect(lambda _=False, n=name.lower(): self.select_tab(n))
+            tab = name.lower()
+            action.triggered.connect(lambda _=False, n=tab: self.select_tab(n))
             tabs_menu.addAction(action)
         app_menu.addAction(self.explorer.actions_by_name["open"])
         app_menu.addSeparator()
@@ -138,9 +139,8 @@ class MainWindow(QMainWindow):
         lines = []
         for action in self.findChildren(QAction):
             if not action.shortcut().isEmpty() and action.text():
-                lines.append(
-                    f"{action.shortcut().toString():>16}   {action.text().replace('&', '')}"
-                )
+                keys = action.shortcut().toString()
+                lines.append(f"{keys:>16}   {action.text().replace('&', '')}")
         QMessageBox.information(
             self, "Keyboard shortcuts", "\n".join(sorted(set(lines)))
         )
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
     def save_screenshot_when_ready(
         self, path: str, quit_after: bool = True, timeout_ms: int = 180_000
     ) -> None:
-        """Save ``self.grab()`` to ``path`` once the first feature maps are on screen."""
+        """Save ``self.grab()`` to ``path`` once the first maps are on screen."""
         self._screenshot = (str(path), quit_after)
         if self.explorer.result() is not None:
             QTimer.singleShot(50, self._take_screenshot)

@@ -1,4 +1,5 @@
-"""Colour maps: one diverging map (blue negative, white zero, red positive) for every map.
+"""Colour maps: one diverging map (blue negative, white zero, red positive) for every
+map.
 
 :func:`colorize` turns a float map into ``uint32`` pixels ``0xFFRRGGBB`` (a
 ``QImage.Format_RGB32`` row) in one numba pass with no Qt call, so it runs on the worker
@@ -68,13 +69,15 @@ def _colorize_planes(planes, lows, highs, lut, nan_argb, out):  # noqa: ANN001, 
 def colorize_planes(
     planes: np.ndarray, levels: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
-    """Maps as uint32 pixels ``0xFFRRGGBB`` (``QImage.Format_RGB32``), :data:`DIVERGING`.
+    """Maps as uint32 pixels ``0xFFRRGGBB`` (``QImage.Format_RGB32``),
+    :data:`DIVERGING`.
 
     Parameters
     ----------
     planes : ndarray, shape (P, H, W), float
     levels : array_like, shape (P, 2)
-        Per plane, the values drawn full blue and full red (see :func:`symmetric_levels`).
+        Per plane, the values drawn full blue and full red (see
+        :func:`symmetric_levels`).
     out : ndarray, shape (P, H, W), uint32, optional
 
     Returns

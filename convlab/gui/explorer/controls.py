@@ -1,5 +1,6 @@
-"""Geometry controls (stride, padding, dilation, activation, pooling) with inline errors,
-and the panel that shows every stage's output shape with the formula that gives it."""
+"""Geometry controls (stride, padding, dilation, activation, pooling) with inline
+errors, and the panel that shows every stage's output shape with the formula that gives
+it."""
 
 from __future__ import annotations
 
@@ -97,16 +98,18 @@ class GeometryPanel(QWidget):
                 "same": "same (Keras)",
                 "explicit": "explicit per side",
             },
-            "valid: the kernel stays inside the image, so the map shrinks by kernel-1.\n"
-            "same: pad so that the output is ceil(input / stride) (Keras/TensorFlow; the odd "
-            "extra row/column goes at the bottom/right).\nexplicit: choose each side.",
+            "valid: the kernel stays inside the image, so the map shrinks by "
+            "kernel-1.\n"
+            "same: pad so that the output is ceil(input / stride) (Keras/TensorFlow; "
+            "the odd extra row/column goes at the bottom/right).\n"
+            "explicit: choose each side.",
         )
         self.pad_top = _spin(0, 64, 1, "Rows of padding above the image (top)", "↑ ")
-        self.pad_bottom = _spin(0, 64, 1, "Rows of padding below the image (bottom)", "↓ ")
-        self.pad_left = _spin(0, 64, 1, "Columns of padding left of the image", "← ")
-        self.pad_right = _spin(
-            0, 64, 1, "Columns of padding right of the image", "→ "
+        self.pad_bottom = _spin(
+            0, 64, 1, "Rows of padding below the image (bottom)", "↓ "
         )
+        self.pad_left = _spin(0, 64, 1, "Columns of padding left of the image", "← ")
+        self.pad_right = _spin(0, 64, 1, "Columns of padding right of the image", "→ ")
         pad_box = QWidget()
         pad_layout = QVBoxLayout(pad_box)
         pad_layout.setContentsMargins(0, 0, 0, 0)
@@ -124,9 +127,11 @@ class GeometryPanel(QWidget):
                 "replicate": "replicate",
                 "circular": "circular",
             },
-            "What the padded cells contain (PyTorch's padding_mode):\nzeros: 0 (darkens the "
-            "border of a blur)\nreflect: mirror without repeating the edge (d c b | a b c d)\n"
-            "replicate: repeat the edge (a a | a b c d)\ncircular: wrap around (c d | a b c d)",
+            "What the padded cells contain (PyTorch's padding_mode):\nzeros: 0 "
+            "(darkens the border of a blur)\n"
+            "reflect: mirror without repeating the edge (d c b | a b c d)\n"
+            "replicate: repeat the edge (a a | a b c d)\ncircular: wrap around (c d | "
+            "a b c d)",
         )
         self._row(form, "Padding mode", "padding_mode", self.padding_mode)
 
@@ -148,9 +153,9 @@ class GeometryPanel(QWidget):
                 "mean": "average (kernel / C)",
                 "sum": "sum (raw Conv2D)",
             },
-            "A Conv2D filter has one kernel slice per input channel and sums them. Here every "
-            "slice is your kernel; 'average' divides it by the number of channels (3 for RGB) "
-            "so a blur keeps the image's brightness.",
+            "A Conv2D filter has one kernel slice per input channel and sums them. "
+            "Here every slice is your kernel; 'average' divides it by the number of "
+            "channels (3 for RGB) so a blur keeps the image's brightness.",
         )
         self._row(form, "Colour channels", "channels", self.channels)
 
@@ -174,8 +179,8 @@ class GeometryPanel(QWidget):
         # -- pooling
         self.pool = _combo(
             explore.POOLS,
-            "Max pooling keeps the strongest answer in each window (where a feature is, "
-            "roughly); average pooling smooths. Both shrink the map.",
+            "Max pooling keeps the strongest answer in each window (where a feature "
+            "is, roughly); average pooling smooths. Both shrink the map.",
         )
         self._row(form, "Pooling", "pool", self.pool)
         self.pool_h = _spin(1, 16, 2, "Pool window height", "↓ ")
@@ -190,14 +195,15 @@ class GeometryPanel(QWidget):
         )
         self.pool_padding = _combo(
             {"valid": "valid (none)", "same": "same (Keras)", "explicit": "explicit"},
-            "Padding for the pooling window. Padded cells never win a max; PyTorch allows at "
-            "most half the window.",
+            "Padding for the pooling window. Padded cells never win a max; PyTorch "
+            "allows at most half the window.",
         )
         self.pool_pad_h = _spin(0, 8, 0, "Pool padding rows (each side)", "↕ ")
         self.pool_pad_w = _spin(0, 8, 0, "Pool padding columns (each side)", "↔ ")
         self.ceil_mode = QCheckBox("ceil mode")
         self.ceil_mode.setToolTip(
-            "PyTorch's ceil_mode: round the output size up, keeping a last partial window."
+            "PyTorch's ceil_mode: round the output size up, keeping a last partial "
+            "window."
         )
         self._row(
             form,
@@ -337,6 +343,7 @@ class GeometryPanel(QWidget):
         for box, value in zip(
             (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right),
             settings.explicit_padding,
+            strict=True,
         ):
             box.setValue(value)
         _set_combo(self.padding_mode, settings.padding_mode)
@@ -382,9 +389,9 @@ class GeometryPanel(QWidget):
 class ShapesPanel(QTextBrowser):
     """Every stage's output shape with the PyTorch formula, and the conventions table.
 
-    A read-only text view sized to its text once per change, not a word-wrapped
-    QLabel: the label's height-for-width made the parent layout lay the rich text out
-    again and again, measured 17 ms of GUI-thread time per control change (4 ms here).
+    A read-only text view sized to its text once per change, not a word-wrapped QLabel:
+    the label's height-for-width made the parent layout lay the rich text out again and
+    again, measured 17 ms of GUI-thread time per control change (4 ms here).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -435,7 +442,9 @@ class ShapesPanel(QTextBrowser):
             elif stage.name == "input":
                 formula = ""
             else:
-                formula = f"{html.escape(stage.formula_h)}<br>{html.escape(stage.formula_w)}"
+                formula = (
+                    f"{html.escape(stage.formula_h)}<br>{html.escape(stage.formula_w)}"
+                )
             rows.append(
                 f"<tr><td><b>{html.escape(stage.name)}</b></td>"
                 f"<td><b>{shape}</b></td></tr>"
@@ -449,8 +458,8 @@ class ShapesPanel(QTextBrowser):
             "<p>PyTorch's formula per axis: floor((n + pad<sub>before</sub> + "
             "pad<sub>after</sub> − dilated kernel) / stride) + 1</p>"
             "<table cellspacing='0' cellpadding='2'>"
-            "<tr><th align='left'>stage</th><th align='left'>shape (C × H × W)</th></tr>"
-            + "".join(rows) + "</table>"
+            "<tr><th align='left'>stage</th><th align='left'>shape (C × H × "
+            "W)</th></tr>" + "".join(rows) + "</table>"
         )
         disagreements = explore.conventions(settings, image_shape)
         if disagreements:
@@ -468,9 +477,13 @@ class ShapesPanel(QTextBrowser):
             text += (
                 "<p style='margin-top:8px'><b>Where the frameworks disagree</b> "
                 "(same kernel, stride, symmetric padding):</p>"
-                f"<table border='1' cellspacing='0' cellpadding='3'><tr><th></th>{head}</tr>"
+                f"<table border='1' cellspacing='0' "
+                f"cellpadding='3'><tr><th></th>{head}</tr>"
                 f"{body}</table>"
             )
         else:
-            text += "<p style='margin-top:8px'>PyTorch, Keras and Chainer agree on these sizes.</p>"
+            text += (
+                "<p style='margin-top:8px'>PyTorch, Keras and Chainer agree on "
+                "these sizes.</p>"
+            )
         self.setText(text)

@@ -1,8 +1,10 @@
-"""The feature-map grid (one row per filter: conv, activation, pooled) and the input view.
+"""The feature-map grid (one row per filter: conv, activation, pooled) and the input
+view.
 
 Every map is placed in *input* coordinates: an output pixel sits over the centre of the
 window it was computed from, so zoom and pan (linked across every view) always show the
-same part of the picture, and the blockiness of a strided or pooled map is visible as such.
+same part of the picture, and the blockiness of a strided or pooled map is visible as
+such.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
 STAGE_KEYS = ("conv", "activation", "pooled")
 TITLE_SIZE = "10pt"
+NAME_SIZE = "10pt"
+NAME_HEIGHT = 20  # px: the filter's name above its maps
+HEADER_HEIGHT = 26  # px: the stage titles
+GROUP_GAP = 14  # px between groups of filters side by side
+COLORBAR_WIDTH = 72  # px
+SPACING = 3  # px between cells
 
 
 def _wrap(text: str, width: int = 14) -> str:
@@ -54,19 +62,20 @@ def stage_titles(result: Result) -> dict[str, str]:
     shape = result.maps[0].conv.shape if result.maps else (0, 0)
     act = ACTIVATIONS[s.activation].split("  ")[0]
     titles = {
-        "conv": f"conv<br>{shape[0]}×{shape[1]}",
-        "activation": ("no activation" if s.activation == "none" else act) + "<br>&nbsp;",
+        "conv": f"conv {shape[0]}×{shape[1]}",
+        "activation": "no activation" if s.activation == "none" else act,
     }
     if s.pool != "none" and result.maps and result.maps[0].pooled is not None:
         p = result.maps[0].pooled.shape
-        titles["pooled"] = f"{s.pool} pool<br>{p[0]}×{p[1]}"
+        titles["pooled"] = f"{s.pool} pool {p[0]}×{p[1]}"
     return titles
 
 
 def map_rect(
     result: Result, fm: FilterMaps, stage: str, kernel_hw: tuple[int, int]
 ) -> QRectF:
-    """Where a map sits in input coordinates (input pixel (r, c) covers [c, c+1) x [r, r+1))."""
+    """Where a map sits in input coordinates (input pixel (r, c) covers [c, c+1) x [r,
+    r+1))."""
     s = result.settings
     sh, sw = s.stride
     dkh = s.dilation[0] * (kernel_hw[0] - 1) + 1
@@ -121,9 +130,10 @@ class MapItem(pg.ImageItem):
 
 
 class _Header(pg.LabelItem):
-    """A column title that does not claim its text's width: the columns share it equally.
+    """A column title that does not claim its text's width: the columns share it
+    equally.
 
-    Titles are always two lines, so a new title keeps the height: :meth:`set_title` does
+    Titles are always one line, so a new title keeps the height: :meth:`set_title` does
     not invalidate the grid's layout (``LabelItem.setText`` did, and re-laying out 24
     views cost ~3 ms per stride or padding change).
     """
@@ -147,6 +157,16 @@ class _Header(pg.LabelItem):
             self.setText(text, size=TITLE_SIZE, bold=True)
         finally:
             self._quiet = False
+
+
+class _Name(pg.LabelItem):
+    """A filter's name above its row of maps: one line, no width claimed."""
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph)
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self.setPreferredWidth(0)
+        self.setMaximumHeight(NAME_HEIGHT)
 
 
 def _new_view(lock_aspect: bool = True) -> pg.ViewBox:
@@ -175,7 +195,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.setBackground(BACKGROUND)
-        self.ci.setSpacing(3)
+        self.ci.setSpacing(SPACING)
+        self.ci.setContentsMargins(4, 2, 4, 4)
         self._cells: list[dict[str, tuple[pg.ViewBox, pg.ImageItem]]] = []
         self._row_labels: list[pg.LabelItem] = []
         self._headers: dict[str, pg.LabelItem] = {}
@@ -263,7 +284,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             self._layout_key = key
         titles = stage_titles(result)
         for stage, label in self._header_items:
-            label.set_title(titles.get(stage, "&nbsp;<br>&nbsp;"))
+            label.set_title(titles.get(stage, "&nbsp;"))
         self._result = result
         self._rendered = rendered
         self._shared = rendered.shared
@@ -322,14 +343,21 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
 
     # -- internals -----------------------------------------------------------------
     def _groups_for(self, n_filters: int, n_stages: int) -> int:
-        """How many filters side by side make the maps closest to square."""
-        width = max(self.width() - 40, 200)
-        height = max(self.height() - 30, 150)
+        """How many filters side by side give the largest square maps.
+
+        Each filter is a row of maps with its name on a thin line above them (no name
+        column: the width goes to the maps); groups of filters sit side by side.
+        """
+        width = max(self.width() - COLORBAR_WIDTH, 200)
+        height = max(self.height() - HEADER_HEIGHT, 150)
         best, best_side = 1, 0.0
         for groups in range(1, max(n_filters, 1) + 1):
             rows = -(-n_filters // groups)
-            side = min((width - 90 * groups) / (n_stages * groups), height / rows - 24)
-            if side > best_side:
+            side = min(
+                (width - GROUP_GAP * (groups - 1)) / (n_stages * groups) - SPACING,
+                height / rows - NAME_HEIGHT - SPACING,
+            )
+            if side > best_side * 1.02:  # fewer groups on a near tie: wider rows
                 best, best_side = groups, side
         return best
 
@@ -338,33 +366,30 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self.ci.clear()
         self._cells, self._row_labels, self._headers = [], [], {}
         self._cells_selected = None
+        self._colorbar_key = None
         self._header_items: list[tuple[str, pg.LabelItem]] = []
         n = len(result.maps)
         rows = -(-n // groups) if n else 1
-        span = len(stages) + 1
+        span = len(stages) + 1  # the stages, then a gap column before the next group
         for g in range(min(groups, max(n, 1))):
             for j, stage in enumerate(stages):
                 label = _Header("", color="#e8eaed")
-                label.setText("&nbsp;<br>&nbsp;", size=TITLE_SIZE, bold=True)
-                self.ci.addItem(label, row=0, col=g * span + j + 1)
+                label.setText("&nbsp;", size=TITLE_SIZE, bold=True)
+                self.ci.addItem(label, row=0, col=g * span + j)
                 self._header_items.append((stage, label))
         for i, fm in enumerate(result.maps):
             r, g = divmod(i, groups)
-            label = self.ci.addLabel(
-                _wrap(fm.name, 12),
-                row=r + 1,
-                col=g * span,
-                color="#e8eaed",
-                size="10pt",
-            )
-            label.setFixedWidth(92)
-            self._row_labels.append(label)
+            name = _Name(fm.name, color="#e8eaed", size=NAME_SIZE, justify="left")
+            name.setToolTip(fm.name)
+            self.ci.addItem(name, row=1 + 2 * r, col=g * span, colspan=len(stages))
+            self._row_labels.append(name)
             row = {}
             for j, stage in enumerate(stages):
-                # only the first view keeps the aspect ratio: the others follow it through
+                # only the first view keeps the aspect ratio: the others follow it
+                # through
                 # the links (locking all of them makes linked ranges run away)
                 vb = _new_view(lock_aspect=not self._cells and j == 0)
-                self.ci.addItem(vb, row=r + 1, col=g * span + j + 1)
+                self.ci.addItem(vb, row=2 + 2 * r, col=g * span + j)
                 img = MapItem()
                 img._convlab_rect = None
                 vb.addItem(img)
@@ -377,16 +402,20 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             width=16,
             colorMapMenu=False,
         )
-        self.ci.addItem(self.colorbar, row=1, col=groups * span, rowspan=rows)
+        last = groups * span - 1
+        self.ci.addItem(self.colorbar, row=1, col=last, rowspan=2 * rows)
         grid = self.ci.layout
         for g in range(groups):
-            grid.setColumnStretchFactor(g * span, 0)
             for j in range(len(stages)):
-                grid.setColumnStretchFactor(g * span + j + 1, 10)
-        grid.setColumnStretchFactor(groups * span, 0)
+                grid.setColumnStretchFactor(g * span + j, 10)
+            if g < groups - 1:
+                grid.setColumnStretchFactor(g * span + len(stages), 0)
+                grid.setColumnFixedWidth(g * span + len(stages), GROUP_GAP)
+        grid.setColumnStretchFactor(last, 0)
         grid.setRowStretchFactor(0, 0)
         for r in range(rows):
-            grid.setRowStretchFactor(r + 1, 10)
+            grid.setRowStretchFactor(1 + 2 * r, 0)
+            grid.setRowStretchFactor(2 + 2 * r, 10)
         self._groups = groups
         self._image_hw = None
         self._link_all()

@@ -32,7 +32,8 @@ class BankEntry:
 
 
 class FilterBankPanel(QWidget):
-    """A list of filters with add (from the preset library), duplicate, remove and reorder.
+    """A list of filters with add (from the preset library), duplicate, remove and
+    reorder.
 
     Signals
     -------
@@ -72,10 +73,11 @@ class FilterBankPanel(QWidget):
         add_row.addWidget(self.preset, 1)
         add_row.addWidget(self.add_button)
         layout.addLayout(add_row)
+        # the chosen preset's one-line explanation: the Add button's tooltip (a visible
+        # label cost the kernel editor its place on the Filters tab)
         self.preset_help = QLabel()
         self.preset_help.setWordWrap(True)
-        self.preset_help.setStyleSheet("color: palette(mid);")
-        layout.addWidget(self.preset_help)
+        self.preset_help.hide()
 
         self.list = QListWidget()
         self.list.setObjectName("filter_list")
@@ -101,13 +103,13 @@ class FilterBankPanel(QWidget):
                 ("remove", "Remove", "Remove the selected filter (Delete)."),
                 ("up", "Move up", "Move the selected filter up one row."),
                 ("down", "Move down", "Move the selected filter down one row."),
-                ("save", "Save bank…", "Save the bank as a readable JSON file."),
-                ("load", "Load bank…", "Replace the bank with one from a file."),
+                ("save", "Save…", "Save the bank as a readable JSON file (Ctrl+S)."),
+                ("load", "Load…", "Replace the bank with one from a file (Ctrl+L)."),
             ]
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
-            grid.addWidget(button, i // 2, i % 2)
+            grid.addWidget(button, i // 3, i % 3)
             self.buttons[key] = button
         layout.addLayout(grid)
 
@@ -124,8 +126,8 @@ class FilterBankPanel(QWidget):
 
     # -- bank ----------------------------------------------------------------------
     def set_bank(self, items: list, *, current: int = 0) -> None:
-        """Replace the bank with presets (``name``, ``kernel``, optional ``description``,
-        ``bias``) or ``(name, kernel)`` pairs."""
+        """Replace the bank with presets (``name``, ``kernel``, optional
+        ``description``, ``bias``) or ``(name, kernel)`` pairs."""
         entries = []
         for item in items:
             if isinstance(item, tuple):
@@ -268,4 +270,9 @@ class FilterBankPanel(QWidget):
     def _on_preset_changed(self, _index: int = 0) -> None:
         data = self.preset.currentData()
         if data is not None:
-            self.preset_help.setText(self._presets[data].description)
+            preset = self._presets[data]
+            self.preset_help.setText(preset.description)
+            self.add_button.setToolTip(
+                f"Add “{preset.name}” to the bank (a new row of maps): "
+                f"{preset.description}"
+            )

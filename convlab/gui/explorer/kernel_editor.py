@@ -1,9 +1,10 @@
-"""A kernel editor: 1..15 rows and columns, type values, drag to paint, transform, undo/redo."""
+"""A kernel editor: 1..15 rows and columns, type values, drag to paint, transform,
+undo/redo."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,13 +37,23 @@ def format_value(value: float) -> str:
     return text
 
 
+class _KernelTable(QTableWidget):
+    """The kernel's cells: asks only for its minimum height and grows into free space
+    (QTableWidget's default 192 px preferred height pushed the editor below the
+    fold)."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt)
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
 class KernelEditor(QWidget):
     """Edit one 2-D kernel and its bias.
 
     Signals
     -------
     kernel_edited(object)
-        The kernel changed by a user action; the argument is a float32 copy ``(KH, KW)``.
+        The kernel changed by a user action; the argument is a float32 copy ``(KH,
+        KW)``.
     bias_edited(float)
         The bias spin box changed.
     """
@@ -83,7 +94,7 @@ class KernelEditor(QWidget):
         size_row.addWidget(self.bias)
         layout.addLayout(size_row)
 
-        self.table = QTableWidget(3, 3)
+        self.table = _KernelTable(3, 3)
         self.table.setObjectName("kernel_table")
         font = QFont(self.table.font())
         font.setPointSizeF(max(font.pointSizeF(), 11.0))
@@ -92,11 +103,11 @@ class KernelEditor(QWidget):
             QHeaderView.ResizeMode.Stretch
         )
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumHeight(190)
+        self.table.setMinimumHeight(150)
         self.table.setToolTip(
-            "Double-click or start typing in a cell to enter a value. With 'paint' on, drag "
-            "across cells to set them to the paint value. The output pixel is the sum of "
-            "kernel × input over the window (cross-correlation: no flip)."
+            "Double-click or start typing in a cell to enter a value. With 'paint' on, "
+            "drag across cells to set them to the paint value. The output pixel is the "
+            "sum of kernel × input over the window (cross-correlation: no flip)."
         )
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -117,7 +128,8 @@ class KernelEditor(QWidget):
         paint_row.addWidget(self.paint_value)
         self.sum_label = QLabel()
         self.sum_label.setToolTip(
-            "Sum of the weights: 1 keeps brightness (blur), 0 answers only to change (edges)."
+            "Sum of the weights: 1 keeps brightness (blur), 0 answers only to change "
+            "(edges)."
         )
         paint_row.addWidget(self.sum_label, 1)
         layout.addLayout(paint_row)
@@ -130,7 +142,8 @@ class KernelEditor(QWidget):
                     "normalise",
                     "Normalise",
                     "Scale so the weights sum to 1 (brightness kept). A "
-                    "kernel summing to 0 (an edge detector) is scaled so its positive weights sum to 1.",
+                    "kernel summing to 0 (an edge detector) is scaled so its positive "
+                    "weights sum to 1.",
                 ),
                 (
                     "randomise",

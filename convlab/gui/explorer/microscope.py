@@ -1,4 +1,5 @@
-"""The microscope: every number behind one output pixel, from the arrays that drew the maps."""
+"""The microscope: every number behind one output pixel, from the arrays that drew the
+maps."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ CHANNEL_NAMES = {1: ["grey"], 3: ["R", "G", "B"]}
 
 
 def fmt(value: float, digits: int = 4) -> str:
-    """Readable number: up to ``digits`` significant digits, no '-0', no exponent noise."""
+    """Readable number: ``digits`` significant digits, no '-0', no exponent noise."""
     value = float(value)
     if not np.isfinite(value):
         return "pad" if np.isnan(value) else str(value)
@@ -304,8 +305,8 @@ class MicroscopePanel(QWidget):
             else "The window lies inside the image (dashed: the image's border)."
         )
         self.view_caption.setText(
-            f"Padded input (padding top {top}, bottom {bottom}, left {left}, right {right}); "
-            f"yellow: the {kh}×{kw} window"
+            f"Padded input (padding top {top}, bottom {bottom}, left {left}, right "
+            f"{right}); yellow: the {kh}×{kw} window"
             + (f" with dilation {dh}×{dw}" if (dh, dw) != (1, 1) else "")
             + f" at padded row {y0}, col {x0}. {pad_text}"
         )
@@ -320,7 +321,8 @@ class MicroscopePanel(QWidget):
                     tips[r, c] = "padding: a constant zero"
                 else:
                     tips[r, c] = (
-                        f"padding ({ins.padding_mode}): a copy of input row {sr}, col {sc}"
+                        f"padding ({ins.padding_mode}): a copy of input row {sr}, col "
+                        f"{sc}"
                     )
         return tips
 
@@ -358,7 +360,7 @@ class MicroscopePanel(QWidget):
         if channels > 1:
             per_channel = " = " + " + ".join(
                 f"{fmt(s)} <span style='color:gray'>({n})</span>"
-                for s, n in zip(ins.channel_sums, names)
+                for s, n in zip(ins.channel_sums, names, strict=True)
             )
         z = ins.total + ins.bias
         agrees = abs(z - ins.pre_activation) <= 1e-4 * max(1.0, abs(z))
@@ -396,7 +398,8 @@ class MicroscopePanel(QWidget):
             text = (
                 f"<b>Max pool</b> {pkh}×{pkw} window over {where}: the winner is "
                 f"<b>row {wr}, col {wc}</b> = <b>{fmt(ins.recomputed, 6)}</b> "
-                f"(from max_pool2d's indices; the pooled map shows {fmt(ins.value, 6)})."
+                "(from max_pool2d's indices; the pooled map shows "
+                f"{fmt(ins.value, 6)})."
             )
             highlight = (wr - r0, wc - c0)
             which = "the winner's" if (cr, cc) == (wr, wc) else f"cell ({cr}, {cc})'s"

@@ -16,6 +16,7 @@ import numpy as np
 
 from convlab import explore
 from convlab.explore import Result, Settings
+
 from .colormaps import colorize_planes, symmetric_levels
 
 __all__ = ["Rendered", "Renderer", "compute_and_render", "warmup"]
@@ -75,9 +76,11 @@ class Renderer:
         scales: list[dict[str, float]] = [{} for _ in result.maps]
         for group in result.groups:
             for stage, stack in group.stacks.items():
-                maxima = [shared_max] * len(group.members) if shared else group.abs_max[
-                    stage
-                ]
+                maxima = (
+                    [shared_max] * len(group.members)
+                    if shared
+                    else group.abs_max[stage]
+                )
                 levels = np.array([symmetric_levels(m) for m in maxima])
                 # the same memory (kept alive by the entry, so not reused meanwhile),
                 # layout and levels: the same pixels ("none" activation, pool changes)
@@ -107,9 +110,8 @@ def compute_and_render(
     return Renderer()(image, settings, shared)
 
 
-
 def warmup() -> None:
-    """Compile the explorer's kernels and the colouring pass (safe on a worker thread)."""
+    """Compile the explorer's kernels and the colouring (safe on a worker thread)."""
     explore.warmup()
     planes = np.zeros((2, 3, 3), np.float32)
     colorize_planes(planes, [(-1.0, 1.0), (-2.0, 2.0)])

@@ -1,7 +1,7 @@
 """Widgets -> one frozen :class:`convlab.explore.Settings` (the explorer's only input).
 
-The dataclass itself lives in the headless :mod:`convlab.explore` so that tests and scripts
-can build it without Qt; this module converts between it and the GUI's pieces.
+The dataclass itself lives in the headless :mod:`convlab.explore` so that tests and
+scripts can build it without Qt; this module converts between it and the GUI's pieces.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""The explorer tab: input, filter bank, kernel editor, geometry, feature maps, microscope.
+"""The explorer tab: input, filter bank, kernel editor, geometry, feature maps and
+microscope.
 
-Data flow: widgets -> :class:`~convlab.explore.Settings` (frozen) -> :func:`convlab.explore.
-validate` (inline messages) -> :func:`convlab.explore.compute` on the thread pool -> the grid
-(``ImageItem.setImage`` on existing items). While a compute runs only the newest settings are
-remembered; they start when it finishes (latest settings win).
+Data flow: widgets -> :class:`~convlab.explore.Settings` (frozen) ->
+:func:`~convlab.explore.validate` (inline messages) -> on the thread pool, a
+:class:`~.render.Renderer` (:func:`~convlab.explore.compute` with a cache, then the maps
+coloured to pixels) -> :meth:`FeatureGrid.set_rendered` (existing items, no colouring
+on the GUI thread). While a compute runs only the newest settings are remembered; they
+start when it finishes (latest settings win).
 """
-
-from __future__ import annotations
 
 import os
 import tempfile
@@ -151,9 +152,10 @@ class ExplorerWidget(QWidget):
         input_box = QGroupBox("Input")
         input_layout = QVBoxLayout(input_box)
         self.input_view = InputView()
-        self.input_view.setFixedHeight(160)
+        self.input_view.setFixedHeight(150)
         self.input_view.setToolTip(
-            "The input image. Drop a file here, paste one (Ctrl+V) or open one (Ctrl+O)."
+            "The input image. Drop a file here, paste one (Ctrl+V) or open one "
+            "(Ctrl+O)."
         )
         input_layout.addWidget(self.input_view)
         self.input_label = QLabel()
@@ -193,15 +195,19 @@ class ExplorerWidget(QWidget):
         geometry_layout.addStretch(1)
         self.control_tabs.addTab(self._scrolled(geometry_page), "Geometry")
 
+        # tight margins: the bank and the whole kernel editor fit at 1500x950 unscrolled
         filters_page = QWidget()
         filters_layout = QVBoxLayout(filters_page)
+        filters_layout.setContentsMargins(4, 4, 4, 4)
         bank_box = QGroupBox("Filter bank (one row of maps each)")
         bank_layout = QVBoxLayout(bank_box)
+        bank_layout.setContentsMargins(6, 4, 6, 4)
         self.bank = FilterBankPanel(filter_data.PRESETS)
         bank_layout.addWidget(self.bank)
         filters_layout.addWidget(bank_box, 1)
         editor_box = QGroupBox("Kernel of the selected filter")
         editor_layout = QVBoxLayout(editor_box)
+        editor_layout.setContentsMargins(6, 4, 6, 4)
         self.editor = KernelEditor()
         editor_layout.addWidget(self.editor)
         filters_layout.addWidget(editor_box, 1)
@@ -226,8 +232,8 @@ class ExplorerWidget(QWidget):
         self.shared_scale = QCheckBox("Shared colour scale")
         self.shared_scale.setChecked(False)
         self.shared_scale.setToolTip(
-            "On: one scale for every map, so you can compare strengths. Off: each map uses "
-            "its own ±max, so weak maps show their structure. White is always 0."
+            "On: one scale for every map, so you can compare strengths. Off: each map "
+            "uses its own ±max, so weak maps show their structure. White is always 0."
         )
         top_row.addWidget(self.shared_scale)
         self.reset_zoom_button = QPushButton("Reset zoom")
@@ -427,8 +433,8 @@ class ExplorerWidget(QWidget):
         if problems:
             self._invalid_shown = True
             self.status_message.emit(
-                "Invalid setting (see the message by the control); the maps show the last "
-                "valid result.",
+                "Invalid setting (see the message by the control); the maps show the "
+                "last valid result.",
                 6000,
             )
             return
@@ -516,7 +522,7 @@ class ExplorerWidget(QWidget):
         self.request_compute()
 
     def load_image_file(self, path: str | os.PathLike[str]) -> bool:
-        """Load an image file; on failure say why in the status bar and change nothing."""
+        """Load an image file; on failure say why in the status bar, change nothing."""
         try:
             loaded = image_data.load_image(path)
         except (ValueError, OSError) as exc:
@@ -612,7 +618,8 @@ class ExplorerWidget(QWidget):
 
     # ---------------------------------------------------------------------- filters
     def add_filters(self, items: list) -> None:
-        """Add ``(name, 2-D kernel)`` pairs (e.g. a trained Conv2D's filters) to the bank."""
+        """Add ``(name, 2-D kernel)`` pairs (e.g. a trained Conv2D's filters) to the
+        bank."""
         for name, kernel in items:
             k = np.asarray(kernel, np.float32)
             if k.ndim == 2 and min(k.shape) >= 1 and max(k.shape) <= 15:
@@ -747,7 +754,8 @@ class ExplorerWidget(QWidget):
 
     # ---------------------------------------------------------------------- export
     def selected_map(self) -> tuple[str, np.ndarray] | None:
-        """(label, array) of the selected map (the last clicked; conv of filter 1 at first)."""
+        """(label, array) of the selected map (the last clicked; conv of filter 1 at
+        first)."""
         if self._result is None:
             return None
         index, stage = self.grid.selected()
