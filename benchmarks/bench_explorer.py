@@ -139,9 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         painted.append((t2 - t0) * 1000)
         everything.append((t3 - t0) * 1000)
         per_change[name].append((t1 - t0) * 1000)
-        rendered = explorer.rendered()
-        computes.append(rendered.result.seconds * 1000)
-        colours.append((rendered.seconds - rendered.result.seconds) * 1000)
+        # (an explorer without rendered(), e.g. an older checkout, colours on paint)
+        rendered = getattr(explorer, "rendered", lambda: None)()
+        computes.append(explorer.result().seconds * 1000)
+        if rendered is not None:
+            colours.append((rendered.seconds - rendered.result.seconds) * 1000)
     load_after = _load()
 
     print(
@@ -150,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"  {'stage (ms)':<44} {'median':>8} {'p90':>8}   budget")
     print(_row("worker: compute (conv, activation, pool)", computes, None))
-    print(_row("worker: colour maps -> RGB32 pixels", colours, None))
+    if colours:
+        print(_row("worker: colour maps -> RGB32 pixels", colours, None))
     print(_row("change -> view holds the new arrays", held, BUDGET_MS))
     print(_row("grid repaint (synchronous)", repaint, None))
     print(_row("change -> grid repainted", painted, None))
