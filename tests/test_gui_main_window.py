@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PIL import Image  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from convlab.gui.app import configure_pyqtgraph  # noqa: E402
 from convlab.gui.main_window import WARMING_TEXT, MainWindow  # noqa: E402
@@ -89,7 +90,11 @@ def test_kernel_editor_fits_the_filters_tab_at_the_default_size(qtbot):
     explorer.control_tabs.setCurrentIndex(1)
     area = explorer.control_tabs.currentWidget()
     qtbot.waitUntil(lambda: area.viewport().height() > 0, timeout=5000)
-    assert area.verticalScrollBar().maximum() == 0  # nothing below the fold
+    for row in range(explorer.bank.list.count()):  # descriptions of 1 and 2 lines
+        explorer.bank.set_current(row)
+        QApplication.sendPostedEvents()  # the deferred layout requests
+        QApplication.processEvents()
+        assert area.verticalScrollBar().maximum() == 0, row  # nothing below the fold
     editor = explorer.editor
     top_left = editor.mapTo(area.viewport(), editor.rect().topLeft())
     bottom = top_left.y() + editor.height()

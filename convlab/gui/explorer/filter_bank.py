@@ -85,7 +85,7 @@ class FilterBankPanel(QWidget):
             "The filters of the bank, top to bottom as rows of the grid."
         )
         self.list.setMinimumHeight(120)
-        self.list.setMaximumHeight(135)
+        self.list.setMaximumHeight(124)
         layout.addWidget(self.list)
         self.description = QLabel()
         self.description.setWordWrap(True)
