@@ -121,7 +121,32 @@ def test_confusion_cell_click_shows_those_digits(qtbot, trainer):
     assert blocker.args == [true, pred]
     expected = min(int(matrix[true, pred]), 48)
     assert trainer.cell_gallery.list.count() == expected
-    assert f"Test images of a {true}" in trainer.cell_gallery.title.text()
+    title = trainer.cell_gallery.title.text()
+    assert (
+        f"{int(matrix[true, pred])} test images of a true 3 that the model recognised"
+        in title
+    )
+    # an off-diagonal cell: the mistakes, named as such
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    true, pred = (int(v) for v in np.unravel_index(int(np.argmax(off)), off.shape))
+    view._on_scene_clicked(
+        _Click(view.plot.vb.mapViewToScene(QPointF(pred + 0.5, true + 0.5)))
+    )
+    assert trainer.cell_gallery.list.count() == min(int(matrix[true, pred]), 48)
+    assert f"of a true {true} that the model called {pred}" in (
+        trainer.cell_gallery.title.text()
+    )
+
+
+class _Click:
+    """Stands in for pyqtgraph's mouse-click event: only ``scenePos()`` is read."""
+
+    def __init__(self, pos):
+        self._pos = pos
+
+    def scenePos(self):
+        return self._pos
 
 
 def test_stop_mid_epoch_returns_at_once_and_model_still_predicts(
@@ -320,3 +345,135 @@ def test_menu_interface(trainer):
     for wanted in ("&Save model...", "&Open model...", "&Start training", "S&top"):
         assert wanted in texts
     assert trainer.start_action.shortcut().toString() == "F5"
+
+
+def _hover(qtbot, graphics, scene_pos):
+    """Move the mouse over a pyqtgraph view to ``scene_pos``, as a user would."""
+    pos = graphics.mapFromScene(scene_pos)
+    QTest.mouseMove(graphics.viewport(), pos)
+    qtbot.wait(20)
+
+
+def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
+    trainer.tabs.setCurrentIndex(1)
+    curves = trainer.curves
+    qtbot.waitExposed(curves.graphics)
+    losses = [2.0, 1.5, 1.0, 0.8]
+    xs = [0.25, 0.5, 0.75, 1.0]
+    for x, loss in zip(xs, losses, strict=True):
+        curves.add_step(x, loss)
+    curves.add_epoch(1.0, 0.75, 0.8, 0.9)
+    curves.set_epoch_span(1)
+    curves.refresh()
+    qtbot.wait(50)
+    # smoothed by hand: an exponential moving average with factor 0.95
+    ema = [2.0]
+    for loss in losses[1:]:
+        ema.append(0.95 * ema[-1] + 0.05 * loss)
+    hover = curves._hovers[0]
+    # nearest step to x = 0.55 is the second one (x = 0.5)
+    _hover(qtbot, curves.graphics, curves.loss_plot.vb.mapViewToScene(QPointF(0.55, 1)))
+    assert hover.text.isVisible()
+    assert hover.text.toPlainText() == (
+        f"epoch 0.50\nloss: {losses[1]:.4f}\nsmoothed: {ema[1]:.4f}"
+    )
+    assert hover.line.value() == pytest.approx(0.5)
+    acc = curves._hovers[1]
+    _hover(qtbot, curves.graphics, curves.acc_plot.vb.mapViewToScene(QPointF(0.9, 0.5)))
+    assert acc.text.toPlainText() == "epoch 1.00\ntraining: 75.00%\nvalidation: 80.00%"
+    assert not hover.text.isVisible()  # the mouse left the loss plot
+
+
+def test_filter_hover_reads_out_the_weight(qtbot, trainer):
+    trainer.tabs.setCurrentIndex(1)
+    view = trainer.filters
+    qtbot.waitExposed(view.graphics)
+    # the start-up prediction task shows the model's filters too: let it finish first
+    qtbot.waitUntil(lambda: trainer._probe_task is None, timeout=10_000)
+    weight = np.arange(8 * 9, dtype=np.float32).reshape(8, 1, 3, 3) / 10 - 3
+    view.set_weight(weight, "conv2d")
+    qtbot.wait(50)
+    # 8 filters of 3x3 are laid out 4 to a row with a 1-pixel gap: filter 5 is in the
+    # second row, second column, so its (row 2, column 0) weight is mosaic pixel (6, 4)
+    _hover(qtbot, view.graphics, view.image.mapToScene(QPointF(4.5, 6.5)))
+    assert view.readout.text() == (
+        f"filter 5, row 2, column 0: weight {weight[5, 0, 2, 0]:+.4f}"
+    )
+    # a gap between filters keeps the last read-out
+    _hover(qtbot, view.graphics, view.image.mapToScene(QPointF(3.5, 1.5)))
+    assert view.readout.text().startswith("filter 5, row 2, column 0")
+
+
+def test_editor_shape_check_counts_dilation(trainer):
+    from convlab.gui.trainer import engine
+
+    editor = trainer.editor
+    editor.table.selectRow(0)
+    assert editor.form_box.title() == "Layer 1: Conv2D"  # numbered as the table's rows
+    spin = next(
+        w for w in editor._form_widgets if w.property("param") == "dilation_rate"
+    )
+    spin.setValue(2)
+    # a 3x3 kernel with dilation 2 spans 5x5: 28 - 5 + 1 = 24 (by hand)
+    assert editor.table.item(0, 1).text() == "(None, 8, 24, 24)"
+    # and the engine, which really convolves, agrees row by row
+    rows = engine.build_model(editor.specs()).summary_rows()
+    for i, row in enumerate(rows):
+        assert editor.table.item(i, 1).text() == str(row.output_shape)
+    assert trainer.model.layers[0].dilation_rate == (2, 2)
+    # the second Conv2D (table row 3) gets 12x12 maps; with dilation 6 its 3x3 kernel
+    # spans 13 pixels, so that row breaks, and the message numbers it as the table does
+    editor.table.selectRow(2)
+    assert editor.form_box.title() == "Layer 3: Conv2D"
+    spin = next(
+        w for w in editor._form_widgets if w.property("param") == "dilation_rate"
+    )
+    spin.setValue(6)
+    assert editor.check.error_index == 2
+    assert editor.message.text().startswith("Layer 3 (Conv2D(16, 3x3, dilation 6")
+    assert "input 12x12, kernel 3x3" in editor.table.item(2, 0).toolTip()
+    assert "dilation 6" in editor.table.item(2, 0).toolTip()
+    with pytest.raises(ValueError, match="Output would be empty"):
+        engine.build_model(editor.specs())
+
+
+def test_loaded_model_keeps_its_dilation(trainer, tmp_path):
+    from convlab.gui.trainer import engine
+    from convlab.nn import Conv2D, Dense, Flatten, Sequential
+
+    model = Sequential(
+        [Conv2D(4, 3, dilation_rate=3), Flatten(), Dense(10, activation="softmax")]
+    )
+    model.build((1, 28, 28))
+    path = tmp_path / "dilated.npz"
+    model.save(path)
+    assert trainer.load_model(path)
+    spec = trainer.editor.specs()[0]
+    assert spec["dilation_rate"] == 3
+    assert "dilation 3" in trainer.editor.table.item(0, 0).text()
+    # 28 - (3 * 2 + 1) + 1 = 22
+    assert trainer.editor.table.item(0, 1).text() == "(None, 4, 22, 22)"
+    assert engine.build_model(trainer.editor.specs()).layers[0].dilation_rate == (3, 3)
+
+
+@pytest.mark.parametrize("width", [1200, 1440, 900])
+def test_activations_fit_the_width_without_sideways_scrolling(qtbot, trainer, width):
+    trainer.resize(width, 800)
+    trainer.tabs.setCurrentIndex(4)
+    view = trainer.draw_panel.activations
+    qtbot.waitExposed(view)
+    rng = np.random.default_rng(0)
+    digit = rng.random((28, 28)).astype(np.float32)
+    layers = trainer.model.activations(digit.reshape(1, 1, 28, 28))
+    trainer.draw_panel.digit = digit
+    view.set_activations(layers, image=digit)
+    qtbot.wait(150)  # the re-fit after a resize waits for the size to settle
+    viewport = view.viewport().width()
+    assert view.widget().width() <= viewport
+    assert not view.horizontalScrollBar().isVisible()
+    cols, col_width = view.column_layout()
+    for _title, picture in view._cells[: len(layers) + 1]:
+        assert picture.pixmap().width() <= col_width
+        assert picture.geometry().right() <= viewport
+    assert view.names[0] == "input"
+    assert len(view.names) == len(layers) + 1

@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from .curves import style_axes
 from .mosaic import SEQUENTIAL
 
 __all__ = ["ConfusionView", "confusion_matrix"]
@@ -48,14 +49,14 @@ class ConfusionView(QWidget):
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        font = pg.QtGui.QFont()
-        font.setPointSize(_FONT_PT)
         ticks = [[(i + 0.5, str(i)) for i in range(10)]]
-        for side, text in (("bottom", "predicted digit"), ("left", "true digit")):
-            axis = self.plot.getAxis(side)
-            axis.setTicks(ticks)
-            axis.setTickFont(font)
-            axis.setLabel(text, **{"font-size": f"{_FONT_PT}pt"})
+        style_axes(
+            self.plot,
+            {"bottom": "predicted digit (the model's answer)", "left": "true digit"},
+            _FONT_PT + 1,
+        )
+        for side in ("bottom", "left"):
+            self.plot.getAxis(side).setTicks(ticks)
         self.image = pg.ImageItem()
         self.image.setRect(0, 0, 10, 10)
         self.plot.addItem(self.image)
@@ -74,7 +75,15 @@ class ConfusionView(QWidget):
         self.selection.setPen(pg.mkPen((80, 220, 120), width=3))
         self.selection.hide()
         self.plot.addItem(self.selection)
-        self.hint = QLabel("Click a cell to see those test images.")
+        self.hint = QLabel(
+            "Rows: the true digit; columns: the model's answer. The diagonal is right, "
+            "everything else a mistake. Click a cell to see those test images."
+        )
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("font-size: 11pt;")
+        self.graphics.setToolTip(
+            "Click a cell to see the test images it counts, with the model's answers"
+        )
         self.graphics.scene().sigMouseClicked.connect(self._on_scene_clicked)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

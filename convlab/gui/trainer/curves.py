@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-__all__ = ["CurvesView", "GrowingSeries"]
+__all__ = ["CurvesView", "GrowingSeries", "style_axes"]
 
 _FONT_PT = 11
 
@@ -42,14 +42,27 @@ class GrowingSeries:
         return self.x[: self.n], self.y[: self.n]
 
 
-def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
-    plot.setTitle(title, size=f"{_FONT_PT + 2}pt")
+#: light text on the plots' dark background (pyqtgraph's default grey was too dark
+#: to read on a projector)
+TEXT_COLOR = "#e6e6e6"
+AXIS_COLOR = "#b4b4b4"
+
+
+def style_axes(plot: pg.PlotItem, labels: dict[str, str], size: int = _FONT_PT) -> None:
+    """Readable axes: light labels and tick numbers of ``size`` points."""
     font = pg.QtGui.QFont()
-    font.setPointSize(_FONT_PT)
-    for side, text in (("left", left), ("bottom", bottom)):
+    font.setPointSize(size)
+    for side, text in labels.items():
         axis = plot.getAxis(side)
-        axis.setLabel(text, **{"font-size": f"{_FONT_PT}pt"})
+        axis.setPen(pg.mkPen(AXIS_COLOR))
+        axis.setTextPen(pg.mkPen(TEXT_COLOR))
+        axis.setLabel(text, color=TEXT_COLOR, **{"font-size": f"{size}pt"})
         axis.setTickFont(font)
+
+
+def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
+    plot.setTitle(title, size=f"{_FONT_PT + 2}pt", color=TEXT_COLOR)
+    style_axes(plot, {"left": left, "bottom": bottom})
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
 

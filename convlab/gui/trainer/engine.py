@@ -42,6 +42,7 @@ _EDITABLE = {
     "pool_size",
     "units",
     "rate",
+    "dilation_rate",
 }
 
 
@@ -61,6 +62,10 @@ def spec_from_layer(layer: Any) -> dict[str, Any]:
             spec[key] = int(config[key])
     if "kernel_size" in config:
         spec["kernel_size"] = int(_first(config["kernel_size"]))
+    dilation = config.get("dilation_rate") if kind == "Conv2D" else None
+    uneven = isinstance(dilation, (list, tuple)) and len(set(dilation)) > 1
+    if dilation is not None and not uneven:
+        spec["dilation_rate"] = int(_first(dilation))
     if "pool_size" in config:
         spec["pool_size"] = int(_first(config["pool_size"]))
     if "strides" in config:
@@ -77,6 +82,8 @@ def spec_from_layer(layer: Any) -> dict[str, Any]:
     spec["_config"] = {k: v for k, v in config.items() if k not in _EDITABLE}
     if kind == "Conv2D" and not isinstance(config.get("padding"), str):
         spec["_config"]["padding"] = config["padding"]  # numeric padding: keep it
+    if uneven:
+        spec["_config"]["dilation_rate"] = list(dilation)  # (dh, dw): keep it as it is
     return spec
 
 
@@ -90,7 +97,14 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
             f"`type` must be one of {', '.join(LAYER_CLASSES)}. Received: type={kind!r}"
         )
     kwargs: dict[str, Any] = dict(spec.get("_config", {}))
-    for key in ("filters", "kernel_size", "units", "rate", "pool_size"):
+    for key in (
+        "filters",
+        "kernel_size",
+        "units",
+        "rate",
+        "pool_size",
+        "dilation_rate",
+    ):
         if key in spec:
             kwargs[key] = spec[key]
     if "padding" in spec and "padding" not in kwargs:

@@ -35,6 +35,7 @@ class FiltersView(QWidget):
         self.view.addItem(self.image)
         self.readout = QLabel("Hover over a filter to read its weights.")
         self.readout.setMinimumHeight(24)
+        self.readout.setStyleSheet("font-size: 11pt;")
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -111,6 +111,14 @@ class ModelEditor(QWidget):
         self.remove_button = QPushButton("Remove")
         self.up_button = QPushButton("Up")
         self.down_button = QPushButton("Down")
+        self.add_button.setToolTip("Insert a layer after the selected one")
+        self.remove_button.setToolTip("Remove the selected layer")
+        self.up_button.setToolTip("Move the selected layer one place up")
+        self.down_button.setToolTip("Move the selected layer one place down")
+        self.table.setToolTip(
+            "The model as Keras's model.summary() prints it. Output shape: "
+            "(batch, channels, height, width); Param #: weights learned by the layer"
+        )
         self.remove_button.clicked.connect(self._on_remove_clicked)
         self.up_button.clicked.connect(self._on_up_clicked)
         self.down_button.clicked.connect(self._on_down_clicked)
@@ -158,7 +166,12 @@ class ModelEditor(QWidget):
 
     def set_layer_names(self, names: list[str]) -> None:
         self._names = list(names)
-        self._refresh(select=self._selected())
+        # names change no argument: keep the form (and the spin box being typed in)
+        keep, self._keep_form = self._keep_form, True
+        try:
+            self._refresh(select=self._selected())
+        finally:
+            self._keep_form = keep
 
     def set_editable(self, editable: bool) -> None:
         for w in (
@@ -245,7 +258,8 @@ class ModelEditor(QWidget):
             self.form_box.setTitle("Selected layer: none")
             return
         spec = self._specs[i]
-        self.form_box.setTitle(f"Layer {i}: {spec['type']}")
+        # numbered from 1, as the table's rows
+        self.form_box.setTitle(f"Layer {i + 1}: {spec['type']}")
         params = LAYER_TYPES[spec["type"]]
         if not params:
             self.form.addRow(QLabel("This layer has no arguments."))

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .curves import TEXT_COLOR, style_axes
 from .mosaic import GREY, colorize, to_pixmap
 
 __all__ = ["DigitGallery", "ProbabilityBars", "top_caption"]
@@ -108,13 +109,8 @@ class ProbabilityBars(pg.PlotWidget):
         plot.hideButtons()
         plot.setYRange(0, 1, padding=0.02)
         plot.setXRange(-0.6, 9.6, padding=0)
-        font = pg.QtGui.QFont()
-        font.setPointSize(_FONT_PT + 1)
-        bottom = plot.getAxis("bottom")
-        bottom.setTicks([[(i, str(i)) for i in range(10)]])
-        bottom.setTickFont(font)
-        plot.getAxis("left").setTickFont(font)
-        plot.getAxis("left").setLabel("probability", **{"font-size": f"{_FONT_PT}pt"})
+        style_axes(plot, {"left": "probability", "bottom": "digit"}, _FONT_PT + 1)
+        plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
         self.bars = pg.BarGraphItem(
             x=np.arange(10),
             height=self.probs,
@@ -122,13 +118,15 @@ class ProbabilityBars(pg.PlotWidget):
             brushes=[pg.mkBrush(90, 170, 255)] * 10,
         )
         plot.addItem(self.bars)
-        plot.setTitle(empty, size=f"{_FONT_PT + 3}pt")
+        plot.setTitle(empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         if probs is None:
             self.probs = np.zeros(10, np.float32)
             self.bars.setOpts(height=self.probs)
-            self.getPlotItem().setTitle(self.empty, size=f"{_FONT_PT + 3}pt")
+            self.getPlotItem().setTitle(
+                self.empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR
+            )
             return
         p = np.asarray(probs, np.float32).reshape(-1)[:10]
         self.probs = p
@@ -139,5 +137,7 @@ class ProbabilityBars(pg.PlotWidget):
         ]
         self.bars.setOpts(height=p, brushes=brushes)
         self.getPlotItem().setTitle(
-            f"{self.prefix}{best} ({p[best]:.0%})", size=f"{_FONT_PT + 3}pt"
+            f"{self.prefix}{best} ({p[best]:.0%})",
+            size=f"{_FONT_PT + 3}pt",
+            color=TEXT_COLOR,
         )

@@ -30,6 +30,11 @@ __all__ = [
 INPUT_SHAPE = (1, 28, 28)
 
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "softmax")
+_ACT_TIP = (
+    "applied to each output: relu keeps positives; softmax turns the last layer's "
+    "10 outputs into probabilities"
+)
+_PAD_TIP = '"valid": windows stay inside; "same": pads so that only strides shrink'
 
 
 @dataclass(frozen=True)
@@ -60,31 +65,44 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
         ),
         Param("strides", "int", 1, 1, 8, tip="step between two windows"),
         Param(
+            "dilation_rate",
+            "int",
+            1,
+            1,
+            8,
+            tip="spacing between the kernel's taps: a 3x3 kernel with dilation 2 "
+            "spans 5x5 pixels with the same 9 weights",
+        ),
+        Param(
             "padding",
             "choice",
             "valid",
             choices=("valid", "same"),
             tip='"same" pads so the output keeps the input size (stride 1)',
         ),
-        Param("activation", "choice", "relu", choices=ACTIVATIONS),
+        Param("activation", "choice", "relu", choices=ACTIVATIONS, tip=_ACT_TIP),
     ),
     "MaxPooling2D": (
-        Param("pool_size", "int", 2, 1, 8),
+        Param(
+            "pool_size", "int", 2, 1, 8, tip="keeps the largest value of each window"
+        ),
         Param("strides", "int", 0, 0, 8, tip="0 means the same as pool_size"),
-        Param("padding", "choice", "valid", choices=("valid", "same")),
+        Param("padding", "choice", "valid", choices=("valid", "same"), tip=_PAD_TIP),
     ),
     "AveragePooling2D": (
-        Param("pool_size", "int", 2, 1, 8),
+        Param("pool_size", "int", 2, 1, 8, tip="averages each window"),
         Param("strides", "int", 0, 0, 8, tip="0 means the same as pool_size"),
-        Param("padding", "choice", "valid", choices=("valid", "same")),
+        Param("padding", "choice", "valid", choices=("valid", "same"), tip=_PAD_TIP),
     ),
     "GlobalAveragePooling2D": (),
     "Flatten": (),
     "Dense": (
-        Param("units", "int", 64, 1, 4096),
-        Param("activation", "choice", "relu", choices=ACTIVATIONS),
+        Param("units", "int", 64, 1, 4096, tip="outputs; the last layer needs 10"),
+        Param("activation", "choice", "relu", choices=ACTIVATIONS, tip=_ACT_TIP),
     ),
-    "Activation": (Param("activation", "choice", "relu", choices=ACTIVATIONS[1:]),),
+    "Activation": (
+        Param("activation", "choice", "relu", choices=ACTIVATIONS[1:], tip=_ACT_TIP),
+    ),
     "ReLU": (),
     "Dropout": (
         Param("rate", "float", 0.25, 0.0, 0.95, tip="fraction of units dropped"),
@@ -106,6 +124,15 @@ def default_spec(kind: str) -> dict[str, Any]:
     return spec
 
 
+def _dilation(spec: dict[str, Any]) -> int | tuple[int, int]:
+    """A Conv2D spec's dilation: the editor's ``dilation_rate`` or a loaded layer's."""
+    value = spec.get("dilation_rate", spec.get("_config", {}).get("dilation_rate", 1))
+    if isinstance(value, (list, tuple)):
+        dh, dw = (int(v) for v in value)
+        return dh if dh == dw else (dh, dw)
+    return int(value)
+
+
 def describe_spec(spec: dict[str, Any]) -> str:
     """Short Keras-like text: ``Conv2D(8, 3x3, relu)``."""
     kind = spec["type"]
@@ -113,6 +140,8 @@ def describe_spec(spec: dict[str, Any]) -> str:
         extra = [f"{spec['kernel_size']}x{spec['kernel_size']}"]
         if spec.get("strides", 1) != 1:
             extra.append(f"stride {spec['strides']}")
+        if _dilation(spec) != 1:
+            extra.append(f"dilation {_dilation(spec)}")
         if spec.get("padding") == "same":
             extra.append("same")
         if spec.get("activation", "none") != "none":
@@ -181,8 +210,10 @@ def _layer_output(
     if kind == "Conv2D":
         c, h, w = shape
         k = int(spec["kernel_size"])
+        # the kernels' own arithmetic, dilation included: a dilated kernel spans
+        # d * (k - 1) + 1 pixels, so it can break a stack its plain size would fit
         oh, ow = conv2d_output_shape(
-            (h, w), (k, k), int(spec["strides"]), spec["padding"]
+            (h, w), (k, k), int(spec["strides"]), spec["padding"], _dilation(spec)
         )
         f = int(spec["filters"])
         return (f, oh, ow), f * c * k * k + f
@@ -219,7 +250,11 @@ def check_stack(
     input_shape: tuple[int, ...] = INPUT_SHAPE,
     classes: int = 10,
 ) -> StackCheck:
-    """Shapes and parameter counts row by row; stops at the first layer that breaks."""
+    """Shapes and parameter counts row by row; stops at the first layer that breaks.
+
+    Rows are indexed from 0 (``error_index``); messages number layers from 1, as the
+    editor's table does.
+    """
     result = StackCheck()
     shape: tuple[int, ...] = tuple(input_shape)
     if not specs:
@@ -233,7 +268,7 @@ def check_stack(
             result.rows.append(Row(i, spec, None, 0, str(exc)))
             result.error_index, result.error = (
                 i,
-                f"Layer {i} ({describe_spec(spec)}): {exc}",
+                f"Layer {i + 1} ({describe_spec(spec)}): {exc}",
             )
             return result
         result.rows.append(Row(i, spec, shape, params))
@@ -244,7 +279,7 @@ def check_stack(
             f"{_shape_text(shape)}. End with Dense({classes}, softmax)."
         )
         result.rows[last].error = msg
-        result.error_index, result.error = last, f"Layer {last}: {msg}"
+        result.error_index, result.error = last, f"Layer {last + 1}: {msg}"
     return result
 
 

@@ -13,6 +13,7 @@ thread between steps, or by a prediction task when training is paused or stopped
 
 from __future__ import annotations
 
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -101,6 +102,13 @@ def _load_data_with_progress(source: str, relay: _ProgressRelay) -> Any:
     from convlab.data.mnist import load_mnist
 
     return load_mnist(source, progress=relay)
+
+
+def _source_name(source: str) -> str:
+    """``bundled``, ``full``, or a folder's last part (a full path would not fit)."""
+    if source in ("bundled", "full"):
+        return source
+    return Path(source).name or str(source)
 
 
 def _fmt_time(seconds: float) -> str:
@@ -211,9 +219,15 @@ class TrainerWidget(QWidget):
         self.val_spin.setRange(0, 50)
         self.val_spin.setValue(10)
         self.val_spin.setSuffix(" %")
-        self.val_spin.setToolTip("Share of the training images held out for validation")
+        self.val_spin.setToolTip(
+            "Share of the training images held out for validation: the model never "
+            "trains on them, so their accuracy shows how well it generalises"
+        )
+        self.val_spin.valueChanged.connect(self._on_val_spin_changed)
+        # explicit line breaks, no word wrap: a wrapped label's height depends on its
+        # width, and the form inside the scroll area did not always grow for it
         self.data_label = QLabel("not loaded")
-        self.data_label.setWordWrap(True)
+        self.data_label.setTextFormat(Qt.TextFormat.PlainText)
         self.data_progress = QProgressBar()
         self.data_progress.setTextVisible(True)
         self.data_progress.hide()
@@ -228,6 +242,10 @@ class TrainerWidget(QWidget):
         self.optimizer_combo = QComboBox()
         self.optimizer_combo.addItem("Adam", "adam")
         self.optimizer_combo.addItem("SGD (momentum 0.9)", "sgd")
+        self.optimizer_combo.setToolTip(
+            "How the weights move after each batch. Adam adapts the step per weight "
+            "and usually works out of the box; SGD with momentum is the classic."
+        )
         self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_changed)
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(5)
@@ -241,9 +259,15 @@ class TrainerWidget(QWidget):
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 4096)
         self.batch_spin.setValue(64)
+        self.batch_spin.setToolTip(
+            "Images per weight update (one step). Smaller: more, noisier steps"
+        )
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 200)
         self.epochs_spin.setValue(1)
+        self.epochs_spin.setToolTip(
+            "Passes over the training images. Start again to train on from here"
+        )
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.seed_spin.setToolTip("Same seed, same weights and same shuffling")
@@ -267,6 +291,17 @@ class TrainerWidget(QWidget):
         ):
             b.setMinimumHeight(32)
         self.start_button.setStyleSheet("font-weight: bold;")
+        self.start_button.setToolTip("Train the model on the training images (F5)")
+        self.pause_button.setToolTip(
+            "Pause to draw a digit or look closely; Resume goes on (F6)"
+        )
+        self.stop_button.setToolTip(
+            "End training now: the model keeps what it has learned (Shift+F5)"
+        )
+        self.reset_button.setToolTip(
+            "Forget what was learned: new random weights from the seed (Ctrl+Shift+R)"
+        )
+        self.progress_tip = "Progress of this training run"
         self.start_button.clicked.connect(self.start_training)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop_training)
@@ -279,6 +314,7 @@ class TrainerWidget(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
+        self.progress.setToolTip(self.progress_tip)
         self.speed_label = QLabel("")
         self.metrics_label = QLabel("")
         for label in (self.speed_label, self.metrics_label):
@@ -364,8 +400,13 @@ class TrainerWidget(QWidget):
 
         self.confusion = ConfusionView()
         self.confusion.cell_clicked.connect(self._on_confusion_cell_clicked)
-        self.cell_gallery = DigitGallery("Click a cell of the confusion matrix.")
-        self.examples = DigitGallery("Example predictions (after each epoch)")
+        self.cell_gallery = DigitGallery(
+            "Click a cell of the confusion matrix to see its test images."
+        )
+        self.examples = DigitGallery(
+            "Example predictions (after each epoch): the first test images, "
+            "green frame right, red wrong"
+        )
         results = QSplitter(Qt.Orientation.Horizontal)
         results.addWidget(self.confusion)
         galleries = QSplitter(Qt.Orientation.Vertical)
@@ -475,7 +516,7 @@ class TrainerWidget(QWidget):
     def _start_loading_data(self, source: str = "bundled") -> None:
         if self._closing:
             return
-        self.data_label.setText(f"Loading {source} MNIST...")
+        self._set_data_text(f"Loading {_source_name(source)} MNIST...")
         if source == "full":
             relay = _ProgressRelay()
             relay.progressed.connect(self._on_data_progressed)
@@ -513,7 +554,7 @@ class TrainerWidget(QWidget):
         self._forget_finished_tasks()
         self.data_progress.hide()
         have = "" if self._data is None else f" Keeping {self._data.source} data."
-        self.data_label.setText(f"Could not load: {message}.{have}")
+        self._set_data_text(f"Could not load: {message}.{have}")
         self._message(f"Could not load MNIST: {message}", 10000)
         if self._data is not None:
             self._select_source(self._data.source)
@@ -542,14 +583,29 @@ class TrainerWidget(QWidget):
         self._y_train = np.asarray(data.y_train[:n], np.int64)
         self._x_test = engine.to_model_input(data.x_test[:m])
         self._y_test = np.asarray(data.y_test[:m], np.int64)
-        self.data_label.setText(
-            f"{data.source}: training on {n:,} of {len(data.x_train):,} images, "
-            f"{m:,} test images"
-        )
+        self._show_data_summary()
         with QSignalBlocker(self.test_index_spin):
             self.test_index_spin.setRange(0, m - 1)
         self._probes.set_test_image(self._x_test[self.test_index_spin.value()] / 255.0)
         self._request_probe()
+
+    def _set_data_text(self, text: str, width: int = 40) -> None:
+        self.data_label.setText("\n".join(textwrap.wrap(text, width)) or text)
+
+    def _show_data_summary(self) -> None:
+        if self._data is None or self._x_train is None or self._x_test is None:
+            return
+        n, total = len(self._x_train), len(self._data.x_train)
+        train = int(n * (1.0 - self.val_spin.value() / 100.0))
+        self.data_label.setText(
+            f"{_source_name(self._data.source)}: {n:,} of {total:,} images\n"
+            f"  {train:,} to train, {n - train:,} to validate\n"
+            f"  {len(self._x_test):,} test images"
+        )
+
+    @Slot(int)
+    def _on_val_spin_changed(self, _value: int) -> None:
+        self._show_data_summary()
 
     def _select_source(self, source: str) -> None:
         index = self.source_combo.findData(
@@ -968,8 +1024,9 @@ class TrainerWidget(QWidget):
         correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]
         right = int(np.sum(ev.predictions == ev.labels))
         self.examples.set_title(
-            f"Example predictions after epoch {ev.epoch} (green right, red wrong): "
-            f"test accuracy {right / max(len(ev.labels), 1):.2%}"
+            f"Example predictions after epoch {ev.epoch} (green frame right, red "
+            f"wrong; under each the two likeliest digits): test accuracy "
+            f"{right / max(len(ev.labels), 1):.2%}"
         )
         self.examples.set_digits(images, captions, correct)
         if getattr(self, "_selected_cell", None) is not None:
@@ -996,10 +1053,12 @@ class TrainerWidget(QWidget):
             return
         idx = np.flatnonzero((ev.labels == true) & (ev.predictions == pred))
         shown = idx[:48]
-        what = "correctly recognised" if true == pred else f"called {pred}"
+        what = "the model recognised" if true == pred else f"the model called {pred}"
+        images = "test image" if len(idx) == 1 else "test images"
         self.cell_gallery.set_title(
-            f"Test images of a {true} {what}: {len(idx)}"
+            f"{len(idx)} {images} of a true {true} that {what}"
             + (f" (first {len(shown)} shown)" if len(idx) > len(shown) else "")
+            + ". Under each: the model's two likeliest digits."
         )
         self.cell_gallery.set_digits(
             self._x_test[shown],
