@@ -154,6 +154,7 @@ class CurvesView(QWidget):
             plot.addLegend(
                 offset=corner,
                 labelTextSize=f"{_FONT_PT}pt",
+                labelTextColor=TEXT_COLOR,
                 brush=pg.mkBrush(30, 30, 40, 180),
             )
 

@@ -26,6 +26,9 @@ class FiltersView(QWidget):
         self._gap = 1
         self.title = QLabel("First layer's filters")
         self.title.setStyleSheet("font-weight: bold;")
+        # wraps, so a long title never squeezes the test digit's panel beside it
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(1)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground((25, 25, 32))
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True)

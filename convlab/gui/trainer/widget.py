@@ -385,6 +385,9 @@ class TrainerWidget(QWidget):
         pv.addWidget(self.test_bars, 1)
         bottom.addWidget(probe_box)
         bottom.setSizes([520, 340])
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        bottom.setChildrenCollapsible(False)
         training.addWidget(bottom)
         training.setSizes([420, 330])
 
