@@ -414,3 +414,19 @@ def test_pixels_are_the_maps_coloured_and_shared_scale(window, qtbot, rgb_file):
             values = grid.values(i, stage)
             want = _reference_pixels(values, shared)
             assert (grid.image_item(i, stage).image == want).mean() > 0.99
+
+
+def test_numpy_and_numba_colourings_agree():
+    from convlab.gui.explorer.colormaps import colorize_planes, to_rgb
+
+    rng = np.random.default_rng(3)
+    planes = rng.normal(size=(3, 17, 13)).astype(np.float32)
+    planes[0, 0, 0], planes[1, 2, 3], planes[2, 4, 5] = np.nan, np.inf, -np.inf
+    planes[:, 5, :] = 0.0  # exact zeros (ReLU) sit on the rounding boundary
+    levels = [(-2.0, 2.0), (-0.5, 0.5), (-1.0, 3.0)]
+    pixels = colorize_planes(planes, levels)
+    for p in range(3):
+        rgb = to_rgb(planes[p], levels[p]).astype(np.uint32)
+        want = 0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+        np.testing.assert_array_equal(pixels[p], want)
+    assert tuple(to_rgb(np.array([[np.nan]]), (-1.0, 1.0))[0, 0]) == (128, 128, 128)

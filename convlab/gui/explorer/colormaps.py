@@ -1,9 +1,10 @@
 """Colour maps: one diverging map (blue negative, white zero, red positive) for every
 map.
 
-:func:`colorize` turns a float map into ``uint32`` pixels ``0xFFRRGGBB`` (a
+:func:`colorize_planes` turns float maps into ``uint32`` pixels ``0xFFRRGGBB`` (a
 ``QImage.Format_RGB32`` row) in one numba pass with no Qt call, so it runs on the worker
-thread; :func:`to_rgb` (PNG export, kernel-editor cells) uses the same pass.
+thread; :func:`to_rgb` (PNG export, kernel-editor cells) is the same arithmetic in
+numpy, so nothing on the GUI thread waits for a compile.
 """
 
 from __future__ import annotations
@@ -112,12 +113,18 @@ def colorize(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
 
 
 def to_rgb(array: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """A map as uint8 RGB ``(H, W, 3)`` with :data:`DIVERGING` (for PNG export)."""
-    argb = colorize(np.atleast_2d(array), levels)
-    rgb = np.empty((*argb.shape, 3), np.uint8)
-    rgb[..., 0] = argb >> 16
-    rgb[..., 1] = argb >> 8
-    rgb[..., 2] = argb
+    """A map as uint8 RGB ``(H, W, 3)`` with :data:`DIVERGING` (export, editor cells).
+
+    Plain numpy with the arithmetic of :func:`colorize_planes` (the same colour for
+    the same value), so the kernel editor can colour its cells on the GUI thread
+    before the JIT warm-up has compiled anything.
+    """
+    a = np.atleast_2d(np.asarray(array, np.float64))
+    lo, hi = float(levels[0]), float(levels[1])
+    t = np.clip((a - 0.5 * (lo + hi)) * (255.0 / (hi - lo)) + 128.0, 0.0, 255.0)
+    nan = np.isnan(a)
+    rgb = DIVERGING_LUT[np.where(nan, 0.0, t).astype(np.intp)].astype(np.uint8)
+    rgb[nan] = NAN_RGB
     return rgb
 
 
