@@ -199,3 +199,15 @@ def test_load_weights_changes_nothing_on_error(saved, tmp_path):
     other = tiny(seed=9)
     other.load_weights(saved)
     np.testing.assert_array_equal(other.layers[0].weight, tiny().layers[0].weight)
+
+
+@pytest.mark.parametrize(
+    "content", [b"garbage\n", b"\x80\x04\x95pickle-ish", b"\x93NUMPY\x01\x00"]
+)
+def test_non_zip_file_is_named_as_such_not_as_pickle(tmp_path, content):
+    """np.load reads any non-zip, non-npy file as a pickle; the message must not say so."""
+    bad = tmp_path / "model.npz"
+    bad.write_bytes(content)
+    with pytest.raises(ModelFileError, match=r"not a convlab model file: .*\.npz archive") as info:
+        load_model(bad)
+    assert "pickle" not in str(info.value)

@@ -126,6 +126,18 @@ def read_model_file(
     if not p.is_file():
         raise _fail(p, "no such file.")
     try:
+        with open(p, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise _fail(p, f"the file cannot be read ({exc}).") from None
+    if magic[:2] != b"PK":
+        # np.load would take any other file for a pickle and say so: misleading.
+        raise _fail(
+            p,
+            "not a convlab model file: a model is an .npz archive (a zip of arrays), "
+            f"and this file starts with {magic!r}.",
+        )
+    try:
         with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
             keys = list(archive.files)
             if ARCHITECTURE_KEY not in keys:
