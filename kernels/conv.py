@@ -47,11 +47,16 @@ import numba
 import numpy as np
 
 from . import _checks
-from ._jit import njit, njit_parallel, prange
+from ._jit import JIT_OPTIONS, njit, njit_parallel, prange
 from .padding import pad2d_backward, pad_index_map
 from .shapes import conv2d_output_shape, resolve_padding
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
+
+# Dot products of the grad-weight path: a float sum only vectorises when LLVM may
+# reassociate it. ``reassoc`` and ``nsz`` change the summation order (and the sign of
+# an exact zero), never how NaN or inf propagate (``nnan``/``ninf`` stay off).
+_njit_reassoc = numba.njit(**{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}})
 
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 
@@ -444,6 +449,74 @@ def _grad_weight_planes(
                     for ox in range(ow):
                         g[f, oy * ow + ox] = src_g[oy, ox]
             _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
+
+
+@_njit_reassoc
+def _dot_taps4(gr, planes, o0, o1, o2, o3, length):
+    """Four dot products ``sum_q gr[q] * planes[o_i + q]`` over ``length``.
+
+    Compiled with ``reassoc``/``nsz`` only (see ``_njit_reassoc``) so LLVM may split
+    each sum into vector lanes; NaN and inf still follow IEEE arithmetic."""
+    p0 = planes[o0 : o0 + length]
+    p1 = planes[o1 : o1 + length]
+    p2 = planes[o2 : o2 + length]
+    p3 = planes[o3 : o3 + length]
+    s0 = s1 = s2 = s3 = np.float32(0.0)
+    for q in range(length):
+        v = gr[q]
+        s0 += v * p0[q]
+        s1 += v * p1[q]
+        s2 += v * p2[q]
+        s3 += v * p3[q]
+    return s0, s1, s2, s3
+
+
+@njit_parallel
+def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
+    """partial[k, f, t] = sum over the images n of chunk k of the dot product of
+    ``gpad[n, f]`` (grad_out laid out at the plane's width, zeros in the dropped columns
+    and the tail) with the plane run of tap t. Every image's planes stay in cache while
+    all its (filter, tap) dots run; the caller sums over k.
+
+    The zero columns of ``gpad`` meet real pixels outside a tap's window, so the input
+    must be finite (0 * inf would be NaN): the caller checks.
+    """
+    n_batch, n_filters, length = gpad.shape
+    n_taps = partial.shape[2]
+    n_taps4 = n_taps - n_taps % 4
+    per_chunk = (n_batch + n_chunks - 1) // n_chunks
+    for k in prange(n_chunks):
+        acc = partial[k]
+        acc[:, :] = 0.0
+        for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
+            base = n * image_size
+            for f in range(n_filters):
+                gr = gpad[n, f]
+                for t in range(0, n_taps4, 4):
+                    s0, s1, s2, s3 = _dot_taps4(
+                        gr,
+                        planes,
+                        base + tap_offs[t],
+                        base + tap_offs[t + 1],
+                        base + tap_offs[t + 2],
+                        base + tap_offs[t + 3],
+                        length,
+                    )
+                    acc[f, t] += s0
+                    acc[f, t + 1] += s1
+                    acc[f, t + 2] += s2
+                    acc[f, t + 3] += s3
+                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the last tap
+                    s0, _, _, _ = _dot_taps4(
+                        gr,
+                        planes,
+                        base + tap_offs[t],
+                        base + tap_offs[t],
+                        base + tap_offs[t],
+                        base + tap_offs[t],
+                        length,
+                    )
+                    acc[f, t] += s0
 
 
 @njit
@@ -1033,12 +1106,36 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
     return pad2d_backward(gxp, geo.pads, geo.mode)
 
 
+def _use_dots(x4: np.ndarray, geo: _Geometry) -> bool:
+    """Dot products (one per image, filter and tap) beat the gathered (pixels, taps)
+    scratch when taps are few (LeNet's first layer, 25 taps: 3.4 -> 1.2 ms at batch
+    128; with 150 taps the scratch was faster, 1.5 vs 2.7 ms) and images small (an
+    image's planes stay in cache for all its dots). The zeros of the dropped columns
+    meet real pixels, so the input must be finite."""
+    n_taps = geo.weight_shape[1] * geo.weight_shape[2] * geo.weight_shape[3]
+    small = geo.x_shape[2] * geo.x_shape[3] <= 4096
+    return n_taps < 64 and small and bool(np.isfinite(x4.sum()))
+
+
 def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
     n_filters, channels, kh, kw = geo.weight_shape
-    planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 8)
     n_chunks = max(1, min(x4.shape[0], numba.get_num_threads()))
     n_taps = channels * kh * kw
     partial = np.empty((n_chunks, n_filters, n_taps), np.float32)
+    oh, ow = geo.out_hw
+    if _use_dots(x4, geo):
+        planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 16)
+        width = planes.width
+        length = -(-oh * width // 8) * 8
+        gpad = np.zeros((x4.shape[0], n_filters, length), np.float32)
+        gpad[:, :, : oh * width].reshape(x4.shape[0], n_filters, oh, width)[
+            :, :, :, :ow
+        ] = g
+        _grad_weight_dots(
+            planes.planes, planes.image_size, planes.tap_offs, gpad, n_chunks, partial
+        )
+        return partial.sum(axis=0).reshape(geo.weight_shape)
+    planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 8)
     _grad_weight_planes(
         planes.planes,
         planes.image_size,
