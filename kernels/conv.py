@@ -59,6 +59,7 @@ __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight
 _njit_reassoc = numba.njit(**{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}})
 
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
+_SMALL_IMAGE = 1600  # padded pixels up to which stride-1 passes run several images
 
 
 # ------------------------------------------------------------------------ jitted loops
@@ -411,6 +412,41 @@ def _conv_planes(
         for f in range(n_filters):
             for r in range(n_rows):
                 out[n, f, oy0 + r, :] = acc[f, r * width : r * width + ow]
+
+
+@njit_parallel
+def _conv_wide(planes, row_len, tap_offs, zero_off, wtaps, bias, wp, per_task, out):
+    """Stride 1, small images: out (N, F, OH, OW) from "wide" planes (C, HP, N * WP),
+    row y of a channel holding row y of every padded image side by side.
+
+    A work item is one output row of ``per_task`` images, a single run ``q = oy *
+    row_len + n * wp + ox`` (every tap is the constant offset of its channel and
+    (ky, kx)), so one pass of the 8-tap row loop serves many images: over one small
+    image a pass was mostly fixed cost. The ``wp - ow`` columns past each image's edge
+    are computed and dropped.
+    """
+    n_batch, n_filters, oh, ow = out.shape
+    n_taps = tap_offs.shape[0]
+    n_taps4 = wtaps.shape[1]
+    chunks = (n_batch + per_task - 1) // per_task
+    for task in prange(oh * chunks):
+        oy = task // chunks
+        n0 = (task % chunks) * per_task
+        nb = min(per_task, n_batch - n0)
+        q0 = oy * row_len + n0 * wp
+        blen = nb * wp
+        offs = np.empty(n_taps4, np.int64)
+        for t in range(n_taps):
+            offs[t] = tap_offs[t]
+        for t in range(n_taps, n_taps4):
+            offs[t] = zero_off - q0  # reads the zero tail
+        acc = np.empty((n_filters, blen), np.float32)
+        for f in range(n_filters):
+            acc[f, :] = bias[f]
+        _all_filters(acc, 0, 1, planes, offs, wtaps, q0, blen, False)
+        for b in range(nb):
+            for f in range(n_filters):
+                out[n0 + b, f, oy, :] = acc[f, b * wp : b * wp + ow]
 
 
 @njit_parallel
@@ -895,6 +931,59 @@ def _tap_weights(weight: np.ndarray) -> np.ndarray:
     return padded
 
 
+def _use_wide(x4: np.ndarray, pads, stride) -> bool:
+    """Small images at stride 1 take :func:`_conv_wide` (many images per pass)."""
+    n_batch, _, in_h, in_w = x4.shape
+    hp, wp = in_h + pads[0] + pads[1], in_w + pads[2] + pads[3]
+    return (
+        stride == (1, 1) and n_batch > 1 and min(pads) >= 0 and hp * wp <= _SMALL_IMAGE
+    )
+
+
+def _run_conv_wide(x4, weight, bias, pads, dilation, mode, out):
+    n_batch, channels, in_h, in_w = x4.shape
+    n_filters, _, kh, kw = weight.shape
+    dh, dw = dilation
+    top, bottom, left, right = pads
+    hp, wp = in_h + top + bottom, in_w + left + right
+    row_len = n_batch * wp
+    plane = hp * row_len + (kw - 1) * dw  # the last image's last taps read past it
+    per_task = max(1, min(n_batch, _BLOCK // wp))
+    zero_off = channels * plane
+    planes = np.empty(zero_off + per_task * wp + 8, np.float32)
+    planes[zero_off:] = 0.0
+    wide = planes[:zero_off].reshape(channels, plane)
+    wide[:, hp * row_len :] = 0.0
+    view = wide[:, : hp * row_len].reshape(channels, hp, n_batch, wp)
+    if mode == "zeros":
+        if top or bottom or left or right:
+            view[:, :top] = 0.0
+            view[:, top + in_h :] = 0.0
+            view[:, top : top + in_h, :, :left] = 0.0
+            view[:, top : top + in_h, :, left + in_w :] = 0.0
+        view[:, top : top + in_h, :, left : left + in_w] = x4.transpose(1, 2, 0, 3)
+    else:
+        from .padding import pad2d
+
+        view[...] = pad2d(x4, pads, mode).transpose(1, 2, 0, 3)
+    c = np.arange(channels, dtype=np.int64)[:, None, None]
+    ky = np.arange(kh, dtype=np.int64)[None, :, None] * dh
+    kx = np.arange(kw, dtype=np.int64)[None, None, :] * dw
+    tap_offs = (c * plane + ky * row_len + kx).reshape(-1)
+    _conv_wide(
+        planes,
+        row_len,
+        tap_offs,
+        zero_off,
+        _tap_weights(weight),
+        bias,
+        wp,
+        per_task,
+        out,
+    )
+    return out
+
+
 def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
     """Convolution of already-validated float32 arrays; pads may be negative (crop)."""
     n_batch = x4.shape[0]
@@ -921,6 +1010,8 @@ def _run_conv(x4, weight, bias, pads, stride, dilation, mode, out_hw):
             out,
         )
         return out
+    if _use_wide(x4, pads, stride):
+        return _run_conv_wide(x4, weight, bias, pads, dilation, mode, out)
     geo = _Planes(x4, pads, mode, (kh, kw), stride, dilation, rows * width + 8)
     _conv_planes(
         geo.planes,
