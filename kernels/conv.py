@@ -60,6 +60,8 @@ _njit_reassoc = numba.njit(**{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}})
 
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 _SMALL_IMAGE = 1600  # padded pixels up to which stride-1 passes run several images
+_WIDE_CHUNK = 2048  # values of one grad-weight block on wide planes
+_WIDE_RUN = 4096  # target flat length of one wide work item (images * padded width)
 
 
 # ------------------------------------------------------------------------ jitted loops
@@ -507,6 +509,31 @@ def _dot_taps4(gr, planes, o0, o1, o2, o3, length):
     return s0, s1, s2, s3
 
 
+@_njit_reassoc
+def _dot_2x4(ga, gb, planes, o0, o1, o2, o3, length):
+    """Eight dot products: ``ga`` and ``gb`` each against the four plane runs at
+    ``o0..o3``; each load of a run feeds two sums (see :func:`_dot_taps4`)."""
+    p0 = planes[o0 : o0 + length]
+    p1 = planes[o1 : o1 + length]
+    p2 = planes[o2 : o2 + length]
+    p3 = planes[o3 : o3 + length]
+    a0 = a1 = a2 = a3 = np.float32(0.0)
+    b0 = b1 = b2 = b3 = np.float32(0.0)
+    for q in range(length):
+        u = ga[q]
+        v = gb[q]
+        x0, x1, x2, x3 = p0[q], p1[q], p2[q], p3[q]
+        a0 += u * x0
+        a1 += u * x1
+        a2 += u * x2
+        a3 += u * x3
+        b0 += v * x0
+        b1 += v * x1
+        b2 += v * x2
+        b3 += v * x3
+    return a0, a1, a2, a3, b0, b1, b2, b3
+
+
 @njit_parallel
 def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
     """partial[k, f, t] = sum over the images n of chunk k of the dot product of
@@ -552,6 +579,76 @@ def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
                         base + tap_offs[t],
                         length,
                     )
+                    acc[f, t] += s0
+
+
+@njit_parallel
+def _grad_weight_wide(planes, tap_offs, g_rows, chunk, partial):
+    """partial[k, f, t] = the dot product of ``g_rows[f]`` (grad_out laid out like the
+    wide planes' output rows, zeros in the dropped columns) with the run of tap t, over
+    the k-th share of the runs, taken ``chunk`` values at a time so the pieces of
+    ``g_rows`` and of the planes stay in cache across all (filter, tap) pairs. The
+    caller sums over k. The zero columns meet real pixels: the input must be finite.
+    """
+    n_filters, length = g_rows.shape
+    n_parts, _, n_taps = partial.shape
+    n_taps4 = n_taps - n_taps % 4
+    n_blocks = (length + chunk - 1) // chunk
+    per_part = (n_blocks + n_parts - 1) // n_parts
+    for k in prange(n_parts):
+        acc = partial[k]
+        acc[:, :] = 0.0
+        for blk in range(k * per_part, min(n_blocks, (k + 1) * per_part)):
+            q0 = blk * chunk
+            blen = min(chunk, length - q0)
+            f = 0
+            while f + 2 <= n_filters:
+                ga = g_rows[f, q0 : q0 + blen]
+                gb = g_rows[f + 1, q0 : q0 + blen]
+                for t in range(0, n_taps4, 4):
+                    a0, a1, a2, a3, b0, b1, b2, b3 = _dot_2x4(
+                        ga,
+                        gb,
+                        planes,
+                        tap_offs[t] + q0,
+                        tap_offs[t + 1] + q0,
+                        tap_offs[t + 2] + q0,
+                        tap_offs[t + 3] + q0,
+                        blen,
+                    )
+                    acc[f, t] += a0
+                    acc[f, t + 1] += a1
+                    acc[f, t + 2] += a2
+                    acc[f, t + 3] += a3
+                    acc[f + 1, t] += b0
+                    acc[f + 1, t + 1] += b1
+                    acc[f + 1, t + 2] += b2
+                    acc[f + 1, t + 3] += b3
+                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
+                    o = tap_offs[t] + q0
+                    a0, _, _, _, b0, _, _, _ = _dot_2x4(ga, gb, planes, o, o, o, o, blen)
+                    acc[f, t] += a0
+                    acc[f + 1, t] += b0
+                f += 2
+            for f in range(f, n_filters):
+                gr = g_rows[f, q0 : q0 + blen]
+                for t in range(0, n_taps4, 4):
+                    s0, s1, s2, s3 = _dot_taps4(
+                        gr,
+                        planes,
+                        tap_offs[t] + q0,
+                        tap_offs[t + 1] + q0,
+                        tap_offs[t + 2] + q0,
+                        tap_offs[t + 3] + q0,
+                        blen,
+                    )
+                    acc[f, t] += s0
+                    acc[f, t + 1] += s1
+                    acc[f, t + 2] += s2
+                    acc[f, t + 3] += s3
+                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
+                    o = tap_offs[t] + q0
+                    s0, _, _, _ = _dot_taps4(gr, planes, o, o, o, o, blen)
                     acc[f, t] += s0
 
 
@@ -940,17 +1037,19 @@ def _use_wide(x4: np.ndarray, pads, stride) -> bool:
     )
 
 
-def _run_conv_wide(x4, weight, bias, pads, dilation, mode, out):
+def _wide_planes(x4, pads, mode, kernel_hw, dilation, tail):
+    """Padded input as wide planes (C, HP, N * WP) in one flat array, ``tail`` zeros
+    after it. Returns (planes, row_len, plane stride, zero tail offset, tap offsets in
+    weight order)."""
     n_batch, channels, in_h, in_w = x4.shape
-    n_filters, _, kh, kw = weight.shape
+    kh, kw = kernel_hw
     dh, dw = dilation
     top, bottom, left, right = pads
     hp, wp = in_h + top + bottom, in_w + left + right
     row_len = n_batch * wp
     plane = hp * row_len + (kw - 1) * dw  # the last image's last taps read past it
-    per_task = max(1, min(n_batch, _BLOCK // wp))
     zero_off = channels * plane
-    planes = np.empty(zero_off + per_task * wp + 8, np.float32)
+    planes = np.empty(zero_off + tail, np.float32)
     planes[zero_off:] = 0.0
     wide = planes[:zero_off].reshape(channels, plane)
     wide[:, hp * row_len :] = 0.0
@@ -970,6 +1069,15 @@ def _run_conv_wide(x4, weight, bias, pads, dilation, mode, out):
     ky = np.arange(kh, dtype=np.int64)[None, :, None] * dh
     kx = np.arange(kw, dtype=np.int64)[None, None, :] * dw
     tap_offs = (c * plane + ky * row_len + kx).reshape(-1)
+    return planes, row_len, plane, zero_off, tap_offs
+
+
+def _run_conv_wide(x4, weight, bias, pads, dilation, mode, out):
+    wp = x4.shape[3] + pads[2] + pads[3]
+    per_task = max(1, min(x4.shape[0], _WIDE_RUN // wp))
+    planes, row_len, _, zero_off, tap_offs = _wide_planes(
+        x4, pads, mode, weight.shape[2:], dilation, per_task * wp + 8
+    )
     _conv_wide(
         planes,
         row_len,
@@ -1214,6 +1322,17 @@ def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
     n_taps = channels * kh * kw
     partial = np.empty((n_chunks, n_filters, n_taps), np.float32)
     oh, ow = geo.out_hw
+    if _use_wide(x4, geo.pads, geo.stride) and np.isfinite(x4.sum()):
+        planes, row_len, _, _, tap_offs = _wide_planes(
+            x4, geo.pads, geo.mode, (kh, kw), geo.dilation, 8
+        )
+        n_batch, wp = x4.shape[0], row_len // x4.shape[0]
+        g_rows = np.zeros((n_filters, oh, n_batch, wp), np.float32)
+        g_rows[:, :, :, :ow] = g.transpose(1, 2, 0, 3)
+        _grad_weight_wide(
+            planes, tap_offs, g_rows.reshape(n_filters, -1), _WIDE_CHUNK, partial
+        )
+        return partial.sum(axis=0).reshape(geo.weight_shape)
     if _use_dots(x4, geo):
         planes = _Planes(x4, geo.pads, geo.mode, (kh, kw), geo.stride, geo.dilation, 16)
         width = planes.width
