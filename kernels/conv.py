@@ -36,6 +36,14 @@ for ``padding_mode != "zeros"`` the gradient of the padded input is folded back 
 image, the taps of each output pixel into a (pixels, taps) scratch and accumulates
 ``grad_out[f, p] * taps[p, :]`` with the same loop.
 
+Small images at stride 1 (a training batch of LeNet-sized images) use *wide planes*
+instead: channel ``c`` is one plane ``(HP, N * WP)`` whose row ``y`` holds row ``y`` of
+every padded image side by side, so one run of the same 8-tap loop covers an output row
+of many images (over one 28x28 image a pass was mostly fixed cost). Their grad weight
+is, per (filter, tap), a long dot product of ``grad_out`` laid out the same way with
+the tap's run, compiled with ``reassoc`` so LLVM splits it into vector lanes; the
+dropped columns put zeros against real pixels there, so only finite inputs take it.
+
 Parallel loops (``prange``) run over (image, block of rows), over (image, channel) or
 over chunks of images, so no two threads write the same element; see ``_jit.py`` for
 the threading layer.
@@ -626,11 +634,13 @@ def _grad_weight_wide(planes, tap_offs, g_rows, chunk, partial):
                     acc[f + 1, t + 3] += b3
                 for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
                     o = tap_offs[t] + q0
-                    a0, _, _, _, b0, _, _, _ = _dot_2x4(ga, gb, planes, o, o, o, o, blen)
+                    a0, _, _, _, b0, _, _, _ = _dot_2x4(
+                        ga, gb, planes, o, o, o, o, blen
+                    )
                     acc[f, t] += a0
                     acc[f + 1, t] += b0
                 f += 2
-            for f in range(f, n_filters):
+            if f < n_filters:  # an odd filter count: the last one alone
                 gr = g_rows[f, q0 : q0 + blen]
                 for t in range(0, n_taps4, 4):
                     s0, s1, s2, s3 = _dot_taps4(
