@@ -1340,9 +1340,9 @@ def _grad_weight(g, x4: np.ndarray, geo: _Geometry) -> np.ndarray:
     n_taps = channels * kh * kw
     partial = np.empty((n_chunks, n_filters, n_taps), np.float32)
     oh, ow = geo.out_hw
-    # Wide planes pay off for many taps and few filters (LeNet 6 -> 16, 5x5: 2.3 -> 1.8
-    # ms; 32 -> 32, 3x3: 6.8 -> 6.1 ms); with 64 filters the per-image planes were faster
-    # (128x32x14x14 -> 64, 3x3: 15.6 vs 13.4 ms) and with few taps the dot products are.
+    # Wide planes pay off for many taps and few filters (LeNet 6 -> 16, 5x5: 2.3 ->
+    # 1.8 ms; 32 -> 32, 3x3: 6.8 -> 6.1 ms); with 64 filters the per-image planes were
+    # faster (128x32x14x14 -> 64, 3x3: 15.6 vs 13.4 ms); with few taps the dots are.
     wide = (
         _use_wide(x4, geo.pads, geo.stride, (kh, kw))
         and n_taps >= 64

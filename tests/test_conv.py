@@ -91,7 +91,7 @@ def test_many_filters_and_taps():
 @pytest.mark.parametrize("n_filters", [9, 33])
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
 def test_small_batched_images_grad_weight_both_paths(mode, n_filters):
-    """Many taps on small images: wide planes for <= 32 filters, per-image planes above."""
+    """Many taps, small images: wide planes up to 32 filters, per-image planes above."""
     rng = np.random.default_rng(n_filters)
     x, w, b = _data(rng, (3, 8, 6, 7), (n_filters, 8, 3, 3))
     _check_forward_and_grads(x, w, b, 1, 1, 1, mode, rng)
