@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     from convlab.gui.trainer import TrainerWidget
 
     app = create_application()
+    # The app's main window compiles/loads every kernel on a worker at start-up; do the
+    # same here, so first-call cache loads (which hold the GIL) are not measured as
+    # training latency.
+    import kernels
+
+    kernels.warmup()
     widget = TrainerWidget()
     widget.resize(1440, 900)
     widget.show()
