@@ -17,16 +17,6 @@ def main(argv: list[str] | None = None) -> int:
         from convlab.cli import main as cli_main
 
         return cli_main(args)
-    if args and args[0] in ("-h", "--help"):
-        print(
-            "usage: convlab [gui options]            open the explorer and trainer window\n"
-            "       convlab train|evaluate|summary ...  headless (see convlab train --help)\n\n"
-            "gui options:\n"
-            "  --image PATH         open this image instead of the bundled sample\n"
-            "  --tab explorer|trainer\n"
-            "  --screenshot PNG     render the window offscreen-ready, save it, and quit"
-        )
-        return 0
     from convlab.gui.app import run
 
     return run(args)

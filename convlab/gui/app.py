@@ -8,7 +8,11 @@ import sys
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="convlab", description="Open the convlab window.")
+    parser = argparse.ArgumentParser(
+        prog="convlab",
+        description="Open the convlab window (explorer and trainer).",
+        epilog="Headless: convlab train|evaluate|summary ... (see convlab train --help).",
+    )
     parser.add_argument("--image", help="open this image instead of the bundled sample")
     parser.add_argument("--tab", choices=("explorer", "trainer"), default="explorer")
     parser.add_argument(
