@@ -1,7 +1,7 @@
 """``convlab`` / ``python -m convlab``: the app, or a headless subcommand.
 
-``convlab`` alone opens the window. ``convlab train|evaluate|summary ...`` run headless and
-never import Qt (the GUI is imported lazily, only when it is asked for).
+``convlab`` alone opens the window. ``convlab train|evaluate|summary ...`` run headless
+and never import Qt (the GUI is imported lazily, only when it is asked for).
 """
 
 from __future__ import annotations

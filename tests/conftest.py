@@ -11,7 +11,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-FULL_MNIST = Path(os.environ.get("CONVLAB_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))
+FULL_MNIST = Path(
+    os.environ.get("CONVLAB_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist")
+)
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -25,5 +27,7 @@ def full_mnist_dir() -> Path:
     """The folder holding the full MNIST; skips (saying why) when it is not there."""
     missing = [name for name in MNIST_FILES if not (FULL_MNIST / name).exists()]
     if missing:
-        pytest.skip(f"full MNIST not found at {FULL_MNIST} (missing {', '.join(missing)})")
+        pytest.skip(
+            f"full MNIST not found at {FULL_MNIST} (missing {', '.join(missing)})"
+        )
     return FULL_MNIST

@@ -35,7 +35,11 @@ def _loaded_after_import(modules: list[str]) -> list[str]:
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -44,10 +48,17 @@ def _loaded_after_import(modules: list[str]) -> list[str]:
 def test_headless_packages_load_no_qt():
     modules = _headless_modules()
     # the walk really found the headless packages (else this test checks nothing)
-    for expected in ("convlab.nn", "convlab.train", "convlab.data.mnist", "convlab.cli"):
+    for expected in (
+        "convlab.nn",
+        "convlab.train",
+        "convlab.data.mnist",
+        "convlab.cli",
+    ):
         assert expected in modules
     loaded = _loaded_after_import(modules)
-    offenders = [m for m in loaded if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6")]
+    offenders = [
+        m for m in loaded if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6")
+    ]
     assert offenders == [], f"headless import pulled in Qt: {offenders[:5]}"
 
 
@@ -63,8 +74,16 @@ def test_gui_import_does_load_qt():
     assert "PySide6.QtCore" in loaded
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "kernels").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "kernels").glob("*.py")), ids=lambda p: p.name
+)
 def test_kernels_source_has_no_qt_or_convlab_import(path):
     text = path.read_text()
-    for forbidden in ("import PySide6", "from PySide6", "pyqtgraph", "from convlab", "import convlab"):
+    for forbidden in (
+        "import PySide6",
+        "from PySide6",
+        "pyqtgraph",
+        "from convlab",
+        "import convlab",
+    ):
         assert forbidden not in text, f"{path.name} mentions {forbidden!r}"

@@ -43,5 +43,7 @@ def test_twenty_thousand_signal_emits_do_not_crash():
     result = subprocess.run(
         [sys.executable, "-c", CANARY], capture_output=True, text=True, timeout=300
     )
-    assert result.returncode == 0, f"interpreter died ({result.returncode}): {result.stderr[-2000:]}"
+    assert result.returncode == 0, (
+        f"interpreter died ({result.returncode}): {result.stderr[-2000:]}"
+    )
     assert result.stdout.split()[-1] == "20000"

@@ -11,12 +11,13 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="convlab",
         description="Open the convlab window (explorer and trainer).",
-        epilog="Headless: convlab train|evaluate|summary ... (see convlab train --help).",
+        epilog="Headless: convlab train|evaluate|summary ... (convlab train --help).",
     )
     parser.add_argument("--image", help="open this image instead of the bundled sample")
     parser.add_argument("--tab", choices=("explorer", "trainer"), default="explorer")
     parser.add_argument(
-        "--screenshot", metavar="PNG",
+        "--screenshot",
+        metavar="PNG",
         help="save a picture of the window once it has drawn, then quit",
     )
     return parser.parse_args(argv)
@@ -25,7 +26,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 def configure_pyqtgraph() -> None:
     import pyqtgraph as pg
 
-    # numpy arrays are (row, column) everywhere in convlab; say so once, before any ImageItem.
+    # numpy arrays are (row, column) everywhere in convlab: say so once, before any
+    # ImageItem exists.
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
 
 
@@ -42,7 +44,8 @@ def create_application(argv: list[str] | None = None):
 
 def run(argv: list[str]) -> int:
     args = _parse(argv)
-    if args.screenshot and "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY"):
+    headless = "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY")
+    if args.screenshot and headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = create_application()
     from convlab.gui.main_window import MainWindow

@@ -57,7 +57,9 @@ class Task(QRunnable):
     def run(self) -> None:  # runs on a pool thread
         try:
             result = self._fn(*self._args, **self._kwargs)
-        except Exception as exc:  # a worker's exception becomes a signal, never a dead app
+        except (
+            Exception
+        ) as exc:  # a worker's exception becomes a signal, never a dead app
             traceback.print_exc()
             self._emit(self.signals.failed, describe_exception(exc))
         else:
