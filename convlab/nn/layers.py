@@ -257,7 +257,43 @@ def _padding_arg(padding: object) -> object:
     return spec if isinstance(spec, str) else tuple(spec)
 
 
-class Conv2D(Layer):
+class _KernelBiasLayer(Layer):
+    """Shared by Conv2D and Dense: ``params["kernel"]`` (initialised by
+    ``kernel_initializer``), an optional zero ``params["bias"]`` the size of the
+    kernel's output axis, and ``backward`` through the activation into
+    ``backward_linear``."""
+
+    kernel_initializer: str
+    use_bias: bool
+    #: the kernel axis of the outputs (filters, units): the bias has that size
+    _output_axis: ClassVar[int]
+
+    def _kernel_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
+        shape = self._kernel_shape(input_shape)
+        self.params["kernel"] = initialize(
+            self.kernel_initializer, shape, rng, self.activation
+        )
+        if self.use_bias:
+            self.params["bias"] = np.zeros(shape[self._output_axis], np.float32)
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.params.get("bias")
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        return self.backward_linear(self._activation_backward(grad))
+
+
+class Conv2D(_KernelBiasLayer):
     """2-D convolution (cross-correlation), Keras's ``Conv2D``, computed by ``kernels``.
 
     Parameters
@@ -288,6 +324,7 @@ class Conv2D(Layer):
     """
 
     base_name = "conv2d"
+    _output_axis = 0
 
     def __init__(
         self,
@@ -330,23 +367,8 @@ class Conv2D(Layer):
         )
         return (self.filters, oh, ow)
 
-    def _create_params(
-        self, input_shape: tuple[int, ...], rng: np.random.Generator
-    ) -> None:
-        shape = (self.filters, input_shape[0], *self.kernel_size)
-        self.params["kernel"] = initialize(
-            self.kernel_initializer, shape, rng, self.activation
-        )
-        if self.use_bias:
-            self.params["bias"] = np.zeros(self.filters, np.float32)
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.params["kernel"]
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self.params.get("bias")
+    def _kernel_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.filters, input_shape[0], *self.kernel_size)
 
     def _geometry(self) -> dict[str, Any]:
         return {
@@ -361,9 +383,6 @@ class Conv2D(Layer):
         if training:
             self._x = x
         return self._activate(z, training)
-
-    def backward(self, grad: np.ndarray) -> np.ndarray | None:
-        return self.backward_linear(self._activation_backward(grad))
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         if self._x is None:
@@ -536,7 +555,7 @@ class Flatten(Layer):
         return grad.reshape(self._x_shape)
 
 
-class Dense(Layer):
+class Dense(_KernelBiasLayer):
     """Fully connected layer: ``a = activation(x @ kernel + bias)``.
 
     Parameters
@@ -557,6 +576,7 @@ class Dense(Layer):
     """
 
     base_name = "dense"
+    _output_axis = -1
 
     def __init__(
         self,
@@ -586,23 +606,8 @@ class Dense(Layer):
             )
         return (self.units,)
 
-    def _create_params(
-        self, input_shape: tuple[int, ...], rng: np.random.Generator
-    ) -> None:
-        shape = (input_shape[0], self.units)
-        self.params["kernel"] = initialize(
-            self.kernel_initializer, shape, rng, self.activation
-        )
-        if self.use_bias:
-            self.params["bias"] = np.zeros(self.units, np.float32)
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.params["kernel"]
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self.params.get("bias")
+    def _kernel_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (input_shape[0], self.units)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         z = x @ self.weight
@@ -611,9 +616,6 @@ class Dense(Layer):
         if training:
             self._x = x
         return self._activate(z, training)
-
-    def backward(self, grad: np.ndarray) -> np.ndarray | None:
-        return self.backward_linear(self._activation_backward(grad))
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         x = self._x
