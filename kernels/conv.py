@@ -56,7 +56,7 @@ import numpy as np
 
 from . import _checks
 from ._jit import JIT_OPTIONS, njit, njit_parallel, prange
-from .padding import pad2d_backward, pad_index_map
+from .padding import _check_mode_geometry, _maps, pad2d_backward
 from .shapes import conv2d_output_shape, resolve_padding
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
@@ -1009,21 +1009,6 @@ def _interior_run(
     return lo, hi, lo * step + px - left
 
 
-def _zero_map(size: int, before: int, after: int) -> np.ndarray:
-    """Index map of zero padding; negative ``before``/``after`` crop instead."""
-    i = np.arange(-before, size + after, dtype=np.int64)
-    return np.where((i >= 0) & (i < size), i, -1)
-
-
-def _maps(in_h, in_w, pads, mode):
-    top, bottom, left, right = pads
-    if mode == "zeros":
-        return _zero_map(in_h, top, bottom), _zero_map(in_w, left, right)
-    return pad_index_map(in_h, top, bottom, mode), pad_index_map(
-        in_w, left, right, mode
-    )
-
-
 def _rows_per_block(oh: int, width: int) -> int:
     return max(1, min(oh, _BLOCK // max(width, 1)))
 
@@ -1183,17 +1168,9 @@ class _Geometry:
         self.out_hw = conv2d_output_shape(
             in_hw, (kh, kw), self.stride, self.pads, self.dilation
         )
-        if self.mode != "zeros" and any(self.pads):
-            _check_mode(in_hw, self.pads, self.mode)
+        _check_mode_geometry(in_hw[0], in_hw[1], self.pads, self.mode, "padding")
         self.x_shape = tuple(int(v) for v in x_shape)
         self.weight_shape = tuple(int(v) for v in weight_shape)
-
-
-def _check_mode(in_hw, pads, mode):
-    # the padding module owns the messages; a zero-size probe runs its checks cheaply
-    from .padding import _check_mode_geometry
-
-    _check_mode_geometry(in_hw[0], in_hw[1], pads, mode, "padding")
 
 
 def _weight4(weight: object) -> np.ndarray:
