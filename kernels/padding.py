@@ -15,9 +15,6 @@ from ._jit import njit
 
 __all__ = ["pad2d", "pad2d_backward", "pad_index_map"]
 
-_NUMPY_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
 def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
     """For one axis: the input index each padded position reads, ``-1`` for a constant cell.
 
@@ -27,7 +24,7 @@ def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
     ([0, 0, 1, 2, 2, 2], [-1, 0, 1, 2, -1])
     """
     i = np.arange(-before, size + after, dtype=np.int64)
-    if mode == "zeros":
+    if mode == "zeros":  # a negative before/after crops (conv2d's grad input uses that)
         return np.where((i >= 0) & (i < size), i, -1)
     if mode == "replicate":
         return np.clip(i, 0, size - 1)
