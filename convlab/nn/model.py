@@ -273,18 +273,20 @@ class Sequential:
 
     @staticmethod
     def _convert(xb: np.ndarray, layout: str) -> np.ndarray:
-        """One batch -> float32 C-contiguous model input (uint8 scaled to [0, 1])."""
-        if xb.dtype == np.uint8:
-            xb = np.divide(xb, np.float32(255.0), dtype=np.float32)  # as x / 255 would
-        else:
-            xb = xb.astype(np.float32, copy=False)
+        """One batch -> float32 C-contiguous model input (uint8 scaled to [0, 1]).
+
+        The layout is fixed with views first, so the one conversion also makes the batch
+        contiguous (an NHWC uint8 batch is copied once, not twice).
+        """
         if layout == "hw":
             xb = xb[None, None]
         elif layout == "nhw":
             xb = xb[:, None]
         elif layout == "nhwc":
             xb = xb.transpose(0, 3, 1, 2)
-        return np.ascontiguousarray(xb)
+        if xb.dtype == np.uint8:  # as x / 255 would
+            return np.divide(xb, np.float32(255.0), dtype=np.float32, order="C")
+        return xb.astype(np.float32, order="C", copy=False)
 
     def _labels(self, y: object, n: int) -> np.ndarray:
         out = self.output_shape
