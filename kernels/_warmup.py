@@ -8,8 +8,6 @@ drag never waits on a compile.
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 __all__ = ["warmup"]
@@ -36,17 +34,12 @@ def _conv() -> None:
 def warmup() -> None:
     """Compile every kernel (convolution, padding, pooling, activations) on tiny inputs.
 
-    Safe to call from a worker thread, and cheap once the cache is warm. Kernels that
-    are not implemented yet are skipped.
+    Safe to call from a worker thread, and cheap once the cache is warm.
 
     >>> warmup()
     """
     from . import activations, pooling
 
     _conv()
-    for module in (pooling, activations):
-        compile_all = getattr(module, "_warmup", None)
-        if compile_all is None:
-            continue
-        with contextlib.suppress(NotImplementedError):
-            compile_all()
+    pooling._warmup()
+    activations._warmup()
