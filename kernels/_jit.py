@@ -2,9 +2,12 @@
 
 Every kernel is compiled with ``cache=True`` (a second launch loads machine code from
 the per-user cache set up in ``_cache.py``), ``nogil=True`` (training runs on a worker
-thread while the GUI thread calls kernels too) and ``fastmath=False`` (NaN and inf must
+thread while the GUI thread calls kernels too), ``fastmath=False`` (NaN and inf must
 propagate as IEEE arithmetic says; ``fastmath`` would let LLVM assume they never occur;
-``fastmath={"contract"}``, FMA only, measured no faster on the conv loops).
+``fastmath={"contract"}``, FMA only, measured no faster on the conv loops) and
+``error_model="numpy"`` (division by zero gives inf/NaN, no exception check in loops).
+The one exception is ``conv.py``'s grad-weight dot products, which add
+``fastmath={"reassoc", "nsz"}`` to these options so the sums vectorise.
 
 Threading layer: ``parallel=True`` kernels run on numba's OpenMP layer. Under the
 default ``workqueue`` layer two threads calling a parallel kernel at once abort the
