@@ -63,11 +63,13 @@ class _Geometry:
     ow: int
     same: bool
 
-    @property
-    def is_2x2(self) -> bool:
+    def is_2x2(self, in_h: int, in_w: int) -> bool:
         """The common case: 2x2 window, stride 2, no padding, no partial window."""
-        return self.kh == self.kw == self.sh == self.sw == 2 and not (
-            self.top or self.bottom or self.left or self.right
+        return (
+            self.kh == self.kw == self.sh == self.sw == 2
+            and not (self.top or self.bottom or self.left or self.right)
+            and self.oh == in_h // 2
+            and self.ow == in_w // 2
         )
 
 
@@ -311,7 +313,7 @@ def max_pool2d(
     idx = np.empty((planes, g.oh, g.ow), np.int64)
     if planes:
         blocks, rows = _split_rows(planes, g.oh)
-        if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
+        if g.is_2x2(in_h, in_w):
             _max_pool_2x2(xp, blocks, rows, out, idx)
         else:
             _max_pool(xp, g.kh, g.kw, g.sh, g.sw, g.top, g.left, blocks, rows, out, idx)
@@ -532,7 +534,7 @@ def avg_pool2d(
     out = np.empty((planes, g.oh, g.ow), np.float32)
     if planes:
         blocks, rows = _split_rows(planes, g.oh)
-        if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
+        if g.is_2x2(in_h, in_w):
             _avg_pool_2x2(xp, blocks, rows, out)
         else:
             _avg_pool(
@@ -592,7 +594,7 @@ def avg_pool2d_backward(
     gp = g4.reshape(planes, g.oh, g.ow)
     grad_x = np.empty((planes, in_h, in_w), np.float32)
     if planes:
-        if g.is_2x2 and g.oh == in_h // 2 and g.ow == in_w // 2:
+        if g.is_2x2(in_h, in_w):
             _avg_pool_2x2_backward(gp, *_split_rows(planes, g.oh), grad_x)
         else:
             _avg_pool_backward(
@@ -674,7 +676,7 @@ def global_avg_pool2d(x: object) -> np.ndarray:
     if planes:
         _global_avg_pool(x4.reshape(planes, in_h * in_w), out)
     return out.reshape(
-        (n_batch, channels)[4 - ndim :] if ndim < 4 else (n_batch, channels)
+        (n_batch, channels)[4 - ndim :]
     )
 
 
@@ -698,7 +700,7 @@ def global_avg_pool2d_backward(grad_out: object, x_shape: object) -> np.ndarray:
     shape, ndim = _as_shape(x_shape)
     n_batch, channels, in_h, in_w = shape
     g = _checks.as_float32(grad_out, "grad_out")
-    expected = (n_batch, channels)[4 - ndim :] if ndim < 4 else (n_batch, channels)
+    expected = (n_batch, channels)[4 - ndim :]
     if g.shape != expected:
         raise ValueError(
             f"`grad_out` must have shape {expected} for x_shape={x_shape!r}. "
