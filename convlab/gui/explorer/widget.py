@@ -50,9 +50,8 @@ from .microscope import MicroscopePanel
 from .render import Rendered, Renderer
 from .settings import build_settings
 
-IMAGE_FILTER = (
-    "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp *.gif);;All files (*)"
-)
+_PATTERNS = " ".join("*" + ext for ext in image_data.IMAGE_EXTENSIONS)
+IMAGE_FILTER = f"Images ({_PATTERNS});;All files (*)"
 
 
 def atomic_save_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
