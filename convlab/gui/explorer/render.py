@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import kernels
 from convlab import explore
 from convlab.explore import Result, Settings
 
@@ -118,7 +117,6 @@ def warmup() -> None:
     start-up keeps the first training steps from stalling the GUI (the latency bench
     saw 55 ms event-loop stalls without it, 40 ms with it).
     """
-    kernels.warmup()
-    explore.warmup()
+    explore.warmup()  # runs kernels.warmup() too; do not call it again here
     planes = np.zeros((2, 3, 3), np.float32)
     colorize_planes(planes, [(-1.0, 1.0), (-2.0, 2.0)])
