@@ -67,6 +67,20 @@ def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
     plot.setMenuEnabled(False)
 
 
+def _marked_line(
+    plot: pg.PlotItem, name: str, colour: tuple[int, int, int], symbol: str
+) -> pg.PlotDataItem:
+    """A 3 px line in ``colour`` with a filled marker of that colour at each point."""
+    return plot.plot(
+        name=name,
+        pen=pg.mkPen(colour, width=3),
+        symbol=symbol,
+        symbolSize=9,
+        symbolBrush=colour,
+        symbolPen=None,
+    )
+
+
 class _Hover:
     """A vertical line and a read-out of the nearest point of each curve under the
     mouse."""
@@ -172,22 +186,9 @@ class CurvesView(QWidget):
             symbolBrush=(255, 170, 60),
             symbolPen=None,
         )
-        self.train_acc_item = self.acc_plot.plot(
-            name="training",
-            pen=pg.mkPen((90, 170, 255), width=3),
-            symbol="o",
-            symbolSize=9,
-            symbolBrush=(90, 170, 255),
-            symbolPen=None,
-        )
-        self.val_acc_item = self.acc_plot.plot(
-            name="validation",
-            pen=pg.mkPen((255, 170, 60), width=3),
-            symbol="s",
-            symbolSize=9,
-            symbolBrush=(255, 170, 60),
-            symbolPen=None,
-        )
+        acc = self.acc_plot
+        self.train_acc_item = _marked_line(acc, "training", (90, 170, 255), "o")
+        self.val_acc_item = _marked_line(acc, "validation", (255, 170, 60), "s")
 
         self._hovers = [
             _Hover(
