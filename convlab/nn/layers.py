@@ -48,8 +48,14 @@ __all__ = [
 ]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+_is_int = _checks._is_int
+
+
+def _positive_int(value: object, name: str) -> int:
+    """``value`` as an int, or the Keras-style ValueError naming ``name``."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
+    return int(value)
 
 
 def sample_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
@@ -341,11 +347,7 @@ class Conv2D(_KernelBiasLayer):
         padding_mode: str = "zeros",
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
-        if not _is_int(filters) or filters < 1:
-            raise ValueError(
-                f"`filters` must be a positive int. Received: filters={filters!r}"
-            )
-        self.filters = int(filters)
+        self.filters = _positive_int(filters, "filters")
         self.kernel_size = _checks.pair(kernel_size, "kernel_size")
         self.strides = _checks.pair(strides, "strides")
         self.padding = _padding_arg(padding)
@@ -588,11 +590,7 @@ class Dense(_KernelBiasLayer):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
-        if not _is_int(units) or units < 1:
-            raise ValueError(
-                f"`units` must be a positive int. Received: units={units!r}"
-            )
-        self.units = int(units)
+        self.units = _positive_int(units, "units")
         self.activation = act.check_activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = check_initializer(kernel_initializer)

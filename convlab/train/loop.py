@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from convlab.nn.layers import Dropout
+from convlab.nn.layers import Dropout, _positive_int
 from convlab.nn.model import History, Sequential
 
 from .events import EpochEvent, FinishedEvent, StepEvent
@@ -24,12 +24,6 @@ from .events import EpochEvent, FinishedEvent, StepEvent
 __all__ = ["train_events"]
 
 Event = StepEvent | EpochEvent | FinishedEvent
-
-
-def _positive_int(value: object, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int. Received: {name}={value!r}")
-    return int(value)
 
 
 def train_events(
