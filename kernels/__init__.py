@@ -2,20 +2,21 @@
 
 Conventions
 -----------
-* float32, NCHW: ``x (N, C, H, W)``, ``weight (F, C, KH, KW)``, ``bias (F,)``. Other dtypes
-  and memory layouts are converted. Where natural an image may be given as ``(H, W)`` or
-  ``(C, H, W)``; the docstring of each function says so.
+* float32, NCHW: ``x (N, C, H, W)``, ``weight (F, C, KH, KW)``, ``bias (F,)``. Other
+  dtypes and memory layouts are converted. Where natural an image may be given as
+  ``(H, W)`` or ``(C, H, W)``; the docstring of each function says so.
 * PyTorch semantics: ``conv2d`` is a cross-correlation (no kernel flip), padding is
   ``int``, ``(pad_h, pad_w)`` or ``(top, bottom, left, right)``, ``padding_mode`` one of
   ``"zeros"``, ``"reflect"``, ``"replicate"``, ``"circular"``.
 * Keras conventions too: ``padding="valid"`` or ``"same"`` (TensorFlow semantics, output
   ``ceil(input / stride)``, the odd extra row/column at the bottom/right).
-* Every kernel releases the GIL (``nogil``) and may be called from several threads at once.
-* Bad arguments raise ``ValueError``/``TypeError`` naming the argument, what is allowed and
-  what was received, before any compute.
+* Every kernel releases the GIL (``nogil``) and may be called from several threads at
+  once.
+* Bad arguments raise ``ValueError``/``TypeError`` naming the argument, what is allowed
+  and what was received, before any compute.
 
-Compiled machine code is cached per user (see ``kernels._cache``); :func:`warmup` compiles
-everything on tiny inputs.
+Compiled machine code is cached per user (see ``kernels._cache``); :func:`warmup`
+compiles everything on tiny inputs.
 
 >>> import numpy as np, kernels
 >>> x = np.arange(9, dtype=np.float32).reshape(1, 1, 3, 3)

@@ -31,7 +31,7 @@ def _user_cache_root() -> Path:
 
 
 def configure() -> str | None:
-    """Set ``NUMBA_CACHE_DIR`` unless the user already chose one; return the directory."""
+    """Set ``NUMBA_CACHE_DIR`` unless the user already chose one; return the dir."""
     if "NUMBA_CACHE_DIR" in os.environ:
         return os.environ["NUMBA_CACHE_DIR"]
     try:

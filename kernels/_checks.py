@@ -19,17 +19,28 @@ def _is_int(value: object) -> bool:
 
 
 def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
-    """``3`` or ``(3, 2)`` -> ``(3, 3)`` / ``(3, 2)``; each entry an int >= ``minimum``."""
-    kind = "positive" if minimum == 1 else "non-negative" if minimum == 0 else f">= {minimum}"
+    """``3`` or ``(3, 2)`` -> ``(3, 3)`` / ``(3, 2)``; each an int >= ``minimum``."""
+    kind = (
+        "positive"
+        if minimum == 1
+        else "non-negative"
+        if minimum == 0
+        else f">= {minimum}"
+    )
     message = (
-        f"`{name}` must be a {kind} int or a pair of {kind} ints. Received: {name}={value!r}"
+        f"`{name}` must be a {kind} int or a pair of {kind} ints. "
+        f"Received: {name}={value!r}"
     )
     if _is_int(value):
         items: tuple = (value, value)
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         items = tuple(value)
     else:
-        raise TypeError(message) if not isinstance(value, Sequence | numbers.Number) else ValueError(message)
+        raise (
+            TypeError(message)
+            if not isinstance(value, Sequence | numbers.Number)
+            else ValueError(message)
+        )
     if not all(_is_int(v) for v in items):
         raise TypeError(message)
     if any(v < minimum for v in items):
@@ -37,15 +48,18 @@ def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
     return int(items[0]), int(items[1])
 
 
-def padding_spec(value: object, name: str = "padding") -> str | tuple[int, int, int, int]:
+def padding_spec(
+    value: object, name: str = "padding"
+) -> str | tuple[int, int, int, int]:
     """Normalise a padding argument.
 
     Returns ``"same"``, ``"valid"`` or ``(top, bottom, left, right)`` for an int, a pair
     ``(ph, pw)`` or a 4-tuple ``(top, bottom, left, right)``.
     """
     message = (
-        f"`{name}` must be 'valid', 'same', a non-negative int, a pair (pad_h, pad_w) or "
-        f"a 4-tuple (top, bottom, left, right) of non-negative ints. Received: {name}={value!r}"
+        f"`{name}` must be 'valid', 'same', a non-negative int, a pair (pad_h, pad_w) "
+        f"or a 4-tuple (top, bottom, left, right) of non-negative ints. "
+        f"Received: {name}={value!r}"
     )
     if isinstance(value, str):
         lowered = value.lower()
@@ -90,7 +104,9 @@ def as_float32(array: object, name: str) -> np.ndarray:
     return result
 
 
-def as_nchw(x: object, name: str = "x", *, allow_lower_rank: bool = True) -> tuple[np.ndarray, int]:
+def as_nchw(
+    x: object, name: str = "x", *, allow_lower_rank: bool = True
+) -> tuple[np.ndarray, int]:
     """Return ``(x4, ndim)``: ``x`` as float32 (N, C, H, W) plus its original rank.
 
     With ``allow_lower_rank`` an image (H, W) is read as (1, 1, H, W) and (C, H, W) as
@@ -104,8 +120,12 @@ def as_nchw(x: object, name: str = "x", *, allow_lower_rank: bool = True) -> tup
         return arr[None], 3
     if allow_lower_rank and ndim == 2:
         return arr[None, None], 2
-    allowed = "(N, C, H, W), (C, H, W) or (H, W)" if allow_lower_rank else "(N, C, H, W)"
-    raise ValueError(f"`{name}` must have shape {allowed}. Received: {name}.shape={arr.shape}")
+    allowed = (
+        "(N, C, H, W), (C, H, W) or (H, W)" if allow_lower_rank else "(N, C, H, W)"
+    )
+    raise ValueError(
+        f"`{name}` must have shape {allowed}. Received: {name}.shape={arr.shape}"
+    )
 
 
 def restore_rank(out: np.ndarray, ndim: int) -> np.ndarray:
@@ -125,5 +145,8 @@ def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
         or len(shape) != 4
         or not all(_is_int(v) and v >= 0 for v in shape)
     ):
-        raise ValueError(f"`{name}` must be a 4-tuple of non-negative ints (N, C, H, W). Received: {name}={shape!r}")
+        raise ValueError(
+            f"`{name}` must be a 4-tuple of non-negative ints (N, C, H, W). "
+            f"Received: {name}={shape!r}"
+        )
     return tuple(int(v) for v in shape)  # type: ignore[return-value]

@@ -1,9 +1,9 @@
 """Padding and its adjoint.
 
-``pad2d`` builds, per axis, a map from each padded position to the input position it copies
-(``-1`` for a constant cell), then gathers. ``pad2d_backward`` scatter-adds through the same
-maps, so the gradient of reflect, replicate and circular padding folds back onto the input
-cells that were copied.
+``pad2d`` builds, per axis, a map from each padded position to the input position it
+copies (``-1`` for a constant cell), then gathers. ``pad2d_backward`` scatter-adds
+through the same maps, so the gradient of reflect, replicate and circular padding folds
+back onto the input cells that were copied.
 """
 
 from __future__ import annotations
@@ -15,13 +15,18 @@ from ._jit import njit
 
 __all__ = ["pad2d", "pad2d_backward", "pad_index_map"]
 
-def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
-    """For one axis: the input index each padded position reads, ``-1`` for a constant cell.
 
-    >>> pad_index_map(3, 2, 2, "reflect").tolist(), pad_index_map(3, 2, 2, "circular").tolist()
-    ([2, 1, 0, 1, 2, 1, 0], [1, 2, 0, 1, 2, 0, 1])
-    >>> pad_index_map(3, 1, 2, "replicate").tolist(), pad_index_map(3, 1, 1, "zeros").tolist()
-    ([0, 0, 1, 2, 2, 2], [-1, 0, 1, 2, -1])
+def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For one axis: the input index each padded position reads, ``-1`` for a constant.
+
+    >>> pad_index_map(3, 2, 2, "reflect").tolist()
+    [2, 1, 0, 1, 2, 1, 0]
+    >>> pad_index_map(3, 2, 2, "circular").tolist()
+    [1, 2, 0, 1, 2, 0, 1]
+    >>> pad_index_map(3, 1, 2, "replicate").tolist()
+    [0, 0, 1, 2, 2, 2]
+    >>> pad_index_map(3, 1, 1, "zeros").tolist()
+    [-1, 0, 1, 2, -1]
     """
     i = np.arange(-before, size + after, dtype=np.int64)
     if mode == "zeros":  # a negative before/after crops (conv2d's grad input uses that)
@@ -45,20 +50,20 @@ def _check_mode_geometry(
     if mode == "zeros" or not any(pads):
         return
     if in_h == 0 or in_w == 0:
-        raise ValueError(f"{mode!r} padding needs a non-empty input. Received: input {in_h}x{in_w}")
-    if mode == "reflect":
-        if max(top, bottom) >= in_h or max(left, right) >= in_w:
-            raise ValueError(
-                f"Reflect padding must be smaller than the input along each axis: "
-                f"{name}=(top {top}, bottom {bottom}, left {left}, right {right}) on input "
-                f"{in_h}x{in_w} allows at most {in_h - 1} rows and {in_w - 1} columns. Use "
-                f"'replicate' or 'circular', or less padding."
-            )
+        raise ValueError(
+            f"{mode!r} padding needs a non-empty input. Received: input {in_h}x{in_w}"
+        )
+    where = f"{name}=(top {top}, bottom {bottom}, left {left}, right {right})"
+    if mode == "reflect" and (max(top, bottom) >= in_h or max(left, right) >= in_w):
+        raise ValueError(
+            f"Reflect padding must be smaller than the input along each axis: "
+            f"{where} on input {in_h}x{in_w} allows at most {in_h - 1} rows and "
+            f"{in_w - 1} columns. Use 'replicate' or 'circular', or less padding."
+        )
     if mode == "circular" and (max(top, bottom) > in_h or max(left, right) > in_w):
         raise ValueError(
-            f"Circular padding can wrap at most once: {name}=(top {top}, bottom {bottom}, "
-            f"left {left}, right {right}) on input {in_h}x{in_w} allows at most {in_h} rows "
-            f"and {in_w} columns."
+            f"Circular padding can wrap at most once: {where} on input {in_h}x{in_w} "
+            f"allows at most {in_h} rows and {in_w} columns."
         )
 
 
@@ -94,7 +99,9 @@ def _pad_scatter(grad_out, rows, cols, grad_x):
 
 def _maps(in_h, in_w, pads, mode):
     top, bottom, left, right = pads
-    return pad_index_map(in_h, top, bottom, mode), pad_index_map(in_w, left, right, mode)
+    return pad_index_map(in_h, top, bottom, mode), pad_index_map(
+        in_w, left, right, mode
+    )
 
 
 def pad2d(
@@ -124,8 +131,9 @@ def pad2d(
     spec = _checks.padding_spec(padding)
     if isinstance(spec, str):
         raise ValueError(
-            "`padding` for pad2d must be an int, a pair or a 4-tuple; 'same' and 'valid' "
-            f"depend on a kernel (use kernels.resolve_padding first). Received: padding={padding!r}"
+            "`padding` for pad2d must be an int, a pair or a 4-tuple; 'same' and "
+            "'valid' depend on a kernel (use kernels.resolve_padding first). "
+            f"Received: padding={padding!r}"
         )
     mode = _checks.padding_mode(mode, "mode")
     _, _, in_h, in_w = x4.shape
@@ -156,7 +164,10 @@ def pad2d_backward(
     g4, ndim = _checks.as_nchw(grad_out, "grad_out")
     spec = _checks.padding_spec(padding)
     if isinstance(spec, str):
-        raise ValueError(f"`padding` must be numeric for pad2d_backward. Received: padding={padding!r}")
+        raise ValueError(
+            "`padding` must be numeric for pad2d_backward. "
+            f"Received: padding={padding!r}"
+        )
     mode = _checks.padding_mode(mode, "mode")
     top, bottom, left, right = spec
     in_h, in_w = g4.shape[2] - top - bottom, g4.shape[3] - left - right

@@ -8,19 +8,21 @@ Conventions (per axis, input ``n``, kernel ``k``, stride ``s``, dilation ``d``, 
 ``p_before + p_after``, effective kernel ``dk = d * (k - 1) + 1``):
 
 * PyTorch / Chainer default: ``floor((n + p_before + p_after - dk) / s) + 1``.
-* PyTorch ``ceil_mode=True``: ``ceil(...) + 1``, minus one if the last window would start
-  inside the right padding.
-* Chainer ``cover_all=True``: ``(n + 2p - dk + s - 1) // s + 1`` (every input pixel covered).
+* PyTorch ``ceil_mode=True``: ``ceil(...) + 1``, minus one if the last window would
+  start inside the right padding.
+* Chainer ``cover_all=True``: ``(n + 2p - dk + s - 1) // s + 1`` (every input pixel
+  covered).
 * Keras ``"valid"``: no padding, floor.
-* Keras/TensorFlow ``"same"``: ``ceil(n / s)`` for any stride and kernel; the total padding
-  ``max((out - 1) * s + dk - n, 0)`` is split with the odd extra at the bottom/right.
+* Keras/TensorFlow ``"same"``: ``ceil(n / s)`` for any stride and kernel; the total
+  padding ``max((out - 1) * s + dk - n, 0)`` is split with the odd extra at the
+  bottom/right.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._checks import pair, padding_spec
+from ._checks import padding_spec, pair
 
 __all__ = [
     "conv_output_size",
@@ -46,14 +48,14 @@ def conv_output_size(
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> int:
-    """Output length along one axis (PyTorch semantics). May be <= 0 for impossible geometry.
+    """Output length along one axis (PyTorch semantics); 0 for impossible geometry.
 
     >>> conv_output_size(5, 3), conv_output_size(5, 3, stride=2, padding=1)
     (3, 3)
-    >>> conv_output_size(6, 2, stride=2, ceil_mode=True), conv_output_size(7, 2, stride=2, ceil_mode=True)
-    (3, 4)
-    >>> conv_output_size(1, 2, stride=2, ceil_mode=True), conv_output_size(1, 2, stride=1, ceil_mode=True)
-    (1, 0)
+    >>> [conv_output_size(n, 2, stride=2, ceil_mode=True) for n in (6, 7)]
+    [3, 4]
+    >>> [conv_output_size(1, 2, stride=s, ceil_mode=True) for s in (2, 1)]
+    [1, 0]
     """
     before, after = (padding, padding) if isinstance(padding, int) else padding
     span = size + before + after - _effective(kernel, dilation)
@@ -62,18 +64,24 @@ def conv_output_size(
     # PyTorch keeps a window that overhangs the padded input by less than a stride, even
     # when the input is smaller than the window: 1x1 input, 2x2 pool, ceil_mode -> 1x1
     out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + before:  # last window would start in the right padding
+    if (
+        out - 1
+    ) * stride >= size + before:  # last window would start in the right padding
         out -= 1
     return max(out, 0)
 
 
-def same_padding(size: int, kernel: int, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+def same_padding(
+    size: int, kernel: int, stride: int = 1, dilation: int = 1
+) -> tuple[int, int]:
     """Keras/TensorFlow ``"same"`` padding along one axis: ``(before, after)``.
 
     The output is ``ceil(size / stride)``; an odd total puts the extra row/column after.
 
-    >>> same_padding(5, 3), same_padding(6, 4), same_padding(7, 3, stride=2), same_padding(6, 1, 2)
-    ((1, 1), (1, 2), (1, 1), (0, 0))
+    >>> same_padding(5, 3), same_padding(6, 4)
+    ((1, 1), (1, 2))
+    >>> same_padding(7, 3, stride=2), same_padding(6, 1, 2)
+    ((1, 1), (0, 0))
     """
     out = -(-size // stride)
     total = max((out - 1) * stride + _effective(kernel, dilation) - size, 0)
@@ -91,8 +99,10 @@ def resolve_padding(
 
     >>> resolve_padding("same", (6, 6), (4, 4))
     (1, 2, 1, 2)
-    >>> resolve_padding((1, 2), (6, 6), (3, 3)), resolve_padding("valid", (6, 6), (3, 3))
-    ((1, 1, 2, 2), (0, 0, 0, 0))
+    >>> resolve_padding((1, 2), (6, 6), (3, 3))
+    (1, 1, 2, 2)
+    >>> resolve_padding("valid", (6, 6), (3, 3))
+    (0, 0, 0, 0)
     """
     spec = padding_spec(padding)
     if spec == "valid":
@@ -127,8 +137,10 @@ def conv2d_output_shape(
 ) -> tuple[int, int]:
     """Output (H, W) of a convolution or pooling window; raises ``ValueError`` if empty.
 
-    >>> conv2d_output_shape((28, 28), (5, 5)), conv2d_output_shape((28, 28), (3, 3), 2, "same")
-    ((24, 24), (14, 14))
+    >>> conv2d_output_shape((28, 28), (5, 5))
+    (24, 24)
+    >>> conv2d_output_shape((28, 28), (3, 3), 2, "same")
+    (14, 14)
     >>> conv2d_output_shape((5, 5), (7, 7))
     Traceback (most recent call last):
     ...
@@ -144,7 +156,8 @@ def conv2d_output_shape(
         stride_text = str(sh) if sh == sw else f"({sh}, {sw})"
         dil_text = "" if dh == dw == 1 else f", dilation {dh if dh == dw else (dh, dw)}"
         raise ValueError(
-            f"Output would be empty: input {input_hw[0]}x{input_hw[1]}, {what} {kh}x{kw}, "
+            f"Output would be empty: input {input_hw[0]}x{input_hw[1]}, "
+            f"{what} {kh}x{kw}, "
             f"stride {stride_text}, padding {_describe_padding(pads)}{dil_text}."
         )
     return oh, ow
@@ -164,8 +177,12 @@ def pool2d_output_shape(
     """
     size = pair(pool_size, "pool_size")
     return conv2d_output_shape(
-        input_hw, size, size if stride is None else stride, padding,
-        ceil_mode=ceil_mode, what="pool window",
+        input_hw,
+        size,
+        size if stride is None else stride,
+        padding,
+        ceil_mode=ceil_mode,
+        what="pool window",
     )
 
 
@@ -179,8 +196,12 @@ class Convention:
 
 
 def size_formula(
-    size: int, kernel: int, stride: int = 1, padding: int | tuple[int, int] = 0,
-    dilation: int = 1, ceil_mode: bool = False,
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
 ) -> str:
     """The PyTorch formula with the numbers filled in, as the GUI shows it.
 
@@ -199,9 +220,10 @@ def size_formula(
 def output_size_conventions(
     size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
 ) -> list[Convention]:
-    """Every convention's output length for one axis, so the GUI can show where they differ.
+    """Every convention's output length for one axis, so the GUI can show differences.
 
-    >>> [(c.name, c.size) for c in output_size_conventions(7, 2, 2)]  # doctest: +NORMALIZE_WHITESPACE
+    >>> [(c.name, c.size) for c in output_size_conventions(7, 2, 2)]
+    ... # doctest: +NORMALIZE_WHITESPACE
     [('PyTorch (floor)', 3), ('PyTorch ceil_mode', 4), ('Chainer cover_all', 4),
      ('Keras "valid"', 3), ('Keras "same"', 4)]
     """
@@ -212,16 +234,24 @@ def output_size_conventions(
     valid = conv_output_size(size, kernel, stride, 0, dilation)
     same = -(-size // stride)
     return [
-        Convention("PyTorch (floor)", floor, size_formula(size, kernel, stride, padding, dilation)),
         Convention(
-            "PyTorch ceil_mode", ceil,
+            "PyTorch (floor)",
+            floor,
+            size_formula(size, kernel, stride, padding, dilation),
+        ),
+        Convention(
+            "PyTorch ceil_mode",
+            ceil,
             size_formula(size, kernel, stride, padding, dilation, ceil_mode=True)
             + " (minus 1 if the last window starts in the padding)",
         ),
         Convention(
-            "Chainer cover_all", cover,
+            "Chainer cover_all",
+            cover,
             f"({size} + 2*{padding} - {dk} + {stride} - 1) // {stride} + 1 = {cover}",
         ),
-        Convention('Keras "valid"', valid, size_formula(size, kernel, stride, 0, dilation)),
+        Convention(
+            'Keras "valid"', valid, size_formula(size, kernel, stride, 0, dilation)
+        ),
         Convention('Keras "same"', same, f"ceil({size} / {stride}) = {same}"),
     ]
