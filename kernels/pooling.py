@@ -675,9 +675,7 @@ def global_avg_pool2d(x: object) -> np.ndarray:
     out = np.empty(planes, np.float32)
     if planes:
         _global_avg_pool(x4.reshape(planes, in_h * in_w), out)
-    return out.reshape(
-        (n_batch, channels)[4 - ndim :]
-    )
+    return out.reshape((n_batch, channels)[4 - ndim :])
 
 
 def global_avg_pool2d_backward(grad_out: object, x_shape: object) -> np.ndarray:
