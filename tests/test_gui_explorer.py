@@ -317,7 +317,8 @@ def test_exports(window, qtbot, tmp_path):
     explorer.inspect(0, "activation", 5, 6)
     assert explorer.export_npy(str(tmp_path / "map.npy"))
     np.testing.assert_array_equal(
-        np.load(tmp_path / "map.npy"), explorer.result().maps[0].activated
+        np.load(tmp_path / "map.npy", allow_pickle=False),
+        explorer.result().maps[0].activated,
     )
     assert explorer.export_map_png(str(tmp_path / "map.png"))
     with Image.open(tmp_path / "map.png") as png:
@@ -325,7 +326,7 @@ def test_exports(window, qtbot, tmp_path):
     assert explorer.export_grid_png(str(tmp_path / "grid.png"))
     written = explorer.export_all_npy(str(tmp_path / "all.npy"))
     assert len(written) == 3
-    pooled = np.load(tmp_path / "all_pooled.npy")
+    pooled = np.load(tmp_path / "all_pooled.npy", allow_pickle=False)
     assert pooled.shape == (8, *explorer.result().maps[0].pooled.shape)
     assert not list(tmp_path.glob("*.tmp"))
 
