@@ -112,14 +112,6 @@ def _fmt_target(target: float | None) -> str:
     return "" if target is None else f"<={target:g}"
 
 
-def _timed_or_na(fn: Callable[[], object]) -> Callable[[], object] | None:
-    try:
-        fn()
-    except NotImplementedError:
-        return None
-    return fn
-
-
 def _torch_same(x, w, stride):
     kh, kw = w.shape[2:]
     top, bottom, left, right = kernels.resolve_padding(
@@ -157,15 +149,6 @@ def explorer(table: Table, repeats: int, rng) -> None:
                     continue
                 path = partial(_path, x, w, s)
                 torch_path = partial(_torch_path, xt, wt, s)
-
-                if _timed_or_na(path) is None:
-                    table.add(
-                        f"{label}: conv+relu+maxpool2",
-                        None,
-                        alternate(torch_path, None, repeats)[0],
-                        target,
-                    )
-                    continue
                 a, b = alternate(path, torch_path if torch else None, repeats)
                 table.add(f"{label}: conv+relu+maxpool2", a, b, target)
 
@@ -209,11 +192,7 @@ def pooling(table: Table, repeats: int, rng) -> None:
         x = rng.standard_normal(shape).astype(np.float32)
         label = f"pool {'x'.join(map(str, shape))} 2x2"
         xt = torch.from_numpy(x) if torch else None
-        try:
-            out, idx = kernels.max_pool2d(x, 2)
-            avg = kernels.avg_pool2d(x, 2)
-        except NotImplementedError:
-            out = idx = avg = None
+        _, idx = kernels.max_pool2d(x, 2)
         g = rng.standard_normal(
             (shape[0], shape[1], shape[2] // 2, shape[3] // 2)
         ).astype(np.float32)
@@ -267,14 +246,8 @@ def pooling(table: Table, repeats: int, rng) -> None:
             ),
         )
         for name, ours, theirs in cases:
-            if out is None:
-                table.add(
-                    f"{label}: {name}", None, alternate(theirs, None, repeats)[0], 0.3
-                )
-                continue
             a, b = alternate(ours, theirs, repeats)
             table.add(f"{label}: {name}", a, b, 0.3)
-        del avg
 
 
 _STARTUP = """
