@@ -202,10 +202,6 @@ def _hw(image_shape: Sequence[int]) -> tuple[int, int]:
     return int(image_shape[-2]), int(image_shape[-1])
 
 
-def _effective(k: int, d: int) -> int:
-    return d * (k - 1) + 1
-
-
 def activate(z: np.ndarray, name: str, negative_slope: float = 0.1) -> np.ndarray:
     """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions."""
     from kernels import activations as act

@@ -34,18 +34,6 @@ COLORBAR_WIDTH = 72  # px
 SPACING = 3  # px between cells
 
 
-def _wrap(text: str, width: int = 14) -> str:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    lines.append(line)
-    return "<br>".join(lines)
-
-
 def format_value(value: float) -> str:
     """A map value for people: 4 significant digits, no noise."""
     if not math.isfinite(value):

@@ -851,9 +851,6 @@ class TrainerWidget(QWidget):
                 self._message(f"Training ended early: {ev.reason}", 15000)
         self._show_progress()
 
-    def _epoch_base(self) -> int:
-        return self._epochs_done
-
     def _epoch_number(self, epoch: int) -> int:
         """Epoch count across runs (the engine's ``epoch`` is 1-based within a run)."""
         return self._epochs_done + epoch
