@@ -43,6 +43,13 @@ class Recorder(QObject):
         self.results.append(result)
 
 
+def _wait_for(qtbot, received: list, timeout: int = 5000) -> None:
+    """Wait until the recorder's own slot has run. qtbot.waitSignal can return first: its
+    blocker is a plain callable, notified in the emitting thread, while the recorder's
+    queued slot still waits in the GUI thread's event queue."""
+    qtbot.waitUntil(lambda: bool(received), timeout=timeout)
+
+
 def _connect(worker, rec):
     worker.yielded.connect(rec.on_batch)
     worker.failed.connect(rec.on_failed)
@@ -57,8 +64,8 @@ def test_all_items_arrive_in_order_and_throttled(qtbot):
     rec = Recorder()
     worker = GeneratorWorker(fast, max_rate=30)
     _connect(worker, rec)
-    with qtbot.waitSignal(worker.finished, timeout=10_000):
-        worker.start()
+    worker.start()
+    _wait_for(qtbot, rec.finished, 10_000)
     assert worker.wait(5000)
     items = [i for batch in rec.batches for i in batch]
     assert items == list(range(5000))
@@ -85,8 +92,8 @@ def test_stop_closes_generator_promptly(qtbot):
     worker.start()
     qtbot.waitUntil(lambda: bool(rec.batches), timeout=5000)
     started = time.perf_counter()
-    with qtbot.waitSignal(worker.finished, timeout=5000):
-        worker.stop()
+    worker.stop()
+    _wait_for(qtbot, rec.finished)
     assert time.perf_counter() - started < 1.0
     assert closed.is_set()
     assert rec.finished == [True]
@@ -115,8 +122,8 @@ def test_pause_holds_the_generator_and_resume_continues(qtbot):
     assert worker.paused
     worker.resume()
     qtbot.waitUntil(lambda: len(produced) > held + 20, timeout=5000)
-    with qtbot.waitSignal(worker.finished, timeout=5000):
-        worker.stop()
+    worker.stop()
+    _wait_for(qtbot, rec.finished)
 
 
 def test_generator_exception_becomes_failed_signal(qtbot):
@@ -127,8 +134,8 @@ def test_generator_exception_becomes_failed_signal(qtbot):
     rec = Recorder()
     worker = GeneratorWorker(broken)
     _connect(worker, rec)
-    with qtbot.waitSignal(worker.finished, timeout=5000):
-        worker.start()
+    worker.start()
+    _wait_for(qtbot, rec.finished)
     assert rec.failures == ["`batch_size` must be positive. Received: batch_size=0"]
     assert [i for b in rec.batches for i in b] == [1]
     assert rec.finished == [False]
@@ -138,14 +145,14 @@ def test_task_reports_result_and_failure(qtbot):
     rec = Recorder()
     ok = Task(sum, [1, 2, 3])
     ok.signals.finished.connect(rec.on_result)
-    with qtbot.waitSignal(ok.signals.finished, timeout=5000):
-        ok.start()
+    ok.start()
+    _wait_for(qtbot, rec.results)
     assert rec.results == [6]
 
     bad = Task(int, "seven")
     bad.signals.failed.connect(rec.on_failed)
-    with qtbot.waitSignal(bad.signals.failed, timeout=5000):
-        bad.start()
+    bad.start()
+    _wait_for(qtbot, rec.failures)
     assert "invalid literal" in rec.failures[-1]
 
 
