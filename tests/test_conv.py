@@ -97,6 +97,67 @@ def test_small_batched_images_grad_weight_both_paths(mode, n_filters):
     _check_forward_and_grads(x, w, b, 1, 1, 1, mode, rng)
 
 
+@pytest.mark.parametrize("dilation", [1, (2, 1)], ids=str)
+@pytest.mark.parametrize(
+    "padding", [2, (0, 3, 1, 0), (3, 0, 0, 2), (1, 1, 4, 1), "same"], ids=str
+)
+def test_wide_planes_uneven_padding(padding, dilation):
+    """Batched small images with many taps take the wide planes: zero padding shares
+    one run of zeros between neighbouring images (left and right pads of any sizes,
+    one wider than the kernel), and rows of padding are left out of the sums. The
+    input gradient (a flipped-kernel convolution padded by the kernel's span) takes
+    the same path."""
+    rng = np.random.default_rng(19)
+    x, w, b = _data(rng, (5, 2, 6, 5), (6, 2, 3, 4))
+    _check_forward_and_grads(x, w, b, 1, padding, dilation, "zeros", rng)
+
+
+@pytest.mark.parametrize("where", ["forward", "grad_input"])
+def test_wide_planes_non_finite_weight_meets_padding_as_formula_says(where):
+    """Leaving padding rows out must not hide ``0 * inf = NaN`` where the formula has
+    it: a forward pass multiplies the padding by the weights, so an inf weight turns
+    the output rows that reach into padding into NaN, exactly as in the naive sum."""
+    rng = np.random.default_rng(23)
+    x, w, b = _data(rng, (4, 2, 6, 6), (3, 2, 3, 3))
+    w[1, 0, 0, 1] = np.inf
+    with np.errstate(invalid="ignore"):
+        if where == "forward":
+            out = kernels.conv2d(x, w, b, 1, 1)
+            ref = naive.conv2d(x, w, b, 1, 1)
+        else:
+            g = rng.uniform(-1, 1, (4, 3, 6, 6)).astype(np.float32)
+            out = kernels.conv2d_grad_input(g, x.shape, w, 1, 1)
+            ref = naive.conv2d_grads(g, x, w, 1, 1)[0]
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))
+    finite = np.isfinite(ref)
+    np.testing.assert_allclose(out[finite], ref[finite], rtol=1e-5, atol=1e-5)
+    if where == "forward":
+        assert np.isnan(out[:, 1, 0]).all()  # the top row reads the padding row
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("stride", "dilation"), [(1, 1), (2, 1), ((1, 2), (2, 1))])
+def test_grad_input_with_non_finite_weight_matches_formula(stride, dilation, mode):
+    """The input gradient never multiplies padding: with an inf or NaN weight its
+    NaN/inf pattern is the formula's in every mode, stride and dilation."""
+    rng = np.random.default_rng(29)
+    x, w, _ = _data(rng, (2, 3, 7, 6), (4, 3, 3, 2))
+    w[2, 1, 1, 0] = np.inf
+    w[0, 0, 2, 1] = np.nan
+    out_shape = naive.conv2d(x, np.ones_like(w), None, stride, 1, dilation, mode).shape
+    g = rng.uniform(-1, 1, out_shape).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        gx = kernels.conv2d_grad_input(g, x.shape, w, stride, 1, dilation, mode)
+        ref = naive.conv2d_grads(g, x, w, stride, 1, dilation, mode)[0]
+    np.testing.assert_array_equal(np.isnan(gx), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(gx), np.isinf(ref))
+    finite = np.isfinite(ref)
+    assert finite.any()
+    assert not finite.all()
+    np.testing.assert_allclose(gx[finite], ref[finite], rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("padding", [1, 0, "same", (0, 1, 2, 0)], ids=str)
 @pytest.mark.parametrize("hw", [(7, 9), (6, 6)], ids=str)
