@@ -31,7 +31,10 @@ import os
 # GNU OpenMP threads spin after each parallel region by default; on 2 cores they then
 # fight OpenBLAS's threads (numpy matmul): measured a LeNet training step 10x slower
 # (relu 7.7 ms vs 0.4 ms). Passive waiting must be set before libgomp loads (numba's
-# first parallel call).
+# first parallel call). It is the safe default next to a script's own matmuls; convlab,
+# which holds OpenBLAS to one thread while it trains, asks for brief spinning instead
+# (``GOMP_SPINCOUNT`` wins over this; see ``convlab/_threads.py``).
+PASSIVE_BY_DEFAULT = "OMP_WAIT_POLICY" not in os.environ
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402

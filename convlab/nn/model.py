@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._threads import one_blas_thread
 from .layers import Layer, is_channels_last, sample_shape
 from .losses import get_loss
 from .optimizers import Optimizer, get_optimizer
@@ -300,8 +301,9 @@ class Sequential:
 
     # ------------------------------------------------------------------ forward/backward
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training)
+        with one_blas_thread():  # see convlab/_threads.py
+            for layer in self.layers:
+                x = layer.forward(x, training)
         return x
 
     def _loss_and_grad(
@@ -331,16 +333,17 @@ class Sequential:
         ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the batch's
         mean loss and the model's output. Moving statistics (BatchNormalization) update.
         """
-        out = self._forward(xb, training=True)
-        loss, grad, fused = self._loss_and_grad(out, yb)
-        last = len(self.layers) - 1
-        for i in range(last, self._first_trainable - 1, -1):
-            layer = self.layers[i]
-            grad = (
-                layer.backward_linear(grad)
-                if fused and i == last
-                else layer.backward(grad)
-            )
+        with one_blas_thread():  # see convlab/_threads.py
+            out = self._forward(xb, training=True)
+            loss, grad, fused = self._loss_and_grad(out, yb)
+            last = len(self.layers) - 1
+            for i in range(last, self._first_trainable - 1, -1):
+                layer = self.layers[i]
+                grad = (
+                    layer.backward_linear(grad)
+                    if fused and i == last
+                    else layer.backward(grad)
+                )
         return loss, out
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
@@ -348,13 +351,14 @@ class Sequential:
 
         Returns the batch's mean loss and accuracy (before the update).
         """
-        loss, out = self.compute_gradients(xb, yb)
-        assert self.optimizer is not None
-        self.optimizer.apply_gradients(
-            (layer.grads[key], param)
-            for layer in self.layers
-            for key, param in layer.params.items()
-        )
+        with one_blas_thread():  # see convlab/_threads.py
+            loss, out = self.compute_gradients(xb, yb)
+            assert self.optimizer is not None
+            self.optimizer.apply_gradients(
+                (layer.grads[key], param)
+                for layer in self.layers
+                for key, param in layer.params.items()
+            )
         return loss, self._correct(out, yb) / len(xb)
 
     def _batches(self, x: np.ndarray, batch_size: int | None) -> Iterable[np.ndarray]:
@@ -496,9 +500,10 @@ class Sequential:
         """
         h = self._convert(x, self._layout(x))
         result = []
-        for layer in self.layers:
-            h = layer.forward(h, training=False)
-            result.append((layer.name or "", h))
+        with one_blas_thread():
+            for layer in self.layers:
+                h = layer.forward(h, training=False)
+                result.append((layer.name or "", h))
         return result
 
     # ------------------------------------------------------------------ weights
