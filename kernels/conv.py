@@ -73,6 +73,9 @@ __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight
 # reassociate it. ``reassoc`` and ``nsz`` change the summation order (and the sign of
 # an exact zero), never how NaN or inf propagate (``nnan``/``ninf`` stay off).
 _njit_reassoc = numba.njit(**{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}})
+_njit_reassoc_parallel = numba.njit(
+    parallel=True, **{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}}
+)
 
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 _SMALL_IMAGE = 1600  # padded pixels up to which stride-1 passes run several images
@@ -498,6 +501,21 @@ def _conv_wide(
         for b in range(nb):
             for f in range(n_filters):
                 out[n0 + b, f, oy, :] = acc[f, b * wp : b * wp + ow]
+
+
+@_njit_reassoc_parallel
+def _grad_bias(g, out):
+    """out[f] = sum of g[:, f] (g: N, F, pixels), accumulated in float64. The sum runs
+    in vector lanes (``reassoc``): a different order of float64 additions of float32
+    values, and inf or NaN in ``g`` still give inf or NaN."""
+    n_batch, n_filters, n_pixels = g.shape
+    for f in prange(n_filters):
+        total = 0.0
+        for n in range(n_batch):
+            row = g[n, f]
+            for q in range(n_pixels):
+                total += np.float64(row[q])
+        out[f] = total
 
 
 @njit_parallel
@@ -1579,5 +1597,6 @@ def conv2d_backward(
     g = _grad_out4(grad_out, (x4.shape[0], w.shape[0], *geo.out_hw))
     grad_x = _grad_input(g, geo, w) if need_input_grad else None
     grad_weight = _grad_weight(g, x4, geo)
-    grad_bias = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)
+    grad_bias = np.empty(w.shape[0], np.float32)
+    _grad_bias(g.reshape(g.shape[0], g.shape[1], -1), grad_bias)
     return grad_x, grad_weight, grad_bias

@@ -479,3 +479,16 @@ def test_backward_errors():
         kernels.conv2d_grad_weight(g, X, (4, 2, 3, 3))
     with pytest.raises(ValueError, match=r"Received: stride=\(1, 0\)"):
         kernels.conv2d_grad_input(g, X.shape, W, stride=(1, 0))
+
+
+def test_grad_bias_sums_in_float64_and_keeps_inf_and_nan():
+    g = np.full((3, 4, 5, 6), 1e-4, np.float32)
+    g[0, 0, 0, 0] = 1e4  # float32 accumulation would drop the small terms
+    g[1, 2, 3, 4] = np.inf
+    g[2, 3, 0, 1] = np.nan
+    x = np.zeros((3, 2, 7, 8), np.float32)
+    _, _, gb = kernels.conv2d_backward(g, x, np.zeros((4, 2, 3, 3), np.float32))
+    ref = g.astype(np.float64).sum(axis=(0, 2, 3))
+    np.testing.assert_allclose(gb[:2], ref[:2].astype(np.float32), rtol=1e-7)
+    assert np.isposinf(gb[2])
+    assert np.isnan(gb[3])
