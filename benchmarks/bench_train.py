@@ -1,17 +1,21 @@
-"""Training speed and memory: convlab against an equivalent PyTorch model, in the same run.
+"""Training speed and memory: convlab against an equivalent PyTorch model.
 
-    .venv/bin/python benchmarks/bench_train.py [--data PATH] [--images 12800] [--steps 10]
+    .venv/bin/python benchmarks/bench_train.py [--data PATH] [--images 12800] \\
+        [--steps 10] [--repeat 1]
 
 Measures, each in its own fresh process (``torch.set_num_threads(2)`` for torch):
 
-* LeNet-5 time per 60,000 images at batch 128 (Adam 1e-3), extrapolated from ``--images``
+* LeNet-5 time per 60,000 images at batch 128 (Adam), extrapolated from ``--images``
   images after a warm-up (target: convlab <= 1.3x torch);
-* the Keras-tutorial CNN's step time at batch 128, median of ``--steps`` steps (<= 2x torch);
-* convlab's peak resident memory while training LeNet-5 on the full training set (60 steps),
-  measured in a fresh subprocess (``VmHWM``, else ``resource.getrusage``; <= 400 MB), and
-  torch's the same way.
+* the Keras-tutorial CNN's step time at batch 128, median of ``--steps`` steps
+  (target: <= 2x torch);
+* convlab's peak resident memory while training LeNet-5 on the full training set
+  (60 steps), measured in a fresh subprocess (``VmHWM``, else
+  ``resource.getrusage``; target: <= 400 MB), and torch's the same way.
 
-Prints a Markdown table. The machine may be shared: numbers are medians where repeated.
+Prints a Markdown table. The machine may be shared: with ``--repeat``, each repeat runs
+convlab's child and torch's back to back, and the table gives the medians of both and
+the median of the per-pair ratios.
 """
 
 from __future__ import annotations
@@ -164,7 +168,8 @@ if {framework!r} == "convlab":
     from convlab.nn.presets import lenet5
     from convlab.train import train_events
     model = lenet5()
-    for _ in train_events(model, x, y, batch_size=128, epochs=1, steps_per_epoch={steps}):
+    steps = {steps}
+    for _ in train_events(model, x, y, batch_size=128, epochs=1, steps_per_epoch=steps):
         pass
 else:
     import torch
@@ -217,9 +222,22 @@ def timed_in_child(kind: str, data: str, images: int, steps: int) -> float:
     OpenBLAS's on 2 cores (measured: a LeNet-5 step 77 ms instead of 19 ms).
     """
     result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--data", data,
-         "--images", str(images), "--steps", str(steps)],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            "--data",
+            data,
+            "--images",
+            str(images),
+            "--steps",
+            str(steps),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -258,27 +276,38 @@ def main() -> int:
         f"torch {torch.__version__}, 2 threads; each measurement in its own process"
     )
 
-    def median(kind):
-        return statistics.median(
-            timed_in_child(kind, args.data, args.images, args.steps)
+    def paired(c_kind: str, t_kind: str) -> tuple[float, float, float]:
+        """Medians of convlab's and torch's figures and of the per-pair ratios, the two
+        children of a pair run back to back so a noisy spell hits both."""
+        pairs = [
+            (
+                timed_in_child(c_kind, args.data, args.images, args.steps),
+                timed_in_child(t_kind, args.data, args.images, args.steps),
+            )
             for _ in range(args.repeat)
+        ]
+        for c, t in pairs:
+            print(f"  {c_kind}: {c:.3f}  {t_kind}: {t:.3f}  ratio {c / t:.2f}")
+        return (
+            statistics.median(c for c, _ in pairs),
+            statistics.median(t for _, t in pairs),
+            statistics.median(c / t for c, t in pairs),
         )
 
     rows = []
-    # Alternate the frameworks; each runs in a fresh process, as a user would run it.
-    c, t = median("convlab-epoch"), median("torch-epoch")
+    c, t, ratio = paired("convlab-epoch", "torch-epoch")
     rows.append(
         (
             "LeNet-5 epoch (60,000 images, batch 128)",
             f"{c:.1f} s",
             f"{t:.1f} s",
-            c / t,
+            ratio,
             1.3,
         )
     )
-    c, t = median("convlab-step"), median("torch-step")
+    c, t, ratio = paired("convlab-step", "torch-step")
     rows.append(
-        ("Keras-tutorial step (batch 128)", f"{c:.0f} ms", f"{t:.0f} ms", c / t, 2.0)
+        ("Keras-tutorial step (batch 128)", f"{c:.0f} ms", f"{t:.0f} ms", ratio, 2.0)
     )
     c, t = rss
     rows.append(
