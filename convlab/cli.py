@@ -10,8 +10,9 @@ Examples
     convlab evaluate tiny.npz --data /path/to/mnist
     convlab summary keras
 
-``train`` draws a progress line on stderr (loss, accuracy, images/s, ETA) and ends with the
-test accuracy on stdout. Ctrl-C stops training at once and writes no model file.
+``train`` draws a progress line on stderr (loss, accuracy, images/s, ETA) and ends
+with the test accuracy on stdout. Ctrl-C stops training at once and writes no model
+file.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs",
         type=_int_in(1, MAX_EPOCHS),
         default=None,
-        help="passes over the training set (default: the preset's, 3 for lenet5/keras, 1 for tiny)",
+        help="passes over the training set "
+        "(default: the preset's, 3 for lenet5/keras, 1 for tiny)",
     )
     train.add_argument(
         "--batch-size",
@@ -117,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--data",
         default="bundled",
-        help='"bundled" (offline subset, default), "full" (60,000 images, downloaded once) '
+        help='"bundled" (offline subset, default), '
+        '"full" (60,000 images, downloaded once) '
         "or a folder holding the four MNIST IDX files",
     )
     train.add_argument(
@@ -206,8 +209,10 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
     epochs = args.epochs or preset.epochs
     batch_size = args.batch_size or preset.batch_size
     out.write(
-        f"Training {preset.name} ({model.count_params():,} parameters) on {len(data.x_train):,} "
-        f"{data.source} MNIST images: {epochs} epoch(s), batch {batch_size}, {optimizer!r}\n"
+        f"Training {preset.name} ({model.count_params():,} parameters) "
+        f"on {len(data.x_train):,} "
+        f"{data.source} MNIST images: {epochs} epoch(s), "
+        f"batch {batch_size}, {optimizer!r}\n"
     )
     out.flush()
     line = ProgressLine(err, epochs=epochs)
@@ -278,7 +283,8 @@ def _summary(args: argparse.Namespace, out: Any, err: Any) -> int:
             model = get_preset(name).build()
         except ValueError:
             err.write(
-                f"convlab summary: error: {name!r} is neither a model file nor a preset "
+                f"convlab summary: error: {name!r} is neither a model file "
+                "nor a preset "
                 f"({', '.join(PRESETS)}).\n"
             )
             return 2

@@ -100,8 +100,8 @@ def test_ctrl_c_writes_no_model(tmp_path, monkeypatch):
     code, out, err = run("train", "--model", "tiny", "--save", str(path))
     assert code == 130
     assert (
-        "Interrupted after 64 training images: stopped cleanly. No model file was written."
-        in err
+        "Interrupted after 64 training images: stopped cleanly. "
+        "No model file was written." in err
     )
     assert not path.exists()
     assert list(tmp_path.iterdir()) == []

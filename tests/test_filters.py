@@ -1,4 +1,5 @@
-"""Filter presets (checked against their definitions) and bank files (every malformed case)."""
+"""Filter presets (checked against their definitions) and bank files (every malformed
+case)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from convlab.data.filters import (
 
 
 def correlate_same(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Slow, obvious cross-correlation with zero padding, centre at (KH // 2, KW // 2)."""
+    """Slow, obvious cross-correlation with zero padding, centre at
+    (KH // 2, KW // 2)."""
     kh, kw = kernel.shape
     cy, cx = kh // 2, kw // 2
     padded = np.zeros((image.shape[0] + kh - 1, image.shape[1] + kw - 1), np.float64)
@@ -169,14 +171,16 @@ def test_gabor_symmetries():
     # psi = 0: an even function, so symmetric under a half turn.
     for g in (g0, g45, g90):
         np.testing.assert_allclose(g, g[::-1, ::-1], atol=1e-7)
-    # 0 degrees: a wave along x, mirror-symmetric both ways; 90 degrees is its transpose.
+    # 0 degrees: a wave along x, mirror-symmetric both ways; 90 degrees is its
+    # transpose.
     np.testing.assert_allclose(g0, g0[:, ::-1], atol=1e-7)
     np.testing.assert_allclose(g0, g0[::-1, :], atol=1e-7)
     np.testing.assert_allclose(g90, g0.T, atol=1e-7)
     # 45 degrees: the wave runs along a diagonal, stripes along the other one.
     np.testing.assert_allclose(g45, g45.T, atol=1e-7)
     assert np.all(np.diag(g45) > 0)  # the centre stripe, top-left to bottom-right
-    # Vertical stripes: every column of the 0-degree kernel has one sign pattern along x.
+    # Vertical stripes: every column of the 0-degree kernel has one sign pattern along
+    # x.
     assert g0[4, 4] > 0
     assert g0[4, 3] < g0[4, 4]
 
@@ -354,7 +358,8 @@ def bank_json(filters=None, **top):
             r"row 0 must be a non-empty list",
         ),
         (
-            '{"format": "convlab-filter-bank", "version": 1, "filters": [{"name": "nan", '
+            '{"format": "convlab-filter-bank", "version": 1, '
+            '"filters": [{"name": "nan", '
             '"kernel": [[NaN]]}]}',
             r"NaN is not a number JSON allows",
         ),

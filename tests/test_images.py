@@ -1,4 +1,5 @@
-"""Image loading: every mode Pillow hands us, EXIF, 16-bit, bombs, corrupt files, samples."""
+"""Image loading: every mode Pillow hands us, EXIF, 16-bit, bombs, corrupt files,
+samples."""
 
 from __future__ import annotations
 
@@ -265,7 +266,8 @@ def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
         ImageLoadError, match=r"bomb\.png: too many pixels .*decompression bomb"
     ):
         load_image(tmp_path / "bomb.png")
-    # Pillow only warns there; outside pytest's filterwarnings=error we must still refuse.
+    # Pillow only warns there; outside pytest's filterwarnings=error we must still
+    # refuse.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(ImageLoadError, match=r"decompression bomb"):

@@ -1,4 +1,5 @@
-"""MNIST: the IDX parser, the bundled subset, the full set, bad files, and the downloader.
+"""MNIST: the IDX parser, the bundled subset, the full set, bad files, and the
+downloader.
 
 The download tests serve files from a local ``http.server`` on 127.0.0.1 (a thread in
 this process); no test ever contacts a real external host.
@@ -105,7 +106,8 @@ def test_read_idx_gz_and_raw_are_the_same(tmp_path):
         ),
         (
             bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2, 3]),
-            r"f: truncated: the header promises 5 values \(5 bytes\) but only 3 bytes follow",
+            r"f: truncated: the header promises 5 values \(5 bytes\) "
+            r"but only 3 bytes follow",
         ),
         (
             bytes([0, 0, 8, 1, 0, 0, 0, 2, 1, 2, 3, 4]),
@@ -209,7 +211,8 @@ def test_count_mismatch(tmp_path):
     folder = write_folder(tmp_path / "m", arrays)
     with pytest.raises(
         MnistError,
-        match=r"training images and labels disagree: train-images-idx3-ubyte\.gz holds 20 "
+        match=r"training images and labels disagree: "
+        r"train-images-idx3-ubyte\.gz holds 20 "
         r"images but train-labels-idx1-ubyte\.gz holds 19 labels",
     ):
         load_mnist(folder)
@@ -279,7 +282,8 @@ def test_bundled_subset_is_reproducible_from_the_full_set(full_mnist_dir, tmp_pa
     shipped = (ROOT / "assets" / "mnist" / "SHA256SUMS").read_text()
     for stem, digest in sums.items():
         assert f"{digest}  {stem}" in shipped
-    # And it really is drawn from MNIST: every bundled image is in the full set, same label.
+    # And it really is drawn from MNIST: every bundled image is in the full set, same
+    # label.
     full = load_mnist(full_mnist_dir)
     bundled = load_mnist("bundled")
     index = {
@@ -323,8 +327,8 @@ def no_proxy(monkeypatch):
 
 @pytest.fixture
 def served(tmp_path, no_proxy, monkeypatch):
-    """A loopback HTTP server over ``root`` with ``good/`` and ``tampered/`` mirrors of fake
-    MNIST files; the module's checksums are patched to the fake content."""
+    """A loopback HTTP server over ``root`` with ``good/`` and ``tampered/`` mirrors of
+    fake MNIST files; the module's checksums are patched to the fake content."""
     root = tmp_path / "www"
     arrays = fake_arrays()
     write_folder(root / "good", arrays)
@@ -392,7 +396,8 @@ def test_tampered_file_is_rejected_and_nothing_left(served, tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(
         MnistDownloadError,
-        match=r"Could not download MNIST from any mirror \(train-images-idx3-ubyte\.gz: "
+        match=r"Could not download MNIST from any mirror "
+        r"\(train-images-idx3-ubyte\.gz: "
         r"127\.0\.0\.1:\d+: train-images-idx3-ubyte\.gz failed its sha256 check\)",
     ):
         fetch_mnist(cache, mirrors=[f"{base}/tampered/"])
@@ -428,8 +433,10 @@ def test_offline_error_when_every_mirror_refuses(no_proxy, tmp_path):
     cache = tmp_path / "cache"
     with pytest.raises(
         MnistDownloadError,
-        match=rf"Could not download MNIST from any mirror \(.*127\.0\.0\.1:{port_a}: .*; "
-        rf"127\.0\.0\.1:{port_b}: .*\)\. Check your connection, or use --data PATH with a "
+        match=r"Could not download MNIST from any mirror "
+        rf"\(.*127\.0\.0\.1:{port_a}: .*; "
+        rf"127\.0\.0\.1:{port_b}: .*\)\. "
+        r"Check your connection, or use --data PATH with a "
         r"folder holding the four IDX files\.",
     ):
         fetch_mnist(

@@ -1,7 +1,8 @@
 """Every layer's backward against central finite differences of its forward.
 
-The layers compute in float32; the checks project the output on a fixed random tensor and
-do the difference arithmetic in float64, on shapes small enough to perturb every entry.
+The layers compute in float32; the checks project the output on a fixed random tensor
+and do the difference arithmetic in float64, on shapes small enough to perturb every
+entry.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Sequential: whole-model gradients, learning, determinism, summary numbers, layouts, errors."""
+"""Sequential: whole-model gradients, learning, determinism, summary numbers, layouts,
+errors."""
 
 from __future__ import annotations
 
@@ -140,7 +141,8 @@ def test_summary_parameter_counts_match_the_formulas():
         _dense(120, 84),
         _dense(84, 10),
     ]
-    # keras: 28 -same-> 28 -valid-> 26 -pool-> 13 -same-> 13 -valid-> 11 -pool-> 5: 64*5*5
+    # keras: 28 -same-> 28 -valid-> 26 -pool-> 13 -same-> 13 -valid-> 11 -pool-> 5:
+    # 64*5*5
     keras = [
         _conv(3, 1, 32),
         _conv(3, 32, 32),

@@ -1,4 +1,5 @@
-"""Save/load: bit-identical round trip, atomic writes, and clear errors for bad files."""
+"""Save/load: bit-identical round trip, atomic writes, and clear errors for bad
+files."""
 
 from __future__ import annotations
 
@@ -60,9 +61,7 @@ def test_round_trip_gives_bit_identical_predictions(tmp_path):
     )
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
     assert loaded.loss.name == "sparse_categorical_crossentropy"
-    assert loaded.metrics == [
-        "accuracy"
-    ]
+    assert loaded.metrics == ["accuracy"]
     loaded.fit(x, np.arange(7), verbose=0)  # trains on
 
 
@@ -115,7 +114,8 @@ def test_foreign_npz(tmp_path):
     np.savez(bad, weights=np.zeros(3))
     with pytest.raises(
         ModelFileError,
-        match=r"not a convlab model \(no 'architecture' record; the file holds weights\)",
+        match=r"not a convlab model \(no 'architecture' record; "
+        r"the file holds weights\)",
     ):
         load_model(bad)
 
@@ -205,9 +205,12 @@ def test_load_weights_changes_nothing_on_error(saved, tmp_path):
     "content", [b"garbage\n", b"\x80\x04\x95pickle-ish", b"\x93NUMPY\x01\x00"]
 )
 def test_non_zip_file_is_named_as_such_not_as_pickle(tmp_path, content):
-    """np.load reads any non-zip, non-npy file as a pickle; the message must not say so."""
+    """np.load reads any non-zip, non-npy file as a pickle; the message must not say
+    so."""
     bad = tmp_path / "model.npz"
     bad.write_bytes(content)
-    with pytest.raises(ModelFileError, match=r"not a convlab model file: .*\.npz archive") as info:
+    with pytest.raises(
+        ModelFileError, match=r"not a convlab model file: .*\.npz archive"
+    ) as info:
         load_model(bad)
     assert "pickle" not in str(info.value)

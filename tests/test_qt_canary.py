@@ -1,7 +1,7 @@
-"""Canary: PySide6-Essentials 6.12.0 on Python 3.11 aborts the interpreter (bool_dealloc)
-after about 2,000 ``Signal.emit()`` calls. pyproject excludes it; this test makes sure no
-installed release brings the crash back unseen. It runs in a subprocess so that an abort
-fails this test instead of killing the whole test run."""
+"""Canary: PySide6-Essentials 6.12.0 on Python 3.11 aborts the interpreter
+(bool_dealloc) after about 2,000 ``Signal.emit()`` calls. pyproject excludes it; this
+test makes sure no installed release brings the crash back unseen. It runs in a
+subprocess so that an abort fails this test instead of killing the whole test run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The training generator: event order and values, stopping mid-way, live learning rate."""
+"""The training generator: event order and values, stopping mid-way, live learning
+rate."""
 
 from __future__ import annotations
 
@@ -70,9 +71,9 @@ def test_learning_rate_is_read_every_step():
     next(gen)
     model.optimizer.learning_rate = 1e-30  # effectively frozen from here on
     frozen = [w.copy() for w in model.get_weights()]
-    # moment estimates keep changing, but steps of size ~1e-30 do not move float32 weights
-    for event in gen:
-        pass
+    # moment estimates keep changing, but steps of size ~1e-30 do not move float32
+    # weights
+    *_, event = gen  # run to the end; event is the last one
     assert isinstance(event, FinishedEvent)
     for a, b in zip(frozen, model.get_weights(), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-20)
@@ -86,15 +87,9 @@ def test_nan_loss_stops_training():
         train_events(model, x.astype(np.float32) * 1e30, y, batch_size=8, epochs=2)
     )
     last = events[-1]
-    assert (
-        isinstance(last, FinishedEvent)
-    )
-    assert (
-        last.stopped
-    )
-    assert (
-        "learning rate" in last.reason
-    )
+    assert isinstance(last, FinishedEvent)
+    assert last.stopped
+    assert "learning rate" in last.reason
 
 
 def test_steps_per_epoch_and_determinism():

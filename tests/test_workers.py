@@ -1,4 +1,5 @@
-"""The worker thread helpers: throttled batches, pause/stop between items, failures as signals."""
+"""The worker thread helpers: throttled batches, pause/stop between items, failures as
+signals."""
 
 from __future__ import annotations
 
@@ -44,9 +45,9 @@ class Recorder(QObject):
 
 
 def _wait_for(qtbot, received: list, timeout: int = 5000) -> None:
-    """Wait until the recorder's own slot has run. qtbot.waitSignal can return first: its
-    blocker is a plain callable, notified in the emitting thread, while the recorder's
-    queued slot still waits in the GUI thread's event queue."""
+    """Wait until the recorder's own slot has run. qtbot.waitSignal can return first:
+    its blocker is a plain callable, notified in the emitting thread, while the
+    recorder's queued slot still waits in the GUI thread's event queue."""
     qtbot.waitUntil(lambda: bool(received), timeout=timeout)
 
 
@@ -58,8 +59,7 @@ def _connect(worker, rec):
 
 def test_all_items_arrive_in_order_and_throttled(qtbot):
     def fast():
-        for i in range(5000):
-            yield i
+        yield from range(5000)
 
     rec = Recorder()
     worker = GeneratorWorker(fast, max_rate=30)
@@ -157,7 +157,8 @@ def test_task_reports_result_and_failure(qtbot):
 
 
 def test_dropping_a_running_worker_does_not_abort(qtbot):
-    """Qt aborts if a running QThread is destroyed; the worker keeps itself alive until done."""
+    """Qt aborts if a running QThread is destroyed; the worker keeps itself alive until
+    done."""
     done = threading.Event()
 
     def short():

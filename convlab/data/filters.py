@@ -139,7 +139,8 @@ class FilterPreset:
 
 
 def gaussian_kernel(size: int, sigma: float) -> np.ndarray:
-    """A normalised (sums to 1) ``size x size`` Gaussian, ``exp(-r^2 / (2 sigma^2))``."""
+    """A normalised (sums to 1) ``size x size`` Gaussian,
+    ``exp(-r^2 / (2 sigma^2))``."""
     r = np.arange(size) - (size - 1) / 2
     g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2.0 * sigma**2))
     return (g / g.sum()).astype(np.float32)
@@ -169,12 +170,13 @@ def gabor_kernel(
 ) -> np.ndarray:
     """A real Gabor kernel: a cosine wave under a Gaussian envelope, zero-sum.
 
-    ``g(x, y) = exp(-(x'^2 + gamma^2 y'^2) / (2 sigma^2)) cos(2 pi x' / wavelength + psi)``
+    ``g(x, y) = exp(-(x'^2 + gamma^2 y'^2) / (2 sigma^2))
+    cos(2 pi x' / wavelength + psi)``
     with ``x' = x cos(theta) + y sin(theta)``, ``y' = -x sin(theta) + y cos(theta)``,
     ``x`` to the right and ``y`` up on screen (rows run down, so row index = -y).
-    ``theta`` is the direction of the wave: 0 makes vertical stripes, 90 horizontal ones,
-    45 stripes running from top-left to bottom-right. The mean is subtracted, so a flat region gives
-    0, and the result is scaled so its positive weights sum to 1.
+    ``theta`` is the direction of the wave: 0 makes vertical stripes, 90 horizontal
+    ones, 45 stripes running from top-left to bottom-right. The mean is subtracted, so a
+    flat region gives 0, and the result is scaled so its positive weights sum to 1.
 
     Parameters
     ----------
@@ -194,7 +196,8 @@ def gabor_kernel(
     half = (size - 1) / 2
     y, x = np.mgrid[0:size, 0:size].astype(np.float64) - half
     theta = math.radians(theta_deg)
-    # Screen y points down: negate it so positive angles turn counter-clockwise on screen.
+    # Screen y points down: negate it so positive angles turn counter-clockwise on
+    # screen.
     xr = x * math.cos(theta) - y * math.sin(theta)
     yr = x * math.sin(theta) + y * math.cos(theta)
     envelope = np.exp(-(xr**2 + gamma**2 * yr**2) / (2.0 * sigma**2))
@@ -387,7 +390,8 @@ def get_preset(name: str) -> FilterPreset:
     raise ValueError(f"`name` must be one of: {names}. Received: name={name!r}")
 
 
-#: Names of the explorer's first bank: eight 3x3 filters (fast, and each teaches a lesson).
+#: Names of the explorer's first bank: eight 3x3 filters (fast, and each teaches a
+#: lesson).
 DEFAULT_BANK_NAMES: tuple[str, ...] = (
     "Sobel x",
     "Sobel y",
@@ -425,7 +429,8 @@ def _bank_text(bank: Sequence[FilterPreset]) -> str:
         entries.append(
             "    {\n"
             f'      "name": {json.dumps(preset.name, ensure_ascii=False)},\n'
-            f'      "description": {json.dumps(preset.description, ensure_ascii=False)},\n'
+            '      "description": '
+            f"{json.dumps(preset.description, ensure_ascii=False)},\n"
             '      "kernel": [\n'
             f"{rows}\n"
             "      ]\n"

@@ -1,14 +1,15 @@
-"""Images in, float32 ``(C, H, W)`` in [0, 1] out: files, arrays, and the bundled samples.
+"""Images in, float32 ``(C, H, W)`` in [0, 1] out: files, arrays, and the bundled
+samples.
 
 Rules, the same for a file and for an array:
 
-- Grayscale stays one channel (``C = 1``); colour becomes RGB (``C = 3``). A palette image
-  whose palette is all grey becomes one channel too.
+- Grayscale stays one channel (``C = 1``); colour becomes RGB (``C = 3``). A palette
+  image whose palette is all grey becomes one channel too.
 - Transparency is composited on white (a transparent PNG looks as it does in a browser).
 - CMYK, YCbCr, LAB, HSV are converted to RGB.
-- 16-bit images (Pillow modes ``I;16*`` and ``I``) are rescaled from 0-65535, not clipped
-  to 8 bits as Pillow's ``convert("L")`` would; 32-bit float images (``F``) are kept when
-  they lie in [0, 1] and stretched to [0, 1] otherwise.
+- 16-bit images (Pillow modes ``I;16*`` and ``I``) are rescaled from 0-65535, not
+  clipped to 8 bits as Pillow's ``convert("L")`` would; 32-bit float images (``F``)
+  are kept when they lie in [0, 1] and stretched to [0, 1] otherwise.
 - EXIF orientation is applied (a phone photo stands upright).
 - Only the first frame of an animated GIF/WebP or a multi-page TIFF is read.
 - An image larger than ``max_side`` on its longer side is downscaled (Lanczos);
@@ -160,7 +161,8 @@ def _is_grey(rgb: np.ndarray) -> bool:
 
 
 def _pil_to_float(image) -> np.ndarray:  # noqa: ANN001 (PIL.Image.Image)
-    """Any Pillow image -> float32 (H, W, 1 or 3) in [0, 1], alpha composited on white."""
+    """Any Pillow image -> float32 (H, W, 1 or 3) in [0, 1], alpha composited on
+    white."""
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         values = np.asarray(image).astype(np.float64)
@@ -212,7 +214,8 @@ def load_image(
     ----------
     path : str or path-like
     max_side : int or None
-        Downscale (Lanczos) so that the longer side is at most this; None keeps the size.
+        Downscale (Lanczos) so that the longer side is at most this; None keeps the
+        size.
 
     Returns
     -------
@@ -355,7 +358,8 @@ def image_from_array(
 
 @dataclass(frozen=True)
 class Sample:
-    """A bundled sample image: ``name`` (key), ``title`` (menu text), ``path``, ``credit``."""
+    """A bundled sample image: ``name`` (key), ``title`` (menu text), ``path``,
+    ``credit``."""
 
     name: str
     title: str

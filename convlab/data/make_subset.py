@@ -45,7 +45,8 @@ PER_DIGIT_TEST = 200
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
-    """The uncompressed IDX encoding of a uint8 array (magic 0x08, then big-endian dims)."""
+    """The uncompressed IDX encoding of a uint8 array (magic 0x08, then big-endian
+    dims)."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(
         f">{array.ndim}I", *array.shape
@@ -187,7 +188,8 @@ def make_samples(skimage_data: Path, out: Path) -> None:
 
 
 def make_icon(path: Path, size: int = 256) -> None:
-    """A generated app icon: a 3 x 3 kernel (Sobel x, blue/red for sign) on a feature map."""
+    """A generated app icon: a 3 x 3 kernel (Sobel x, blue/red for sign) on a feature
+    map."""
     from PIL import Image, ImageDraw
 
     image = Image.new("RGBA", (size, size), (0, 0, 0, 0))

@@ -7,9 +7,10 @@ J.C. Burges, is distributed under CC BY-SA 3.0. Three sources, one parser:
     A stratified subset shipped in ``assets/mnist/`` (1,000 training images per digit,
     200 test images per digit), so everything works offline.
 ``"full"``
-    The 60,000 + 10,000 images: from ``$CONVLAB_MNIST_DIR`` when it is set, else from the
-    user's cache folder (``platformdirs.user_cache_dir("convlab")/mnist``), downloaded there
-    on first use by :func:`fetch_mnist` and verified against the published checksums.
+    The 60,000 + 10,000 images: from ``$CONVLAB_MNIST_DIR`` when it is set, else from
+    the user's cache folder (``platformdirs.user_cache_dir("convlab")/mnist``),
+    downloaded there on first use by :func:`fetch_mnist` and verified against the
+    published checksums.
 a folder path
     Any folder holding the four IDX files, gzip-compressed or raw
     (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
@@ -66,20 +67,38 @@ FILES: tuple[str, ...] = (
 )
 
 #: sha256 of the *decompressed* files, as published with the original distribution. A
-#: mirror may recompress the data (different ``.gz`` bytes, same content): verify content.
+#: mirror may recompress the data (different ``.gz`` bytes, same content): verify
+#: content.
 CONTENT_SHA256: dict[str, str] = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    "train-images-idx3-ubyte": (
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+    ),
+    "train-labels-idx1-ubyte": (
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"
+    ),
+    "t10k-images-idx3-ubyte": (
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"
+    ),
 }
 
-#: sha256 of the original ``.gz`` downloads (for reference; the downloader checks content).
+#: sha256 of the original ``.gz`` downloads (for reference; the downloader checks
+#: content).
 GZ_SHA256: dict[str, str] = {
-    "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "train-images-idx3-ubyte.gz": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
+    ),
+    "train-labels-idx1-ubyte.gz": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
+    ),
+    "t10k-images-idx3-ubyte.gz": (
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+    ),
+    "t10k-labels-idx1-ubyte.gz": (
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
+    ),
 }
 
 #: Public mirrors, tried in order (each file falls back to the next mirror on failure).
@@ -102,7 +121,10 @@ _LABELS_MAGIC = 0x00000801
 _IMAGES_MAGIC = 0x00000803
 _CHUNK = 1 << 16
 _BACKOFF_SECONDS = 0.5  # first retry waits this long, then doubles (tests set it to 0)
-_OFFLINE_HINT = "Check your connection, or use --data PATH with a folder holding the four IDX files."
+_OFFLINE_HINT = (
+    "Check your connection, or use --data PATH with a folder holding "
+    "the four IDX files."
+)
 
 
 class MnistError(ValueError):
@@ -253,8 +275,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Raises
     ------
     MnistError
-        Missing, unreadable, corrupt gzip, wrong magic number, truncated, trailing bytes;
-        the message names the file.
+        Missing, unreadable, corrupt gzip, wrong magic number, truncated, trailing
+        bytes; the message names the file.
     """
     path = Path(path)
     return parse_idx(_read_bytes(path), str(path))
@@ -497,7 +519,8 @@ def fetch_mnist(
     timeout: float = 30.0,
     retries: int = 2,
 ) -> Path:
-    """Download the four MNIST ``.gz`` files into ``cache_dir`` (only those missing or bad).
+    """Download the four MNIST ``.gz`` files into ``cache_dir`` (only those missing or
+    bad).
 
     Each file is tried on every mirror in turn (with ``retries`` more attempts on a
     mirror for network errors), streamed to a temporary file in ``cache_dir``, checked
@@ -548,7 +571,7 @@ def fetch_mnist(
     return folder
 
 
-# ----------------------------------------------------------------------------- front door
+# --------------------------------------------------------------------------- front door
 
 
 def load_mnist(

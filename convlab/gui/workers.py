@@ -2,21 +2,25 @@
 
 Two shapes of work, two tools:
 
-* :class:`Task` runs one function on Qt's global thread pool (a JIT warm-up, a large image's
-  feature maps, loading a file) and reports ``finished(result)`` or ``failed(message)``.
-* :class:`GeneratorWorker` runs a generator on its own ``QThread`` (training) and forwards what it
-  yields in batches, at most ``max_rate`` batches a second, so a fast loop cannot flood the
-  GUI's event queue (unthrottled, 37,700 queued events once left the GUI 9 s behind a Stop).
-  Pause, resume and stop take effect between two yields; stop closes the generator, so its
-  ``finally`` blocks run on the worker thread and the model it trains stays valid.
+* :class:`Task` runs one function on Qt's global thread pool (a JIT warm-up, a large
+  image's feature maps, loading a file) and reports ``finished(result)`` or
+  ``failed(message)``.
+* :class:`GeneratorWorker` runs a generator on its own ``QThread`` (training) and
+  forwards what it yields in batches, at most ``max_rate`` batches a second, so a fast
+  loop cannot flood the GUI's event queue (unthrottled, 37,700 queued events once left
+  the GUI 9 s behind a Stop). Pause, resume and stop take effect between two yields;
+  stop closes the generator, so its ``finally`` blocks run on the worker thread and the
+  model it trains stays valid.
 
-Only data crosses threads: connect these signals to *methods of QObjects that live in the GUI
-thread*. A signal connected to a lambda or a plain function runs that code in the worker
-thread even with a queued connection, and pyqtgraph touched from there crashes the process.
+Only data crosses threads: connect these signals to *methods of QObjects that live in
+the GUI thread*. A signal connected to a lambda or a plain function runs that code in
+the worker thread even with a queued connection, and pyqtgraph touched from there
+crashes the process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -27,7 +31,8 @@ from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slo
 
 
 def describe_exception(exc: BaseException) -> str:
-    """A one-line message for the status bar: the exception's own text, typed if it is bare."""
+    """A one-line message for the status bar: the exception's own text, typed if it is
+    bare."""
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, (ValueError, TypeError, OSError)):
         return text
@@ -44,8 +49,9 @@ class _TaskSignals(QObject):
 class Task(QRunnable):
     """Run ``fn(*args, **kwargs)`` on the global thread pool.
 
-    Signals (on ``task.signals``): ``finished(result)``, ``failed(message)``. Create the task on
-    the GUI thread (its signals object then lives there), connect, then :meth:`start`.
+    Signals (on ``task.signals``): ``finished(result)``, ``failed(message)``. Create the
+    task on the GUI thread (its signals object then lives there), connect, then
+    :meth:`start`.
     """
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
@@ -67,12 +73,10 @@ class Task(QRunnable):
 
     @staticmethod
     def _emit(signal, value: object) -> None:
-        try:
+        # The receiver side may have been deleted (the app is quitting while this task
+        # ran): then there is nobody left to tell.
+        with contextlib.suppress(RuntimeError):
             signal.emit(value)
-        except RuntimeError:
-            # The receiver side was deleted (the app is quitting while this task ran):
-            # there is nobody left to tell.
-            pass
 
     def start(self) -> Task:
         QThreadPool.globalInstance().start(self)
@@ -80,8 +84,9 @@ class Task(QRunnable):
 
 
 class _Keeper(QObject):
-    """Holds running workers until their thread has ended, so dropping the last reference to a
-    running worker cannot destroy its QThread mid-run (Qt aborts the process if it does)."""
+    """Holds running workers until their thread has ended, so dropping the last
+    reference to a running worker cannot destroy its QThread mid-run (Qt aborts the
+    process if it does)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,13 +108,14 @@ class GeneratorWorker(QObject):
     Signals
     -------
     yielded(list)
-        The items yielded since the last emission, in order. Emitted at most ``max_rate``
-        times a second; an item for which ``urgent(item)`` is true flushes at once.
+        The items yielded since the last emission, in order. Emitted at most
+        ``max_rate`` times a second; an item for which ``urgent(item)`` is true flushes
+        at once.
     failed(str)
         The generator raised; the message is one line.
     finished(bool)
-        The thread is done; ``True`` if it was stopped, ``False`` if the generator ran out or
-        failed. Always emitted last, after any final ``yielded``.
+        The thread is done; ``True`` if it was stopped, ``False`` if the generator ran
+        out or failed. Always emitted last, after any final ``yielded``.
     """
 
     yielded = Signal(list)

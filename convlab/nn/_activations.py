@@ -1,7 +1,8 @@
 """Element-wise activations used inside layers: forward and backward side by side.
 
-Each backward takes the activation's *output* ``a`` (not its input), so a layer keeps one
-array per activation: ``relu'(z) = [a > 0]``, ``sigmoid' = a (1 - a)``, ``tanh' = 1 - a^2``.
+Each backward takes the activation's *output* ``a`` (not its input), so a layer keeps
+one array per activation: ``relu'(z) = [a > 0]``, ``sigmoid' = a (1 - a)``,
+``tanh' = 1 - a^2``.
 Softmax works over axis 1 (classes for ``(N, K)``, channels for ``(N, C, H, W)``).
 """
 
@@ -17,7 +18,8 @@ ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax")
 
 
 def check_activation(value: object, name: str = "activation") -> str:
-    """``None`` -> ``"linear"``; otherwise one of :data:`ACTIVATIONS` (case-insensitive)."""
+    """``None`` -> ``"linear"``; otherwise one of :data:`ACTIVATIONS`
+    (case-insensitive)."""
     if value is None:
         return "linear"
     if isinstance(value, str) and value.lower() in ACTIVATIONS:

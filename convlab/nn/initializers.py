@@ -2,8 +2,8 @@
 
 convlab's default (``kernel_initializer="auto"``) is **He uniform** for layers whose
 activation is ReLU and **Glorot uniform** (Keras's default) otherwise: He keeps the
-variance of ReLU activations from shrinking layer after layer, which lets the presets train
-quickly from the first step. Biases start at zero, as in Keras.
+variance of ReLU activations from shrinking layer after layer, which lets the presets
+train quickly from the first step. Biases start at zero, as in Keras.
 
 Fan-in and fan-out: for a Dense kernel ``(in, out)`` they are ``in`` and ``out``; for a
 convolution kernel ``(F, C, KH, KW)`` they are ``C*KH*KW`` and ``F*KH*KW``.
@@ -24,7 +24,8 @@ INITIALIZERS = (
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """``(fan_in, fan_out)`` of a Dense ``(in, out)`` or convolution ``(F, C, KH, KW)`` kernel."""
+    """``(fan_in, fan_out)`` of a Dense ``(in, out)`` or convolution ``(F, C, KH, KW)``
+    kernel."""
     if len(shape) == 2:
         return shape[0], shape[1]
     receptive = int(np.prod(shape[2:]))

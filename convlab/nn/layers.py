@@ -1,4 +1,5 @@
-"""Layers with Keras names and arguments, each with ``forward`` and ``backward`` side by side.
+"""Layers with Keras names and arguments, each with ``forward`` and ``backward`` side
+by side.
 
 Conventions
 -----------
@@ -11,11 +12,12 @@ Conventions
 * Trainable arrays live in ``layer.params`` (``"kernel"``, ``"bias"``, ``"gamma"``,
   ``"beta"``); non-trainable ones (BatchNormalization's moving statistics) in
   ``layer.state``. Optimisers update them in place, so references stay valid.
-* Layouts: a Conv2D kernel is ``(filters, in_channels, KH, KW)`` (PyTorch's layout; Keras
-  stores ``(KH, KW, in, filters)``); a Dense kernel is ``(in_features, units)`` as in Keras.
-* :class:`Flatten` flattens NCHW in C order: channel-major, then rows, then columns (Keras
-  flattens NHWC, so a Dense after Flatten sees the same numbers in another order; the
-  parameter count is the same).
+* Layouts: a Conv2D kernel is ``(filters, in_channels, KH, KW)`` (PyTorch's layout;
+  Keras stores ``(KH, KW, in, filters)``); a Dense kernel is ``(in_features, units)`` as
+  in Keras.
+* :class:`Flatten` flattens NCHW in C order: channel-major, then rows, then columns
+  (Keras flattens NHWC, so a Dense after Flatten sees the same numbers in another order;
+  the parameter count is the same).
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
         self.built = False
-        #: False for the first trainable layer of a model: its input gradient is never used
+        #: False for the first trainable layer of a model: its input gradient is never
+        #: used
         self.need_input_grad = True
         self._a: np.ndarray | None = None  # activation output, kept for backward
         self._z: np.ndarray | None = None  # pre-softmax logits, kept for a fused loss
@@ -141,7 +144,8 @@ class Layer:
     def build(
         self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None
     ) -> None:
-        """Check ``input_shape`` (per sample), compute the output shape, create parameters."""
+        """Check ``input_shape`` (per sample), compute the output shape, create
+        parameters."""
         input_shape = tuple(int(v) for v in input_shape)
         try:
             output_shape = self.compute_output_shape(input_shape)
@@ -188,12 +192,14 @@ class Layer:
     def _activation_backward(self, grad: np.ndarray) -> np.ndarray:
         if self._a is None:
             raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+                f'Layer "{self.name}": backward() needs a '
+                "forward(x, training=True) first."
             )
         return act.BACKWARD[self.activation](grad, self._a)
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
-        """Backward from the gradient w.r.t. the pre-activation (used by fused losses)."""
+        """Backward from the gradient w.r.t. the pre-activation (used by fused
+        losses)."""
         return grad_z
 
     # ------------------------------------------------------------------ weights
@@ -216,7 +222,8 @@ class Layer:
         return [w.copy() for w in self.weights.values()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Copy ``weights`` (the order and shapes of :meth:`get_weights`) into the layer."""
+        """Copy ``weights`` (the order and shapes of :meth:`get_weights`) into the
+        layer."""
         current = self.weights
         if len(weights) != len(current):
             raise ValueError(
@@ -227,7 +234,8 @@ class Layer:
         for (key, dest), src in zip(current.items(), arrays, strict=True):
             if src.shape != dest.shape:
                 raise ValueError(
-                    f'Layer "{self.name}": weight "{key}" must have shape {dest.shape}. '
+                    f'Layer "{self.name}": weight "{key}" '
+                    f"must have shape {dest.shape}. "
                     f"Received: shape {src.shape}"
                 )
         for dest, src in zip(current.values(), arrays, strict=True):
@@ -308,14 +316,16 @@ class Conv2D(_KernelBiasLayer):
         Number of output channels ``F``.
     kernel_size : int or (kh, kw)
     strides : int or (sh, sw)
-    padding : "valid", "same", or a convlab extra: int, (ph, pw), (top, bottom, left, right)
-        ``"same"`` follows TensorFlow: output ``ceil(H / stride)``, odd extra row/column at
-        the bottom/right.
+    padding : "valid", "same", or a convlab extra
+        The convlab extras: int, (ph, pw), (top, bottom, left, right).
+        ``"same"`` follows TensorFlow: output ``ceil(H / stride)``, odd extra row/column
+        at the bottom/right.
     activation : None, "relu", "sigmoid", "tanh" or "softmax"
     use_bias : bool
     dilation_rate : int or (dh, dw)
     kernel_initializer : str
-        ``"auto"`` (He uniform for ReLU, else Glorot uniform; see :mod:`convlab.nn.initializers`).
+        ``"auto"`` (He uniform for ReLU, else Glorot uniform;
+        see :mod:`convlab.nn.initializers`).
     input_shape : tuple, optional
         Per sample, e.g. ``(28, 28, 1)`` or ``(1, 28, 28)``; see :func:`sample_shape`.
     name : str, optional
@@ -389,7 +399,8 @@ class Conv2D(_KernelBiasLayer):
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         if self._x is None:
             raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+                f'Layer "{self.name}": backward() needs a '
+                "forward(x, training=True) first."
             )
         grad_x, grad_w, grad_b = kernels.conv2d_backward(
             grad_z,
@@ -456,7 +467,8 @@ class _Pooling2D(Layer):
     def _check_cached(self) -> tuple[int, ...]:
         if self._x_shape is None:
             raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+                f'Layer "{self.name}": backward() needs a '
+                "forward(x, training=True) first."
             )
         return self._x_shape
 
@@ -470,10 +482,11 @@ class _Pooling2D(Layer):
 
 
 class MaxPooling2D(_Pooling2D):
-    """Max pooling, Keras's ``MaxPooling2D(pool_size=2, strides=None, padding="valid")``.
+    """Max pooling, Keras's
+    ``MaxPooling2D(pool_size=2, strides=None, padding="valid")``.
 
-    ``strides=None`` means ``strides = pool_size``. Backward sends each output's gradient
-    to the input that won (``kernels.max_pool2d`` indices).
+    ``strides=None`` means ``strides = pool_size``. Backward sends each output's
+    gradient to the input that won (``kernels.max_pool2d`` indices).
     """
 
     base_name = "max_pooling2d"
@@ -491,8 +504,8 @@ class MaxPooling2D(_Pooling2D):
 
 
 class AveragePooling2D(_Pooling2D):
-    """Average pooling, Keras's ``AveragePooling2D``; with ``"same"`` the padded cells are
-    left out of each average (TensorFlow's behaviour)."""
+    """Average pooling, Keras's ``AveragePooling2D``; with ``"same"`` the padded cells
+    are left out of each average (TensorFlow's behaviour)."""
 
     base_name = "average_pooling2d"
 
@@ -534,11 +547,12 @@ class GlobalAveragePooling2D(Layer):
         return kernels.global_avg_pool2d_backward(grad, self._x_shape)
 
 
-# ============================================================================ Flatten, Dense
+# ======================================================================= Flatten, Dense
 
 
 class Flatten(Layer):
-    """``(N, C, H, W) -> (N, C*H*W)`` in C order: channel-major, then rows, then columns.
+    """``(N, C, H, W) -> (N, C*H*W)`` in C order: channel-major, then rows, then
+    columns.
 
     Output element ``c*H*W + y*W + x`` is input ``[c, y, x]``.
     """
@@ -599,7 +613,8 @@ class Dense(_KernelBiasLayer):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 1:
             raise ValueError(
-                f"expects a flat input (N, features) but received {_shape_text(input_shape)} "
+                "expects a flat input (N, features) "
+                f"but received {_shape_text(input_shape)} "
                 "from the previous layer; add Flatten() before it."
             )
         return (self.units,)
@@ -619,7 +634,8 @@ class Dense(_KernelBiasLayer):
         x = self._x
         if x is None:
             raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+                f'Layer "{self.name}": backward() needs a '
+                "forward(x, training=True) first."
             )
         self.grads["kernel"] = x.T @ grad_z  # dL/dW = x^T dL/dz
         if self.use_bias:
@@ -637,7 +653,7 @@ class Dense(_KernelBiasLayer):
         }
 
 
-# ============================================================================ activations
+# ========================================================================== activations
 
 
 class Activation(Layer):
@@ -682,8 +698,8 @@ class ReLU(Activation):
 
 
 class Dropout(Layer):
-    """Inverted dropout: in training each value is zeroed with probability ``rate`` and the
-    survivors scaled by ``1 / (1 - rate)``; in inference the layer is the identity.
+    """Inverted dropout: in training each value is zeroed with probability ``rate`` and
+    the survivors scaled by ``1 / (1 - rate)``; in inference the layer is the identity.
 
     Parameters
     ----------
@@ -736,17 +752,17 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
-# ============================================================================ BatchNormalization
+# =================================================================== BatchNormalization
 
 
 class BatchNormalization(Layer):
     """Batch normalisation over the channel axis (images) or the feature axis (vectors).
 
-    Training: ``y = gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta`` with the batch's
-    mean and (biased) variance per channel, and the moving statistics updated as
+    Training: ``y = gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta`` with the
+    batch's mean and (biased) variance per channel, and the moving statistics updated as
     ``moving = momentum * moving + (1 - momentum) * batch``. Inference uses the moving
-    statistics. ``gamma``/``beta`` are trainable; ``moving_mean``/``moving_variance`` are
-    not (Keras counts them as non-trainable parameters).
+    statistics. ``gamma``/``beta`` are trainable; ``moving_mean``/``moving_variance``
+    are not (Keras counts them as non-trainable parameters).
 
     Parameters
     ----------
@@ -778,7 +794,8 @@ class BatchNormalization(Layer):
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) not in (1, 3):
             raise ValueError(
-                f"expects (N, C, H, W) or (N, features). Received: {_shape_text(input_shape)}"
+                "expects (N, C, H, W) or (N, features). "
+                f"Received: {_shape_text(input_shape)}"
             )
         return input_shape
 
@@ -793,7 +810,8 @@ class BatchNormalization(Layer):
 
     @staticmethod
     def _axes_and_view(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """Axes to reduce over, and the shape that broadcasts a (C,) vector against x."""
+        """Axes to reduce over, and the shape that broadcasts a (C,) vector against
+        x."""
         if x.ndim == 4:
             return (0, 2, 3), (1, -1, 1, 1)
         return (0,), (1, -1)
@@ -824,7 +842,8 @@ class BatchNormalization(Layer):
         x_hat = self._x_hat
         if x_hat is None:
             raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+                f'Layer "{self.name}": backward() needs a '
+                "forward(x, training=True) first."
             )
         axes, view = self._axes_and_view(grad)
         m = np.float32(grad.size // grad.shape[1])  # values per channel

@@ -1,10 +1,11 @@
-"""Cross-entropy losses, with the softmax fused into the gradient when the model ends in one.
+"""Cross-entropy losses, with the softmax fused into the gradient when the model ends
+in one.
 
-For logits ``z`` and targets ``y`` (one-hot or class indices), the mean cross-entropy over
-a batch of ``N`` is ``-1/N sum_i log softmax(z_i)[y_i]``, computed as
+For logits ``z`` and targets ``y`` (one-hot or class indices), the mean cross-entropy
+over a batch of ``N`` is ``-1/N sum_i log softmax(z_i)[y_i]``, computed as
 ``z - logsumexp(z)`` so it never takes ``log(0)``. Its gradient with respect to ``z`` is
-``(softmax(z) - onehot(y)) / N``: simple, bounded, and the reason a model whose last layer
-has ``activation="softmax"`` trains through this fused path rather than through
+``(softmax(z) - onehot(y)) / N``: simple, bounded, and the reason a model whose last
+layer has ``activation="softmax"`` trains through this fused path rather than through
 ``softmax'`` and ``1 / p`` separately.
 """
 
@@ -64,7 +65,8 @@ class _Crossentropy:
     def from_probs_value_and_grad(
         self, p: np.ndarray, y: np.ndarray
     ) -> tuple[float, np.ndarray]:
-        """Mean loss and ``dL/dp = -y / (N p)`` for probabilities ``p`` (clipped as Keras)."""
+        """Mean loss and ``dL/dp = -y / (N p)`` for probabilities ``p`` (clipped as
+        Keras)."""
         n, k = p.shape
         target = self._targets(y, k)
         clipped = np.clip(p, _EPS, 1.0 - _EPS)
@@ -74,11 +76,13 @@ class _Crossentropy:
         return float(loss), grad.astype(np.float32, copy=False)
 
     def __call__(self, y_true: object, y_pred: object) -> float:
-        """Mean loss for labels ``y_true`` and model outputs ``y_pred`` (Keras's call order)."""
+        """Mean loss for labels ``y_true`` and model outputs ``y_pred`` (Keras's call
+        order)."""
         pred = np.asarray(y_pred, np.float32)
         if pred.ndim != 2:
             raise ValueError(
-                f"`y_pred` must have shape (N, classes). Received: y_pred.shape={pred.shape}"
+                "`y_pred` must have shape (N, classes). "
+                f"Received: y_pred.shape={pred.shape}"
             )
         y = self.check_labels(y_true, pred.shape[0], pred.shape[1])
         if self.from_logits:
@@ -131,15 +135,19 @@ class SparseCategoricalCrossentropy(_Crossentropy):
                 else ""
             )
             raise ValueError(
-                f"sparse_categorical_crossentropy expects integer labels of shape ({n},). "
+                "sparse_categorical_crossentropy expects integer labels "
+                f"of shape ({n},). "
                 f"Received: y.shape={np.asarray(y).shape}.{hint}"
             )
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            if not np.all(np.mod(arr, 1) == 0):
-                raise ValueError(
-                    "sparse_categorical_crossentropy expects integer class labels. "
-                    f"Received: y of dtype {arr.dtype} with non-integer values"
-                )
+        if (
+            arr.size
+            and not np.issubdtype(arr.dtype, np.integer)
+            and not np.all(np.mod(arr, 1) == 0)
+        ):
+            raise ValueError(
+                "sparse_categorical_crossentropy expects integer class labels. "
+                f"Received: y of dtype {arr.dtype} with non-integer values"
+            )
         labels = arr.astype(np.int64)
         if (
             labels.size
@@ -147,7 +155,8 @@ class SparseCategoricalCrossentropy(_Crossentropy):
             and (labels.min() < 0 or labels.max() >= classes)
         ):
             raise ValueError(
-                f"Labels must be in [0, {classes - 1}] for a model with {classes} outputs. "
+                f"Labels must be in [0, {classes - 1}] "
+                f"for a model with {classes} outputs. "
                 f"Received: labels from {labels.min()} to {labels.max()}"
             )
         return labels
@@ -165,6 +174,7 @@ def get_loss(loss: object) -> _Crossentropy:
     if isinstance(loss, str) and loss in LOSSES:
         return LOSSES[loss]()
     raise ValueError(
-        f"`loss` must be one of {', '.join(repr(name) for name in LOSSES)} or a loss instance. "
+        f"`loss` must be one of {', '.join(repr(name) for name in LOSSES)} "
+        "or a loss instance. "
         f"Received: loss={loss!r}"
     )

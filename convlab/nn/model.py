@@ -1,4 +1,5 @@
-"""``Sequential``: Keras's model API (compile, fit, evaluate, predict, summary) over the layers.
+"""``Sequential``: Keras's model API (compile, fit, evaluate, predict, summary) over the
+layers.
 
 Input images
 ------------
@@ -9,10 +10,10 @@ batches in three layouts and converts them, batch by batch, to float32 NCHW:
 * ``(N, H, W, C)`` with ``C`` 1 or 3 and ``H, W > 3``: Keras's channels-last habit;
 * ``(N, C, H, W)``: anything else of rank 4 (PyTorch's layout, used internally).
 
-A single image ``(H, W)`` is accepted where the model takes images. ``(N, D)`` is a batch
-of feature vectors for models that start with ``Dense``. ``uint8`` arrays are pixel values
-and are scaled to ``[0, 1]`` (divided by 255, as ``torchvision``'s ``ToTensor`` does); other
-dtypes are used as they are.
+A single image ``(H, W)`` is accepted where the model takes images. ``(N, D)`` is a
+batch of feature vectors for models that start with ``Dense``. ``uint8`` arrays are
+pixel values and are scaled to ``[0, 1]`` (divided by 255, as ``torchvision``'s
+``ToTensor`` does); other dtypes are used as they are.
 
 Determinism
 -----------
@@ -43,12 +44,14 @@ INFERENCE_BATCH = 256
 
 
 class History:
-    """What ``fit`` returns, as Keras's: ``history.history["loss"]`` etc., one entry per epoch.
+    """What ``fit`` returns, as Keras's: ``history.history["loss"]`` etc., one entry per
+    epoch.
 
     Attributes
     ----------
     history : dict of str to list of float
-        ``loss``, ``accuracy`` and, with validation data, ``val_loss``, ``val_accuracy``.
+        ``loss``, ``accuracy`` and, with validation data, ``val_loss``,
+        ``val_accuracy``.
     epoch : list of int
         Epoch indices, from 0 as in Keras.
     params : dict
@@ -71,7 +74,8 @@ class History:
 
 
 class SummaryRow(NamedTuple):
-    """One row of :meth:`Sequential.summary_rows`: output shape has ``None`` for the batch."""
+    """One row of :meth:`Sequential.summary_rows`: output shape has ``None`` for the
+    batch."""
 
     name: str
     output_shape: tuple[int | None, ...]
@@ -90,8 +94,8 @@ class Sequential:
     layers : iterable of Layer, optional
     name : str
     seed : int, optional
-        Seeds the initial weights (see the module docstring). ``None`` draws a seed from the
-        operating system and keeps it in ``model.seed``, so a run can be repeated.
+        Seeds the initial weights (see the module docstring). ``None`` draws a seed from
+        the operating system and keeps it in ``model.seed``, so a run can be repeated.
 
     Examples
     --------
@@ -148,11 +152,13 @@ class Sequential:
                 layer.name = f"{base}_{k}"
         elif layer.name in names:
             raise ValueError(
-                f'All layers in a model must have unique names. Received: name="{layer.name}" twice'
+                "All layers in a model must have unique names. "
+                f'Received: name="{layer.name}" twice'
             )
         if layer.declared_input_shape is not None and self.layers:
             raise ValueError(
-                f'`input_shape` belongs on the first layer only. Received it on layer "{layer.name}"'
+                "`input_shape` belongs on the first layer only. "
+                f'Received it on layer "{layer.name}"'
             )
         self.layers.append(layer)
         if self.built:
@@ -226,17 +232,20 @@ class Sequential:
         if not self.compiled:
             raise RuntimeError(
                 f"You must call `compile()` before `{what}()`, e.g. "
-                "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', "
+                "model.compile(optimizer='adam', "
+                "loss='sparse_categorical_crossentropy', "
                 "metrics=['accuracy'])."
             )
 
     # ------------------------------------------------------------------ inputs
     def _layout(self, x: np.ndarray, what: str = "x") -> str:
-        """How to read ``x``: "flat", "hw" (one image), "nhw", "nhwc" or "nchw". Builds the
-        model from the data when it has no input shape yet; checks the shape otherwise."""
+        """How to read ``x``: "flat", "hw" (one image), "nhw", "nhwc" or "nchw". Builds
+        the model from the data when it has no input shape yet; checks the shape
+        otherwise."""
         if not isinstance(x, np.ndarray):
             raise TypeError(
-                f"`{what}` must be a NumPy array. Received: {what} of type {type(x).__name__}"
+                f"`{what}` must be a NumPy array. "
+                f"Received: {what} of type {type(x).__name__}"
             )
         if not (
             np.issubdtype(x.dtype, np.number) or x.dtype == bool
@@ -257,17 +266,21 @@ class Sequential:
             layout, per_sample = "nchw", x.shape[1:]
         else:
             raise ValueError(
-                f"`{what}` must be images (N, H, W), (N, H, W, C) or (N, C, H, W), or vectors "
+                f"`{what}` must be images (N, H, W), (N, H, W, C) or (N, C, H, W), "
+                "or vectors "
                 f"(N, features). Received: {what}.shape={x.shape}"
             )
         if not self.built:
             self.build(tuple(per_sample))
         elif tuple(per_sample) != self.input_shape:
             first = self.layers[0]
+            found = _shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
             raise ValueError(
-                f'Input of layer "{first.name}" ({type(first).__name__}) is incompatible with '
-                f'model "{self.name}": expected shape={_shape_text((None, *self.input_shape))} '
-                f"(N, C, H, W), found shape={_shape_text((x.shape[0] if layout != 'hw' else 1, *per_sample))} "
+                f'Input of layer "{first.name}" ({type(first).__name__}) '
+                "is incompatible with "
+                f'model "{self.name}": '
+                f"expected shape={_shape_text((None, *self.input_shape))} "
+                f"(N, C, H, W), found shape={found} "
                 f"from {what}.shape={x.shape}"
             )
         return layout
@@ -299,7 +312,7 @@ class Sequential:
             )
         return self.loss.check_labels(y, n, out[0])
 
-    # ------------------------------------------------------------------ forward/backward
+    # ----------------------------------------------------------------- forward/backward
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         with one_blas_thread():  # see convlab/_threads.py
             for layer in self.layers:
@@ -330,8 +343,9 @@ class Sequential:
     ) -> tuple[float, np.ndarray]:
         """Forward in training mode and backward: fills every ``layer.grads``.
 
-        ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the batch's
-        mean loss and the model's output. Moving statistics (BatchNormalization) update.
+        ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the
+        batch's mean loss and the model's output. Moving statistics (BatchNormalization)
+        update.
         """
         with one_blas_thread():  # see convlab/_threads.py
             out = self._forward(xb, training=True)
@@ -415,7 +429,8 @@ class Sequential:
         verbose : 0, 1, 2 or "auto"
             1 / "auto": a progress line per step; 2: one line per epoch; 0: silent.
         validation_split : float in [0, 1)
-            Hold out this fraction, taken from the *end* of ``x`` before shuffling (Keras).
+            Hold out this fraction, taken from the *end* of ``x`` before shuffling
+            (Keras).
         validation_data : (x_val, y_val), optional
             Takes precedence over ``validation_split``.
         shuffle : bool
@@ -467,7 +482,8 @@ class Sequential:
         batch_size: int | None = None,
         verbose: int = 0,
     ) -> list[float] | float:
-        """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference mode."""
+        """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference
+        mode."""
         self._require_compiled("evaluate")
         self._layout(x)
         labels = self._labels(y, len(x))
@@ -479,7 +495,8 @@ class Sequential:
     def predict(
         self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0
     ) -> np.ndarray:
-        """The model's outputs (class probabilities for a softmax model), float32 (N, K)."""
+        """The model's outputs (class probabilities for a softmax model), float32
+        (N, K)."""
         outputs = [
             self._forward(xb, training=False) for xb in self._batches(x, batch_size)
         ]
@@ -493,7 +510,8 @@ class Sequential:
         return self.predict(x)
 
     def activations(self, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """Every layer's output for ``x`` in inference mode: ``[(layer name, array), ...]``.
+        """Every layer's output for ``x`` in inference mode:
+        ``[(layer name, array), ...]``.
 
         ``x`` may be one image ``(H, W)`` or a batch; arrays keep the batch axis and are
         NCHW for image layers, ``(N, features)`` after ``Flatten``/``Dense``.
@@ -522,17 +540,19 @@ class Sequential:
         return [w for layer in self.layers for w in layer.get_weights()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
-        """Set every layer's arrays (the order of :meth:`get_weights`); checks all shapes
-        before changing anything."""
+        """Set every layer's arrays (the order of :meth:`get_weights`); checks all
+        shapes before changing anything."""
         expected = [w for layer in self.layers for w in layer.weights.values()]
         if len(weights) != len(expected):
             raise ValueError(
-                f"The model expects {len(expected)} weight arrays. Received: {len(weights)}"
+                f"The model expects {len(expected)} weight arrays. "
+                f"Received: {len(weights)}"
             )
         for i, (w, e) in enumerate(zip(weights, expected, strict=True)):
             if np.shape(w) != e.shape:
                 raise ValueError(
-                    f"Weight array {i} must have shape {e.shape}. Received: shape {np.shape(w)}"
+                    f"Weight array {i} must have shape {e.shape}. "
+                    f"Received: shape {np.shape(w)}"
                 )
         for w, e in zip(weights, expected, strict=True):
             e[...] = w
@@ -541,7 +561,8 @@ class Sequential:
     def _require_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(
-                f"This model has not yet been built, so `{what}()` cannot know the shapes. "
+                "This model has not yet been built, "
+                f"so `{what}()` cannot know the shapes. "
                 "Give the first layer an `input_shape=` (e.g. (28, 28, 1)), call "
                 "`model.build((28, 28, 1))`, or fit/predict once."
             )
@@ -561,7 +582,8 @@ class Sequential:
     def summary(
         self, print_fn: Callable[[str], Any] | None = None, line_length: int = 65
     ) -> None:
-        """Print Keras's summary table (output shapes are NCHW, the layout convlab uses)."""
+        """Print Keras's summary table (output shapes are NCHW, the layout convlab
+        uses)."""
         print_fn = print_fn or print
         rows = self.summary_rows()
         total = self.count_params()
@@ -605,7 +627,8 @@ class Sequential:
             f"Trainable params: {amount(trainable)}",
             f"Non-trainable params: {amount(total - trainable)}",
             "_" * line_length,
-            "Output shapes are (batch, channels, height, width): convlab works in NCHW.",
+            "Output shapes are (batch, channels, height, width): "
+            "convlab works in NCHW.",
         ]
         for text in lines:
             print_fn(text)
@@ -639,7 +662,8 @@ class Sequential:
         if sorted(keys) != sorted(arrays):
             raise ModelFileError(
                 f"Cannot load weights from '{os.fspath(path)}': it holds weights for a "
-                f"different architecture ({len(arrays)} arrays; this model has {len(keys)})."
+                f"different architecture ({len(arrays)} arrays; "
+                f"this model has {len(keys)})."
             )
         weights = [arrays[key] for key in keys]
         self.set_weights(weights)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@
 SGD (Keras)::
 
     velocity = momentum * velocity - learning_rate * g
-    w += velocity                                   (nesterov: w += momentum * velocity - lr * g)
+    w += velocity                         (nesterov: w += momentum * velocity - lr * g)
 
 Adam (Keras 3)::
 
@@ -48,7 +48,8 @@ def _unit(value: object, name: str) -> float:
 
 
 class Optimizer:
-    """Base class: ``apply_gradients(zip(grads, variables))`` updates ``variables`` in place."""
+    """Base class: ``apply_gradients(zip(grads, variables))`` updates ``variables`` in
+    place."""
 
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = learning_rate

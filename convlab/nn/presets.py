@@ -1,5 +1,6 @@
-"""Ready-made models for MNIST (28x28x1 in, 10 classes out), compiled with their recommended
-optimiser; ``PRESETS`` also records the batch size and epochs they were tuned for.
+"""Ready-made models for MNIST (28x28x1 in, 10 classes out), compiled with their
+recommended optimiser; ``PRESETS`` also records the batch size and epochs they were
+tuned for.
 
 ``lenet5()``
     LeCun et al.'s LeNet-5 adapted to 28x28: the first convolution pads ("same") so the
@@ -35,8 +36,8 @@ def _compiled(model: Sequential, learning_rate: float) -> Sequential:
 def lenet5(seed: int = 0) -> Sequential:
     """LeNet-5 for 28x28 MNIST, compiled with Adam(2e-3).
 
-    2e-3 rather than Keras's 1e-3: measured on the full MNIST, 3 epochs at batch 128 reach
-    98.56% test accuracy (98.43% with 1e-3).
+    2e-3 rather than Keras's 1e-3: measured on the full MNIST, 3 epochs at batch 128
+    reach 98.56% test accuracy (98.43% with 1e-3).
     """
     model = Sequential(
         [
@@ -127,10 +128,12 @@ _ALIASES = {"keras_tutorial": "keras", "lenet": "lenet5", "lenet-5": "lenet5"}
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name`` (``"lenet5"``, ``"keras"`` / ``"keras_tutorial"``, ``"tiny"``)."""
+    """The preset called ``name`` (``"lenet5"``, ``"keras"`` / ``"keras_tutorial"``,
+    ``"tiny"``)."""
     key = _ALIASES.get(name, name) if isinstance(name, str) else name
     if key not in PRESETS:
         raise ValueError(
-            f"`name` must be one of {', '.join(repr(k) for k in PRESETS)}. Received: name={name!r}"
+            f"`name` must be one of {', '.join(repr(k) for k in PRESETS)}. "
+            f"Received: name={name!r}"
         )
     return PRESETS[key]

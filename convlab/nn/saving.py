@@ -1,13 +1,15 @@
-"""Saving and loading models: one ``.npz`` file, arrays plus a JSON architecture, no pickle.
+"""Saving and loading models: one ``.npz`` file, arrays plus a JSON architecture, no
+pickle.
 
 File format (version 1)
 -----------------------
-A NumPy ``.npz`` archive (a zip of ``.npy`` files) written by :func:`numpy.savez` and read
-with ``allow_pickle=False``, holding:
+A NumPy ``.npz`` archive (a zip of ``.npy`` files) written by :func:`numpy.savez` and
+read with ``allow_pickle=False``, holding:
 
 ``architecture``
     A 0-d unicode array: JSON ``{"format": "convlab.model", "version": 1, "model":
-    {"name", "seed", "input_shape": [C, H, W], "layers": [{"class_name", "config"}, ...]},
+    {"name", "seed", "input_shape": [C, H, W],
+    "layers": [{"class_name", "config"}, ...]},
     "compile": {"optimizer": {"class_name", "config"}, "loss": {"class_name", "config"},
     "metrics": [...]} or null, "weights": [names in order]}``.
 ``weights/<layer index>/<layer name>/<array>``
@@ -69,7 +71,8 @@ def weight_items(model: Sequential) -> list[tuple[str, np.ndarray]]:
 
 
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
-    """Write ``model`` (architecture, weights, compile settings) to ``path`` atomically."""
+    """Write ``model`` (architecture, weights, compile settings) to ``path``
+    atomically."""
     if not model.built:
         model._require_built("save")
     target = Path(path)
@@ -144,7 +147,8 @@ def read_model_file(
                 raise _fail(
                     p,
                     "not a convlab model (no 'architecture' record; the file holds "
-                    f"{', '.join(keys[:5]) or 'nothing'}{'...' if len(keys) > 5 else ''}).",
+                    f"{', '.join(keys[:5]) or 'nothing'}"
+                    f"{'...' if len(keys) > 5 else ''}).",
                 )
             arrays = {key: archive[key] for key in keys}
     except ModelFileError:
@@ -158,7 +162,8 @@ def read_model_file(
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         raise _fail(
             p,
-            f"the file is truncated or not an .npz archive ({type(exc).__name__}: {exc}).",
+            "the file is truncated or not an .npz archive "
+            f"({type(exc).__name__}: {exc}).",
         ) from None
     record = arrays.pop(ARCHITECTURE_KEY)
     if record.dtype.kind != "U" or record.ndim != 0:
@@ -174,7 +179,8 @@ def read_model_file(
     if not isinstance(version, int) or version < 1 or version > VERSION:
         raise _fail(
             p,
-            f"format version {version!r} is not supported (this convlab reads 1 to {VERSION}).",
+            f"format version {version!r} is not supported "
+            f"(this convlab reads 1 to {VERSION}).",
         )
     names = architecture.get("weights")
     if not isinstance(names, list) or sorted(names) != sorted(arrays):
@@ -190,8 +196,8 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     Raises
     ------
     ModelFileError
-        See :func:`read_model_file`; also unknown layer classes, bad layer arguments, and
-        weights whose shapes do not fit the architecture.
+        See :func:`read_model_file`; also unknown layer classes, bad layer arguments,
+        and weights whose shapes do not fit the architecture.
     """
     p = Path(path)
     architecture, arrays = read_model_file(p)

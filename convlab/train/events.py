@@ -1,7 +1,7 @@
 """The records the training generator yields: plain frozen dataclasses of numbers.
 
-They hold floats and ints only (plus the History at the end), so a GUI worker can pass them
-between threads as they are.
+They hold floats and ints only (plus the History at the end), so a GUI worker can pass
+them between threads as they are.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ class StepEvent:
 @dataclass(frozen=True)
 class EpochEvent:
     """After every epoch: training means over the epoch and, with validation data, the
-    validation metrics (``None`` without). ``seconds`` is the epoch's wall time including
-    validation. ``epoch`` is 1-based."""
+    validation metrics (``None`` without). ``seconds`` is the epoch's wall time
+    including validation. ``epoch`` is 1-based."""
 
     epoch: int
     loss: float
@@ -63,8 +63,8 @@ class EpochEvent:
 
 @dataclass(frozen=True)
 class FinishedEvent:
-    """The last event. ``stopped`` is True when training ended early (the loss became NaN or
-    infinite); ``reason`` then says why."""
+    """The last event. ``stopped`` is True when training ended early (the loss became
+    NaN or infinite); ``reason`` then says why."""
 
     history: History
     stopped: bool = False

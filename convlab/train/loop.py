@@ -39,16 +39,16 @@ def train_events(
     seed: int = 0,
     steps_per_epoch: int | None = None,
 ) -> Iterator[Event]:
-    """Train ``model`` on ``(x, y)``, yielding a :class:`StepEvent` after every batch, an
-    :class:`EpochEvent` after every epoch and a :class:`FinishedEvent` at the end.
+    """Train ``model`` on ``(x, y)``, yielding a :class:`StepEvent` after every batch,
+    an :class:`EpochEvent` after every epoch and a :class:`FinishedEvent` at the end.
 
     Parameters
     ----------
     model : Sequential
         Compiled. Built from ``x`` if it has no input shape yet.
     x, y : ndarray
-        Images (any layout :mod:`convlab.nn.model` accepts; uint8 is scaled to [0, 1]) and
-        labels. Batches are converted one at a time, so ``x`` may stay uint8.
+        Images (any layout :mod:`convlab.nn.model` accepts; uint8 is scaled to [0, 1])
+        and labels. Batches are converted one at a time, so ``x`` may stay uint8.
     batch_size, epochs : int
     validation_data : (x_val, y_val), optional
     validation_split : float in [0, 1)
@@ -108,7 +108,8 @@ def train_events(
         if split_at == 0 or split_at == len(x):
             raise ValueError(
                 f"`validation_split`={validation_split} leaves "
-                f"{'no training' if split_at == 0 else 'no validation'} samples out of {len(x)}."
+                f"{'no training' if split_at == 0 else 'no validation'} samples "
+                f"out of {len(x)}."
             )
         x, x_val = x[:split_at], x[split_at:]
         labels, y_val = labels[:split_at], labels[split_at:]
@@ -147,7 +148,8 @@ def train_events(
                 yield FinishedEvent(
                     history,
                     stopped=True,
-                    reason=f"the loss became {batch_loss} at epoch {epoch}, step {step}: "
+                    reason=f"the loss became {batch_loss} at epoch {epoch}, "
+                    f"step {step}: "
                     "try a smaller learning rate",
                 )
                 return

@@ -1,4 +1,5 @@
-"""A dependency-free progress line for terminals: ``\\r`` updates, at most ~10 a second."""
+"""A dependency-free progress line for terminals: ``\\r`` updates, at most ~10 a
+second."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def format_seconds(seconds: float) -> str:
 
 
 class ProgressLine:
-    """Writes ``Epoch 1/3 [=====>    ] 120/469 loss 0.41 acc 0.871 2,345 img/s ETA 0:42``.
+    """Writes
+    ``Epoch 1/3 [=====>    ] 120/469 loss 0.41 acc 0.871 2,345 img/s ETA 0:42``.
 
     Parameters
     ----------
@@ -72,7 +74,10 @@ class ProgressLine:
         self._length = len(text)
 
     def epoch(self, event: EpochEvent) -> None:
-        text = f"Epoch {event.epoch}/{self.epochs}: loss {event.loss:.4f} acc {event.accuracy:.4f}"
+        text = (
+            f"Epoch {event.epoch}/{self.epochs}: loss {event.loss:.4f} "
+            f"acc {event.accuracy:.4f}"
+        )
         if event.val_loss is not None:
             text += f" val_loss {event.val_loss:.4f} val_acc {event.val_accuracy:.4f}"
         text += f" ({event.seconds:.1f} s)"
