@@ -620,7 +620,37 @@ def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
         acc[:, :] = 0.0
         for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
             base = n * image_size
-            for f in range(n_filters):
+            f = 0
+            while f + 2 <= n_filters:  # two filters per pass: each run load feeds two
+                ga, gb = gpad[n, f], gpad[n, f + 1]
+                for t in range(0, n_taps4, 4):
+                    a0, a1, a2, a3, b0, b1, b2, b3 = _dot_2x4(
+                        ga,
+                        gb,
+                        planes,
+                        base + tap_offs[t],
+                        base + tap_offs[t + 1],
+                        base + tap_offs[t + 2],
+                        base + tap_offs[t + 3],
+                        length,
+                    )
+                    acc[f, t] += a0
+                    acc[f, t + 1] += a1
+                    acc[f, t + 2] += a2
+                    acc[f, t + 3] += a3
+                    acc[f + 1, t] += b0
+                    acc[f + 1, t + 1] += b1
+                    acc[f + 1, t + 2] += b2
+                    acc[f + 1, t + 3] += b3
+                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the last tap
+                    o = base + tap_offs[t]
+                    a0, _, _, _, b0, _, _, _ = _dot_2x4(
+                        ga, gb, planes, o, o, o, o, length
+                    )
+                    acc[f, t] += a0
+                    acc[f + 1, t] += b0
+                f += 2
+            if f < n_filters:  # an odd filter count: the last one alone
                 gr = gpad[n, f]
                 for t in range(0, n_taps4, 4):
                     s0, s1, s2, s3 = _dot_taps4(
