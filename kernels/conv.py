@@ -601,6 +601,64 @@ def _dot_2x4(ga, gb, planes, o0, o1, o2, o3, length):
     return a0, a1, a2, a3, b0, b1, b2, b3
 
 
+@njit
+def _dots_all_filters(acc, g, g0, planes, tap_offs, shift, length):
+    """acc[f, t] += sum_q g[f, g0 + q] * planes[tap_offs[t] + shift + q], q < length,
+    for every filter f and tap t: two filters and four taps per pass, so each load of a
+    tap's run feeds two sums (:func:`_dot_2x4`), and an odd filter alone."""
+    n_filters, n_taps = acc.shape
+    n_taps4 = n_taps - n_taps % 4
+    f = 0
+    while f + 2 <= n_filters:
+        ga = g[f, g0 : g0 + length]
+        gb = g[f + 1, g0 : g0 + length]
+        for t in range(0, n_taps4, 4):
+            a0, a1, a2, a3, b0, b1, b2, b3 = _dot_2x4(
+                ga,
+                gb,
+                planes,
+                tap_offs[t] + shift,
+                tap_offs[t + 1] + shift,
+                tap_offs[t + 2] + shift,
+                tap_offs[t + 3] + shift,
+                length,
+            )
+            acc[f, t] += a0
+            acc[f, t + 1] += a1
+            acc[f, t + 2] += a2
+            acc[f, t + 3] += a3
+            acc[f + 1, t] += b0
+            acc[f + 1, t + 1] += b1
+            acc[f + 1, t + 2] += b2
+            acc[f + 1, t + 3] += b3
+        for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
+            o = tap_offs[t] + shift
+            a0, _, _, _, b0, _, _, _ = _dot_2x4(ga, gb, planes, o, o, o, o, length)
+            acc[f, t] += a0
+            acc[f + 1, t] += b0
+        f += 2
+    if f < n_filters:
+        gr = g[f, g0 : g0 + length]
+        for t in range(0, n_taps4, 4):
+            s0, s1, s2, s3 = _dot_taps4(
+                gr,
+                planes,
+                tap_offs[t] + shift,
+                tap_offs[t + 1] + shift,
+                tap_offs[t + 2] + shift,
+                tap_offs[t + 3] + shift,
+                length,
+            )
+            acc[f, t] += s0
+            acc[f, t + 1] += s1
+            acc[f, t + 2] += s2
+            acc[f, t + 3] += s3
+        for t in range(n_taps4, n_taps):
+            o = tap_offs[t] + shift
+            s0, _, _, _ = _dot_taps4(gr, planes, o, o, o, o, length)
+            acc[f, t] += s0
+
+
 @njit_parallel
 def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
     """partial[k, f, t] = sum over the images n of chunk k of the dot product of
@@ -611,72 +669,13 @@ def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
     The zero columns of ``gpad`` meet real pixels outside a tap's window, so the input
     must be finite (0 * inf would be NaN): the caller checks.
     """
-    n_batch, n_filters, length = gpad.shape
-    n_taps = partial.shape[2]
-    n_taps4 = n_taps - n_taps % 4
+    n_batch, _, length = gpad.shape
     per_chunk = (n_batch + n_chunks - 1) // n_chunks
     for k in prange(n_chunks):
         acc = partial[k]
         acc[:, :] = 0.0
         for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
-            base = n * image_size
-            f = 0
-            while f + 2 <= n_filters:  # two filters per pass: each run load feeds two
-                ga, gb = gpad[n, f], gpad[n, f + 1]
-                for t in range(0, n_taps4, 4):
-                    a0, a1, a2, a3, b0, b1, b2, b3 = _dot_2x4(
-                        ga,
-                        gb,
-                        planes,
-                        base + tap_offs[t],
-                        base + tap_offs[t + 1],
-                        base + tap_offs[t + 2],
-                        base + tap_offs[t + 3],
-                        length,
-                    )
-                    acc[f, t] += a0
-                    acc[f, t + 1] += a1
-                    acc[f, t + 2] += a2
-                    acc[f, t + 3] += a3
-                    acc[f + 1, t] += b0
-                    acc[f + 1, t + 1] += b1
-                    acc[f + 1, t + 2] += b2
-                    acc[f + 1, t + 3] += b3
-                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the last tap
-                    o = base + tap_offs[t]
-                    a0, _, _, _, b0, _, _, _ = _dot_2x4(
-                        ga, gb, planes, o, o, o, o, length
-                    )
-                    acc[f, t] += a0
-                    acc[f + 1, t] += b0
-                f += 2
-            if f < n_filters:  # an odd filter count: the last one alone
-                gr = gpad[n, f]
-                for t in range(0, n_taps4, 4):
-                    s0, s1, s2, s3 = _dot_taps4(
-                        gr,
-                        planes,
-                        base + tap_offs[t],
-                        base + tap_offs[t + 1],
-                        base + tap_offs[t + 2],
-                        base + tap_offs[t + 3],
-                        length,
-                    )
-                    acc[f, t] += s0
-                    acc[f, t + 1] += s1
-                    acc[f, t + 2] += s2
-                    acc[f, t + 3] += s3
-                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the last tap
-                    s0, _, _, _ = _dot_taps4(
-                        gr,
-                        planes,
-                        base + tap_offs[t],
-                        base + tap_offs[t],
-                        base + tap_offs[t],
-                        base + tap_offs[t],
-                        length,
-                    )
-                    acc[f, t] += s0
+            _dots_all_filters(acc, gpad[n], 0, planes, tap_offs, n * image_size, length)
 
 
 @njit_parallel
@@ -687,9 +686,8 @@ def _grad_weight_wide(planes, tap_offs, g_rows, chunk, partial):
     ``g_rows`` and of the planes stay in cache across all (filter, tap) pairs. The
     caller sums over k. The zero columns meet real pixels: the input must be finite.
     """
-    n_filters, length = g_rows.shape
-    n_parts, _, n_taps = partial.shape
-    n_taps4 = n_taps - n_taps % 4
+    length = g_rows.shape[1]
+    n_parts = partial.shape[0]
     n_blocks = (length + chunk - 1) // chunk
     per_part = (n_blocks + n_parts - 1) // n_parts
     for k in prange(n_parts):
@@ -698,57 +696,7 @@ def _grad_weight_wide(planes, tap_offs, g_rows, chunk, partial):
         for blk in range(k * per_part, min(n_blocks, (k + 1) * per_part)):
             q0 = blk * chunk
             blen = min(chunk, length - q0)
-            f = 0
-            while f + 2 <= n_filters:
-                ga = g_rows[f, q0 : q0 + blen]
-                gb = g_rows[f + 1, q0 : q0 + blen]
-                for t in range(0, n_taps4, 4):
-                    a0, a1, a2, a3, b0, b1, b2, b3 = _dot_2x4(
-                        ga,
-                        gb,
-                        planes,
-                        tap_offs[t] + q0,
-                        tap_offs[t + 1] + q0,
-                        tap_offs[t + 2] + q0,
-                        tap_offs[t + 3] + q0,
-                        blen,
-                    )
-                    acc[f, t] += a0
-                    acc[f, t + 1] += a1
-                    acc[f, t + 2] += a2
-                    acc[f, t + 3] += a3
-                    acc[f + 1, t] += b0
-                    acc[f + 1, t + 1] += b1
-                    acc[f + 1, t + 2] += b2
-                    acc[f + 1, t + 3] += b3
-                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
-                    o = tap_offs[t] + q0
-                    a0, _, _, _, b0, _, _, _ = _dot_2x4(
-                        ga, gb, planes, o, o, o, o, blen
-                    )
-                    acc[f, t] += a0
-                    acc[f + 1, t] += b0
-                f += 2
-            if f < n_filters:  # an odd filter count: the last one alone
-                gr = g_rows[f, q0 : q0 + blen]
-                for t in range(0, n_taps4, 4):
-                    s0, s1, s2, s3 = _dot_taps4(
-                        gr,
-                        planes,
-                        tap_offs[t] + q0,
-                        tap_offs[t + 1] + q0,
-                        tap_offs[t + 2] + q0,
-                        tap_offs[t + 3] + q0,
-                        blen,
-                    )
-                    acc[f, t] += s0
-                    acc[f, t + 1] += s1
-                    acc[f, t + 2] += s2
-                    acc[f, t + 3] += s3
-                for t in range(n_taps4, n_taps):  # up to 3 left: repeat the tap
-                    o = tap_offs[t] + q0
-                    s0, _, _, _ = _dot_taps4(gr, planes, o, o, o, o, blen)
-                    acc[f, t] += s0
+            _dots_all_filters(acc, g_rows, q0, planes, tap_offs, q0, blen)
 
 
 @njit_parallel
