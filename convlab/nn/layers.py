@@ -100,8 +100,9 @@ def is_channels_last(dims: tuple[int, ...]) -> bool:
     return len(dims) == 3 and dims[2] in (1, 3) and dims[0] > 3 and dims[1] > 3
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
-    return "(None, " + ", ".join(str(v) for v in shape) + ")"
+def shape_text(shape: tuple[int | None, ...]) -> str:
+    """A shape as Keras prints it, ``None`` for the batch: ``(None, 6, 28, 28)``."""
+    return "(" + ", ".join("None" if v is None else str(v) for v in shape) + ")"
 
 
 class Layer:
@@ -172,7 +173,7 @@ class Layer:
         if len(input_shape) != 3:
             raise ValueError(
                 "expects images (N, channels, height, width). Received: input shape "
-                f"{_shape_text(input_shape)}"
+                f"{shape_text((None, *input_shape))}"
             )
 
     # ------------------------------------------------------------------ maths
@@ -614,7 +615,7 @@ class Dense(_KernelBiasLayer):
         if len(input_shape) != 1:
             raise ValueError(
                 "expects a flat input (N, features) "
-                f"but received {_shape_text(input_shape)} "
+                f"but received {shape_text((None, *input_shape))} "
                 "from the previous layer; add Flatten() before it."
             )
         return (self.units,)
@@ -795,7 +796,7 @@ class BatchNormalization(Layer):
         if len(input_shape) not in (1, 3):
             raise ValueError(
                 "expects (N, C, H, W) or (N, features). "
-                f"Received: {_shape_text(input_shape)}"
+                f"Received: {shape_text((None, *input_shape))}"
             )
         return input_shape
 

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._threads import one_blas_thread
-from .layers import Layer, is_channels_last, sample_shape
+from .layers import Layer, is_channels_last, sample_shape, shape_text
 from .losses import get_loss
 from .optimizers import Optimizer, get_optimizer
 
@@ -80,10 +80,6 @@ class SummaryRow(NamedTuple):
     name: str
     output_shape: tuple[int | None, ...]
     params: int
-
-
-def _shape_text(shape: tuple[Any, ...]) -> str:
-    return "(" + ", ".join("None" if v is None else str(v) for v in shape) + ")"
 
 
 class Sequential:
@@ -274,12 +270,12 @@ class Sequential:
             self.build(tuple(per_sample))
         elif tuple(per_sample) != self.input_shape:
             first = self.layers[0]
-            found = _shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
+            found = shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
             raise ValueError(
                 f'Input of layer "{first.name}" ({type(first).__name__}) '
                 "is incompatible with "
                 f'model "{self.name}": '
-                f"expected shape={_shape_text((None, *self.input_shape))} "
+                f"expected shape={shape_text((None, *self.input_shape))} "
                 f"(N, C, H, W), found shape={found} "
                 f"from {what}.shape={x.shape}"
             )
@@ -306,7 +302,7 @@ class Sequential:
         out = self.output_shape
         if out is None or len(out) != 1:
             raise ValueError(
-                f"The model's output has shape {_shape_text((None, *(out or ())))}; "
+                f"The model's output has shape {shape_text((None, *(out or ())))}; "
                 "crossentropy needs (None, classes): end the model with Flatten() or "
                 "GlobalAveragePooling2D() and Dense(classes, activation='softmax')."
             )
@@ -620,7 +616,7 @@ class Sequential:
             "=" * line_length,
         ]
         for i, (_layer, r) in enumerate(zip(self.layers, rows, strict=True)):
-            lines.append(row(labels[i], _shape_text(r.output_shape), f"{r.params:,}"))
+            lines.append(row(labels[i], shape_text(r.output_shape), f"{r.params:,}"))
             lines.append("=" * line_length if i == len(rows) - 1 else "")
         lines += [
             f"Total params: {amount(total)}",
