@@ -129,28 +129,30 @@ def read_model_file(
     if not p.is_file():
         raise _fail(p, "no such file.")
     try:
-        with open(p, "rb") as fh:
-            magic = fh.read(4)
+        fh = open(p, "rb")  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
         raise _fail(p, f"the file cannot be read ({exc}).") from None
-    if magic[:2] != b"PK":
-        # np.load would take any other file for a pickle and say so: misleading.
-        raise _fail(
-            p,
-            "not a convlab model file: a model is an .npz archive (a zip of arrays), "
-            f"and this file starts with {magic!r}.",
-        )
     try:
-        with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as archive:
-            keys = list(archive.files)
-            if ARCHITECTURE_KEY not in keys:
+        with fh:
+            magic = fh.read(4)
+            if magic[:2] != b"PK":
+                # np.load would take any other file for a pickle and say so: misleading.
                 raise _fail(
                     p,
-                    "not a convlab model (no 'architecture' record; the file holds "
-                    f"{', '.join(keys[:5]) or 'nothing'}"
-                    f"{'...' if len(keys) > 5 else ''}).",
+                    "not a convlab model file: a model is an .npz archive (a zip of "
+                    f"arrays), and this file starts with {magic!r}.",
                 )
-            arrays = {key: archive[key] for key in keys}
+            fh.seek(0)
+            with np.load(fh, allow_pickle=False) as archive:
+                keys = list(archive.files)
+                if ARCHITECTURE_KEY not in keys:
+                    raise _fail(
+                        p,
+                        "not a convlab model (no 'architecture' record; the file holds "
+                        f"{', '.join(keys[:5]) or 'nothing'}"
+                        f"{'...' if len(keys) > 5 else ''}).",
+                    )
+                arrays = {key: archive[key] for key in keys}
     except ModelFileError:
         raise
     except ValueError as exc:
