@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 __all__ = ["CurvesView", "GrowingSeries", "style_axes"]
 
@@ -58,6 +58,12 @@ def style_axes(plot: pg.PlotItem, labels: dict[str, str], size: int = _FONT_PT) 
         axis.setTextPen(pg.mkPen(TEXT_COLOR))
         axis.setLabel(text, color=TEXT_COLOR, **{"font-size": f"{size}pt"})
         axis.setTickFont(font)
+        # Keep the painted axis (its labels and grid lines) as a pixmap: every curve
+        # update repaints the region under the grid, and replaying the axis's drawing
+        # there took ~3 ms a time, half the GUI thread while training (LeNet-5, two
+        # bundled epochs: 4.2-5.1 s -> 3.3-3.9 s; axis painting 1.2 -> 0.2 s). The
+        # cache is redrawn only when the axis itself changes (a new range).
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
