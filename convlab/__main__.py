@@ -12,6 +12,9 @@ SUBCOMMANDS = ("train", "evaluate", "summary")
 
 
 def main(argv: list[str] | None = None) -> int:
+    from convlab._threads import hold_one_blas_thread
+
+    hold_one_blas_thread()  # see convlab/_threads.py
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         from convlab.cli import main as cli_main

@@ -17,8 +17,11 @@ on the 2-core development machine (a VM), LeNet-5, batch 128:
 So :func:`configure_openmp` (called when :mod:`convlab` is imported, before numba
 starts OpenMP) asks for 100,000 spins, a few milliseconds, unless ``GOMP_SPINCOUNT``
 or ``OMP_WAIT_POLICY`` is already set; and :func:`one_blas_thread` holds OpenBLAS to
-one thread while a model trains or predicts. A script that imports only
-:mod:`kernels` keeps passive threads, the safe choice next to its own matmuls.
+one thread while a model trains (a whole ``train_events`` run) or predicts. The
+``convlab`` command (app and CLI) holds it for the whole process
+(:func:`hold_one_blas_thread`), so the limit is not switched around every step. A
+script that imports only :mod:`kernels` keeps passive threads, the safe choice next to
+its own matmuls.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ _lock = threading.Lock()
 _depth = 0
 _saved: list[tuple[Any, int]] = []
 _pools: list[Any] | None = None
+_held: Any = None
 
 
 class _OpenBLAS:
@@ -122,3 +126,17 @@ def one_blas_thread() -> Iterator[None]:
                 for pool, n in _saved:
                     pool.set_num_threads(n)
                 _saved.clear()
+
+
+def hold_one_blas_thread() -> None:
+    """Hold numpy's BLAS to one thread for the rest of the process.
+
+    The ``convlab`` command calls it (the app and the headless subcommands), so the
+    limit is set once and never switched back and forth around every training step
+    and prediction: each switch makes OpenBLAS resize its thread pool, and rapid
+    switching next to BLAS calls from other threads is a known source of stalls.
+    """
+    global _held
+    if _held is None:
+        _held = one_blas_thread()
+        _held.__enter__()

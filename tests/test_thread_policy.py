@@ -142,3 +142,44 @@ def test_convlab_asks_for_brief_spinning_over_the_kernels_default(first):
 )
 def test_a_users_own_policy_is_kept(env, expected):
     assert _spin_setting(env, "kernels").startswith(expected)
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+def test_train_events_holds_one_blas_thread_for_the_whole_run():
+    """Set once per run, not switched around every step (each switch resizes
+    OpenBLAS's pool); released when the run ends or is abandoned."""
+    from convlab.train import train_events
+
+    model = Sequential([Dense(3, activation="softmax", input_shape=(4,))])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 4), dtype=np.float32)
+    y = rng.integers(0, 3, 40)
+    seen = [set(_blas_threads()) for _ in train_events(model, x, y, batch_size=8)]
+    assert seen
+    assert all(s == {1} for s in seen)  # between the steps too, where the caller runs
+    assert set(_blas_threads()) == {2}
+    gen = train_events(model, x, y, batch_size=8, epochs=3)
+    next(gen)
+    assert set(_blas_threads()) == {1}
+    gen.close()  # a stop mid-run
+    assert set(_blas_threads()) == {2}
+
+
+def test_the_convlab_command_holds_one_blas_thread_for_the_process():
+    code = (
+        "import numpy, io, contextlib\n"
+        "from threadpoolctl import threadpool_info, threadpool_limits\n"
+        "threadpool_limits(2, user_api='blas')\n"
+        "from convlab.__main__ import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['summary', 'tiny'])\n"
+        "info = threadpool_info()\n"
+        "print([i['num_threads'] for i in info if i['user_api'] == 'blas'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    if out.stdout.strip() == "[]":
+        pytest.skip("numpy has no BLAS that threadpoolctl can see")
+    assert out.stdout.strip() == "[1]"

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from convlab._threads import one_blas_thread
 from convlab.nn.layers import Dropout, _positive_int
 from convlab.nn.model import History, Sequential
 
@@ -125,62 +126,65 @@ def train_events(
             layer.rng = np.random.default_rng([int(seed), 1, i])
 
     images_seen = 0
-    for epoch in range(1, epochs + 1):
-        order = shuffle_rng.permutation(n) if shuffle else None
-        started = time.perf_counter()
-        loss_sum = correct_sum = 0.0
-        epoch_images = 0
-        for step in range(1, steps + 1):
-            lo, hi = (step - 1) * batch_size, min(step * batch_size, n)
-            index = order[lo:hi] if order is not None else slice(lo, hi)
-            xb = model._convert(x[index], layout)
-            yb = labels[index]
-            # overflow is reported as a non-finite loss below, not as a numpy warning
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                batch_loss, batch_accuracy = model.train_step(xb, yb)
-            size = hi - lo
-            epoch_images += size
-            images_seen += size
-            loss_sum += batch_loss * size
-            correct_sum += batch_accuracy * size
-            elapsed = max(time.perf_counter() - started, 1e-9)
-            if not math.isfinite(batch_loss):
-                yield FinishedEvent(
-                    history,
-                    stopped=True,
-                    reason=f"the loss became {batch_loss} at epoch {epoch}, "
-                    f"step {step}: "
-                    "try a smaller learning rate",
+    # one BLAS thread for the whole run, not switched around every step
+    # (convlab/_threads.py)
+    with one_blas_thread():
+        for epoch in range(1, epochs + 1):
+            order = shuffle_rng.permutation(n) if shuffle else None
+            started = time.perf_counter()
+            loss_sum = correct_sum = 0.0
+            epoch_images = 0
+            for step in range(1, steps + 1):
+                lo, hi = (step - 1) * batch_size, min(step * batch_size, n)
+                index = order[lo:hi] if order is not None else slice(lo, hi)
+                xb = model._convert(x[index], layout)
+                yb = labels[index]
+                # overflow is reported as a non-finite loss below, not as a warning
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    batch_loss, batch_accuracy = model.train_step(xb, yb)
+                size = hi - lo
+                epoch_images += size
+                images_seen += size
+                loss_sum += batch_loss * size
+                correct_sum += batch_accuracy * size
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                if not math.isfinite(batch_loss):
+                    yield FinishedEvent(
+                        history,
+                        stopped=True,
+                        reason=f"the loss became {batch_loss} at epoch {epoch}, "
+                        f"step {step}: "
+                        "try a smaller learning rate",
+                    )
+                    return
+                yield StepEvent(
+                    epoch=epoch,
+                    step=step,
+                    steps_per_epoch=steps,
+                    loss=loss_sum / epoch_images,
+                    accuracy=correct_sum / epoch_images,
+                    images_seen=images_seen,
+                    images_per_second=epoch_images / elapsed,
+                    batch_loss=batch_loss,
+                    batch_accuracy=batch_accuracy,
+                    epochs=epochs,
                 )
-                return
-            yield StepEvent(
+            val_loss = val_accuracy = None
+            if x_val is not None:
+                val_loss, val_accuracy = model._evaluate_arrays(x_val, y_val)
+            logs = {
+                "loss": loss_sum / epoch_images,
+                "accuracy": correct_sum / epoch_images,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+            }
+            history.append(epoch - 1, logs)
+            yield EpochEvent(
                 epoch=epoch,
-                step=step,
-                steps_per_epoch=steps,
-                loss=loss_sum / epoch_images,
-                accuracy=correct_sum / epoch_images,
-                images_seen=images_seen,
-                images_per_second=epoch_images / elapsed,
-                batch_loss=batch_loss,
-                batch_accuracy=batch_accuracy,
-                epochs=epochs,
+                loss=logs["loss"],
+                accuracy=logs["accuracy"],
+                val_loss=val_loss,
+                val_accuracy=val_accuracy,
+                seconds=time.perf_counter() - started,
             )
-        val_loss = val_accuracy = None
-        if x_val is not None:
-            val_loss, val_accuracy = model._evaluate_arrays(x_val, y_val)
-        logs = {
-            "loss": loss_sum / epoch_images,
-            "accuracy": correct_sum / epoch_images,
-            "val_loss": val_loss,
-            "val_accuracy": val_accuracy,
-        }
-        history.append(epoch - 1, logs)
-        yield EpochEvent(
-            epoch=epoch,
-            loss=logs["loss"],
-            accuracy=logs["accuracy"],
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            seconds=time.perf_counter() - started,
-        )
-    yield FinishedEvent(history, stopped=False)
+        yield FinishedEvent(history, stopped=False)
