@@ -204,22 +204,16 @@ def _hw(image_shape: Sequence[int]) -> tuple[int, int]:
 
 def activate(z: np.ndarray, name: str, negative_slope: float = 0.1) -> np.ndarray:
     """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions."""
-    from kernels import activations as act
-
     if name == "none":
         return z
     if name == "relu":
         return kernels.relu(z)
     if name == "leaky_relu":
-        if hasattr(act, "leaky_relu"):
-            return act.leaky_relu(z, float(negative_slope))
-        return np.where(z > 0, z, z * np.float32(negative_slope)).astype(np.float32)
+        return kernels.leaky_relu(z, float(negative_slope))
     if name == "sigmoid":
-        if hasattr(act, "sigmoid"):
-            return act.sigmoid(z)
-        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return kernels.sigmoid(z)
     if name == "tanh":
-        return act.tanh(z) if hasattr(act, "tanh") else np.tanh(z).astype(np.float32)
+        return kernels.tanh(z)
     if name == "abs":
         return np.abs(z)
     raise ValueError(
@@ -667,9 +661,7 @@ def warmup() -> None:
             pool_stride=(1, 1),
         ),
     )
-    full = getattr(kernels, "warmup", None)
-    if full is not None:
-        full()
+    kernels.warmup()
 
 
 # ------------------------------------------------------------------- shapes and
