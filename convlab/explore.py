@@ -367,14 +367,12 @@ def validate(
             return problems
     for conv_hw in sorted(set(conv_shapes)):
         try:
-            _shapes.conv2d_output_shape(
+            _shapes.pool2d_output_shape(
                 conv_hw,
                 (ph, pw),
                 settings.pool_stride,
                 settings.pool_padding_arg(),
-                1,
-                ceil_mode=settings.ceil_mode,
-                what="pool window",
+                settings.ceil_mode,
             )
         except ValueError as exc:
             control = blame if blame in pool_geometry else "pool_size"
@@ -716,14 +714,8 @@ def stage_shapes(
         ppads = _shapes.resolve_padding(
             settings.pool_padding_arg(), (oh, ow), (ph, pw), (psh, psw)
         )
-        qh, qw = _shapes.conv2d_output_shape(
-            (oh, ow),
-            (ph, pw),
-            (psh, psw),
-            ppads,
-            1,
-            ceil_mode=settings.ceil_mode,
-            what="pool window",
+        qh, qw = _shapes.pool2d_output_shape(
+            (oh, ow), (ph, pw), (psh, psw), ppads, settings.ceil_mode
         )
         stages.append(
             Stage(
