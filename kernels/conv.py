@@ -1359,18 +1359,18 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
     dh, dw = geo.dilation
     top, bottom, left, right = geo.pads
     oh, ow = geo.out_hw
-    if (sh, sw) == (1, 1):
-        gd = g
-    else:  # stride - 1 zeros between output pixels
-        gd = np.zeros(g.shape[:2] + ((oh - 1) * sh + 1, (ow - 1) * sw + 1), np.float32)
-        gd[:, :, ::sh, ::sw] = g
+    hp, wp = in_h + top + bottom, in_w + left + right  # the padded input
     if not np.isfinite(w.sum()):
-        hp, wp = in_h + top + bottom, in_w + left + right
         gxp = np.empty((n_batch, channels, hp, wp), np.float32)
         _grad_input_scatter(g, w, sh, sw, dh, dw, gxp)
         if geo.mode == "zeros":
             return np.ascontiguousarray(gxp[:, :, top : top + in_h, left : left + in_w])
         return pad2d_backward(gxp, geo.pads, geo.mode)
+    if (sh, sw) == (1, 1):
+        gd = g
+    else:  # stride - 1 zeros between output pixels
+        gd = np.zeros(g.shape[:2] + ((oh - 1) * sh + 1, (ow - 1) * sw + 1), np.float32)
+        gd[:, :, ::sh, ::sw] = g
     # flipped kernel, input and output channels swapped: the adjoint of the correlation
     if _use_winograd(g, w, geo.stride, geo.dilation):
         # the exact adjoint of the forward Winograd pass: no flipped-kernel convolution
@@ -1378,7 +1378,6 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
         gxp = np.zeros((n_batch, channels, 2 * th + 2, 2 * tw + 2), np.float32)
         u_t = _winograd_weights(np.ascontiguousarray(w.transpose(1, 0, 2, 3)))
         _winograd_grad_input(g, u_t, th, tw, _images_per_task(n_batch, th * tw), gxp)
-        hp, wp = in_h + top + bottom, in_w + left + right
         if geo.mode == "zeros":
             return np.ascontiguousarray(gxp[:, :, top : top + in_h, left : left + in_w])
         return pad2d_backward(
@@ -1394,7 +1393,6 @@ def _grad_input(g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
         return _run_conv(
             gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (in_h, in_w)
         )
-    hp, wp = in_h + top + bottom, in_w + left + right
     pads = (span_h, hp - gh, span_w, wp - gw)
     gxp = _run_conv(gd, w_t, zero_bias, pads, (1, 1), (dh, dw), "zeros", (hp, wp))
     return pad2d_backward(gxp, geo.pads, geo.mode)
