@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from ._jit import njit_parallel, prange
+from ._jit import njit, njit_parallel, prange
 from .shapes import conv2d_output_shape, resolve_padding
 
 _MIN_TASKS = 16  # parallel tasks wanted per call: a few per core, for balance
@@ -402,6 +402,18 @@ def _avg_pool_2x2(x, blocks, rows, out):
                 out[p, oy, ox] = s * np.float32(0.25)
 
 
+@njit
+def _window(o, stride, before, k, size, after):
+    """Output ``o``'s average-pool window along one axis: ``(lo, hi, padded)``.
+
+    ``[lo, hi)`` is the part inside the real input; ``padded`` is the length inside the
+    *padded* input, the divisor with padding (PyTorch clips a ceil_mode window there).
+    """
+    lo = o * stride - before
+    hi = min(lo + k, size + after)
+    return max(lo, 0), min(hi, size), hi - lo
+
+
 @njit_parallel
 def _avg_pool(
     x, kh, kw, sh, sw, top, bottom, left, right, include_pad, blocks, rows, out
@@ -412,18 +424,9 @@ def _avg_pool(
         p = task // blocks
         first = (task - p * blocks) * rows
         for oy in range(first, min(first + rows, oh)):
-            # divisor with padding: the window clipped to the *padded* input (PyTorch)
-            y0 = oy * sh - top
-            y1 = min(y0 + kh, in_h + bottom)
-            pool_h = y1 - y0
-            y0 = max(y0, 0)
-            y1 = min(y1, in_h)
+            y0, y1, pool_h = _window(oy, sh, top, kh, in_h, bottom)
             for ox in range(ow):
-                x0 = ox * sw - left
-                x1 = min(x0 + kw, in_w + right)
-                pool_w = x1 - x0
-                x0 = max(x0, 0)
-                x1 = min(x1, in_w)
+                x0, x1, pool_w = _window(ox, sw, left, kw, in_w, right)
                 if y0 >= y1 or x0 >= x1:
                     out[p, oy, ox] = 0.0
                     continue
@@ -471,17 +474,9 @@ def _avg_pool_backward(
             for xx in range(in_w):
                 grad_x[p, y, xx] = 0.0
         for oy in range(oh):
-            y0 = oy * sh - top
-            y1 = min(y0 + kh, in_h + bottom)
-            pool_h = y1 - y0
-            y0 = max(y0, 0)
-            y1 = min(y1, in_h)
+            y0, y1, pool_h = _window(oy, sh, top, kh, in_h, bottom)
             for ox in range(ow):
-                x0 = ox * sw - left
-                x1 = min(x0 + kw, in_w + right)
-                pool_w = x1 - x0
-                x0 = max(x0, 0)
-                x1 = min(x1, in_w)
+                x0, x1, pool_w = _window(ox, sw, left, kw, in_w, right)
                 if y0 >= y1 or x0 >= x1:
                     continue
                 divisor = pool_h * pool_w if include_pad else (y1 - y0) * (x1 - x0)
