@@ -10,27 +10,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from qt_input import stroke  # noqa: E402
 
 from convlab.gui.draw_canvas import DrawCanvas  # noqa: E402
-
-
-def _stroke(widget, points):
-    QTest.mousePress(
-        widget,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        QPoint(*points[0]),
-    )
-    for x, y in points[1:]:
-        QTest.mouseMove(widget, QPoint(x, y))
-    QTest.mouseRelease(
-        widget,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        QPoint(*points[-1]),
-    )
 
 
 @pytest.fixture
@@ -52,7 +34,7 @@ def test_starts_blank(canvas):
 
 def test_vertical_stroke_lands_where_drawn(canvas, qtbot):
     with qtbot.waitSignal(canvas.stroke_finished, timeout=1000):
-        _stroke(canvas, [(100, 40), (100, 80), (100, 120), (100, 160)])
+        stroke(canvas, [(100, 40), (100, 80), (100, 120), (100, 160)])
     img = canvas.image()
     # widget (100, 40..160) is canvas (50, 20..80); width 10 -> columns 45..55
     assert img[50, 50] == pytest.approx(1.0)
@@ -67,18 +49,18 @@ def test_vertical_stroke_lands_where_drawn(canvas, qtbot):
 
 def test_stroke_width_changes_ink(canvas):
     canvas.set_stroke_width(4)
-    _stroke(canvas, [(40, 100), (160, 100)])
+    stroke(canvas, [(40, 100), (160, 100)])
     thin = int((canvas.image()[:, 50] > 0.5).sum())
     canvas.clear()
     canvas.set_stroke_width(20)
-    _stroke(canvas, [(40, 100), (160, 100)])
+    stroke(canvas, [(40, 100), (160, 100)])
     thick = int((canvas.image()[:, 50] > 0.5).sum())
     assert 3 <= thin <= 5
     assert 19 <= thick <= 21
 
 
 def test_clear_and_undo(canvas, qtbot):
-    _stroke(canvas, [(40, 40), (160, 160)])
+    stroke(canvas, [(40, 40), (160, 160)])
     drawn = canvas.image()
     assert drawn.any()
     with qtbot.waitSignal(canvas.drawing_changed, timeout=1000):
@@ -95,7 +77,7 @@ def test_clear_and_undo(canvas, qtbot):
 def test_each_move_signals_a_change(canvas, qtbot):
     seen = []
     canvas.drawing_changed.connect(lambda: seen.append(1))  # same thread: fine
-    _stroke(canvas, [(50, 50), (60, 60), (70, 70)])
+    stroke(canvas, [(50, 50), (60, 60), (70, 70)])
     assert len(seen) >= 3
 
 

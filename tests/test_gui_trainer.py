@@ -13,9 +13,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from qt_input import stroke  # noqa: E402
 
 from convlab.data.mnist import MnistData, load_mnist  # noqa: E402
 from convlab.gui.app import configure_pyqtgraph  # noqa: E402
@@ -244,20 +245,7 @@ def test_drawing_strokes_produces_a_prediction(qtbot, trainer):
     cx, cy = w // 2, h // 2
     side = min(w, h)
     points = [(cx, cy - side // 3), (cx + 2, cy), (cx + 4, cy + side // 3)]  # a "1"
-    QTest.mousePress(
-        canvas,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        QPoint(*points[0]),
-    )
-    for x, y in points[1:]:
-        QTest.mouseMove(canvas, QPoint(x, y))
-    QTest.mouseRelease(
-        canvas,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-        QPoint(*points[-1]),
-    )
+    stroke(canvas, points)
     bars = trainer.draw_panel.bars
 
     def settled() -> bool:
