@@ -78,11 +78,11 @@ def convlab_step_ms(x, y, steps: int) -> float:
 # ------------------------------------------------------------------------------ torch
 
 
-def torch_models():
+def torch_lenet():
     import torch
     from torch import nn
 
-    lenet = nn.Sequential(
+    return torch, nn.Sequential(
         nn.Conv2d(1, 6, 5, padding=2),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -96,7 +96,13 @@ def torch_models():
         nn.ReLU(),
         nn.Linear(84, 10),
     )
-    keras = nn.Sequential(
+
+
+def torch_keras():
+    import torch
+    from torch import nn
+
+    return torch, nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1),
         nn.ReLU(),
         nn.Conv2d(32, 32, 3),
@@ -115,10 +121,9 @@ def torch_models():
         nn.Dropout(0.5),
         nn.Linear(512, 10),
     )
-    return torch, lenet, keras
 
 
-def torch_train(torch, net, x, y, steps_done=None):
+def torch_train(torch, net, x, y):
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
     for start in range(0, len(x), BATCH):
@@ -132,7 +137,7 @@ def torch_train(torch, net, x, y, steps_done=None):
 
 
 def torch_epoch_seconds(x, y, images: int) -> float:
-    torch, lenet, _ = torch_models()
+    torch, lenet = torch_lenet()
     torch_train(torch, lenet, x[: 2 * BATCH], y[: 2 * BATCH])
     start = time.perf_counter()
     torch_train(torch, lenet, x[:images], y[:images])
@@ -140,7 +145,7 @@ def torch_epoch_seconds(x, y, images: int) -> float:
 
 
 def torch_step_ms(x, y, steps: int) -> float:
-    torch, _, keras = torch_models()
+    torch, keras = torch_keras()
     opt = torch.optim.Adam(keras.parameters(), lr=1e-3)
     xb = torch.from_numpy(x[:BATCH].astype(np.float32) / 255).unsqueeze(1)
     yb = torch.from_numpy(y[:BATCH].astype(np.int64))
@@ -175,8 +180,8 @@ else:
     import torch
     torch.set_num_threads(2)
     sys.path.insert(0, {bench!r})
-    from bench_train import torch_models, torch_train
-    _, lenet, _ = torch_models()
+    from bench_train import torch_lenet, torch_train
+    _, lenet = torch_lenet()
     torch_train(torch, lenet, x[: 128 * {steps}], y[: 128 * {steps}])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 try:  # VmHWM belongs to this process image alone (ru_maxrss survives exec on Linux)
