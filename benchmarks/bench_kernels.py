@@ -80,7 +80,6 @@ ROW = "{:58s} {:>10s} {:>9s} {:>6s} {:>7s}  {}"
 
 class Table:
     def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, str, str, str]] = []
         print(ROW.format("row", "convlab ms", "torch ms", "ratio", "target", "ok"))
 
     def add(
@@ -103,7 +102,6 @@ class Table:
                 _fmt_target(target),
                 ok,
             )
-        self.rows.append(cells)
         print(ROW.format(*cells))
         sys.stdout.flush()
 
