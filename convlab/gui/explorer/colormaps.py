@@ -142,9 +142,16 @@ def text_colour_for(value: float, abs_max: float) -> str:
     return "#ffffff" if abs(value) / abs_max > 0.55 else "#000000"
 
 
-def hex_colour(value: float, abs_max: float) -> str:
-    """The diverging colour of ``value`` on levels (-abs_max, abs_max) as '#rrggbb'."""
-    if not np.isfinite(value):
-        return "#808080"
-    r, g, b = to_rgb(np.array([[value]]), symmetric_levels(abs_max))[0, 0]
-    return f"#{r:02x}{g:02x}{b:02x}"
+def hex_colours(values: np.ndarray, abs_max: float) -> list[list[str]]:
+    """The diverging colour of each value on levels (-abs_max, abs_max) as '#rrggbb'
+    (non-finite values grey), coloured in one :func:`to_rgb` call."""
+    a = np.atleast_2d(np.asarray(values, np.float64))
+    rgb = to_rgb(a, symmetric_levels(abs_max))
+    finite = np.isfinite(a)
+    return [
+        [
+            f"#{r:02x}{g:02x}{b:02x}" if ok else "#808080"
+            for (r, g, b), ok in zip(rgb_row, finite_row, strict=True)
+        ]
+        for rgb_row, finite_row in zip(rgb, finite, strict=True)
+    ]

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .colormaps import hex_colour, text_colour_for
+from .colormaps import hex_colours, text_colour_for
 
 MAX_SIDE = 15
 
@@ -273,6 +273,7 @@ class KernelEditor(QWidget):
             self.table.setRowCount(k.shape[0])
             self.table.setColumnCount(k.shape[1])
             abs_max = float(np.abs(k).max()) if k.size else 0.0
+            colours = hex_colours(k, abs_max)
             for r in range(k.shape[0]):
                 for c in range(k.shape[1]):
                     item = self.table.item(r, c)
@@ -282,7 +283,7 @@ class KernelEditor(QWidget):
                         self.table.setItem(r, c, item)
                     value = float(k[r, c])
                     item.setText(format_value(value))
-                    item.setBackground(QBrush(QColor(hex_colour(value, abs_max))))
+                    item.setBackground(QBrush(QColor(colours[r][c])))
                     item.setForeground(QBrush(QColor(text_colour_for(value, abs_max))))
         self.sum_label.setText(f"sum = {format_value(float(k.sum(dtype=np.float64)))}")
         self._buttons["undo"].setEnabled(bool(self._undo))
