@@ -92,13 +92,7 @@ class _ProgressRelay(QObject):
             self.progressed.emit(int(done), int(total), str(what))
 
 
-def _load_data(source: str) -> Any:
-    from convlab.data.mnist import load_mnist
-
-    return load_mnist(source)
-
-
-def _load_data_with_progress(source: str, relay: _ProgressRelay) -> Any:
+def _load_data(source: str, relay: _ProgressRelay | None = None) -> Any:
     from convlab.data.mnist import load_mnist
 
     return load_mnist(source, progress=relay)
@@ -112,11 +106,11 @@ def _source_name(source: str) -> str:
 
 
 def _fmt_time(seconds: float) -> str:
+    from convlab.train.progress import format_seconds
+
     if not np.isfinite(seconds) or seconds < 0:
         return "--:--"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return format_seconds(seconds)
 
 
 class TrainerWidget(QWidget):
@@ -526,7 +520,7 @@ class TrainerWidget(QWidget):
             self._relay = relay
             self.data_progress.setRange(0, 0)
             self.data_progress.show()
-            task = Task(_load_data_with_progress, source, relay)
+            task = Task(_load_data, source, relay)
         else:
             task = Task(_load_data, source)
         task.signals.finished.connect(self._on_data_loaded)
@@ -959,7 +953,7 @@ class TrainerWidget(QWidget):
 
     @Slot(int)
     def _on_tabs_current_changed(self, index: int) -> None:
-        pending = getattr(self, "_pending_test_probe", None)
+        pending = self._pending_test_probe
         if index == 2 and pending is not None:
             self.test_activations.set_activations(
                 pending.activations, image=pending.image
@@ -1029,12 +1023,11 @@ class TrainerWidget(QWidget):
             f"{right / max(len(ev.labels), 1):.2%}"
         )
         self.examples.set_digits(images, captions, correct)
-        if getattr(self, "_selected_cell", None) is not None:
+        if self._selected_cell is not None:
             self._show_cell(*self._selected_cell)
         else:
             wrong = np.flatnonzero(ev.predictions != ev.labels)
             if len(wrong):
-                t, p = int(ev.labels[wrong[0]]), int(ev.predictions[wrong[0]])
                 # show the most common mistake
                 off = matrix.copy()
                 np.fill_diagonal(off, 0)
