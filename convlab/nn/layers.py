@@ -32,6 +32,7 @@ from kernels import _checks
 
 from . import _activations as act
 from .initializers import check_initializer, initialize
+from .optimizers import _unit
 
 __all__ = [
     "Layer",
@@ -183,6 +184,11 @@ class Layer:
     def backward(self, grad: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
+    def _no_forward_error(self) -> RuntimeError:
+        return RuntimeError(
+            f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+        )
+
     def _activate(self, z: np.ndarray, training: bool) -> np.ndarray:
         a = act.FORWARD[self.activation](z)
         if training:
@@ -192,10 +198,7 @@ class Layer:
 
     def _activation_backward(self, grad: np.ndarray) -> np.ndarray:
         if self._a is None:
-            raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a '
-                "forward(x, training=True) first."
-            )
+            raise self._no_forward_error()
         return act.BACKWARD[self.activation](grad, self._a)
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
@@ -399,10 +402,7 @@ class Conv2D(_KernelBiasLayer):
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         if self._x is None:
-            raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a '
-                "forward(x, training=True) first."
-            )
+            raise self._no_forward_error()
         grad_x, grad_w, grad_b = kernels.conv2d_backward(
             grad_z,
             self._x,
@@ -467,10 +467,7 @@ class _Pooling2D(Layer):
 
     def _check_cached(self) -> tuple[int, ...]:
         if self._x_shape is None:
-            raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a '
-                "forward(x, training=True) first."
-            )
+            raise self._no_forward_error()
         return self._x_shape
 
     def get_config(self) -> dict[str, Any]:
@@ -634,10 +631,7 @@ class Dense(_KernelBiasLayer):
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         x = self._x
         if x is None:
-            raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a '
-                "forward(x, training=True) first."
-            )
+            raise self._no_forward_error()
         self.grads["kernel"] = x.T @ grad_z  # dL/dW = x^T dL/dz
         if self.use_bias:
             self.grads["bias"] = grad_z.sum(axis=0)
@@ -720,15 +714,7 @@ class Dropout(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name, input_shape=input_shape)
-        if (
-            not isinstance(rate, numbers.Real)
-            or isinstance(rate, bool)
-            or not 0.0 <= float(rate) < 1.0
-        ):
-            raise ValueError(
-                f"`rate` must be a float in [0, 1). Received: rate={rate!r}"
-            )
-        self.rate = float(rate)
+        self.rate = _unit(rate, "rate")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._mask: np.ndarray | None = None
@@ -842,10 +828,7 @@ class BatchNormalization(Layer):
     def backward(self, grad: np.ndarray) -> np.ndarray:
         x_hat = self._x_hat
         if x_hat is None:
-            raise RuntimeError(
-                f'Layer "{self.name}": backward() needs a '
-                "forward(x, training=True) first."
-            )
+            raise self._no_forward_error()
         axes, view = self._axes_and_view(grad)
         m = np.float32(grad.size // grad.shape[1])  # values per channel
         grad_beta = grad.sum(axis=axes, dtype=np.float32)
