@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import first_conv
+from .engine import as_probe_input, first_conv
 
 __all__ = [
     "EvaluationEvent",
@@ -102,8 +102,7 @@ class ProbeInputs:
 
 
 def _probe(model: Any, image: np.ndarray) -> Probe:
-    x = np.asarray(image, np.float32).reshape(1, 1, 28, 28)
-    layers = model.activations(x)
+    layers = model.activations(as_probe_input(image))
     acts = [(name, np.array(out[0], np.float32, copy=True)) for name, out in layers]
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
     total = float(probs.sum())
