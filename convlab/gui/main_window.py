@@ -113,12 +113,9 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         for menu in self.explorer.menus():
             bar.addMenu(menu)
-        if self.trainer is not None and isinstance(
-            getattr(self.trainer, "menu", None), object
-        ):
-            menu = getattr(self.trainer, "menu", None)
-            if menu is not None:
-                bar.addMenu(menu)
+        menu = getattr(self.trainer, "menu", None)
+        if menu is not None:
+            bar.addMenu(menu)
         tabs_menu = bar.addMenu("&Window")
         for i, name in enumerate(("Explorer", "Trainer")):
             action = QAction(f"Show the {name.lower()}", self)
