@@ -493,9 +493,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         if result is None:
             return ""
         value = float(result.maps[i].stage(stage)[r, c])  # type: ignore[index]
-        names = {"conv": "conv", "activation": "activation", "pooled": "pooled"}
         return (
-            f"{result.maps[i].name} · {names[stage]} [row {r}, col {c}] = "
+            f"{result.maps[i].name} · {stage} [row {r}, col {c}] = "
             f"{format_value(value)}   (click for the numbers behind it)"
         )
 
