@@ -235,22 +235,6 @@ def test_empty_batch_and_channels():
 # ----------------------------------------------------------------------- backward
 
 
-def _numeric_grad(f, x, g, eps=1e-3):
-    """Central finite differences of ``sum(g * f(x))`` with respect to each x "
-    "(float64)."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = np.sum(g * f(x))
-        flat[i] = old - eps
-        minus = np.sum(g * f(x))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
 BACKWARD_GEOMETRY = [
     # kernel, stride, padding, ceil_mode, shape
     (2, None, 0, False, (2, 2, 4, 6)),  # the 2x2 fast path
@@ -278,7 +262,7 @@ def test_max_pool_backward_finite_differences(
     def f(v):
         return naive.max_pool2d(v, k, s, _pads4(padding), ceil_mode)[0]
 
-    expected = _numeric_grad(f, x, g)
+    expected = naive.numeric_grad(f, x, g, 1e-3)
     got = max_pool2d_backward(g, idx, x.shape)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
@@ -301,7 +285,7 @@ def test_avg_pool_backward_finite_differences(
     def f(v):
         return naive.avg_pool2d(v, k, s, _pads4(padding), ceil_mode, include)
 
-    expected = _numeric_grad(f, x, g)
+    expected = naive.numeric_grad(f, x, g, 1e-3)
     got = avg_pool2d_backward(g, shape, kernel, stride, padding, ceil_mode, include)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     # the exact adjoint: the transposed matrix of the reference's linear map
@@ -318,7 +302,7 @@ def test_global_avg_pool_and_backward():
         global_avg_pool2d(x), x.mean(axis=(2, 3)), rtol=1e-6, atol=1e-7
     )
     g = np.random.default_rng(5).standard_normal((3, 2))
-    expected = _numeric_grad(lambda v: v.mean(axis=(2, 3)), x, g)
+    expected = naive.numeric_grad(lambda v: v.mean(axis=(2, 3)), x, g, 1e-3)
     np.testing.assert_allclose(
         global_avg_pool2d_backward(g, x.shape), expected, rtol=1e-5, atol=1e-6
     )
