@@ -36,6 +36,7 @@ def _positive(value: object, name: str) -> float:
 
 
 def _unit(value: object, name: str) -> float:
+    """``value`` as a float in [0, 1), or the Keras-style ValueError naming ``name``."""
     if (
         not isinstance(value, numbers.Real)
         or isinstance(value, bool)

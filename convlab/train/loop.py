@@ -19,6 +19,7 @@ import numpy as np
 from convlab._threads import one_blas_thread
 from convlab.nn.layers import Dropout, _positive_int
 from convlab.nn.model import History, Sequential
+from convlab.nn.optimizers import _unit
 
 from .events import EpochEvent, FinishedEvent, StepEvent
 
@@ -78,15 +79,7 @@ def train_events(
     epochs = _positive_int(epochs, "epochs")
     if steps_per_epoch is not None:
         steps_per_epoch = _positive_int(steps_per_epoch, "steps_per_epoch")
-    if (
-        not isinstance(validation_split, numbers.Real)
-        or isinstance(validation_split, bool)
-        or not 0.0 <= float(validation_split) < 1.0
-    ):
-        raise ValueError(
-            "`validation_split` must be a float in [0, 1). "
-            f"Received: validation_split={validation_split!r}"
-        )
+    _unit(validation_split, "validation_split")
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative int. Received: seed={seed!r}")
     layout = model._layout(x)
