@@ -6,8 +6,9 @@ thread while the GUI thread calls kernels too), ``fastmath=False`` (NaN and inf 
 propagate as IEEE arithmetic says; ``fastmath`` would let LLVM assume they never occur;
 ``fastmath={"contract"}``, FMA only, measured no faster on the conv loops) and
 ``error_model="numpy"`` (division by zero gives inf/NaN, no exception check in loops).
-The one exception is ``conv.py``'s grad-weight dot products, which add
-``fastmath={"reassoc", "nsz"}`` to these options so the sums vectorise.
+The one exception is a long float sum (``conv.py``'s grad-weight dot products and
+bias gradient): :data:`njit_reassoc` adds ``fastmath={"reassoc", "nsz"}`` so the sum
+runs in vector lanes.
 
 Threading layer: ``parallel=True`` kernels run on numba's OpenMP layer. Under the
 default ``workqueue`` layer two threads calling a parallel kernel at once abort the
@@ -54,3 +55,14 @@ njit_parallel = numba.njit(parallel=True, **JIT_OPTIONS)
 """Decorator for kernels that use ``numba.prange``."""
 
 prange = numba.prange
+
+# A float sum only vectorises when LLVM may reassociate it. ``reassoc`` and ``nsz``
+# change the summation order (and the sign of an exact zero), never how NaN or inf
+# propagate (``nnan``/``ninf`` stay off).
+_REASSOC = {**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}}
+
+njit_reassoc = numba.njit(**_REASSOC)
+"""Decorator for serial long sums (see the module notes)."""
+
+njit_reassoc_parallel = numba.njit(parallel=True, **_REASSOC)
+"""The same with ``prange``."""

@@ -63,19 +63,11 @@ import numba
 import numpy as np
 
 from . import _checks
-from ._jit import JIT_OPTIONS, njit, njit_parallel, prange
+from ._jit import njit, njit_parallel, njit_reassoc, njit_reassoc_parallel, prange
 from .padding import _check_mode_geometry, _maps, pad2d_backward
 from .shapes import conv2d_output_shape, resolve_padding
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
-
-# Dot products of the grad-weight path: a float sum only vectorises when LLVM may
-# reassociate it. ``reassoc`` and ``nsz`` change the summation order (and the sign of
-# an exact zero), never how NaN or inf propagate (``nnan``/``ninf`` stay off).
-_njit_reassoc = numba.njit(**{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}})
-_njit_reassoc_parallel = numba.njit(
-    parallel=True, **{**JIT_OPTIONS, "fastmath": {"reassoc", "nsz"}}
-)
 
 _BLOCK = 1024  # target flat length of one work item (output rows * plane width)
 _SMALL_IMAGE = 1600  # padded pixels up to which stride-1 passes run several images
@@ -503,7 +495,7 @@ def _conv_wide(
                 out[n0 + b, f, oy, :] = acc[f, b * wp : b * wp + ow]
 
 
-@_njit_reassoc_parallel
+@njit_reassoc_parallel
 def _grad_bias(g, out):
     """out[f] = sum of g[:, f] (g: N, F, pixels), accumulated in float64. The sum runs
     in vector lanes (``reassoc``): a different order of float64 additions of float32
@@ -556,11 +548,11 @@ def _grad_weight_planes(
             _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
 
 
-@_njit_reassoc
+@njit_reassoc
 def _dot_taps4(gr, planes, o0, o1, o2, o3, length):
     """Four dot products ``sum_q gr[q] * planes[o_i + q]`` over ``length``.
 
-    Compiled with ``reassoc``/``nsz`` only (see ``_njit_reassoc``) so LLVM may split
+    Compiled with ``reassoc``/``nsz`` only (``_jit.njit_reassoc``) so LLVM may split
     each sum into vector lanes; NaN and inf still follow IEEE arithmetic."""
     p0 = planes[o0 : o0 + length]
     p1 = planes[o1 : o1 + length]
@@ -576,7 +568,7 @@ def _dot_taps4(gr, planes, o0, o1, o2, o3, length):
     return s0, s1, s2, s3
 
 
-@_njit_reassoc
+@njit_reassoc
 def _dot_2x4(ga, gb, planes, o0, o1, o2, o3, length):
     """Eight dot products: ``ga`` and ``gb`` each against the four plane runs at
     ``o0..o3``; each load of a run feeds two sums (see :func:`_dot_taps4`)."""
