@@ -8,16 +8,8 @@ in any float dtype (float64 for finite differences).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-
-NUMPY_PAD_MODE = {
-    "zeros": "constant",
-    "reflect": "reflect",
-    "replicate": "edge",
-    "circular": "wrap",
-}
+from naive import NP_MODE, same_pads
 
 
 def window_starts(
@@ -46,9 +38,7 @@ def window_starts(
 
 def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
     """TensorFlow's "SAME": output ceil(size / stride), extra padding after."""
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return total // 2, total - total // 2
+    return same_pads(size, kernel, stride, 1)
 
 
 def _pads(x_hw, kernel, stride, padding):
@@ -165,4 +155,4 @@ def pad2d(x, pads, mode, value=0.0):
     widths = [(0, 0)] * (x.ndim - 2) + [(top, bottom), (left, right)]
     if mode == "zeros":
         return np.pad(x, widths, mode="constant", constant_values=value)
-    return np.pad(x, widths, mode=NUMPY_PAD_MODE[mode])
+    return np.pad(x, widths, mode=NP_MODE[mode])
