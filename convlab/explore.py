@@ -266,8 +266,7 @@ def validate(
     image_shape : (C, H, W) or (H, W)
     blame : str, optional
         The control the user changed last; an empty output is reported next to it when
-        it is
-        a geometry control, otherwise next to the control most likely to fix it.
+        it is a geometry control, otherwise next to the control most likely to fix it.
 
     Returns
     -------
@@ -432,8 +431,7 @@ class ComputeCache:
     def mixed(self, channels: str) -> np.ndarray:
         """The channel mean (sum) of the image, computed once per image."""
         if self._mixed is None or self._mixed[0] != channels:
-            # type: ignore[arg-type]
-            self._mixed = (channels, _mix_channels(self._image, channels))
+            self._mixed = (channels, _mix_channels(self._image, channels))  # type: ignore[arg-type]
         return self._mixed[1]
 
     def get(self, stage: str, shape: tuple[int, int], key: tuple) -> Any:
@@ -523,10 +521,8 @@ def compute(
         raise InvalidSettings(problems)
     _, h, w = x.shape
     # Every channel slice of a filter is the same kernel (divided by C for "mean"), so
-    # by
-    # linearity the Conv2D sum over channels is one convolution of the channel mean
-    # (sum):
-    # C times less work, equal up to float32 rounding. The microscope shows the
+    # by linearity the Conv2D sum over channels is one convolution of the channel mean
+    # (sum): C times less work, equal up to float32 rounding. The microscope shows the
     # per-channel products of the full Conv2D weight, and checks their sum against the
     # map.
     mixed = cache.mixed(settings.channels)
@@ -820,15 +816,13 @@ class PoolInspection:
     kind: str  # "max" or "avg"
     row: int
     col: int
-    rows: (
-        np.ndarray
-    )  # (PKH,) activation-map rows of the window (may be outside: padding)
+    # (PKH,) activation-map rows of the window (may be outside: padding)
+    rows: np.ndarray
     cols: np.ndarray  # (PKW,)
     values: np.ndarray  # (PKH, PKW) activation values, NaN for padded cells
     padded_mask: np.ndarray  # (PKH, PKW)
-    winner: (
-        tuple[int, int] | None
-    )  # activation-map (row, col) of the max (from indices)
+    # activation-map (row, col) of the max (from indices)
+    winner: tuple[int, int] | None
     divisor: int | None  # for the average
     recomputed: float  # max or average recomputed here from ``values``
     value: float  # the pooled map's value, as drawn
