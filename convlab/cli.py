@@ -50,28 +50,23 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _learning_rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a number in (0, 10]; got {text!r}"
-        ) from None
-    if not 0.0 < value <= 10.0:
-        raise argparse.ArgumentTypeError(f"must be in (0, 10]; got {value:g}")
-    return value
+def _float_in(interval: str, inside: Callable[[float], bool]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a number in {interval}; got {text!r}"
+            ) from None
+        if not inside(value):
+            raise argparse.ArgumentTypeError(f"must be in {interval}; got {value:g}")
+        return value
+
+    return parse
 
 
-def _momentum(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be a number in [0, 1); got {text!r}"
-        ) from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {value:g}")
-    return value
+_learning_rate = _float_in("(0, 10]", lambda value: 0.0 < value <= 10.0)
+_momentum = _float_in("[0, 1)", lambda value: 0.0 <= value < 1.0)
 
 
 def build_parser() -> argparse.ArgumentParser:
