@@ -15,7 +15,11 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    # exact ``int`` first: the ABC check below costs ~1 us, and every wrapper call
+    # checks several ints
+    return type(value) is int or (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    )
 
 
 def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
