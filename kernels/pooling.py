@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _checks
 from ._jit import njit, njit_parallel, prange
-from .shapes import conv2d_output_shape, resolve_padding
+from .shapes import _output_hw, resolve_padding
 
 _MIN_TASKS = 16  # parallel tasks wanted per call: a few per core, for balance
 
@@ -114,7 +114,7 @@ def _geometry(
                 f"({kh}, {kw})). Received: padding={padding!r}"
             )
     pads = resolve_padding(spec, in_hw, (kh, kw), (sh, sw))
-    oh, ow = conv2d_output_shape(
+    oh, ow = _output_hw(
         in_hw, (kh, kw), (sh, sw), pads, ceil_mode=ceil, what="pool window"
     )
     return _Geometry(kh, kw, sh, sw, *pads, oh, ow, spec == "same")

@@ -150,6 +150,20 @@ def conv2d_output_shape(
     dh, dw = pair(dilation, "dilation")
     kh, kw = pair(kernel_hw, "kernel_size")
     pads = resolve_padding(padding, input_hw, (kh, kw), (sh, sw), (dh, dw))
+    return _output_hw(input_hw, (kh, kw), (sh, sw), pads, (dh, dw), ceil_mode, what)
+
+
+def _output_hw(
+    input_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: tuple[int, int],
+    pads: tuple[int, int, int, int],
+    dilation: tuple[int, int] = (1, 1),
+    ceil_mode: bool = False,
+    what: str = "kernel",
+) -> tuple[int, int]:
+    """:func:`conv2d_output_shape` for arguments already checked and resolved."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel_hw, stride, dilation
     oh = conv_output_size(input_hw[0], kh, sh, pads[:2], dh, ceil_mode)
     ow = conv_output_size(input_hw[1], kw, sw, pads[2:], dw, ceil_mode)
     if oh <= 0 or ow <= 0:
