@@ -361,14 +361,13 @@ class Sequential:
 
         Returns the batch's mean loss and accuracy (before the update).
         """
-        with one_blas_thread():  # see convlab/_threads.py
-            loss, out = self.compute_gradients(xb, yb)
-            assert self.optimizer is not None
-            self.optimizer.apply_gradients(
-                (layer.grads[key], param)
-                for layer in self.layers
-                for key, param in layer.params.items()
-            )
+        loss, out = self.compute_gradients(xb, yb)  # holds one BLAS thread itself
+        assert self.optimizer is not None
+        self.optimizer.apply_gradients(  # element-wise: no BLAS
+            (layer.grads[key], param)
+            for layer in self.layers
+            for key, param in layer.params.items()
+        )
         return loss, self._correct(out, yb) / len(xb)
 
     def _batches(self, x: np.ndarray, batch_size: int | None) -> Iterable[np.ndarray]:
