@@ -75,6 +75,15 @@ class _Crossentropy:
         grad[(p < _EPS) | (p > 1.0 - _EPS)] = 0.0  # the clip has zero slope there
         return float(loss), grad.astype(np.float32, copy=False)
 
+    def value_and_grad(
+        self, out: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Mean loss and its gradient w.r.t. ``out``: logits when ``from_logits``,
+        probabilities otherwise."""
+        if self.from_logits:
+            return self.from_logits_value_and_grad(out, y)
+        return self.from_probs_value_and_grad(out, y)
+
     def __call__(self, y_true: object, y_pred: object) -> float:
         """Mean loss for labels ``y_true`` and model outputs ``y_pred`` (Keras's call
         order)."""
@@ -85,9 +94,7 @@ class _Crossentropy:
                 f"Received: y_pred.shape={pred.shape}"
             )
         y = self.check_labels(y_true, pred.shape[0], pred.shape[1])
-        if self.from_logits:
-            return self.from_logits_value_and_grad(pred, y)[0]
-        return self.from_probs_value_and_grad(pred, y)[0]
+        return self.value_and_grad(pred, y)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits}

@@ -321,13 +321,15 @@ class Sequential:
         """Loss and its gradient; ``fused`` when the gradient is w.r.t. the last layer's
         pre-softmax logits (softmax and crossentropy differentiated together)."""
         last = self.layers[-1]
-        if self.loss.from_logits:
-            loss, grad = self.loss.from_logits_value_and_grad(out, y)
-            return loss, grad, False
-        if last.activation == "softmax" and last._z is not None and out.ndim == 2:
+        if (
+            not self.loss.from_logits
+            and last.activation == "softmax"
+            and last._z is not None
+            and out.ndim == 2
+        ):
             loss, grad = self.loss.from_logits_value_and_grad(last._z, y)
             return loss, grad, True
-        loss, grad = self.loss.from_probs_value_and_grad(out, y)
+        loss, grad = self.loss.value_and_grad(out, y)
         return loss, grad, False
 
     def _correct(self, out: np.ndarray, y: np.ndarray) -> int:
@@ -387,11 +389,7 @@ class Sequential:
         for xb in self._batches(x, batch_size):
             yb = y[seen : seen + len(xb)]
             out = self._forward(xb, training=False)
-            if self.loss.from_logits:
-                loss = self.loss.from_logits_value_and_grad(out, yb)[0]
-            else:
-                loss = self.loss.from_probs_value_and_grad(out, yb)[0]
-            total_loss += loss * len(xb)
+            total_loss += self.loss.value_and_grad(out, yb)[0] * len(xb)
             correct += self._correct(out, yb)
             seen += len(xb)
         if seen == 0:
