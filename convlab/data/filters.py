@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from convlab._files import atomic_write
+
 __all__ = [
     "BANK_FORMAT",
     "BANK_VERSION",
@@ -465,14 +467,8 @@ def save_bank(path: str | os.PathLike[str], bank: Iterable[FilterPreset]) -> Non
                 f"`bank` must hold FilterPreset objects. Received: bank[{i}]={preset!r}"
             )
     text = _bank_text(bank)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as handle:
+        handle.write(text.encode("utf-8"))
 
 
 def _reject_constant(name: str) -> float:

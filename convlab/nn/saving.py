@@ -27,10 +27,8 @@ built, so nothing is changed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from .._files import atomic_write
 from .layers import LAYER_CLASSES
 from .losses import LOSSES
 from .model import Sequential
@@ -96,18 +95,8 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     }
     arrays: dict[str, Any] = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     arrays.update(items)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(target) as handle:
+        np.savez(handle, **arrays)
 
 
 def _fail(path: Path, why: str) -> ModelFileError:

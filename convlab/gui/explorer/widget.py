@@ -10,7 +10,6 @@ start when it finishes (latest settings win).
 """
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import explore
+from convlab._files import atomic_write
 from convlab.data import filters as filter_data
 from convlab.data import images as image_data
 from convlab.explore import Result, Settings
@@ -59,15 +59,8 @@ def atomic_save_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
     path = Path(path)
     if path.suffix != ".npy":
         path = path.with_suffix(".npy")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as handle:
+        np.save(handle, array)
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:
