@@ -65,7 +65,7 @@ import numpy as np
 from . import _checks
 from ._jit import njit, njit_parallel, njit_reassoc, njit_reassoc_parallel, prange
 from .padding import _check_mode_geometry, _maps, pad2d_backward
-from .shapes import conv2d_output_shape, resolve_padding
+from .shapes import _output_hw, resolve_padding
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
 
@@ -1250,8 +1250,9 @@ class _Geometry:
         self.pads = resolve_padding(
             padding, in_hw, (kh, kw), self.stride, self.dilation
         )
-        self.out_hw = conv2d_output_shape(
-            in_hw, (kh, kw), self.stride, self.pads, self.dilation
+        # arguments checked and resolved above: the size arithmetic alone
+        self.out_hw = _output_hw(
+            in_hw, (int(kh), int(kw)), self.stride, self.pads, self.dilation
         )
         _check_mode_geometry(in_hw[0], in_hw[1], self.pads, self.mode, "padding")
         self.x_shape = tuple(int(v) for v in x_shape)
