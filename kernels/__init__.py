@@ -31,6 +31,7 @@ from . import _cache
 
 _cache.configure()  # before numba is imported anywhere below
 
+from ._checks import PADDING_MODES  # noqa: E402
 from ._warmup import warmup  # noqa: E402
 from .activations import (  # noqa: E402
     leaky_relu,
@@ -69,6 +70,7 @@ from .shapes import (  # noqa: E402
 )
 
 __all__ = [
+    "PADDING_MODES",
     "conv2d",
     "conv2d_backward",
     "conv2d_grad_input",

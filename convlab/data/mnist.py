@@ -41,6 +41,8 @@ import numpy as np
 from convlab.data._assets import assets_dir
 
 __all__ = [
+    "IMAGE_SHAPE",
+    "NUM_CLASSES",
     "CONTENT_SHA256",
     "DEFAULT_MIRRORS",
     "FILES",
@@ -54,6 +56,11 @@ __all__ = [
     "parse_idx",
     "read_idx",
 ]
+
+#: One MNIST image is 28x28 greyscale; there are 10 classes (the digits). The one
+#: source of these numbers for the trainer, the presets and the drawn digit.
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
 
 #: ``progress(done_bytes, total_bytes, what)``; ``total_bytes`` is 0 when unknown.
 ProgressCallback = Callable[[int, int, str], object]

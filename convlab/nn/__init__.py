@@ -27,11 +27,13 @@ from .layers import (
     ReLU,
 )
 from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from ._activations import ACTIVATIONS
 from .model import History, Sequential
 from .optimizers import SGD, Adam, Optimizer
 from .saving import ModelFileError, load_model
 
 __all__ = [
+    "ACTIVATIONS",
     "Sequential",
     "History",
     "Layer",
