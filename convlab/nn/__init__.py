@@ -13,6 +13,7 @@ the file format and :mod:`convlab.nn.presets` for ready-made models.
 
 from __future__ import annotations
 
+from ._activations import ACTIVATIONS
 from .layers import (
     Activation,
     AveragePooling2D,
@@ -27,7 +28,6 @@ from .layers import (
     ReLU,
 )
 from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
-from ._activations import ACTIVATIONS
 from .model import History, Sequential
 from .optimizers import SGD, Adam, Optimizer
 from .saving import ModelFileError, load_model
