@@ -62,11 +62,6 @@ class Optimizer:
     def _update(self, var: np.ndarray, grad: np.ndarray, lr: np.float32) -> None:
         raise NotImplementedError
 
-    def reset(self) -> None:
-        """Forget momentum/moment estimates and the step count."""
-        self._slots.clear()
-        self.iterations = 0
-
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}
 
