@@ -1,5 +1,6 @@
-"""``Sequential``: Keras's model API (compile, fit, evaluate, predict, summary) over the
-layers.
+"""``Sequential``: Keras's model API over the layers: building, input checks,
+activations, weights, summary and saving here; compile, fit, fit_events, evaluate,
+predict and the per-batch steps from :class:`~convlab.nn.trainer.Trainer`.
 
 Input images
 ------------
@@ -13,7 +14,8 @@ batches in three layouts and converts them, batch by batch, to float32 NCHW:
 A single image ``(H, W)`` is accepted where the model takes images. ``(N, D)`` is a
 batch of feature vectors for models that start with ``Dense``. ``uint8`` arrays are
 pixel values and are scaled to ``[0, 1]`` (divided by 255, as ``torchvision``'s
-``ToTensor`` does); other dtypes are used as they are.
+``ToTensor`` does); other dtypes are used as they are. The conversion is
+:mod:`convlab.nn.data_adapter`'s.
 
 Determinism
 -----------

@@ -147,10 +147,12 @@ class Trainer:
         """
         with one_blas_thread():  # see convlab/_threads.py
             out = self._forward(xb, training=True)
-            loss, grad, fused = self.loss_and_gradient(out, yb)
+            loss, grad_out, fused = self.loss_and_gradient(out, yb)
+            grad: np.ndarray | None = grad_out
             last = len(self.layers) - 1
             for i in range(last, self.first_trainable - 1, -1):
                 layer = self.layers[i]
+                assert grad is not None  # only the first trainable layer gives None
                 grad = (
                     layer.backward_linear(grad)
                     if fused and i == last
@@ -284,6 +286,7 @@ class Trainer:
                 for step, (xb, yb) in enumerate(data.batches(order), start=1):
                     # overflow is reported as a non-finite loss below, not a warning
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        assert yb is not None
                         batch_loss, batch_accuracy = self.train_step(xb, yb)
                     size = len(xb)
                     epoch_images += size
@@ -315,17 +318,21 @@ class Trainer:
                 val_loss = val_accuracy = None
                 if val is not None:
                     val_loss, val_accuracy = self.evaluate_batches(val)
-                logs = {
-                    "loss": loss_sum / epoch_images,
-                    "accuracy": correct_sum / epoch_images,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_accuracy,
-                }
-                history.append(epoch - 1, logs)
+                epoch_loss = loss_sum / epoch_images
+                epoch_accuracy = correct_sum / epoch_images
+                history.append(
+                    epoch - 1,
+                    {
+                        "loss": epoch_loss,
+                        "accuracy": epoch_accuracy,
+                        "val_loss": val_loss,
+                        "val_accuracy": val_accuracy,
+                    },
+                )
                 yield EpochEvent(
                     epoch=epoch,
-                    loss=logs["loss"],
-                    accuracy=logs["accuracy"],
+                    loss=epoch_loss,
+                    accuracy=epoch_accuracy,
                     val_loss=val_loss,
                     val_accuracy=val_accuracy,
                     seconds=time.perf_counter() - started,
