@@ -48,7 +48,7 @@ def test_whole_model_gradients_match_finite_differences():
 
     def loss():
         out = model._forward(x, training=True)
-        return model._loss_and_grad(out, y)[0]
+        return model.loss_and_gradient(out, y)[0]
 
     model.compute_gradients(x, y)
     analytic = {

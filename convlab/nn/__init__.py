@@ -6,14 +6,19 @@
 >>> model.output_shape
 (10,)
 
-See :mod:`convlab.nn.model` for the input layouts accepted (NCHW inside, Keras's NHWC
-habit understood), :mod:`convlab.nn.layers` for the layers, :mod:`convlab.nn.saving` for
-the file format and :mod:`convlab.nn.presets` for ready-made models.
+See :mod:`convlab.nn.data_adapter` for the input layouts accepted (NCHW inside, Keras's
+NHWC habit understood), :mod:`convlab.nn.layers` for the layers,
+:mod:`convlab.nn.trainer` for training (``fit``, ``fit_events`` and the per-batch
+steps), :mod:`convlab.nn.validation` for the argument checks,
+:mod:`convlab.nn.saving` for the file format and :mod:`convlab.nn.presets` for
+ready-made models.
 """
 
 from __future__ import annotations
 
 from ._activations import ACTIVATIONS
+from .data_adapter import ArrayDataAdapter
+from .events import EpochEvent, FinishedEvent, StepEvent
 from .layers import (
     Activation,
     AveragePooling2D,
@@ -31,11 +36,17 @@ from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .model import History, Sequential
 from .optimizers import SGD, Adam, Optimizer
 from .saving import ModelFileError, load_model
+from .trainer import Trainer
 
 __all__ = [
     "ACTIVATIONS",
     "Sequential",
     "History",
+    "Trainer",
+    "ArrayDataAdapter",
+    "StepEvent",
+    "EpochEvent",
+    "FinishedEvent",
     "Layer",
     "Conv2D",
     "MaxPooling2D",

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import validation
 from ._activations import log_softmax, softmax
 
 __all__ = [
@@ -87,12 +88,7 @@ class _Crossentropy:
     def __call__(self, y_true: object, y_pred: object) -> float:
         """Mean loss for labels ``y_true`` and model outputs ``y_pred`` (Keras's call
         order)."""
-        pred = np.asarray(y_pred, np.float32)
-        if pred.ndim != 2:
-            raise ValueError(
-                "`y_pred` must have shape (N, classes). "
-                f"Received: y_pred.shape={pred.shape}"
-            )
+        pred = validation.predictions_2d(y_pred)
         y = self.check_labels(y_true, pred.shape[0], pred.shape[1])
         return self.value_and_grad(pred, y)[0]
 
@@ -106,23 +102,7 @@ class CategoricalCrossentropy(_Crossentropy):
     name = "categorical_crossentropy"
 
     def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
-        arr = np.asarray(y)
-        if (
-            arr.ndim != 2
-            or arr.shape[0] != n
-            or (classes is not None and arr.shape[1] != classes)
-        ):
-            want = f"({n}, {classes if classes is not None else 'classes'})"
-            hint = (
-                " Integer class labels need loss='sparse_categorical_crossentropy'."
-                if arr.ndim == 1
-                else ""
-            )
-            raise ValueError(
-                f"categorical_crossentropy expects one-hot labels of shape {want}. "
-                f"Received: y.shape={arr.shape}.{hint}"
-            )
-        return np.ascontiguousarray(arr, np.float32)
+        return validation.onehot_labels(y, n, classes)
 
 
 class SparseCategoricalCrossentropy(_Crossentropy):
@@ -132,41 +112,7 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     sparse = True
 
     def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
-        arr = np.asarray(y)
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            arr = arr[:, 0]
-        if arr.ndim != 1 or arr.shape[0] != n:
-            hint = (
-                " One-hot labels need loss='categorical_crossentropy'."
-                if arr.ndim == 2
-                else ""
-            )
-            raise ValueError(
-                "sparse_categorical_crossentropy expects integer labels "
-                f"of shape ({n},). "
-                f"Received: y.shape={np.asarray(y).shape}.{hint}"
-            )
-        if (
-            arr.size
-            and not np.issubdtype(arr.dtype, np.integer)
-            and not np.all(np.mod(arr, 1) == 0)
-        ):
-            raise ValueError(
-                "sparse_categorical_crossentropy expects integer class labels. "
-                f"Received: y of dtype {arr.dtype} with non-integer values"
-            )
-        labels = arr.astype(np.int64)
-        if (
-            labels.size
-            and classes is not None
-            and (labels.min() < 0 or labels.max() >= classes)
-        ):
-            raise ValueError(
-                f"Labels must be in [0, {classes - 1}] "
-                f"for a model with {classes} outputs. "
-                f"Received: labels from {labels.min()} to {labels.max()}"
-            )
-        return labels
+        return validation.sparse_labels(y, n, classes)
 
 
 LOSSES = {

@@ -1,5 +1,6 @@
-"""``Sequential``: Keras's model API (compile, fit, evaluate, predict, summary) over the
-layers.
+"""``Sequential``: Keras's model API over the layers: building, input checks,
+activations, weights, summary and saving here; compile, fit, fit_events, evaluate,
+predict and the per-batch steps from :class:`~convlab.nn.trainer.Trainer`.
 
 Input images
 ------------
@@ -13,7 +14,8 @@ batches in three layouts and converts them, batch by batch, to float32 NCHW:
 A single image ``(H, W)`` is accepted where the model takes images. ``(N, D)`` is a
 batch of feature vectors for models that start with ``Dense``. ``uint8`` arrays are
 pixel values and are scaled to ``[0, 1]`` (divided by 255, as ``torchvision``'s
-``ToTensor`` does); other dtypes are used as they are.
+``ToTensor`` does); other dtypes are used as they are. The conversion is
+:mod:`convlab.nn.data_adapter`'s.
 
 Determinism
 -----------
@@ -25,52 +27,19 @@ Determinism
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from .._threads import one_blas_thread
-from .layers import Layer, is_channels_last, sample_shape, shape_text
-from .losses import get_loss
-from .optimizers import Optimizer, get_optimizer
+from . import validation
+from .base_layer import Layer, shape_text
+from .data_adapter import infer_layout, sample_shape, to_model_input
+from .events import History
+from .trainer import Trainer
 
 __all__ = ["Sequential", "History", "SummaryRow"]
-
-#: batch size used by predict/evaluate/activations when none is given (results do not
-#: depend on it: inference has no batch statistics)
-INFERENCE_BATCH = 256
-
-
-class History:
-    """What ``fit`` returns, as Keras's: ``history.history["loss"]`` etc., one entry per
-    epoch.
-
-    Attributes
-    ----------
-    history : dict of str to list of float
-        ``loss``, ``accuracy`` and, with validation data, ``val_loss``,
-        ``val_accuracy``.
-    epoch : list of int
-        Epoch indices, from 0 as in Keras.
-    params : dict
-        ``batch_size``, ``epochs``, ``steps``.
-    """
-
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epoch: list[int] = []
-        self.params: dict[str, Any] = dict(params or {})
-
-    def append(self, epoch: int, logs: dict[str, float | None]) -> None:
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            if value is not None:
-                self.history.setdefault(key, []).append(float(value))
-
-    def __repr__(self) -> str:
-        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
 class SummaryRow(NamedTuple):
@@ -82,8 +51,10 @@ class SummaryRow(NamedTuple):
     params: int
 
 
-class Sequential:
-    """A linear stack of layers, Keras's ``Sequential``.
+class Sequential(Trainer):
+    """A linear stack of layers, Keras's ``Sequential``; the training API (``compile``,
+    ``fit``, ``fit_events``, ``evaluate``, ``predict``, the per-batch steps) comes from
+    :class:`~convlab.nn.trainer.Trainer`.
 
     Parameters
     ----------
@@ -113,30 +84,20 @@ class Sequential:
     ) -> None:
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % (2**32))
-        if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(
-                f"`seed` must be a non-negative int or None. Received: seed={seed!r}"
-            )
         self.name = name
-        self.seed = int(seed)
+        self.seed = validation.seed_value(seed, allow_none=True)
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
-        self.optimizer: Optimizer | None = None
-        self.loss: Any = None
-        self.metrics: list[str] = []
-        self.compiled = False
-        self._first_trainable = 0
+        super().__init__()  # compile state
+        #: index of the first layer with parameters: backward stops there
+        self.first_trainable = 0
         for layer in layers or ():
             self.add(layer)
 
     # ------------------------------------------------------------------ building
     def add(self, layer: Layer) -> None:
         """Append ``layer``; it gets a unique Keras-style name if it has none."""
-        if not isinstance(layer, Layer):
-            raise TypeError(
-                "`layer` must be a convlab.nn layer such as Conv2D(8, 3). "
-                f"Received: layer of type {type(layer).__name__}"
-            )
+        validation.layer_instance(layer, Layer)
         if any(existing is layer for existing in self.layers):
             raise ValueError(f'Layer "{layer.name}" is already in the model.')
         names = {existing.name for existing in self.layers}
@@ -188,87 +149,25 @@ class Sequential:
             layer.build(shape, np.random.default_rng([self.seed, i]))
             assert layer.output_shape is not None
             shape = layer.output_shape
-        self._first_trainable = next(
+        self.first_trainable = next(
             (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers)
         )
         for i, layer in enumerate(self.layers):
-            layer.need_input_grad = i > self._first_trainable
+            layer.need_input_grad = i > self.first_trainable
 
     @property
     def output_shape(self) -> tuple[int, ...] | None:
         return self.layers[-1].output_shape if self.built and self.layers else None
 
-    def compile(
-        self,
-        optimizer: str | Optimizer = "rmsprop",
-        loss: str | Any = None,
-        metrics: list[str] | None = None,
-    ) -> None:
-        """Choose the optimiser, the loss and the metrics (only ``"accuracy"``).
-
-        Parameters
-        ----------
-        optimizer : "sgd", "adam" or an :class:`~convlab.nn.optimizers.Optimizer`
-        loss : "categorical_crossentropy", "sparse_categorical_crossentropy" or a loss
-        metrics : list of str, optional
-            ``["accuracy"]`` (or ``["acc"]``) or nothing.
-        """
-        self.optimizer = get_optimizer(optimizer)
-        self.loss = get_loss(loss)
-        metrics = list(metrics or [])
-        for metric in metrics:
-            if metric not in ("accuracy", "acc"):
-                raise ValueError(
-                    f"`metrics` may only hold 'accuracy'. Received: metrics={metrics!r}"
-                )
-        self.metrics = ["accuracy"] if metrics else []
-        self.compiled = True
-
-    def _require_compiled(self, what: str) -> None:
-        if not self.compiled:
-            raise RuntimeError(
-                f"You must call `compile()` before `{what}()`, e.g. "
-                "model.compile(optimizer='adam', "
-                "loss='sparse_categorical_crossentropy', "
-                "metrics=['accuracy'])."
-            )
-
     # ------------------------------------------------------------------ inputs
-    def _layout(self, x: np.ndarray, what: str = "x") -> str:
-        """How to read ``x``: "flat", "hw" (one image), "nhw", "nhwc" or "nchw". Builds
-        the model from the data when it has no input shape yet; checks the shape
-        otherwise."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(
-                f"`{what}` must be a NumPy array. "
-                f"Received: {what} of type {type(x).__name__}"
-            )
-        if not (
-            np.issubdtype(x.dtype, np.number) or x.dtype == bool
-        ) or np.iscomplexobj(x):
-            raise TypeError(
-                f"`{what}` must hold real numbers. Received: {what}.dtype={x.dtype}"
-            )
-        images = self.input_shape is None or len(self.input_shape) == 3
-        if x.ndim == 2 and images and self.input_shape is not None:
-            layout, per_sample = "hw", (1, *x.shape)
-        elif x.ndim == 2:
-            layout, per_sample = "flat", x.shape[1:]
-        elif x.ndim == 3:
-            layout, per_sample = "nhw", (1, *x.shape[1:])
-        elif x.ndim == 4 and is_channels_last(x.shape[1:]):
-            layout, per_sample = "nhwc", (x.shape[3], x.shape[1], x.shape[2])
-        elif x.ndim == 4:
-            layout, per_sample = "nchw", x.shape[1:]
-        else:
-            raise ValueError(
-                f"`{what}` must be images (N, H, W), (N, H, W, C) or (N, C, H, W), "
-                "or vectors "
-                f"(N, features). Received: {what}.shape={x.shape}"
-            )
+    def input_layout(self, x: np.ndarray, what: str = "x") -> str:
+        """How to read ``x`` (:func:`~convlab.nn.data_adapter.infer_layout`): builds
+        the model from the data when it has no input shape yet, checks the per-sample
+        shape against the model's otherwise."""
+        layout, per_sample = infer_layout(x, self.input_shape, what)
         if not self.built:
-            self.build(tuple(per_sample))
-        elif tuple(per_sample) != self.input_shape:
+            self.build(per_sample)
+        elif per_sample != self.input_shape:
             first = self.layers[0]
             found = shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
             raise ValueError(
@@ -281,225 +180,18 @@ class Sequential:
             )
         return layout
 
-    @staticmethod
-    def _convert(xb: np.ndarray, layout: str) -> np.ndarray:
-        """One batch -> float32 C-contiguous model input (uint8 scaled to [0, 1]).
+    def prepare(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (any layout the module docstring lists) checked against the model and
+        converted to its float32 input, in one batch."""
+        return to_model_input(x, self.input_layout(x))
 
-        The layout is fixed with views first, so the one conversion also makes the batch
-        contiguous (an NHWC uint8 batch is copied once, not twice).
-        """
-        if layout == "hw":
-            xb = xb[None, None]
-        elif layout == "nhw":
-            xb = xb[:, None]
-        elif layout == "nhwc":
-            xb = xb.transpose(0, 3, 1, 2)
-        if xb.dtype == np.uint8:  # as x / 255 would
-            return np.divide(xb, np.float32(255.0), dtype=np.float32, order="C")
-        return xb.astype(np.float32, order="C", copy=False)
-
-    def _labels(self, y: object, n: int) -> np.ndarray:
-        out = self.output_shape
-        if out is None or len(out) != 1:
-            raise ValueError(
-                f"The model's output has shape {shape_text((None, *(out or ())))}; "
-                "crossentropy needs (None, classes): end the model with Flatten() or "
-                "GlobalAveragePooling2D() and Dense(classes, activation='softmax')."
-            )
-        return self.loss.check_labels(y, n, out[0])
-
-    # ----------------------------------------------------------------- forward/backward
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        with one_blas_thread():  # see convlab/_threads.py
-            for layer in self.layers:
-                x = layer.forward(x, training)
-        return x
-
-    def _loss_and_grad(
-        self, out: np.ndarray, y: np.ndarray
-    ) -> tuple[float, np.ndarray, bool]:
-        """Loss and its gradient; ``fused`` when the gradient is w.r.t. the last layer's
-        pre-softmax logits (softmax and crossentropy differentiated together)."""
-        last = self.layers[-1]
-        if (
-            not self.loss.from_logits
-            and last.activation == "softmax"
-            and last._z is not None
-            and out.ndim == 2
-        ):
-            loss, grad = self.loss.from_logits_value_and_grad(last._z, y)
-            return loss, grad, True
-        loss, grad = self.loss.value_and_grad(out, y)
-        return loss, grad, False
-
-    def _correct(self, out: np.ndarray, y: np.ndarray) -> int:
-        truth = y if y.ndim == 1 else y.argmax(axis=1)
-        return int((out.argmax(axis=1) == truth).sum())
-
-    def compute_gradients(
-        self, xb: np.ndarray, yb: np.ndarray
-    ) -> tuple[float, np.ndarray]:
-        """Forward in training mode and backward: fills every ``layer.grads``.
-
-        ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the
-        batch's mean loss and the model's output. Moving statistics (BatchNormalization)
-        update.
-        """
-        with one_blas_thread():  # see convlab/_threads.py
-            out = self._forward(xb, training=True)
-            loss, grad, fused = self._loss_and_grad(out, yb)
-            last = len(self.layers) - 1
-            for i in range(last, self._first_trainable - 1, -1):
-                layer = self.layers[i]
-                grad = (
-                    layer.backward_linear(grad)
-                    if fused and i == last
-                    else layer.backward(grad)
-                )
-        return loss, out
-
-    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
-        """One optimiser step on a prepared batch (float32 NCHW, checked labels).
-
-        Returns the batch's mean loss and accuracy (before the update).
-        """
-        loss, out = self.compute_gradients(xb, yb)  # holds one BLAS thread itself
-        assert self.optimizer is not None
-        self.optimizer.apply_gradients(  # element-wise: no BLAS
-            (layer.grads[key], param)
-            for layer in self.layers
-            for key, param in layer.params.items()
-        )
-        return loss, self._correct(out, yb) / len(xb)
-
-    def _batches(self, x: np.ndarray, batch_size: int | None) -> Iterable[np.ndarray]:
-        layout = self._layout(x)
-        if layout == "hw":
-            yield self._convert(x, layout)
-            return
-        size = batch_size or INFERENCE_BATCH
-        for start in range(0, len(x), size):
-            yield self._convert(x[start : start + size], layout)
-
-    def _evaluate_arrays(
-        self, x: np.ndarray, y: np.ndarray, batch_size: int | None = None
-    ) -> tuple[float, float]:
-        """Mean loss and accuracy over ``(x, y)`` in inference mode (labels checked)."""
-        total_loss, correct, seen = 0.0, 0, 0
-        for xb in self._batches(x, batch_size):
-            yb = y[seen : seen + len(xb)]
-            out = self._forward(xb, training=False)
-            total_loss += self.loss.value_and_grad(out, yb)[0] * len(xb)
-            correct += self._correct(out, yb)
-            seen += len(xb)
-        if seen == 0:
-            raise ValueError("`x` is empty: there is nothing to evaluate.")
-        return total_loss / seen, correct / seen
-
-    # ------------------------------------------------------------------ Keras API
-    def fit(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int = 32,
-        epochs: int = 1,
-        verbose: int | str = "auto",
-        validation_split: float = 0.0,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
-        shuffle: bool = True,
-        seed: int | None = None,
-    ) -> History:
-        """Train for ``epochs`` passes over ``(x, y)``; Keras's ``fit``.
-
-        Parameters
-        ----------
-        x : ndarray
-            Images in any layout the module docstring lists.
-        y : ndarray
-            ``(N,)`` integer labels for ``sparse_categorical_crossentropy``, ``(N, K)``
-            one-hot for ``categorical_crossentropy``.
-        batch_size, epochs : int
-        verbose : 0, 1, 2 or "auto"
-            1 / "auto": a progress line per step; 2: one line per epoch; 0: silent.
-        validation_split : float in [0, 1)
-            Hold out this fraction, taken from the *end* of ``x`` before shuffling
-            (Keras).
-        validation_data : (x_val, y_val), optional
-            Takes precedence over ``validation_split``.
-        shuffle : bool
-        seed : int, optional
-            Shuffling and dropout seed; ``None`` uses ``model.seed``.
-
-        Returns
-        -------
-        History
-        """
-        from convlab.train import EpochEvent, FinishedEvent, StepEvent, train_events
-        from convlab.train.progress import ProgressLine
-
-        if verbose == "auto":
-            verbose = 1
-        if verbose not in (0, 1, 2):
-            raise ValueError(
-                f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}"
-            )
-        events = train_events(
-            self,
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=epochs,
-            validation_data=validation_data,
-            validation_split=validation_split,
-            shuffle=shuffle,
-            seed=self.seed if seed is None else seed,
-        )
-        line = ProgressLine(sys.stdout, epochs=epochs) if verbose else None
-        history = None
-        for event in events:
-            if line is None:
-                pass
-            elif isinstance(event, StepEvent) and verbose == 1:
-                line.step(event)
-            elif isinstance(event, EpochEvent):
-                line.epoch(event)
-            if isinstance(event, FinishedEvent):
-                history = event.history
-        assert history is not None
-        return history
-
-    def evaluate(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int | None = None,
-        verbose: int = 0,
-    ) -> list[float] | float:
-        """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference
-        mode."""
-        self._require_compiled("evaluate")
-        self._layout(x)
-        labels = self._labels(y, len(x))
-        loss, accuracy = self._evaluate_arrays(x, labels, batch_size)
-        if verbose:
-            print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
-        return [loss, accuracy] if self.metrics else loss
-
-    def predict(
-        self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0
-    ) -> np.ndarray:
-        """The model's outputs (class probabilities for a softmax model), float32
-        (N, K)."""
-        outputs = [
-            self._forward(xb, training=False) for xb in self._batches(x, batch_size)
-        ]
-        if not outputs:
-            return np.zeros((0, *(self.output_shape or ())), np.float32)
-        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+    # the old private names, still called by benchmarks/bench_train.py
+    _layout = input_layout
+    _convert = staticmethod(to_model_input)
 
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
-            return self._forward(self._convert(x, self._layout(x)), training=True)
+            return self._forward(self.prepare(x), training=True)
         return self.predict(x)
 
     def activations(self, x: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -509,7 +201,7 @@ class Sequential:
         ``x`` may be one image ``(H, W)`` or a batch; arrays keep the batch axis and are
         NCHW for image layers, ``(N, features)`` after ``Flatten``/``Dense``.
         """
-        h = self._convert(x, self._layout(x))
+        h = self.prepare(x)
         result = []
         with one_blas_thread():
             for layer in self.layers:
@@ -551,18 +243,9 @@ class Sequential:
             e[...] = w
 
     # ------------------------------------------------------------------ summary
-    def _require_built(self, what: str) -> None:
-        if not self.built:
-            raise ValueError(
-                "This model has not yet been built, "
-                f"so `{what}()` cannot know the shapes. "
-                "Give the first layer an `input_shape=` (e.g. (28, 28, 1)), call "
-                "`model.build((28, 28, 1))`, or fit/predict once."
-            )
-
     def summary_rows(self) -> list[SummaryRow]:
         """``[(layer name, output shape with None batch, parameter count), ...]``."""
-        self._require_built("summary")
+        validation.require_built(self.built, "summary")
         return [
             SummaryRow(
                 layer.name or "",
@@ -650,7 +333,7 @@ class Sequential:
         from .saving import ModelFileError, read_model_file, weight_items
 
         _, arrays = read_model_file(path)
-        self._require_built("load_weights")
+        validation.require_built(self.built, "load_weights")
         keys = [key for key, _ in weight_items(self)]
         if sorted(keys) != sorted(arrays):
             raise ModelFileError(

@@ -16,36 +16,14 @@ Adam (Keras 3)::
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from .validation import positive_float, unit_float
+
 __all__ = ["Optimizer", "SGD", "Adam", "get_optimizer", "OPTIMIZERS"]
-
-
-def _positive(value: object, name: str) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not float(value) > 0
-    ):
-        raise ValueError(f"`{name}` must be a float > 0. Received: {name}={value!r}")
-    return float(value)
-
-
-def _unit(value: object, name: str) -> float:
-    """``value`` as a float in [0, 1), or the Keras-style ValueError naming ``name``."""
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not 0 <= float(value) < 1
-    ):
-        raise ValueError(
-            f"`{name}` must be a float in [0, 1). Received: {name}={value!r}"
-        )
-    return float(value)
 
 
 class Optimizer:
@@ -63,7 +41,7 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        self._learning_rate = _positive(value, "learning_rate")
+        self._learning_rate = positive_float(value, "learning_rate")
 
     def _slot(self, var: np.ndarray, count: int) -> tuple[np.ndarray, ...]:
         # keyed by identity; the variable itself is kept so its id cannot be reused
@@ -84,11 +62,6 @@ class Optimizer:
     def _update(self, var: np.ndarray, grad: np.ndarray, lr: np.float32) -> None:
         raise NotImplementedError
 
-    def reset(self) -> None:
-        """Forget momentum/moment estimates and the step count."""
-        self._slots.clear()
-        self.iterations = 0
-
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate}
 
@@ -108,7 +81,7 @@ class SGD(Optimizer):
         self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False
     ) -> None:
         super().__init__(learning_rate)
-        self.momentum = _unit(momentum, "momentum")
+        self.momentum = unit_float(momentum, "momentum")
         self.nesterov = bool(nesterov)
 
     def _update(self, var: np.ndarray, grad: np.ndarray, lr: np.float32) -> None:
@@ -143,9 +116,9 @@ class Adam(Optimizer):
         epsilon: float = 1e-7,
     ) -> None:
         super().__init__(learning_rate)
-        self.beta_1 = _unit(beta_1, "beta_1")
-        self.beta_2 = _unit(beta_2, "beta_2")
-        self.epsilon = _positive(epsilon, "epsilon")
+        self.beta_1 = unit_float(beta_1, "beta_1")
+        self.beta_2 = unit_float(beta_2, "beta_2")
+        self.epsilon = positive_float(epsilon, "epsilon")
 
     def apply_gradients(
         self, grads_and_vars: Iterable[tuple[np.ndarray, np.ndarray]]

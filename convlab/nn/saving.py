@@ -41,6 +41,7 @@ from .layers import LAYER_CLASSES
 from .losses import LOSSES
 from .model import Sequential
 from .optimizers import OPTIMIZERS
+from .validation import require_built
 
 __all__ = [
     "FORMAT",
@@ -72,8 +73,7 @@ def weight_items(model: Sequential) -> list[tuple[str, np.ndarray]]:
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Write ``model`` (architecture, weights, compile settings) to ``path``
     atomically."""
-    if not model.built:
-        model._require_built("save")
+    require_built(model.built, "save")
     target = Path(path)
     items = weight_items(model)
     compile_config = None

@@ -1,6 +1,9 @@
 """Headless training: :func:`train_events`, a generator of step/epoch/finished events.
 
-``Sequential.fit``, ``convlab train`` and the GUI's trainer all consume it.
+``convlab train`` and the GUI's trainer consume it. It is
+:meth:`convlab.nn.Sequential.fit_events` (which ``Sequential.fit`` runs too) under
+its long-standing name; the event records live in :mod:`convlab.nn.events` and keep
+their names here.
 """
 
 from __future__ import annotations

@@ -1,71 +1,8 @@
-"""The records the training generator yields: plain frozen dataclasses of numbers.
-
-They hold floats and ints only (plus the History at the end), so a GUI worker can pass
-them between threads as they are.
-"""
+"""The records the training generator yields; they live in :mod:`convlab.nn.events`
+(``Sequential.fit_events`` makes them) and keep their names here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from convlab.nn.model import History
+from convlab.nn.events import EpochEvent, FinishedEvent, History, StepEvent
 
 __all__ = ["StepEvent", "EpochEvent", "FinishedEvent", "History"]
-
-
-@dataclass(frozen=True)
-class StepEvent:
-    """After every optimiser step.
-
-    Attributes
-    ----------
-    epoch : int
-        1-based (``Epoch 1/3`` as Keras prints it).
-    step, steps_per_epoch : int
-        ``step`` is 1-based: ``step == steps_per_epoch`` on an epoch's last batch.
-    loss, accuracy : float
-        Running means over the epoch so far (what Keras's progress bar shows).
-    images_seen : int
-        Training images processed since training started, all epochs together.
-    images_per_second : float
-        Throughput over the epoch so far.
-    batch_loss, batch_accuracy : float
-        This batch's own values (noisier).
-    epochs : int
-        Total number of epochs asked for.
-    """
-
-    epoch: int
-    step: int
-    steps_per_epoch: int
-    loss: float
-    accuracy: float
-    images_seen: int
-    images_per_second: float
-    batch_loss: float = float("nan")
-    batch_accuracy: float = float("nan")
-    epochs: int = 0
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    """After every epoch: training means over the epoch and, with validation data, the
-    validation metrics (``None`` without). ``seconds`` is the epoch's wall time
-    including validation. ``epoch`` is 1-based."""
-
-    epoch: int
-    loss: float
-    accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    seconds: float
-
-
-@dataclass(frozen=True)
-class FinishedEvent:
-    """The last event. ``stopped`` is True when training ended early (the loss became
-    NaN or infinite); ``reason`` then says why."""
-
-    history: History
-    stopped: bool = False
-    reason: str = ""

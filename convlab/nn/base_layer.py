@@ -1,0 +1,229 @@
+"""The layer base classes: :class:`Layer` (name, shapes, parameters, config) and
+:class:`KernelBiasLayer` (a kernel, an optional bias and an activation: Conv2D and
+Dense). The conventions are in :mod:`convlab.nn.layers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import _activations as act
+from . import validation
+from .data_adapter import sample_shape
+from .initializers import initialize
+
+__all__ = ["Layer", "KernelBiasLayer", "shape_text"]
+
+
+def shape_text(shape: tuple[int | None, ...]) -> str:
+    """A shape as Keras prints it, ``None`` for the batch: ``(None, 6, 28, 28)``."""
+    return "(" + ", ".join("None" if v is None else str(v) for v in shape) + ")"
+
+
+class Layer:
+    """Base class: name, shapes, parameters, config; subclasses add the maths.
+
+    Attributes
+    ----------
+    name : str or None
+        Set by the model (``conv2d``, ``conv2d_1``, ...) when not given.
+    input_shape, output_shape : tuple of int or None
+        Per sample, internal layout; known once built.
+    params, grads, state : dict of str to ndarray
+        Trainable arrays, their gradients after ``backward``, non-trainable arrays.
+    """
+
+    base_name: ClassVar[str] = "layer"
+    #: activation applied at the end of ``forward`` ("linear" for none)
+    activation: str = "linear"
+
+    def __init__(self, *, name: str | None = None, input_shape: object = None) -> None:
+        self.name = validation.layer_name(name)
+        self.declared_input_shape = (
+            None if input_shape is None else sample_shape(input_shape)
+        )
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+        self.built = False
+        #: False for the first trainable layer of a model: its input gradient is never
+        #: used
+        self.need_input_grad = True
+        self._a: np.ndarray | None = None  # activation output, kept for backward
+        self._z: np.ndarray | None = None  # pre-softmax logits, kept for a fused loss
+
+    # ------------------------------------------------------------------ building
+    def build(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator | None = None
+    ) -> None:
+        """Check ``input_shape`` (per sample), compute the output shape, create
+        parameters."""
+        input_shape = tuple(int(v) for v in input_shape)
+        try:
+            output_shape = self.compute_output_shape(input_shape)
+        except ValueError as exc:
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}): {exc}'
+            ) from None
+        self.input_shape = input_shape
+        self.output_shape = output_shape
+        self._create_params(
+            input_shape, rng if rng is not None else np.random.default_rng(0)
+        )
+        self.built = True
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return input_shape
+
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
+        pass
+
+    def _require_images(self, input_shape: tuple[int, ...]) -> None:
+        if len(input_shape) != 3:
+            raise ValueError(
+                "expects images (N, channels, height, width). Received: input shape "
+                f"{shape_text((None, *input_shape))}"
+            )
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        """Take ``rng`` for any randomness in training (the training loop passes one
+        derived from its seed, so a run repeats bit for bit). Nothing to do here;
+        :class:`~convlab.nn.Dropout` keeps it for its masks."""
+
+    # ------------------------------------------------------------------ maths
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def _no_forward_error(self) -> RuntimeError:
+        return RuntimeError(
+            f'Layer "{self.name}": backward() needs a forward(x, training=True) first.'
+        )
+
+    def _activate(self, z: np.ndarray, training: bool) -> np.ndarray:
+        a = act.FORWARD[self.activation](z)
+        if training:
+            self._a = a
+            self._z = z if self.activation == "softmax" else None
+        return a
+
+    def _activation_backward(self, grad: np.ndarray) -> np.ndarray:
+        if self._a is None:
+            raise self._no_forward_error()
+        return act.BACKWARD[self.activation](grad, self._a)
+
+    @property
+    def softmax_logits(self) -> np.ndarray | None:
+        """The pre-softmax logits of the last ``forward(x, training=True)`` when this
+        layer ends in a softmax, else ``None``: what a fused softmax/cross-entropy
+        differentiates, sending its gradient to :meth:`backward_linear`."""
+        return self._z
+
+    def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
+        """Backward from the gradient w.r.t. the pre-activation (used by fused
+        losses)."""
+        return grad_z
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def trainable_count(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def count_params(self) -> int:
+        """Trainable plus non-trainable parameters, as Keras counts them."""
+        return self.trainable_count + int(sum(s.size for s in self.state.values()))
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """All arrays, Keras's order: trainable then non-trainable."""
+        return {**self.params, **self.state}
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the arrays in Keras's order (``[kernel, bias]``, ``[gamma, beta,
+        moving_mean, moving_variance]``); Conv2D kernels in (F, C, KH, KW) layout."""
+        return [w.copy() for w in self.weights.values()]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Copy ``weights`` (the order and shapes of :meth:`get_weights`) into the
+        layer."""
+        current = self.weights
+        if len(weights) != len(current):
+            raise ValueError(
+                f'Layer "{self.name}" expects {len(current)} weight arrays '
+                f"({', '.join(current)}). Received: {len(weights)} arrays"
+            )
+        arrays = [np.asarray(w) for w in weights]
+        for (key, dest), src in zip(current.items(), arrays, strict=True):
+            if src.shape != dest.shape:
+                raise ValueError(
+                    f'Layer "{self.name}": weight "{key}" '
+                    f"must have shape {dest.shape}. "
+                    f"Received: shape {src.shape}"
+                )
+        for dest, src in zip(current.values(), arrays, strict=True):
+            dest[...] = (
+                src  # in place: optimiser state and outside references stay valid
+            )
+
+    # ------------------------------------------------------------------ config
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name}
+        if self.declared_input_shape is not None:
+            config["input_shape"] = list(self.declared_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(
+            f"{k}={v!r}" for k, v in self.get_config().items() if k != "name"
+        )
+        return f"{type(self).__name__}({args})" + (
+            f" name={self.name!r}" if self.name else ""
+        )
+
+
+class KernelBiasLayer(Layer):
+    """Shared by Conv2D and Dense: ``params["kernel"]`` (initialised by
+    ``kernel_initializer``), an optional zero ``params["bias"]`` the size of the
+    kernel's output axis, and ``backward`` through the activation into
+    ``backward_linear``."""
+
+    kernel_initializer: str
+    use_bias: bool
+    #: the kernel axis of the outputs (filters, units): the bias has that size
+    _output_axis: ClassVar[int]
+
+    def _kernel_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _create_params(
+        self, input_shape: tuple[int, ...], rng: np.random.Generator
+    ) -> None:
+        shape = self._kernel_shape(input_shape)
+        self.params["kernel"] = initialize(
+            self.kernel_initializer, shape, rng, self.activation
+        )
+        if self.use_bias:
+            self.params["bias"] = np.zeros(shape[self._output_axis], np.float32)
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.params["kernel"]
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self.params.get("bias")
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        return self.backward_linear(self._activation_backward(grad))

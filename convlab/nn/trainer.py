@@ -1,0 +1,434 @@
+"""The training half of :class:`~convlab.nn.Sequential`, as Keras 3's ``Trainer``
+mixin: ``compile``, the per-batch ``train_step`` / ``test_step`` / ``predict_step``,
+and ``fit_events`` (the training loop as a generator of event records) with ``fit``,
+``evaluate`` and ``predict`` on top.
+
+The host class provides ``layers``, ``output_shape``, ``first_trainable`` (index of
+the first layer with parameters: backward stops there) and
+``input_layout(x, what)`` (checks ``x`` against the model, building it on first
+sight). Input handling is :mod:`convlab.nn.data_adapter`'s; argument checks are
+:mod:`convlab.nn.validation`'s.
+
+Why a generator: the caller decides what to do between steps (print a progress line,
+emit a throttled Qt signal, stop). Every ``yield`` happens between optimiser steps,
+when every weight, moving statistic and optimiser slot has been updated together, so
+closing the generator (``gen.close()``, or simply dropping it) at any point leaves a
+valid model that can predict, be saved, or train on.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._threads import one_blas_thread
+from . import validation
+from .base_layer import shape_text
+from .data_adapter import ArrayDataAdapter, split_validation
+from .events import EpochEvent, Event, FinishedEvent, History, StepEvent
+from .losses import get_loss
+from .optimizers import Optimizer, get_optimizer
+from .progress import ProgressLine
+
+if TYPE_CHECKING:
+    from .base_layer import Layer
+
+__all__ = ["Trainer", "INFERENCE_BATCH"]
+
+#: batch size used by predict/evaluate when none is given (results do not depend on
+#: it: inference has no batch statistics)
+INFERENCE_BATCH = 256
+
+
+def _correct(out: np.ndarray, y: np.ndarray) -> int:
+    """How many rows of ``out`` have their largest value at the true class."""
+    truth = y if y.ndim == 1 else y.argmax(axis=1)
+    return int((out.argmax(axis=1) == truth).sum())
+
+
+class Trainer:
+    """Mixin: compile state, per-batch steps and the training loop (see the module
+    docstring for what the host class provides).
+
+    Attributes
+    ----------
+    optimizer : Optimizer or None
+    loss : loss instance or None
+    metrics : list of str
+        ``["accuracy"]`` or ``[]``.
+    compiled : bool
+    """
+
+    layers: list[Layer]
+    first_trainable: int
+    seed: int
+
+    def __init__(self) -> None:
+        self.optimizer: Optimizer | None = None
+        self.loss: Any = None
+        self.metrics: list[str] = []
+        self.compiled = False
+
+    # host interface (Sequential defines these)
+    @property
+    def output_shape(self) -> tuple[int, ...] | None:  # pragma: no cover
+        raise NotImplementedError
+
+    def input_layout(self, x: np.ndarray, what: str = "x") -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ compile
+    def compile(
+        self,
+        optimizer: str | Optimizer = "rmsprop",
+        loss: str | Any = None,
+        metrics: list[str] | None = None,
+    ) -> None:
+        """Choose the optimiser, the loss and the metrics (only ``"accuracy"``).
+
+        Parameters
+        ----------
+        optimizer : "sgd", "adam" or an :class:`~convlab.nn.optimizers.Optimizer`
+        loss : "categorical_crossentropy", "sparse_categorical_crossentropy" or a loss
+        metrics : list of str, optional
+            ``["accuracy"]`` (or ``["acc"]``) or nothing.
+        """
+        self.optimizer = get_optimizer(optimizer)
+        self.loss = get_loss(loss)
+        self.metrics = validation.metrics_list(metrics)
+        self.compiled = True
+
+    def check_labels(self, y: object, n: int) -> np.ndarray:
+        """``y`` checked by the compiled loss for ``n`` samples of this model's output:
+        int64 ``(n,)`` class indices or float32 ``(n, classes)`` one-hot rows."""
+        out = self.output_shape
+        if out is None or len(out) != 1:
+            raise ValueError(
+                f"The model's output has shape {shape_text((None, *(out or ())))}; "
+                "crossentropy needs (None, classes): end the model with Flatten() or "
+                "GlobalAveragePooling2D() and Dense(classes, activation='softmax')."
+            )
+        return self.loss.check_labels(y, n, out[0])
+
+    # ------------------------------------------------------------------ per batch
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        with one_blas_thread():  # see convlab/_threads.py
+            for layer in self.layers:
+                x = layer.forward(x, training)
+        return x
+
+    def loss_and_gradient(
+        self, out: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray, bool]:
+        """The batch's mean loss and its gradient after a training-mode forward that
+        gave ``out``; ``fused`` is True when the gradient is w.r.t. the last layer's
+        pre-softmax logits (softmax and crossentropy differentiated together), which
+        then goes to that layer's ``backward_linear``."""
+        logits = self.layers[-1].softmax_logits
+        if not self.loss.from_logits and logits is not None and out.ndim == 2:
+            loss, grad = self.loss.from_logits_value_and_grad(logits, y)
+            return loss, grad, True
+        loss, grad = self.loss.value_and_grad(out, y)
+        return loss, grad, False
+
+    def compute_gradients(
+        self, xb: np.ndarray, yb: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Forward in training mode and backward: fills every ``layer.grads``.
+
+        ``xb`` is a prepared batch (float32 NCHW), ``yb`` checked labels. Returns the
+        batch's mean loss and the model's output. Moving statistics (BatchNormalization)
+        update.
+        """
+        with one_blas_thread():  # see convlab/_threads.py
+            out = self._forward(xb, training=True)
+            loss, grad_out, fused = self.loss_and_gradient(out, yb)
+            grad: np.ndarray | None = grad_out
+            last = len(self.layers) - 1
+            for i in range(last, self.first_trainable - 1, -1):
+                layer = self.layers[i]
+                assert grad is not None  # only the first trainable layer gives None
+                grad = (
+                    layer.backward_linear(grad)
+                    if fused and i == last
+                    else layer.backward(grad)
+                )
+        return loss, out
+
+    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
+        """One optimiser step on a prepared batch (float32 NCHW, checked labels).
+
+        Returns the batch's mean loss and accuracy (before the update).
+        """
+        loss, out = self.compute_gradients(xb, yb)  # holds one BLAS thread itself
+        assert self.optimizer is not None
+        self.optimizer.apply_gradients(  # element-wise: no BLAS
+            (layer.grads[key], param)
+            for layer in self.layers
+            for key, param in layer.params.items()
+        )
+        return loss, _correct(out, yb) / len(xb)
+
+    def test_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
+        """The batch's mean loss and accuracy in inference mode (nothing changes)."""
+        out = self._forward(xb, training=False)
+        return self.loss.value_and_grad(out, yb)[0], _correct(out, yb) / len(xb)
+
+    def predict_step(self, xb: np.ndarray) -> np.ndarray:
+        """The model's output for a prepared batch, in inference mode."""
+        return self._forward(xb, training=False)
+
+    def evaluate_batches(self, data: ArrayDataAdapter) -> tuple[float, float]:
+        """Mean loss and accuracy over every batch of ``data`` (checked labels), each
+        batch weighted by its size."""
+        total_loss, correct, seen = 0.0, 0, 0
+        for xb, yb in data.batches():
+            assert yb is not None
+            loss, accuracy = self.test_step(xb, yb)
+            total_loss += loss * len(xb)
+            correct += round(accuracy * len(xb))  # exact: accuracy is count / size
+            seen += len(xb)
+        if seen == 0:
+            raise ValueError("`x` is empty: there is nothing to evaluate.")
+        return total_loss / seen, correct / seen
+
+    # ------------------------------------------------------------------ the loop
+    def fit_events(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        batch_size: int = 32,
+        epochs: int = 1,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_split: float = 0.0,
+        shuffle: bool = True,
+        seed: int = 0,
+        steps_per_epoch: int | None = None,
+    ) -> Iterator[Event]:
+        """Train on ``(x, y)``, yielding a :class:`StepEvent` after every batch, an
+        :class:`EpochEvent` after every epoch and a :class:`FinishedEvent` at the end.
+
+        Parameters
+        ----------
+        x, y : ndarray
+            Images (any layout :mod:`convlab.nn.data_adapter` accepts; uint8 is scaled
+            to [0, 1]) and labels. Batches are converted one at a time, so ``x`` may
+            stay uint8. The model is built from ``x`` if it has no input shape yet.
+        batch_size, epochs : int
+        validation_data : (x_val, y_val), optional
+        validation_split : float in [0, 1)
+            Fraction held out from the end of ``x`` (before shuffling), when no
+            ``validation_data`` is given.
+        shuffle : bool
+            Reshuffle the training set every epoch.
+        seed : int
+            Seeds the shuffling and the dropout masks (with the model's own seed for
+            the weights, a run is reproducible bit for bit).
+        steps_per_epoch : int, optional
+            Stop each epoch after this many batches (a quick look, a smoke test).
+
+        Yields
+        ------
+        StepEvent, EpochEvent, FinishedEvent
+
+        Notes
+        -----
+        As in any generator, the arguments are checked on the first ``next()``.
+        The optimiser's ``learning_rate`` is read at every step, so it can be changed
+        while the generator runs.
+        """
+        validation.require_compiled(self.compiled, "fit")
+        batch_size = validation.positive_int(batch_size, "batch_size")
+        epochs = validation.positive_int(epochs, "epochs")
+        if steps_per_epoch is not None:
+            steps_per_epoch = validation.positive_int(
+                steps_per_epoch, "steps_per_epoch"
+            )
+        validation.unit_float(validation_split, "validation_split")
+        seed = validation.seed_value(seed)
+        layout = self.input_layout(x)
+        if len(x) == 0:
+            raise ValueError("`x` is empty: there is nothing to train on.")
+        labels = self.check_labels(y, len(x))
+
+        val = None
+        if validation_data is not None:
+            x_val, y_val = validation.validation_pair(validation_data)
+            val_layout = self.input_layout(x_val, "validation_data[0]")
+            val_labels = self.check_labels(y_val, len(x_val))
+            val = ArrayDataAdapter(x_val, val_labels, val_layout, INFERENCE_BATCH)
+        elif validation_split > 0:
+            x, labels, x_val, y_val = split_validation(x, labels, validation_split)
+            val = ArrayDataAdapter(x_val, y_val, layout, INFERENCE_BATCH)
+
+        data = ArrayDataAdapter(x, labels, layout, batch_size, steps_per_epoch)
+        steps = data.steps
+        history = History({"batch_size": batch_size, "epochs": epochs, "steps": steps})
+        shuffle_rng = np.random.default_rng([seed, 0])
+        for i, layer in enumerate(self.layers):
+            layer.reseed(np.random.default_rng([seed, 1, i]))
+
+        images_seen = 0
+        # one BLAS thread for the whole run, not switched around every step
+        # (convlab/_threads.py)
+        with one_blas_thread():
+            for epoch in range(1, epochs + 1):
+                order = shuffle_rng.permutation(data.num_samples) if shuffle else None
+                started = time.perf_counter()
+                loss_sum = correct_sum = 0.0
+                epoch_images = 0
+                for step, (xb, yb) in enumerate(data.batches(order), start=1):
+                    # overflow is reported as a non-finite loss below, not a warning
+                    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                        assert yb is not None
+                        batch_loss, batch_accuracy = self.train_step(xb, yb)
+                    size = len(xb)
+                    epoch_images += size
+                    images_seen += size
+                    loss_sum += batch_loss * size
+                    correct_sum += batch_accuracy * size
+                    elapsed = max(time.perf_counter() - started, 1e-9)
+                    if not math.isfinite(batch_loss):
+                        yield FinishedEvent(
+                            history,
+                            stopped=True,
+                            reason=f"the loss became {batch_loss} at epoch {epoch}, "
+                            f"step {step}: "
+                            "try a smaller learning rate",
+                        )
+                        return
+                    yield StepEvent(
+                        epoch=epoch,
+                        step=step,
+                        steps_per_epoch=steps,
+                        loss=loss_sum / epoch_images,
+                        accuracy=correct_sum / epoch_images,
+                        images_seen=images_seen,
+                        images_per_second=epoch_images / elapsed,
+                        batch_loss=batch_loss,
+                        batch_accuracy=batch_accuracy,
+                        epochs=epochs,
+                    )
+                val_loss = val_accuracy = None
+                if val is not None:
+                    val_loss, val_accuracy = self.evaluate_batches(val)
+                epoch_loss = loss_sum / epoch_images
+                epoch_accuracy = correct_sum / epoch_images
+                history.append(
+                    epoch - 1,
+                    {
+                        "loss": epoch_loss,
+                        "accuracy": epoch_accuracy,
+                        "val_loss": val_loss,
+                        "val_accuracy": val_accuracy,
+                    },
+                )
+                yield EpochEvent(
+                    epoch=epoch,
+                    loss=epoch_loss,
+                    accuracy=epoch_accuracy,
+                    val_loss=val_loss,
+                    val_accuracy=val_accuracy,
+                    seconds=time.perf_counter() - started,
+                )
+            yield FinishedEvent(history, stopped=False)
+
+    # ------------------------------------------------------------------ Keras API
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: int | str = "auto",
+        validation_split: float = 0.0,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        shuffle: bool = True,
+        seed: int | None = None,
+    ) -> History:
+        """Train for ``epochs`` passes over ``(x, y)``; Keras's ``fit``.
+
+        Parameters
+        ----------
+        x : ndarray
+            Images in any layout :mod:`convlab.nn.data_adapter` lists.
+        y : ndarray
+            ``(N,)`` integer labels for ``sparse_categorical_crossentropy``, ``(N, K)``
+            one-hot for ``categorical_crossentropy``.
+        batch_size, epochs : int
+        verbose : 0, 1, 2 or "auto"
+            1 / "auto": a progress line per step; 2: one line per epoch; 0: silent.
+        validation_split : float in [0, 1)
+            Hold out this fraction, taken from the *end* of ``x`` before shuffling
+            (Keras).
+        validation_data : (x_val, y_val), optional
+            Takes precedence over ``validation_split``.
+        shuffle : bool
+        seed : int, optional
+            Shuffling and dropout seed; ``None`` uses ``model.seed``.
+
+        Returns
+        -------
+        History
+        """
+        verbose = validation.verbose_level(verbose)
+        events = self.fit_events(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            validation_data=validation_data,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            seed=self.seed if seed is None else seed,
+        )
+        line = ProgressLine(sys.stdout, epochs=epochs) if verbose else None
+        history = None
+        for event in events:
+            if line is None:
+                pass
+            elif isinstance(event, StepEvent) and verbose == 1:
+                line.step(event)
+            elif isinstance(event, EpochEvent):
+                line.epoch(event)
+            if isinstance(event, FinishedEvent):
+                history = event.history
+        assert history is not None
+        return history
+
+    def evaluate(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int | None = None,
+        verbose: int = 0,
+    ) -> list[float] | float:
+        """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference
+        mode."""
+        validation.require_compiled(self.compiled, "evaluate")
+        layout = self.input_layout(x)
+        labels = self.check_labels(y, len(x))
+        data = ArrayDataAdapter(x, labels, layout, batch_size or INFERENCE_BATCH)
+        loss, accuracy = self.evaluate_batches(data)
+        if verbose:
+            print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
+        return [loss, accuracy] if self.metrics else loss
+
+    def predict(
+        self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0
+    ) -> np.ndarray:
+        """The model's outputs (class probabilities for a softmax model), float32
+        (N, K)."""
+        data = ArrayDataAdapter(
+            x, None, self.input_layout(x), batch_size or INFERENCE_BATCH
+        )
+        outputs = [self.predict_step(xb) for xb, _ in data.batches()]
+        if not outputs:
+            return np.zeros((0, *(self.output_shape or ())), np.float32)
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
