@@ -22,7 +22,7 @@ from convlab.data.mnist import MnistData, load_mnist  # noqa: E402
 from convlab.gui.app import configure_pyqtgraph  # noqa: E402
 from convlab.gui.trainer import TrainerWidget  # noqa: E402
 from convlab.gui.trainer.model_editor import _ERROR_BG  # noqa: E402
-from convlab.gui.trainer.specs import check_stack  # noqa: E402
+from convlab.train.specs import check_stack  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +403,7 @@ def test_filter_hover_reads_out_the_weight(qtbot, trainer):
 
 
 def test_editor_shape_check_counts_dilation(trainer):
-    from convlab.gui.trainer import engine
+    from convlab.train import engine
 
     editor = trainer.editor
     editor.table.selectRow(0)
@@ -436,8 +436,8 @@ def test_editor_shape_check_counts_dilation(trainer):
 
 
 def test_loaded_model_keeps_its_dilation(trainer, tmp_path):
-    from convlab.gui.trainer import engine
     from convlab.nn import Conv2D, Dense, Flatten, Sequential
+    from convlab.train import engine
 
     model = Sequential(
         [Conv2D(4, 3, dilation_rate=3), Flatten(), Dense(10, activation="softmax")]

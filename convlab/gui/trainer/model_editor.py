@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .specs import (
+from convlab.train.specs import (
     LAYER_TYPES,
     StackCheck,
     check_stack,
