@@ -181,6 +181,13 @@ class TrainerRun:
         ready = self.data is not None and self.model is not None
         self._transition(RunState.READY if ready else RunState.IDLE, "settle")
 
+    def _require(self, state: RunState, action: str) -> None:
+        if self._state != state:
+            raise TransitionError(
+                f"Cannot {action} while the trainer is {self._state.value} (only when "
+                f"{state.value}). Received: state={self._state.value!r}"
+            )
+
     def _require_not_running(self, action: str) -> None:
         if self._state.running:
             raise TransitionError(
@@ -287,8 +294,7 @@ class TrainerRun:
     # ------------------------------------------------------------------ a run
     def begin(self, settings: TrainSettings) -> TrainingSession:
         """READY -> TRAINING: compile and return the session a worker runs."""
-        if self._state != RunState.READY:
-            self._transition(RunState.TRAINING, "start training")  # raises
+        self._require(RunState.READY, "start training")
         if (
             self.optimizer is None
             or type(self.optimizer).__name__.lower() != settings.optimizer
@@ -321,13 +327,11 @@ class TrainerRun:
         return session
 
     def pause(self) -> None:
-        if self._state != RunState.TRAINING:
-            self._transition(RunState.PAUSED, "pause")  # raises unless a no-op
+        self._require(RunState.TRAINING, "pause")
         self._transition(RunState.PAUSED, "pause")
 
     def resume(self) -> None:
-        if self._state != RunState.PAUSED:
-            self._transition(RunState.TRAINING, "resume")
+        self._require(RunState.PAUSED, "resume")
         self._transition(RunState.TRAINING, "resume")
 
     def record(self, event: Any) -> None:

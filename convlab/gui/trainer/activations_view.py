@@ -98,6 +98,10 @@ class ActivationsView(QScrollArea):
     def clear(self) -> None:
         self.set_activations([])
 
+    def pictures(self) -> list[QLabel]:
+        """The shown pictures (input first), as laid out now."""
+        return [picture for _title, picture in self._cells[: len(self.names)]]
+
     def column_layout(self) -> tuple[int, int]:
         """(columns, width of one column in pixels) for the current viewport width."""
         margins = self._grid.contentsMargins()

@@ -503,6 +503,11 @@ class TrainerWidget(QWidget):
     def is_training(self) -> bool:
         return self._worker is not None and self._worker.is_running()
 
+    def is_held(self) -> bool:
+        """Paused, and the pause has taken effect: training waits between two steps
+        and the views have been sent everything before it."""
+        return self._worker is not None and self._worker.parked
+
     def shutdown(self, msecs: int = 10_000) -> bool:
         """Stop training and wait for the worker thread; True if it ended in time."""
         self._closing = True
