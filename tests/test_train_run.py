@@ -197,6 +197,7 @@ def test_data_cut_honours_the_limits_and_notifies():
     assert len(run.x_test) == 12
     run.set_train_limit(40)
     assert len(run.x_train) == len(run.y_train) == 40
+    assert run.train_limit == 40
     np.testing.assert_array_equal(run.x_train, data.x_train[:40])
     np.testing.assert_array_equal(run.y_test, data.y_test[:12])
     assert run.x_train.dtype == np.uint8  # scaled batch by batch by the engine
@@ -386,3 +387,21 @@ def test_vocabulary_comes_from_nn_and_mnist():
     assert layer.activation == "linear"
     assert engine.nn_activation("relu") == "relu"
     assert engine.editor_activation(None) == "none"
+
+
+def test_filter_bank_averages_input_channels():
+    from convlab.nn import Conv2D, Flatten
+
+    model = Sequential([Flatten()])
+    model.build((1, 4, 4))
+    assert engine.filter_bank(model) == []
+    model = Sequential([Conv2D(3, 2), Flatten(), Dense(2)], seed=1)
+    model.build((2, 6, 6))
+    bank = engine.filter_bank(model)
+    weight = model.layers[0].weight  # (3, 2, 2, 2)
+    assert [name for name, _ in bank] == [
+        f"{model.layers[0].name} #{f}" for f in range(3)
+    ]
+    for f, (_name, kernel) in enumerate(bank):
+        assert kernel.dtype == np.float32
+        np.testing.assert_allclose(kernel, (weight[f, 0] + weight[f, 1]) / 2, rtol=1e-6)

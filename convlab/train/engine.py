@@ -21,6 +21,7 @@ __all__ = [
     "nn_activation",
     "PRESET_LABELS",
     "build_model",
+    "filter_bank",
     "first_conv",
     "layer_from_spec",
     "make_optimizer",
@@ -174,6 +175,20 @@ def first_conv(model: Any) -> tuple[str, np.ndarray] | None:
         if type(layer).__name__ == "Conv2D" and getattr(layer, "built", True):
             return layer.name, np.array(layer.weight, np.float32, copy=True)
     return None
+
+
+def filter_bank(model: Any) -> list[tuple[str, np.ndarray]]:
+    """The first Conv2D's kernels as ``[(name, (KH, KW) float32), ...]`` for the
+    explorer's filter bank (averaged over input channels when there are several);
+    empty if the model has no Conv2D."""
+    conv = first_conv(model)
+    if conv is None:
+        return []
+    name, weight = conv
+    return [
+        (f"{name} #{f}", np.array(weight[f].mean(axis=0), np.float32))
+        for f in range(weight.shape[0])
+    ]
 
 
 def make_optimizer(name: str, learning_rate: float) -> Any:

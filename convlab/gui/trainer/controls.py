@@ -5,8 +5,10 @@ widget connects them to its :class:`~convlab.train.run.TrainerRun`."""
 from __future__ import annotations
 
 import textwrap
+import time
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+import numpy as np
+from PySide6.QtCore import QObject, QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -19,14 +21,44 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from convlab.train.progress import format_seconds
 from convlab.train.run import BUNDLED, FULL, TrainerRun, source_name
 from convlab.train.session import TrainSettings
 
-__all__ = ["DataPanel", "HyperPanel", "RunPanel"]
+__all__ = ["DataPanel", "HyperPanel", "ProgressRelay", "RunPanel"]
 
 BIG_FONT_CSS = "font-size: 12pt;"
 #: the learning rate each optimizer starts from when chosen
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
+
+
+class ProgressRelay(QObject):
+    """Carries download progress from a pool thread to the GUI (at most ~20 a
+    second)."""
+
+    progressed = Signal(int, int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, what: str) -> None:  # any thread
+        now = time.perf_counter()
+        if now - self._last >= 0.05 or (total and done >= total):
+            self._last = now
+            self.progressed.emit(int(done), int(total), str(what))
+
+
+def _fmt_time(seconds: float) -> str:
+    if not np.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    return format_seconds(seconds)
+
+
+def _fmt_time(seconds: float) -> str:
+    if not np.isfinite(seconds) or seconds < 0:
+        return "--:--"
+    return format_seconds(seconds)
 
 
 class DataPanel(QGroupBox):
@@ -241,3 +273,21 @@ class RunPanel(QGroupBox):
         self.progress.setValue(0)
         self.speed_label.setText("")
         self.metrics_label.setText("")
+
+    def show_progress(self, run: TrainerRun) -> None:
+        """The run's progress, speed and running metrics (after its last step)."""
+        p, ev = run.progress(), run.last_step
+        if p is None or ev is None:
+            return
+        self.progress.setValue(int(1000 * p.fraction))
+        self.progress.setFormat(
+            f"epoch {p.epoch} of {p.last_epoch}"
+            f" · step {p.step}/{p.steps_per_epoch} · %p%"
+        )
+        self.speed_label.setText(
+            f"{float(ev.images_per_second):,.0f} images/s · "
+            f"{_fmt_time(p.seconds_left)} left"
+        )
+        self.metrics_label.setText(
+            f"epoch so far: loss {ev.loss:.4f}, accuracy {ev.accuracy:.1%}"
+        )

@@ -18,12 +18,11 @@ thread between steps, or by a prediction task when training is paused or stopped
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -39,7 +38,6 @@ from PySide6.QtWidgets import (
 
 from convlab.train import engine
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
-from convlab.train.progress import format_seconds
 from convlab.train.run import FULL, RunState, TrainerRun, load_data, source_name
 from convlab.train.session import (
     BusyEvent,
@@ -50,7 +48,7 @@ from convlab.train.session import (
 )
 
 from ..workers import GeneratorWorker, Task
-from .controls import DataPanel, HyperPanel, RunPanel
+from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
 from .draw_panel import DrawPanel
 from .model_editor import ModelEditor
 from .panels import ActivationsTab, ResultsPanel, TrainingTab
@@ -58,29 +56,6 @@ from .panels import ActivationsTab, ResultsPanel, TrainingTab
 __all__ = ["TrainerWidget"]
 
 _ACTIVATIONS_TAB = 2
-
-
-class _ProgressRelay(QObject):
-    """Carries download progress from a pool thread to the GUI (at most ~20 a
-    second)."""
-
-    progressed = Signal(int, int, str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._last = 0.0
-
-    def __call__(self, done: int, total: int, what: str) -> None:  # any thread
-        now = time.perf_counter()
-        if now - self._last >= 0.05 or (total and done >= total):
-            self._last = now
-            self.progressed.emit(int(done), int(total), str(what))
-
-
-def _fmt_time(seconds: float) -> str:
-    if not np.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    return format_seconds(seconds)
 
 
 def _is_urgent(event: Any) -> bool:
@@ -116,7 +91,7 @@ class TrainerWidget(QWidget):
         self.run = TrainerRun()
         self._worker: GeneratorWorker | None = None
         self._tasks: set[Task] = set()
-        self._relay: _ProgressRelay | None = None
+        self._relay: ProgressRelay | None = None
         self._probe_task: Task | None = None
         self._probe_dirty = False
         self._closing = False
@@ -301,7 +276,7 @@ class TrainerWidget(QWidget):
             return
         self.data_panel.set_text(f"Loading {source_name(source)} MNIST...")
         if source == FULL:
-            relay = _ProgressRelay()
+            relay = ProgressRelay()
             relay.progressed.connect(self._on_data_progressed)
             self._relay = relay
             self.data_panel.data_progress.setRange(0, 0)
@@ -355,25 +330,6 @@ class TrainerWidget(QWidget):
         spin.blockSignals(False)
         self.run.probes.set_test_image(self.run.test_image(spin.value()))
         self._request_probe()
-
-    @property
-    def max_train_images(self) -> int:
-        """The most training images used (0 = all); tests and lectures use a few
-        1000."""
-        return self.run.max_train_images
-
-    @max_train_images.setter
-    def max_train_images(self, n: int) -> None:
-        self.run.max_train_images = int(n)
-
-    @property
-    def max_eval_images(self) -> int:
-        """The most test images evaluated after each epoch (0 = all)."""
-        return self.run.max_eval_images
-
-    @max_eval_images.setter
-    def max_eval_images(self, n: int) -> None:
-        self.run.max_eval_images = int(n)
 
     @Slot(int)
     def _on_val_spin_changed(self, _value: int) -> None:
@@ -567,23 +523,8 @@ class TrainerWidget(QWidget):
         self._show_progress()
 
     def _show_progress(self) -> None:
-        p = self.run.progress()
-        if p is None or self.run.state == RunState.PAUSED:
-            return
-        ev = self.run.last_step
-        rp = self.run_panel
-        rp.progress.setValue(int(1000 * p.fraction))
-        rp.progress.setFormat(
-            f"epoch {p.epoch} of {p.last_epoch}"
-            f" · step {p.step}/{p.steps_per_epoch} · %p%"
-        )
-        rp.speed_label.setText(
-            f"{float(ev.images_per_second):,.0f} images/s · "
-            f"{_fmt_time(p.seconds_left)} left"
-        )
-        rp.metrics_label.setText(
-            f"epoch so far: loss {ev.loss:.4f}, accuracy {ev.accuracy:.1%}"
-        )
+        if self.run.state != RunState.PAUSED:
+            self.run_panel.show_progress(self.run)
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:
@@ -755,15 +696,10 @@ class TrainerWidget(QWidget):
 
     @Slot()
     def export_filters(self) -> None:
-        conv = engine.first_conv(self.run.model) if self.run.model is not None else None
-        if conv is None:
+        bank = engine.filter_bank(self.run.model) if self.run.model is not None else []
+        if not bank:
             self._message("The model has no Conv2D layer to export", 4000)
             return
-        name, weight = conv
-        bank = []
-        for f in range(weight.shape[0]):
-            kernel = weight[f, 0] if weight.shape[1] == 1 else weight[f].mean(axis=0)
-            bank.append((f"{name} #{f}", np.array(kernel, np.float32)))
         self.filters_exported.emit(bank)
         self._message(f"Sent {len(bank)} learned filters to the explorer", 4000)
 
