@@ -51,6 +51,10 @@ def test_headless_packages_load_no_qt():
     for expected in (
         "convlab.nn",
         "convlab.train",
+        "convlab.train.run",
+        "convlab.train.session",
+        "convlab.train.engine",
+        "convlab.train.specs",
         "convlab.data.mnist",
         "convlab.cli",
     ):
@@ -60,6 +64,32 @@ def test_headless_packages_load_no_qt():
         m for m in loaded if m.split(".")[0] in ("PySide6", "pyqtgraph", "shiboken6")
     ]
     assert offenders == [], f"headless import pulled in Qt: {offenders[:5]}"
+
+
+def test_trainer_run_model_loads_no_qt():
+    """The trainer's state, session and specs import (and run) without Qt: the GUI's
+    trainer tab is a view of them, not their owner."""
+    import convlab.train
+
+    modules = ["convlab.train"] + [
+        info.name
+        for info in pkgutil.walk_packages(convlab.train.__path__, "convlab.train.")
+    ]
+    assert "convlab.train.run" in modules
+    loaded = _loaded_after_import(modules)
+    assert [m for m in loaded if m.split(".")[0] in ("PySide6", "pyqtgraph")] == []
+    assert "convlab.train.run" in loaded  # the check really imported it
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "convlab" / "train").glob("*.py")),
+    ids=lambda p: p.name,
+)
+def test_train_source_has_no_qt_import(path):
+    text = path.read_text()
+    for forbidden in ("PySide6", "pyqtgraph", "convlab.gui"):
+        assert forbidden not in text, f"{path.name} mentions {forbidden!r}"
 
 
 def test_kernels_import_nothing_from_convlab():

@@ -115,12 +115,17 @@ def test_pause_holds_the_generator_and_resume_continues(qtbot):
     worker.start()
     qtbot.waitUntil(lambda: len(produced) > 10, timeout=5000)
     worker.pause()
-    qtbot.wait(100)
-    held = len(produced)
-    qtbot.wait(200)
-    assert len(produced) <= held + 1
     assert worker.paused
+    # no sleeps: the worker reports when the pause has taken effect
+    qtbot.waitUntil(lambda: worker.parked, timeout=5000)
+    held = len(produced)
+    # everything produced before the pause reaches the GUI thread, nothing after it
+    qtbot.waitUntil(lambda: sum(map(len, rec.batches)) == held, timeout=5000)
+    assert worker.parked
+    assert len(produced) == held
+    assert [i for b in rec.batches for i in b] == produced
     worker.resume()
+    qtbot.waitUntil(lambda: not worker.parked, timeout=5000)
     qtbot.waitUntil(lambda: len(produced) > held + 20, timeout=5000)
     worker.stop()
     _wait_for(qtbot, rec.finished)

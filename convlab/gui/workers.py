@@ -136,6 +136,7 @@ class GeneratorWorker(QObject):
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
+        self._parked = threading.Event()  # set while the thread waits for resume()
         self._thread = QThread()
         self._thread.setObjectName("convlab-worker")
         self.moveToThread(self._thread)
@@ -165,6 +166,12 @@ class GeneratorWorker(QObject):
     def paused(self) -> bool:
         return not self._resume.is_set()
 
+    @property
+    def parked(self) -> bool:
+        """The pause has taken effect: the generator is held between two items and
+        everything it yielded before has been emitted."""
+        return self._parked.is_set()
+
     def is_running(self) -> bool:
         return self._thread.isRunning()
 
@@ -191,7 +198,9 @@ class GeneratorWorker(QObject):
                     if pending:
                         self.yielded.emit(pending)
                         pending = []
+                    self._parked.set()
                     self._resume.wait()
+                    self._parked.clear()
                 if self._stop.is_set():
                     stopped = True
                     break

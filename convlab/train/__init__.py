@@ -12,3 +12,9 @@ from .events import EpochEvent, FinishedEvent, History, StepEvent
 from .loop import train_events
 
 __all__ = ["train_events", "StepEvent", "EpochEvent", "FinishedEvent", "History"]
+from .run import RunState, TrainerRun, TransitionError  # noqa: E402
+from .session import TrainingSession, TrainSettings  # noqa: E402
+from .specs import check_stack  # noqa: E402
+
+__all__ += ["RunState", "TrainerRun", "TransitionError", "TrainingSession"]
+__all__ += ["TrainSettings", "check_stack"]

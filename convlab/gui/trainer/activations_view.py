@@ -6,6 +6,8 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QWidget
 
+from convlab.data.mnist import IMAGE_SHAPE
+
 from .mosaic import DIVERGING, GREY, SEQUENTIAL, colorize, tile, to_pixmap
 
 __all__ = ["ActivationsView", "describe_shape"]
@@ -98,6 +100,10 @@ class ActivationsView(QScrollArea):
     def clear(self) -> None:
         self.set_activations([])
 
+    def pictures(self) -> list[QLabel]:
+        """The shown pictures (input first), as laid out now."""
+        return [picture for _title, picture in self._cells[: len(self.names)]]
+
     def column_layout(self) -> tuple[int, int]:
         """(columns, width of one column in pixels) for the current viewport width."""
         margins = self._grid.contentsMargins()
@@ -124,7 +130,7 @@ class ActivationsView(QScrollArea):
                 0,
                 (
                     "input",
-                    np.asarray(image, np.float32).reshape(1, 28, 28)
+                    np.asarray(image, np.float32).reshape(1, *IMAGE_SHAPE)
                     if np.size(image) == 784
                     else np.asarray(image),
                 ),
@@ -167,7 +173,7 @@ class ActivationsView(QScrollArea):
             name, a = items[i]
             if name == "input" and a.ndim == 3 and a.shape[0] == 1:
                 rgb = colorize(a[0], GREY, 0.0, 1.0)
-                zoom = max(1, min(4, col_width // 28))
+                zoom = max(1, min(4, col_width // IMAGE_SHAPE[1]))
             else:
                 rgb, zoom = _picture(a, col_width)
             title.setText(

@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from convlab.data.mnist import NUM_CLASSES
+
 from .curves import style_axes
 from .mosaic import SEQUENTIAL
 
@@ -17,7 +19,7 @@ _FONT_PT = 11
 
 
 def confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10
+    y_true: np.ndarray, y_pred: np.ndarray, classes: int = NUM_CLASSES
 ) -> np.ndarray:
     """Counts ``(classes, classes)``: ``m[t, p]`` images of digit t that were called
     p."""
@@ -49,7 +51,7 @@ class ConfusionView(QWidget):
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        ticks = [[(i + 0.5, str(i)) for i in range(10)]]
+        ticks = [[(i + 0.5, str(i)) for i in range(NUM_CLASSES)]]
         style_axes(
             self.plot,
             {"bottom": "predicted digit (the model's answer)", "left": "true digit"},
@@ -58,14 +60,16 @@ class ConfusionView(QWidget):
         for side in ("bottom", "left"):
             self.plot.getAxis(side).setTicks(ticks)
         self.image = pg.ImageItem()
-        self.image.setRect(0, 0, 10, 10)
+        self.image.setRect(0, 0, NUM_CLASSES, NUM_CLASSES)
         self.plot.addItem(self.image)
-        self.plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0.02)
+        self.plot.setRange(
+            xRange=(0, NUM_CLASSES), yRange=(0, NUM_CLASSES), padding=0.02
+        )
         self.texts: list[pg.TextItem] = []
         cell_font = pg.QtGui.QFont()
         cell_font.setPointSize(_FONT_PT - 1)
-        for t in range(10):
-            for p in range(10):
+        for t in range(NUM_CLASSES):
+            for p in range(NUM_CLASSES):
                 item = pg.TextItem("", anchor=(0.5, 0.5))
                 item.setFont(cell_font)
                 item.setPos(p + 0.5, t + 0.5)
@@ -101,11 +105,11 @@ class ConfusionView(QWidget):
         shade = np.log1p(share * 100) / np.log1p(100)
         rgb = SEQUENTIAL[np.clip((shade * 230).astype(int), 0, 255)]
         self.image.setImage(np.ascontiguousarray(rgb), autoLevels=False)
-        self.image.setRect(0, 0, 10, 10)
-        for t in range(10):
-            for p in range(10):
+        self.image.setRect(0, 0, NUM_CLASSES, NUM_CLASSES)
+        for t in range(NUM_CLASSES):
+            for p in range(NUM_CLASSES):
                 n = int(m[t, p])
-                item = self.texts[t * 10 + p]
+                item = self.texts[t * NUM_CLASSES + p]
                 item.setText(str(n) if n else "")
                 item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
         when = f" after epoch {epoch}" if epoch is not None else ""
@@ -124,6 +128,6 @@ class ConfusionView(QWidget):
             return
         point = self.plot.vb.mapSceneToView(event.scenePos())
         pred, true = int(np.floor(point.x())), int(np.floor(point.y()))
-        if 0 <= pred < 10 and 0 <= true < 10:
+        if 0 <= pred < NUM_CLASSES and 0 <= true < NUM_CLASSES:
             self.select(true, pred)
             self.cell_clicked.emit(true, pred)

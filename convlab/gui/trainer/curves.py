@@ -265,6 +265,11 @@ class CurvesView(QWidget):
         self.refresh()
 
     @Slot()
+    @property
+    def hovers(self) -> list[_Hover]:
+        """The hover read-outs: the loss plot's, then the accuracy plot's."""
+        return list(self._hovers)
+
     def refresh(self) -> None:
         """Push the buffers to the plot items, if anything changed since the last
         call."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.data.digit import preprocess_digit
+from convlab.data.mnist import IMAGE_SHAPE
 
 from ..draw_canvas import DrawCanvas
 from .activations_view import ActivationsView
@@ -61,7 +62,7 @@ class DrawPanel(QWidget):
         tools.addStretch(1)
 
         self.preview = QLabel()
-        self.preview.setFixedSize(28 * 5, 28 * 5)
+        self.preview.setFixedSize(IMAGE_SHAPE[1] * 5, IMAGE_SHAPE[0] * 5)
         self.preview.setStyleSheet("border: 1px solid #888;")
         self.preview.setToolTip(
             "Cropped, scaled into 20x20 and centred by its centre of mass "
@@ -108,7 +109,7 @@ class DrawPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        self._show_preview(np.zeros((28, 28), np.float32))
+        self._show_preview(np.zeros(IMAGE_SHAPE, np.float32))
 
     def _show_preview(self, digit: np.ndarray) -> None:
         self.preview.setPixmap(to_pixmap(colorize(digit, GREY, 0.0, 1.0), 5))

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .specs import (
+from convlab.train.specs import (
     LAYER_TYPES,
     StackCheck,
     check_stack,
@@ -287,6 +287,17 @@ class ModelEditor(QWidget):
             w.setToolTip(p.tip)
             self.form.addRow(p.name, w)
             self._form_widgets.append(w)
+
+    def param_widget(self, name: str) -> QWidget:
+        """The form's editor for the selected layer's argument ``name``."""
+        for w in self._form_widgets:
+            if w.property("param") == name:
+                return w
+        shown = [w.property("param") for w in self._form_widgets]
+        raise ValueError(
+            f"`name` must be one of the selected layer's arguments {shown}. "
+            f"Received: name={name!r}"
+        )
 
     # -- slots -------------------------------------------------------------------------
     @Slot(int)

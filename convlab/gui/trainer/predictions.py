@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
+
 from .curves import TEXT_COLOR, style_axes
 from .mosaic import GREY, colorize, to_pixmap
 
@@ -55,7 +57,7 @@ class DigitGallery(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        side = 28 * zoom + 8
+        side = max(IMAGE_SHAPE) * zoom + 8
         self.list.setIconSize(QSize(side, side))
         self.list.setGridSize(QSize(side + 26, side + 30))
         self.list.setSpacing(2)
@@ -102,7 +104,7 @@ class ProbabilityBars(pg.PlotWidget):
     ) -> None:
         super().__init__(parent, background=(25, 25, 32))
         self.prefix, self.empty = prefix, empty
-        self.probs = np.zeros(10, np.float32)
+        self.probs = np.zeros(NUM_CLASSES, np.float32)
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
@@ -110,25 +112,25 @@ class ProbabilityBars(pg.PlotWidget):
         plot.setYRange(0, 1, padding=0.02)
         plot.setXRange(-0.6, 9.6, padding=0)
         style_axes(plot, {"left": "probability", "bottom": "digit"}, _FONT_PT + 1)
-        plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(10)]])
+        plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(NUM_CLASSES)]])
         self.bars = pg.BarGraphItem(
-            x=np.arange(10),
+            x=np.arange(NUM_CLASSES),
             height=self.probs,
             width=0.75,
-            brushes=[pg.mkBrush(90, 170, 255)] * 10,
+            brushes=[pg.mkBrush(90, 170, 255)] * NUM_CLASSES,
         )
         plot.addItem(self.bars)
         plot.setTitle(empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         if probs is None:
-            self.probs = np.zeros(10, np.float32)
+            self.probs = np.zeros(NUM_CLASSES, np.float32)
             self.bars.setOpts(height=self.probs)
             self.getPlotItem().setTitle(
                 self.empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR
             )
             return
-        p = np.asarray(probs, np.float32).reshape(-1)[:10]
+        p = np.asarray(probs, np.float32).reshape(-1)[:NUM_CLASSES]
         self.probs = p
         best = int(np.argmax(p))
         brushes = [

@@ -2,9 +2,10 @@
 row.
 
 No Qt here. A spec is ``{"type": "Conv2D", "filters": 8, "kernel_size": 3, ...}``, using
-Keras's argument names. :func:`check_stack` walks the stack with the kernels' own shape
-arithmetic and stops at the first layer that cannot take its input, saying why and how
-to fix it; the editor highlights that row.
+Keras's argument names. :func:`check_stack` builds each row's ``convlab.nn`` layer and
+asks it for its output shape and parameter count (so the summary is the engine's, not a
+second implementation); it stops at the first layer that cannot take its input, saying
+why and how to fix it, and the editor highlights that row.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernels.shapes import conv2d_output_shape, pool2d_output_shape
+import numpy as np
+
+from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
+from convlab.nn import ACTIVATIONS as NN_ACTIVATIONS
+
+from .engine import layer_from_spec
 
 __all__ = [
+    "ACTIVATIONS",
     "LAYER_TYPES",
     "Param",
     "Row",
@@ -24,15 +31,18 @@ __all__ = [
     "default_spec",
     "describe_spec",
     "INPUT_SHAPE",
+    "copy_specs",
 ]
 
 #: MNIST images as the models see them: (channels, height, width).
-INPUT_SHAPE = (1, 28, 28)
+INPUT_SHAPE = (1, *IMAGE_SHAPE)
 
-ACTIVATIONS = ("none", "relu", "sigmoid", "tanh", "softmax")
+#: convlab.nn's activation names as the editor shows them: "none" for nn's "linear"
+#: (the mapping both ways is :func:`convlab.train.engine.nn_activation` / its inverse)
+ACTIVATIONS = tuple("none" if a == "linear" else a for a in NN_ACTIVATIONS)
 _ACT_TIP = (
     "applied to each output: relu keeps positives; softmax turns the last layer's "
-    "10 outputs into probabilities"
+    f"{NUM_CLASSES} outputs into probabilities"
 )
 _PAD_TIP = '"valid": windows stay inside; "same": pads so that only strides shrink'
 
@@ -97,11 +107,24 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
     "GlobalAveragePooling2D": (),
     "Flatten": (),
     "Dense": (
-        Param("units", "int", 64, 1, 4096, tip="outputs; the last layer needs 10"),
+        Param(
+            "units",
+            "int",
+            64,
+            1,
+            4096,
+            tip=f"outputs; the last layer needs {NUM_CLASSES}",
+        ),
         Param("activation", "choice", "relu", choices=ACTIVATIONS, tip=_ACT_TIP),
     ),
     "Activation": (
-        Param("activation", "choice", "relu", choices=ACTIVATIONS[1:], tip=_ACT_TIP),
+        Param(
+            "activation",
+            "choice",
+            "relu",
+            choices=tuple(a for a in ACTIVATIONS if a != "none"),
+            tip=_ACT_TIP,
+        ),
     ),
     "ReLU": (),
     "Dropout": (
@@ -120,7 +143,7 @@ def default_spec(kind: str) -> dict[str, Any]:
     for p in LAYER_TYPES[kind]:
         spec[p.name] = p.default
     if kind == "Dense":
-        spec.update(units=10, activation="softmax")
+        spec.update(units=NUM_CLASSES, activation="softmax")
     return spec
 
 
@@ -201,54 +224,34 @@ _SPATIAL = ("Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2
 def _layer_output(
     spec: dict[str, Any], shape: tuple[int, ...]
 ) -> tuple[tuple[int, ...], int]:
+    """Output shape and parameter count of one row, asked of its convlab.nn layer.
+
+    The editor adds only the plain-words message for a layer put on the wrong side of
+    Flatten; sizes, parameter counts and argument errors are the engine's.
+    """
     kind = spec["type"]
     if kind in _SPATIAL and len(shape) != 3:
         raise ValueError(
             f"{kind} needs feature maps (channels, height, width) but receives "
             f"{_shape_text(shape)}. Move it before Flatten/Dense."
         )
-    if kind == "Conv2D":
-        c, h, w = shape
-        k = int(spec["kernel_size"])
-        # the kernels' own arithmetic, dilation included: a dilated kernel spans
-        # d * (k - 1) + 1 pixels, so it can break a stack its plain size would fit
-        oh, ow = conv2d_output_shape(
-            (h, w), (k, k), int(spec["strides"]), spec["padding"], _dilation(spec)
+    if kind == "Dense" and len(shape) != 1:
+        raise ValueError(
+            f"Dense needs a flat vector but receives {_shape_text(shape)}. "
+            "Add Flatten (or GlobalAveragePooling2D) before it."
         )
-        f = int(spec["filters"])
-        return (f, oh, ow), f * c * k * k + f
-    if kind in ("MaxPooling2D", "AveragePooling2D"):
-        c, h, w = shape
-        stride = int(spec.get("strides") or 0) or int(spec["pool_size"])
-        oh, ow = pool2d_output_shape(
-            (h, w), int(spec["pool_size"]), stride, spec["padding"]
-        )
-        return (c, oh, ow), 0
-    if kind == "GlobalAveragePooling2D":
-        return (shape[0],), 0
-    if kind == "Flatten":
-        n = 1
-        for s in shape:
-            n *= s
-        return (n,), 0
-    if kind == "Dense":
-        if len(shape) != 1:
-            raise ValueError(
-                f"Dense needs a flat vector but receives {_shape_text(shape)}. "
-                "Add Flatten (or GlobalAveragePooling2D) before it."
-            )
-        units = int(spec["units"])
-        return (units,), shape[0] * units + units
-    if kind == "BatchNormalization":
-        # gamma, beta (trained), the running mean and variance (not trained), as Keras
-        return shape, 4 * shape[0]
-    return shape, 0  # Activation, ReLU, Dropout
+    layer = layer_from_spec(spec)  # nn checks every argument, Keras-style messages
+    out = tuple(int(v) for v in layer.compute_output_shape(shape))
+    # build (small: the editor's layers have at most a few million weights) to count
+    # the parameters as nn does, non-trainable state (BatchNormalization) included
+    layer.build(shape, np.random.default_rng(0))
+    return out, int(layer.count_params())
 
 
 def check_stack(
     specs: list[dict[str, Any]],
     input_shape: tuple[int, ...] = INPUT_SHAPE,
-    classes: int = 10,
+    classes: int = NUM_CLASSES,
 ) -> StackCheck:
     """Shapes and parameter counts row by row; stops at the first layer that breaks.
 
@@ -264,7 +267,7 @@ def check_stack(
     for i, spec in enumerate(specs):
         try:
             shape, params = _layer_output(spec, shape)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             result.rows.append(Row(i, spec, None, 0, str(exc)))
             result.error_index, result.error = (
                 i,

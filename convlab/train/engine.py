@@ -14,9 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from convlab.data.mnist import IMAGE_SHAPE
+
 __all__ = [
+    "editor_activation",
+    "nn_activation",
     "PRESET_LABELS",
     "build_model",
+    "filter_bank",
     "first_conv",
     "layer_from_spec",
     "make_optimizer",
@@ -32,6 +37,21 @@ PRESET_LABELS: list[tuple[str, str]] = [
     ("lenet5", "LeNet-5 (LeCun et al. 1998)"),
     ("keras", "Keras tutorial CNN (slow, accurate)"),
 ]
+
+#: the editor's word for convlab.nn's "linear" (no activation)
+NO_ACTIVATION = "none"
+
+
+def nn_activation(name: str) -> str:
+    """The editor's activation name as convlab.nn spells it ("none" -> "linear")."""
+    return "linear" if name == NO_ACTIVATION else name
+
+
+def editor_activation(name: str | None) -> str:
+    """convlab.nn's activation (``None``/"linear" in a config) as the editor shows
+    it."""
+    return NO_ACTIVATION if name in (None, "linear") else str(name)
+
 
 _EDITABLE = {
     "filters",
@@ -75,8 +95,7 @@ def spec_from_layer(layer: Any) -> dict[str, Any]:
         pad = config["padding"]
         spec["padding"] = pad if isinstance(pad, str) else "valid"
     if kind in ("Conv2D", "Dense", "Activation"):
-        a = config.get("activation")
-        spec["activation"] = "none" if a in (None, "linear") else str(a)
+        spec["activation"] = editor_activation(config.get("activation"))
     if "rate" in config:
         spec["rate"] = float(config["rate"])
     spec["_config"] = {k: v for k, v in config.items() if k not in _EDITABLE}
@@ -115,18 +134,19 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
         )
     if "activation" in spec and kind != "ReLU":
         a = spec["activation"]
-        kwargs["activation"] = None if a == "none" and kind != "Activation" else a
+        # Activation("none") is kept as it is, so nn names the bad value itself
+        kwargs["activation"] = a if kind == "Activation" else nn_activation(a)
     return LAYER_CLASSES[kind](**kwargs)
 
 
 def build_model(specs: list[dict[str, Any]], seed: int = 0) -> Any:
-    """A built ``Sequential`` for 28x28 greyscale digits; raises ValueError if
+    """A built ``Sequential`` for MNIST's greyscale digits; raises ValueError if
     invalid."""
     from convlab.nn import Sequential
 
     layers = [layer_from_spec(s) for s in specs]
     model = Sequential(layers, seed=int(seed))
-    model.build((1, 28, 28))
+    model.build((1, *IMAGE_SHAPE))
     return model
 
 
@@ -157,6 +177,20 @@ def first_conv(model: Any) -> tuple[str, np.ndarray] | None:
     return None
 
 
+def filter_bank(model: Any) -> list[tuple[str, np.ndarray]]:
+    """The first Conv2D's kernels as ``[(name, (KH, KW) float32), ...]`` for the
+    explorer's filter bank (averaged over input channels when there are several);
+    empty if the model has no Conv2D."""
+    conv = first_conv(model)
+    if conv is None:
+        return []
+    name, weight = conv
+    return [
+        (f"{name} #{f}", np.array(weight[f].mean(axis=0), np.float32))
+        for f in range(weight.shape[0])
+    ]
+
+
 def make_optimizer(name: str, learning_rate: float) -> Any:
     from convlab.nn import SGD, Adam
 
@@ -172,9 +206,9 @@ def make_optimizer(name: str, learning_rate: float) -> Any:
 def to_model_input(images: np.ndarray) -> np.ndarray:
     """MNIST's uint8 ``(N, 28, 28)`` as the engine takes it: it scales uint8 to [0, 1]
     batch by batch (as ``convlab train`` does), so the big array stays 4x smaller."""
-    return np.ascontiguousarray(images, np.uint8).reshape(len(images), 28, 28)
+    return np.ascontiguousarray(images, np.uint8).reshape(len(images), *IMAGE_SHAPE)
 
 
 def as_probe_input(image: np.ndarray) -> np.ndarray:
     """One digit, float in [0, 1] ``(28, 28)`` -> ``(1, 1, 28, 28)`` float32."""
-    return np.asarray(image, np.float32).reshape(1, 1, 28, 28)
+    return np.asarray(image, np.float32).reshape(1, 1, *IMAGE_SHAPE)

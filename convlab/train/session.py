@@ -19,9 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
+
 from .engine import as_probe_input, first_conv
 
 __all__ = [
+    "BusyEvent",
     "EvaluationEvent",
     "Probe",
     "ProbeInputs",
@@ -109,7 +112,7 @@ def _probe(model: Any, image: np.ndarray) -> Probe:
     if probs.min() < 0 or not 0.99 < total < 1.01:  # the model ends without softmax
         e = np.exp(probs - probs.max())
         probs = e / e.sum()
-    return Probe(np.array(image, np.float32).reshape(28, 28), acts, probs)
+    return Probe(np.array(image, np.float32).reshape(IMAGE_SHAPE), acts, probs)
 
 
 def compute_probe(
@@ -139,7 +142,7 @@ def evaluate(
     """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop
     is quick), then yields one EvaluationEvent-like tuple ``(predictions,
     probabilities)``."""
-    probs = np.empty((len(x), 10), np.float32)
+    probs = np.empty((len(x), NUM_CLASSES), np.float32)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
         if lock is None:

@@ -1,0 +1,182 @@
+"""The trainer's right-hand tabs that show a run: Training (curves, filters, one test
+image followed through the model), Activations, Results (confusion matrix and
+galleries). Thin views: they show the arrays and records they are given."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from convlab.data.mnist import IMAGE_SHAPE
+from convlab.train.session import EvaluationEvent, Probe
+
+from .activations_view import ActivationsView
+from .confusion import ConfusionView, confusion_matrix
+from .controls import BIG_FONT_CSS
+from .curves import CurvesView
+from .filters_view import FiltersView
+from .mosaic import GREY, colorize, to_pixmap
+from .predictions import DigitGallery, ProbabilityBars, top_caption
+
+__all__ = ["ActivationsTab", "ResultsPanel", "TrainingTab"]
+
+#: how many test images the Results tab shows as examples, and per confusion cell
+EXAMPLES, CELL_IMAGES = 24, 48
+
+
+class TrainingTab(QSplitter):
+    """Loss and accuracy curves above; the first layer's filters and a test image's
+    prediction below."""
+
+    def __init__(self) -> None:
+        super().__init__(Qt.Orientation.Vertical)
+        self.curves = CurvesView()
+        self.filters = FiltersView()
+        self.test_index_spin = QSpinBox()
+        self.test_index_spin.setRange(0, 0)
+        self.test_index_spin.setToolTip(
+            "Which test image to follow through the network"
+        )
+        self.test_bars = ProbabilityBars()
+        self.test_bars.setMinimumWidth(260)
+        self.addWidget(self.curves)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.filters)
+        probe_box = QWidget()
+        pv = QVBoxLayout(probe_box)
+        pv.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        probe_title = QLabel("Test image #")
+        probe_title.setStyleSheet("font-weight: bold;")
+        row.addWidget(probe_title)
+        row.addWidget(self.test_index_spin)
+        row.addStretch(1)
+        pv.addLayout(row)
+        row = QHBoxLayout()
+        self.test_preview = QLabel()
+        self.test_preview.setFixedSize(IMAGE_SHAPE[1] * 3, IMAGE_SHAPE[0] * 3)
+        self.test_caption = QLabel("")
+        self.test_caption.setWordWrap(True)
+        self.test_caption.setStyleSheet(BIG_FONT_CSS)
+        row.addWidget(self.test_preview)
+        row.addWidget(self.test_caption, 1)
+        pv.addLayout(row)
+        pv.addWidget(self.test_bars, 1)
+        bottom.addWidget(probe_box)
+        bottom.setSizes([520, 340])
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
+        bottom.setChildrenCollapsible(False)
+        self.addWidget(bottom)
+        self.setSizes([420, 330])
+
+    def show_test_probe(self, probe: Probe, label: int | None) -> None:
+        self.test_bars.set_probabilities(probe.probabilities)
+        best = int(np.argmax(probe.probabilities))
+        verdict = "right" if best == label else "wrong"
+        self.test_caption.setText(
+            f"This is a {label}.\nThe model says {best} "
+            f"({probe.probabilities[best]:.0%}): {verdict}."
+        )
+        self.test_preview.setPixmap(to_pixmap(colorize(probe.image, GREY, 0.0, 1.0), 3))
+
+
+class ActivationsTab(QWidget):
+    """Every layer's output for the chosen test image."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        av = QVBoxLayout(self)
+        self.title = QLabel(
+            "Every layer's output for the chosen test image "
+            "(refreshed while the network learns)"
+        )
+        self.title.setStyleSheet("font-weight: bold;")
+        self.view = ActivationsView(columns=2)
+        av.addWidget(self.title)
+        av.addWidget(self.view, 1)
+
+
+class ResultsPanel(QSplitter):
+    """The confusion matrix after the last epoch; a click shows that cell's test
+    images, and the first test images are shown with their predictions."""
+
+    def __init__(self) -> None:
+        super().__init__(Qt.Orientation.Horizontal)
+        self.confusion = ConfusionView()
+        self.confusion.cell_clicked.connect(self._on_confusion_cell_clicked)
+        self.cell_gallery = DigitGallery(
+            "Click a cell of the confusion matrix to see its test images."
+        )
+        self.examples = DigitGallery(
+            "Example predictions (after each epoch): the first test images, "
+            "green frame right, red wrong"
+        )
+        self.addWidget(self.confusion)
+        galleries = QSplitter(Qt.Orientation.Vertical)
+        galleries.addWidget(self.cell_gallery)
+        galleries.addWidget(self.examples)
+        self.addWidget(galleries)
+        self.setSizes([480, 520])
+        self._eval: EvaluationEvent | None = None
+        self._images: np.ndarray | None = None
+        self._selected_cell: tuple[int, int] | None = None
+
+    def clear(self) -> None:
+        self._eval = None
+
+    def show_evaluation(self, ev: EvaluationEvent, images: np.ndarray) -> None:
+        """``images``: the evaluated test images, uint8 (N, 28, 28)."""
+        self._eval, self._images = ev, images
+        matrix = confusion_matrix(ev.labels, ev.predictions)
+        self.confusion.set_matrix(matrix, epoch=ev.epoch)
+        n = min(EXAMPLES, len(ev.labels))
+        captions = [top_caption(ev.probabilities[i]) for i in range(n)]
+        correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]
+        right = int(np.sum(ev.predictions == ev.labels))
+        self.examples.set_title(
+            f"Example predictions after epoch {ev.epoch} (green frame right, red "
+            f"wrong; under each the two likeliest digits): test accuracy "
+            f"{right / max(len(ev.labels), 1):.2%}"
+        )
+        self.examples.set_digits(images[:n], captions, correct)
+        if self._selected_cell is not None:
+            self.show_cell(*self._selected_cell)
+        elif np.any(ev.predictions != ev.labels):
+            # show the most common mistake
+            off = matrix.copy()
+            np.fill_diagonal(off, 0)
+            t, p = np.unravel_index(int(np.argmax(off)), off.shape)
+            self.confusion.select(int(t), int(p))
+            self.show_cell(int(t), int(p))
+
+    def _on_confusion_cell_clicked(self, true: int, pred: int) -> None:
+        self._selected_cell = (true, pred)
+        self.show_cell(true, pred)
+
+    def show_cell(self, true: int, pred: int) -> None:
+        ev, images = self._eval, self._images
+        if ev is None or images is None:
+            return
+        idx = np.flatnonzero((ev.labels == true) & (ev.predictions == pred))
+        shown = idx[:CELL_IMAGES]
+        what = "the model recognised" if true == pred else f"the model called {pred}"
+        noun = "test image" if len(idx) == 1 else "test images"
+        self.cell_gallery.set_title(
+            f"{len(idx)} {noun} of a true {true} that {what}"
+            + (f" (first {len(shown)} shown)" if len(idx) > len(shown) else "")
+            + ". Under each: the model's two likeliest digits."
+        )
+        self.cell_gallery.set_digits(
+            images[shown],
+            [top_caption(ev.probabilities[i]) for i in shown],
+            [true == pred] * len(shown),
+        )

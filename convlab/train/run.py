@@ -1,0 +1,399 @@
+"""The trainer's run model: what the training window shows and drives, without Qt.
+
+A :class:`TrainerRun` owns the state of one trainer (napari style: the widget is a thin
+view of it): the data choice and the arrays cut from it, the model spec and its check,
+the model, the optimizer, the epoch and step counters of the current run and the last
+results. State changes go through explicit transitions (:class:`RunState`); an illegal
+one raises :class:`TransitionError`. Views subscribe to its :class:`Callbacks`
+(``run.state_changed.connect(fn)``); callbacks run in the thread that changed the run,
+which for the GUI is the GUI thread (the worker's events reach it through signals).
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from convlab.data.mnist import MnistData
+
+from . import engine
+from .events import StepEvent
+from .session import EvaluationEvent, ProbeInputs, TrainingSession, TrainSettings
+from .specs import StackCheck, check_stack
+
+__all__ = [
+    "BUNDLED",
+    "FULL",
+    "Callbacks",
+    "RunState",
+    "TrainerRun",
+    "TransitionError",
+    "load_data",
+    "source_name",
+]
+
+#: the data choices besides a folder path
+BUNDLED, FULL = "bundled", "full"
+
+
+class RunState(str, enum.Enum):
+    """Where the trainer is. ``str`` mixin: ``RunState.READY == "ready"``."""
+
+    IDLE = "idle"  # no data yet, or the layer stack does not make a model
+    READY = "ready"  # data and a model: Start is possible
+    TRAINING = "training"
+    PAUSED = "paused"
+
+    @property
+    def running(self) -> bool:
+        """A run is under way (training or paused)."""
+        return self in (RunState.TRAINING, RunState.PAUSED)
+
+
+#: legal transitions (a state to itself is a no-op and always allowed)
+_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
+    RunState.IDLE: frozenset({RunState.READY}),
+    RunState.READY: frozenset({RunState.IDLE, RunState.TRAINING}),
+    RunState.TRAINING: frozenset({RunState.PAUSED, RunState.READY, RunState.IDLE}),
+    RunState.PAUSED: frozenset({RunState.TRAINING, RunState.READY, RunState.IDLE}),
+}
+
+
+class TransitionError(RuntimeError):
+    """An action the current :class:`RunState` does not allow."""
+
+
+class Callbacks:
+    """A list of observers: ``connect(fn)``, ``disconnect(fn)``, ``emit(*args)``."""
+
+    def __init__(self) -> None:
+        self._callbacks: list[Callable[..., Any]] = []
+
+    def connect(self, callback: Callable[..., Any]) -> None:
+        if not callable(callback):
+            raise TypeError(
+                f"`callback` must be callable. Received: callback={callback!r}"
+            )
+        self._callbacks.append(callback)
+
+    def disconnect(self, callback: Callable[..., Any]) -> None:
+        self._callbacks.remove(callback)
+
+    def emit(self, *args: Any) -> None:
+        for callback in list(self._callbacks):
+            callback(*args)
+
+
+def source_name(source: str) -> str:
+    """``bundled``, ``full``, or a folder's last part (a full path would not fit)."""
+    if source in (BUNDLED, FULL):
+        return source
+    return Path(source).name or str(source)
+
+
+def load_data(source: str, progress: Callable[[int, int, str], None] | None = None):
+    """``load_mnist(source)``; call it on a worker thread (it may download)."""
+    from convlab.data.mnist import load_mnist
+
+    return load_mnist(source, progress=progress)
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Read-out of the current run for a progress bar: all counts across runs."""
+
+    fraction: float  # of this run, in [0, 1]
+    epoch: int  # 1-based, counted across runs
+    last_epoch: int  # the epoch this run ends with
+    step: int
+    steps_per_epoch: int
+    seconds_left: float  # nan until the speed is known
+
+
+class TrainerRun:
+    """The trainer's state; the GUI reads it and drives it, the worker never sees it.
+
+    Callbacks
+    ---------
+    state_changed(RunState)
+    data_changed()
+        New data or a new cut of it (``x_train`` ... ``y_test``).
+    model_changed()
+        A new model (fresh weights, a preset, an edit or a loaded file).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # the model is touched only under it
+        self.probes = ProbeInputs()
+        self.state_changed = Callbacks()
+        self.data_changed = Callbacks()
+        self.model_changed = Callbacks()
+        self._state = RunState.IDLE
+        self.data: MnistData | None = None
+        self.x_train: np.ndarray | None = None
+        self.y_train: np.ndarray | None = None
+        self.x_test: np.ndarray | None = None
+        self.y_test: np.ndarray | None = None
+        #: the most training images used (0 = all); tests and lectures use a few 1000
+        self.max_train_images = 0
+        #: the most test images evaluated after each epoch (0 = all)
+        self.max_eval_images = 0
+        self._train_limit = 0
+        self.specs: list[dict[str, Any]] = []
+        self.check = StackCheck()
+        self.model: Any = None
+        self.optimizer: Any = None
+        self.settings = TrainSettings()
+        self.epochs_done = 0  # finished epochs of this model, across runs
+        self.run_epochs = 0
+        self.run_steps = 0
+        self.last_step: StepEvent | None = None
+        self.last_eval: EvaluationEvent | None = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    def _transition(self, new: RunState, action: str) -> None:
+        old = self._state
+        if new == old:
+            return
+        if new not in _TRANSITIONS[old]:
+            allowed = ", ".join(s.value for s in RunState if old in _TRANSITIONS[s])
+            raise TransitionError(
+                f"Cannot {action} while the trainer is {old.value} (allowed from: "
+                f"{allowed}). Received: state={old.value!r}"
+            )
+        self._state = new
+        self.state_changed.emit(new)
+
+    def _settle(self) -> None:
+        """IDLE or READY from what is there (no-op while a run is under way)."""
+        if self._state.running:
+            return
+        ready = self.data is not None and self.model is not None
+        self._transition(RunState.READY if ready else RunState.IDLE, "settle")
+
+    def _require(self, state: RunState, action: str) -> None:
+        if self._state != state:
+            raise TransitionError(
+                f"Cannot {action} while the trainer is {self._state.value} (only when "
+                f"{state.value}). Received: state={self._state.value!r}"
+            )
+
+    def _require_not_running(self, action: str) -> None:
+        if self._state.running:
+            raise TransitionError(
+                f"Cannot {action} while the trainer is {self._state.value}: stop "
+                f"training first. Received: state={self._state.value!r}"
+            )
+
+    # ------------------------------------------------------------------ data
+    @property
+    def train_limit(self) -> int:
+        return self._train_limit
+
+    def set_train_limit(self, n: int) -> None:
+        """Train on the first ``n`` training images (0: all)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"`n` must be an int >= 0. Received: n={n!r}")
+        self._require_not_running("change the training images")
+        self._train_limit = int(n)
+        self._cut()
+
+    def set_data(self, data: MnistData) -> None:
+        """Use ``data`` for training and evaluation (the first images, see limits)."""
+        self._require_not_running("change the data")
+        self.data = data
+        self._cut()
+        self._settle()
+
+    def _cut(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        n = self.max_train_images or self._train_limit or len(data.x_train)
+        n = min(n, len(data.x_train))
+        m = min(self.max_eval_images or len(data.x_test), len(data.x_test))
+        self.x_train = engine.to_model_input(data.x_train[:n])
+        self.y_train = np.asarray(data.y_train[:n], np.int64)
+        self.x_test = engine.to_model_input(data.x_test[:m])
+        self.y_test = np.asarray(data.y_test[:m], np.int64)
+        self.data_changed.emit()
+
+    # ------------------------------------------------------------------ model
+    def set_specs(self, specs: list[dict[str, Any]], seed: int = 0) -> StackCheck:
+        """A fresh model (weights from ``seed``) for ``specs``, or none if they do not
+        make one; returns the row-by-row check. Raises ValueError if convlab.nn
+        refuses a stack the check passed."""
+        self._require_not_running("change the model")
+        self.check = check_stack(specs)
+        self.specs = [dict(s) for s in specs]
+        if not self.check.ok:
+            self.model = None
+            self._settle()
+            self.model_changed.emit()
+            return self.check
+        try:
+            model = engine.build_model(specs, seed=seed)
+        except ValueError:
+            self.model = None
+            self._settle()
+            self.model_changed.emit()
+            raise
+        self.set_model(model, specs)
+        return self.check
+
+    def set_model(self, model: Any, specs: list[dict[str, Any]] | None = None) -> None:
+        """Install a built model (a loaded one, say): counters and results restart."""
+        self._require_not_running("change the model")
+        specs = engine.specs_from_model(model) if specs is None else specs
+        self.specs = [dict(s) for s in specs]
+        self.check = check_stack(self.specs)
+        self.model = model
+        self.optimizer = None
+        self.epochs_done = 0
+        self.last_step = None
+        self.last_eval = None
+        self._settle()
+        self.model_changed.emit()
+
+    def load(self, path: str | Path) -> Any:
+        """Open a saved model and install it; on error nothing changes."""
+        self._require_not_running("open a model")
+        from convlab.nn import load_model
+
+        model = load_model(path)
+        specs = engine.specs_from_model(model)
+        self.set_model(model, specs)
+        return model
+
+    def save(self, path: str | Path) -> None:
+        if self.model is None:
+            raise ValueError("There is no model to save. Received: model=None")
+        if self._state == RunState.TRAINING:
+            raise TransitionError(
+                "Cannot save while the trainer is training: pause or stop first. "
+                "Received: state='training'"
+            )
+        with self.lock:
+            self.model.save(path)
+
+    def set_learning_rate(self, value: float) -> None:
+        """Applies from the next step (the engine reads it at every step)."""
+        if self.optimizer is not None:
+            self.optimizer.learning_rate = float(value)
+
+    # ------------------------------------------------------------------ a run
+    def begin(self, settings: TrainSettings) -> TrainingSession:
+        """READY -> TRAINING: compile and return the session a worker runs."""
+        self._require(RunState.READY, "start training")
+        if (
+            self.optimizer is None
+            or type(self.optimizer).__name__.lower() != settings.optimizer
+        ):
+            self.optimizer = engine.make_optimizer(
+                settings.optimizer, settings.learning_rate
+            )
+        self.optimizer.learning_rate = settings.learning_rate
+        self.model.compile(
+            optimizer=self.optimizer,
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        session = TrainingSession(
+            self.model,
+            self.lock,
+            self.x_train,
+            self.y_train,
+            self.x_test,
+            self.y_test,
+            settings,
+            self.probes,
+            epoch_offset=self.epochs_done,
+        )
+        self.settings = settings
+        self.run_epochs = settings.epochs
+        self.run_steps = 0
+        self.last_step = None
+        self._transition(RunState.TRAINING, "start training")
+        return session
+
+    def pause(self) -> None:
+        self._require(RunState.TRAINING, "pause")
+        self._transition(RunState.PAUSED, "pause")
+
+    def resume(self) -> None:
+        self._require(RunState.PAUSED, "resume")
+        self._transition(RunState.TRAINING, "resume")
+
+    def record(self, event: Any) -> None:
+        """Count a worker event (GUI thread): steps, the last step, the last
+        evaluation."""
+        if isinstance(event, StepEvent):
+            self.run_steps += 1
+            self.last_step = event
+        elif isinstance(event, EvaluationEvent):
+            self.last_eval = event
+
+    def finish(self) -> None:
+        """The worker ended (finished, stopped or failed): back to READY or IDLE."""
+        if not self._state.running:
+            raise TransitionError(
+                "Cannot finish a run while the trainer is "
+                f"{self._state.value}. Received: state={self._state.value!r}"
+            )
+        ev = self.last_step
+        if ev is not None:
+            self.epochs_done += ev.epoch - (0 if ev.step >= ev.steps_per_epoch else 1)
+            self.last_step = None
+        ready = self.data is not None and self.model is not None
+        self._transition(RunState.READY if ready else RunState.IDLE, "finish")
+
+    # ------------------------------------------------------------------ read-outs
+    def epoch_number(self, epoch: int) -> int:
+        """Epoch count across runs (the engine's ``epoch`` is 1-based within a run)."""
+        return self.epochs_done + epoch
+
+    def epoch_x(self, epoch: int, step: int, steps: int) -> float:
+        """Position on the curves' x axis: epochs completed, fractional within an
+        epoch."""
+        return self.epochs_done + epoch - 1 + step / max(steps, 1)
+
+    def progress(self) -> RunProgress | None:
+        """Where the current run is, from its last step (None before the first)."""
+        ev = self.last_step
+        if ev is None:
+            return None
+        total = ev.steps_per_epoch * self.run_epochs
+        done = (ev.epoch - 1) * ev.steps_per_epoch + ev.step
+        ips = float(ev.images_per_second)
+        left = (
+            (total - done) * self.settings.batch_size / ips if ips > 0 else float("nan")
+        )
+        return RunProgress(
+            done / max(total, 1),
+            self.epoch_number(ev.epoch),
+            self.epochs_done + self.run_epochs,
+            ev.step,
+            ev.steps_per_epoch,
+            left,
+        )
+
+    def label_of_test(self, index: int) -> int | None:
+        if self.y_test is None or not 0 <= index < len(self.y_test):
+            return None
+        return int(self.y_test[index])
+
+    def test_image(self, index: int) -> np.ndarray | None:
+        """Test image ``index`` as float in [0, 1], (28, 28)."""
+        if self.x_test is None or not 0 <= index < len(self.x_test):
+            return None
+        return self.x_test[index] / np.float32(255.0)
