@@ -431,3 +431,29 @@ def test_numpy_and_numba_colourings_agree():
         want = 0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
         np.testing.assert_array_equal(pixels[p], want)
     assert tuple(to_rgb(np.array([[np.nan]]), (-1.0, 1.0))[0, 0]) == (128, 128, 128)
+
+
+def test_mixed_kernel_sizes_show_each_size(window, qtbot):
+    """A 5x5 filter beside the 3x3 bank: headers and shapes panel give both sizes."""
+    from convlab.gui.explorer.feature_grid import stage_titles
+
+    explorer = window.explorer
+    explorer.load_array(np.zeros((28, 28), np.float32), "zeros")
+    explorer.geometry.padding.setCurrentIndex(
+        explorer.geometry.padding.findData("valid")
+    )
+    explorer.add_filters([("big", np.ones((5, 5), np.float32))])
+    settle(qtbot, explorer)
+    result = explorer.result()
+    assert [explorer.grid.values(i, "conv").shape for i in (0, 8)] == [
+        (26, 26),
+        (24, 24),
+    ]
+    titles = stage_titles(result)
+    assert titles["conv"] == "conv 26×26 / 24×24"
+    assert titles["pooled"] == "max pool 13×13 / 12×12"
+    text = explorer.shapes.text()
+    assert "8 × 26 × 26" in text
+    assert "1 × 24 × 24" in text
+    assert "1 × 12 × 12" in text
+    assert_view_matches_kernels(explorer)
