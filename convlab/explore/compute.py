@@ -145,8 +145,6 @@ class ComputeCache:
         self._source: object = None  # the caller's image object
         self._image: np.ndarray | None = None  # it as float32 (C, H, W)
         self._mixed: tuple[str, np.ndarray] | None = None
-        self.hits = 0
-        self.misses = 0
 
     def image(self, source: object) -> np.ndarray:
         """``source`` as float32 ``(C, H, W)``; a new image clears every entry."""
@@ -166,9 +164,7 @@ class ComputeCache:
     def get(self, stage: str, shape: tuple[int, int], key: tuple) -> Any:
         entry = self._entries.get((stage, shape))
         if entry is not None and entry[0] == key:
-            self.hits += 1
             return entry[1]
-        self.misses += 1
         return None
 
     def put(self, stage: str, shape: tuple[int, int], key: tuple, value: Any) -> None:

@@ -24,7 +24,6 @@ from .render import Rendered, Renderer
 
 BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
-STAGE_KEYS = ("conv", "activation", "pooled")
 TITLE_SIZE = "10pt"
 NAME_SIZE = "10pt"
 NAME_HEIGHT = 20  # px: the filter's name above its maps
