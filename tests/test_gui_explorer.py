@@ -94,6 +94,20 @@ def settle(qtbot, explorer):
     qtbot.waitUntil(explorer.is_up_to_date, timeout=TIMEOUT)
 
 
+def stable_pixel_point(qtbot, grid, index, stage, row, col):
+    """The viewport point of a map pixel, once it stays put and picks that pixel."""
+    seen = []
+
+    def settled():
+        point = QPoint(grid.mapFromScene(grid.scene_pos_of(index, stage, row, col)))
+        seen.append(point)
+        picked = grid.pick(grid.mapToScene(point)) == (index, stage, row, col)
+        return len(seen) > 1 and seen[-2] == point and picked
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
+    return seen[-1]
+
+
 @pytest.fixture
 def rgb_file(tmp_path):
     rng = np.random.default_rng(0)
@@ -201,11 +215,11 @@ def test_microscope_shows_the_numbers_of_a_clicked_pixel(
     grid = explorer.grid
     row, col = (0, 3) if stage == "conv" else (2, 4)
     index = 1
-    # click where the pixel is drawn
-    scene = grid.scene_pos_of(index, stage, row, col)
-    point = grid.mapFromScene(scene)
+    # click where the pixel is drawn, once the grid's layout has settled (pyqtgraph
+    # lays the views out on a posted event: a position read before it goes stale)
+    point = stable_pixel_point(qtbot, grid, index, stage, row, col)
     with qtbot.waitSignal(grid.pixel_clicked, timeout=5000) as blocker:
-        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(point))
+        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert blocker.args == [index, stage, row, col]
     assert explorer.microscope.isVisible()
 
