@@ -260,19 +260,19 @@ def compute(
         if settings.pool != "none":
             # the setting, not the resolved pads: avg pooling counts padded cells for
             # explicit padding but not for "same" (TensorFlow), so the spec matters
-            pool_args = {
-                "kernel_size": settings.pool_size,
-                "stride": settings.pool_stride,
-                "padding": settings.pool_padding_arg(),
-                "ceil_mode": settings.ceil_mode,
-            }
-            key = (key, settings.pool, tuple(pool_args.items()))
+            pool_args = (
+                settings.pool_size,
+                settings.pool_stride,
+                settings.pool_padding_arg(),
+                settings.ceil_mode,
+            )
+            key = (key, settings.pool, pool_args)
             pool_entry = cache.get("pooled", shape, key)
             if pool_entry is None:
                 if settings.pool == "max":
-                    pooled, indices = kernels.max_pool2d(act, **pool_args)
+                    pooled, indices = kernels.max_pool2d(act, *pool_args)
                 else:
-                    pooled = kernels.avg_pool2d(act, **pool_args)
+                    pooled = kernels.avg_pool2d(act, *pool_args)
                 pool_entry = (pooled, indices, _abs_max(pooled[0]))
                 cache.put("pooled", shape, key, pool_entry)
             pooled, indices, pool_max = pool_entry

@@ -103,10 +103,12 @@ class Plan:
 
     def group_for_kernel(self, kernel_hw: tuple[int, int]) -> GroupPlan:
         """The group of ``kernel_hw``, or the plan a filter of that shape would get."""
+        kh, kw = kernel_hw
         for group in self.groups:
-            if group.kernel_hw == tuple(kernel_hw):
+            if group.kernel_hw == (kh, kw):
                 return group
-        return _plan_group(self.settings, self.image_shape[1:], tuple(kernel_hw), ())
+        _, h, w = self.image_shape
+        return _plan_group(self.settings, (h, w), (kh, kw), ())
 
 
 def _chw(image_shape: Sequence[int]) -> tuple[int, int, int]:

@@ -95,14 +95,16 @@ class Settings:
 
     def conv_padding(self) -> str | tuple[int, int, int, int]:
         """The ``padding`` argument for :func:`kernels.conv2d`."""
-        return (
-            tuple(self.explicit_padding) if self.padding == "explicit" else self.padding
-        )
+        if self.padding == "explicit":
+            top, bottom, left, right = self.explicit_padding
+            return (top, bottom, left, right)
+        return self.padding
 
     def pool_padding_arg(self) -> str | tuple[int, int]:
         """The ``padding`` argument for the pooling kernels."""
         if self.pool_padding == "explicit":
-            return tuple(self.pool_explicit_padding)
+            pad_h, pad_w = self.pool_explicit_padding
+            return (pad_h, pad_w)
         return self.pool_padding
 
 

@@ -88,11 +88,13 @@ def stage_shapes(
         if s.pool != "none":
             ph, pw = s.pool_size
             qh, qw = group.pooled_hw  # type: ignore[misc]
+            pool_h, pool_w = group.pool_formula  # type: ignore[misc]
             stages.append(
                 Stage(
                     f"{s.pool} pool {ph}x{pw}{tag}",
                     (f, qh, qw),
-                    *group.pool_formula,  # type: ignore[misc]
+                    pool_h,
+                    pool_w,
                     (kh, kw),
                 )
             )
