@@ -94,6 +94,20 @@ def settle(qtbot, explorer):
     qtbot.waitUntil(explorer.is_up_to_date, timeout=TIMEOUT)
 
 
+def stable_pixel_point(qtbot, grid, index, stage, row, col):
+    """The viewport point of a map pixel, once it stays put and picks that pixel."""
+    seen = []
+
+    def settled():
+        point = QPoint(grid.mapFromScene(grid.scene_pos_of(index, stage, row, col)))
+        seen.append(point)
+        picked = grid.pick(grid.mapToScene(point)) == (index, stage, row, col)
+        return len(seen) > 1 and seen[-2] == point and picked
+
+    qtbot.waitUntil(settled, timeout=TIMEOUT)
+    return seen[-1]
+
+
 @pytest.fixture
 def rgb_file(tmp_path):
     rng = np.random.default_rng(0)
@@ -201,11 +215,11 @@ def test_microscope_shows_the_numbers_of_a_clicked_pixel(
     grid = explorer.grid
     row, col = (0, 3) if stage == "conv" else (2, 4)
     index = 1
-    # click where the pixel is drawn
-    scene = grid.scene_pos_of(index, stage, row, col)
-    point = grid.mapFromScene(scene)
+    # click where the pixel is drawn, once the grid's layout has settled (pyqtgraph
+    # lays the views out on a posted event: a position read before it goes stale)
+    point = stable_pixel_point(qtbot, grid, index, stage, row, col)
     with qtbot.waitSignal(grid.pixel_clicked, timeout=5000) as blocker:
-        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(point))
+        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert blocker.args == [index, stage, row, col]
     assert explorer.microscope.isVisible()
 
@@ -431,3 +445,29 @@ def test_numpy_and_numba_colourings_agree():
         want = 0xFF000000 | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
         np.testing.assert_array_equal(pixels[p], want)
     assert tuple(to_rgb(np.array([[np.nan]]), (-1.0, 1.0))[0, 0]) == (128, 128, 128)
+
+
+def test_mixed_kernel_sizes_show_each_size(window, qtbot):
+    """A 5x5 filter beside the 3x3 bank: headers and shapes panel give both sizes."""
+    from convlab.gui.explorer.feature_grid import stage_titles
+
+    explorer = window.explorer
+    explorer.load_array(np.zeros((28, 28), np.float32), "zeros")
+    explorer.geometry.padding.setCurrentIndex(
+        explorer.geometry.padding.findData("valid")
+    )
+    explorer.add_filters([("big", np.ones((5, 5), np.float32))])
+    settle(qtbot, explorer)
+    result = explorer.result()
+    assert [explorer.grid.values(i, "conv").shape for i in (0, 8)] == [
+        (26, 26),
+        (24, 24),
+    ]
+    titles = stage_titles(result)
+    assert titles["conv"] == "conv 26×26 / 24×24"
+    assert titles["pooled"] == "max pool 13×13 / 12×12"
+    text = explorer.shapes.text()
+    assert "8 × 26 × 26" in text
+    assert "1 × 24 × 24" in text
+    assert "1 × 12 × 12" in text
+    assert_view_matches_kernels(explorer)

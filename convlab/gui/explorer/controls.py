@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import explore
-from convlab.explore import Settings
+from convlab.explore import Plan, Settings
 
 ERROR_STYLE = "color: #c62828; font-weight: 600;"
 
@@ -121,12 +121,7 @@ class GeometryPanel(QWidget):
         self._row(form, "Padding", "padding", pad_box)
 
         self.padding_mode = _combo(
-            {
-                "zeros": "zeros",
-                "reflect": "reflect",
-                "replicate": "replicate",
-                "circular": "circular",
-            },
+            {mode: mode for mode in explore.PADDING_MODES},
             "What the padded cells contain (PyTorch's padding_mode):\nzeros: 0 "
             "(darkens the border of a blur)\n"
             "reflect: mirror without repeating the edge (d c b | a b c d)\n"
@@ -427,9 +422,15 @@ class ShapesPanel(QTextBrowser):
         super().resizeEvent(event)
         self._fit_height()
 
-    def update_for(self, settings: Settings, image_shape: tuple[int, ...]) -> None:
+    def update_for(
+        self, plan: Plan | Settings, image_shape: tuple[int, ...] | None = None
+    ) -> None:
+        """Show a :class:`~convlab.explore.Plan`'s shapes (or those of settings on an
+        image of ``image_shape``)."""
+        if not isinstance(plan, Plan):
+            plan = explore.plan(plan, image_shape)
         try:
-            stages = explore.stage_shapes(settings, image_shape)
+            stages = explore.stage_shapes(plan)
         except (ValueError, IndexError) as exc:
             self.setText(f"<p style='{ERROR_STYLE}'>{html.escape(str(exc))}</p>")
             return
@@ -461,7 +462,7 @@ class ShapesPanel(QTextBrowser):
             "<tr><th align='left'>stage</th><th align='left'>shape (C × H × "
             "W)</th></tr>" + "".join(rows) + "</table>"
         )
-        disagreements = explore.conventions(settings, image_shape)
+        disagreements = explore.conventions(plan)
         if disagreements:
             names = [name for name, _ in disagreements[0][2]]
             head = "".join(f"<th>{html.escape(n)}</th>" for n in names)

@@ -17,14 +17,13 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QImage, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from convlab.explore import ACTIVATIONS, FilterMaps, Result
+from convlab.explore import ACTIVATIONS, FilterMaps, Plan, Result
 
 from .colormaps import DIVERGING, image_for_display, symmetric_levels
 from .render import Rendered, Renderer
 
 BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
-STAGE_KEYS = ("conv", "activation", "pooled")
 TITLE_SIZE = "10pt"
 NAME_SIZE = "10pt"
 NAME_HEIGHT = 20  # px: the filter's name above its maps
@@ -45,17 +44,21 @@ def format_value(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _sizes(plan: Plan | None, stage: str) -> str:
+    """Every map size of a stage, from the plan (a bank may mix kernel sizes)."""
+    sizes = plan.stage_sizes(stage) if plan is not None else ()
+    return " / ".join(f"{h}×{w}" for h, w in sizes) or "0×0"
+
+
 def stage_titles(result: Result) -> dict[str, str]:
     s = result.settings
-    shape = result.maps[0].conv.shape if result.maps else (0, 0)
     act = ACTIVATIONS[s.activation].split("  ")[0]
     titles = {
-        "conv": f"conv {shape[0]}×{shape[1]}",
+        "conv": f"conv {_sizes(result.plan, 'conv')}",
         "activation": "no activation" if s.activation == "none" else act,
     }
     if s.pool != "none" and result.maps and result.maps[0].pooled is not None:
-        p = result.maps[0].pooled.shape
-        titles["pooled"] = f"{s.pool} pool {p[0]}×{p[1]}"
+        titles["pooled"] = f"{s.pool} pool {_sizes(result.plan, 'pooled')}"
     return titles
 
 

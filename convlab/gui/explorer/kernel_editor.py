@@ -1,5 +1,5 @@
-"""A kernel editor: 1..15 rows and columns, type values, drag to paint, transform,
-undo/redo."""
+"""A kernel editor: 1..MAX_KERNEL_SIDE rows and columns, type values, drag to paint,
+transform, undo/redo."""
 
 from __future__ import annotations
 
@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .colormaps import hex_colours, text_colour_for
+from convlab.explore import MAX_KERNEL_SIDE
 
-MAX_SIDE = 15
+from .colormaps import hex_colours, text_colour_for
 
 
 def format_value(value: float) -> str:
@@ -72,15 +72,15 @@ class KernelEditor(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         size_row = QHBoxLayout()
         self.rows = QSpinBox()
-        self.rows.setRange(1, MAX_SIDE)
+        self.rows.setRange(1, MAX_KERNEL_SIDE)
         self.rows.setPrefix("rows ")
         self.rows.setToolTip(
-            "Kernel height (1 to 15). Rectangular kernels are allowed."
+            f"Kernel height (1 to {MAX_KERNEL_SIDE}). Rectangular kernels are allowed."
         )
         self.cols = QSpinBox()
-        self.cols.setRange(1, MAX_SIDE)
+        self.cols.setRange(1, MAX_KERNEL_SIDE)
         self.cols.setPrefix("cols ")
-        self.cols.setToolTip("Kernel width (1 to 15).")
+        self.cols.setToolTip(f"Kernel width (1 to {MAX_KERNEL_SIDE}).")
         self.bias = QDoubleSpinBox()
         self.bias.setRange(-100.0, 100.0)
         self.bias.setDecimals(3)

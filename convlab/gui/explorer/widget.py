@@ -420,7 +420,8 @@ class ExplorerWidget(QWidget):
             self._last_changed = changed
         settings = self.settings()
         image = self._loaded.array
-        problems = explore.validate(settings, image.shape, blame=self._last_changed)
+        plan = explore.plan(settings, image.shape, blame=self._last_changed)
+        problems = list(plan.problems)
         self.geometry.show_problems(problems)
         if problems:
             self._invalid_shown = True
@@ -439,7 +440,7 @@ class ExplorerWidget(QWidget):
         if self._task is None and self._kernels_ready:
             self._start_next()
         else:  # nothing to draw yet: the shapes at least (else they follow the maps)
-            self.shapes.update_for(settings, image.shape)
+            self.shapes.update_for(plan)
 
     def _start_next(self) -> None:
         if self._pending is None:
@@ -475,7 +476,7 @@ class ExplorerWidget(QWidget):
         self._rendered = rendered
         self.grid.set_rendered(rendered)
         # the maps first, then the text that describes them (1-2 ms of rich-text layout)
-        self.shapes.update_for(result.settings, result.image.shape)
+        self.shapes.update_for(result.plan)
         if self._inspected is not None:
             self._refresh_microscope()
         self.maps_displayed.emit(result)
@@ -614,7 +615,11 @@ class ExplorerWidget(QWidget):
         bank."""
         for name, kernel in items:
             k = np.asarray(kernel, np.float32)
-            if k.ndim == 2 and min(k.shape) >= 1 and max(k.shape) <= 15:
+            if (
+                k.ndim == 2
+                and min(k.shape) >= 1
+                and max(k.shape) <= explore.MAX_KERNEL_SIDE
+            ):
                 self.bank.add_entry(
                     BankEntry(str(name), k.copy(), 0.0, "Imported filter.")
                 )
