@@ -37,6 +37,7 @@ __all__ = [
     "is_signed",
     "limits",
     "lut",
+    "lut_index",
     "nan_colour",
     "to_rgb",
 ]
@@ -272,18 +273,48 @@ def to_rgb(values: np.ndarray, name: str, lo: float, hi: float) -> np.ndarray:
     [[0, 0, 0], [128, 128, 128], [255, 255, 255]]
     """
     table = lut(name)
-    a = np.asarray(values, np.float64)
+    a = np.asarray(values)
     if a.ndim != 2:
         raise ValueError(
             f"`values` must be 2-D (H, W). Received: values.shape={a.shape}"
         )
+    index, nan = lut_index(a, lo, hi)
+    rgb = table[index]
+    if nan is not None:
+        rgb[nan] = nan_colour(name)
+    return rgb
+
+
+def lut_index(
+    values: np.ndarray, lo: float, hi: float
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The table entry of every value (the arithmetic of :func:`to_rgb`).
+
+    Parameters
+    ----------
+    values : array_like, float, any shape
+    lo, hi : float
+        Finite, ``lo < hi``.
+
+    Returns
+    -------
+    index : ndarray, uint8, the shape of ``values``
+        NaN entries get 0.
+    nan : ndarray of bool or None
+        Where ``values`` is NaN (None if nowhere).
+    """
     lo, hi = float(lo), float(hi)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(
             f"`lo` and `hi` must be finite with lo < hi. Received: lo={lo!r}, hi={hi!r}"
         )
-    nan = np.isnan(a)
-    t = (np.where(nan, 0.0, a) - 0.5 * (lo + hi)) * (255.0 / (hi - lo)) + 128.0
-    rgb = table[np.clip(t, 0.0, 255.0).astype(np.intp)]
-    rgb[nan] = nan_colour(name)
-    return rgb
+    t = np.asarray(values, np.float64) - 0.5 * (lo + hi)
+    t *= 255.0 / (hi - lo)
+    t += 128.0
+    nan = np.isnan(t)
+    if nan.any():
+        t[nan] = 0.0
+    else:
+        nan = None
+    np.clip(t, 0.0, 255.0, out=t)
+    return t.astype(np.uint8), nan
