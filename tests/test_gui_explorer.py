@@ -401,6 +401,9 @@ def _reference_pixels(values, abs_max):
 def test_pixels_are_the_maps_coloured_and_shared_scale(window, qtbot, rgb_file):
     explorer = window.explorer
     explorer.load_image_file(rgb_file)
+    # every map diverging (the default draws non-negative maps greyscale: see
+    # test_presentation.py)
+    explorer.set_colormap("maps", "diverging")
     settle(qtbot, explorer)
     grid = explorer.grid
     result = explorer.result()

@@ -1,33 +1,48 @@
-"""Colour maps: one diverging map (blue negative, white zero, red positive) for every
-map.
+"""Colour maps of the explorer: :mod:`convlab.colormaps` as Qt-ready pixels.
 
 :func:`colorize_planes` turns float maps into ``uint32`` pixels ``0xFFRRGGBB`` (a
-``QImage.Format_RGB32`` row) in one numba pass with no Qt call, so it runs on the worker
-thread; :func:`to_rgb` (PNG export, kernel-editor cells) is the same arithmetic in
-numpy, so nothing on the GUI thread waits for a compile.
+``QImage.Format_RGB32`` row) with no Qt call, so it runs on the worker thread;
+:func:`to_rgb` (PNG export, kernel-editor cells) gives the same colours as uint8 RGB.
+Both use :func:`convlab.colormaps.lut_index`, so a value has one colour everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
+
 import numpy as np
 import pyqtgraph as pg
 
-from kernels._jit import njit_parallel, prange
+from convlab import colormaps as cm
 
-# ColorBrewer RdBu, reversed so that negative is blue and positive is red.
-_POSITIONS = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0]
-_COLOURS = [
-    (5, 48, 97),
-    (67, 147, 195),
-    (209, 229, 240),
-    (247, 247, 247),
-    (253, 219, 199),
-    (214, 96, 77),
-    (103, 0, 31),
-]
-DIVERGING = pg.ColorMap(_POSITIONS, _COLOURS, name="convlab diverging")
-GREYS = pg.ColorMap([0.0, 1.0], [(0, 0, 0), (255, 255, 255)], name="greys")
-NAN_RGB = (128, 128, 128)
+AUTO = "auto"
+"""Per map: :func:`convlab.colormaps.default_for` whether the map is signed."""
+
+CHOICES: tuple[str, ...] = (AUTO, *cm.NAMES)
+CHOICE_LABELS: dict[str, str] = {
+    AUTO: "Automatic (diverging if signed, else greyscale)",
+    **cm.LABELS,
+}
+CHOICE_TIPS: dict[str, str] = {
+    AUTO: "A map with negative values gets the diverging map (white = 0), a "
+    "non-negative one (after ReLU, pooled, a blur) greyscale, so it looks like a "
+    "photo.",
+    "grey": "Black = lowest, white = highest: image-like maps read as photos.",
+    "diverging": "For signed maps: the sign is the hue (blue negative, red "
+    "positive), the size is the darkness, 0 is white. A thin edge is a dark line.",
+    "viridis": "Perceptually uniform: equal steps in value look like equal steps in "
+    "colour; readable in greyscale print and by colour-blind viewers.",
+    "cividis": "Like viridis, tuned for colour-vision deficiency.",
+    "magma": "Perceptually uniform, dark to light through purple and orange.",
+}
+
+ROBUST_PERCENTILE = 99.5
+"""Robust contrast clips the scale at this percentile of |values|: one hot pixel (a
+padding artefact) then no longer washes every thin edge out to near-white."""
+
+DIVERGING_LUT = cm.lut("diverging")
+NAN_RGB = cm.nan_colour("diverging")
 
 
 def symmetric_levels(abs_max: float) -> tuple[float, float]:
@@ -44,42 +59,73 @@ def argb_lut(rgb_lut: np.ndarray) -> np.ndarray:
     return 0xFF000000 | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
 
 
-DIVERGING_LUT = DIVERGING.getLookupTable(0.0, 1.0, 256, alpha=False)
-ARGB_LUT = argb_lut(DIVERGING_LUT)
-NAN_ARGB = int(argb_lut(np.array([NAN_RGB]))[0])
+@cache
+def _argb(name: str) -> tuple[np.ndarray, np.uint32]:
+    table = argb_lut(cm.lut(name))
+    nan = argb_lut(np.array([cm.nan_colour(name)]))[0]
+    return table, np.uint32(nan)
 
 
-@njit_parallel
-def _colorize_planes(planes, lows, highs, lut, nan_argb, out):  # noqa: ANN001, ANN202
-    # t = (v - low) / (high - low) * 255 + 0.5, clipped to [0, 255] and truncated: the
-    # nearest of 256 colours. Written around the middle of the levels so that 0 on a
-    # symmetric scale lands exactly on 128 (ReLU maps are full of exact zeros). NaN is
-    # grey, +-inf saturate. Rows of all planes in parallel.
-    n_planes, rows, cols = planes.shape
-    for pr in prange(n_planes * rows):
-        p = pr // rows
-        r = pr - p * rows
-        mid = 0.5 * (lows[p] + highs[p])
-        scale = 255.0 / (highs[p] - lows[p])
-        for c in range(cols):
-            v = planes[p, r, c]
-            t = min(max((v - mid) * scale + 128.0, 0.0), 255.0)
-            out[p, r, c] = lut[int(t)] if v == v else nan_argb
+@cache
+def pg_colormap(name: str) -> pg.ColorMap:
+    """The map as a pyqtgraph ColorMap (colour bars)."""
+    table = cm.lut(name)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(table)), table, name=name)
+
+
+DIVERGING = pg_colormap("diverging")
+
+
+def resolve(choice: str, signed: bool) -> str:
+    """The map a choice means for a map (``"auto"`` -> by sign)."""
+    if choice == AUTO:
+        return cm.default_for(signed)
+    if choice not in cm.NAMES:
+        raise ValueError(
+            f"`choice` must be one of {', '.join(CHOICES)}. Received: choice={choice!r}"
+        )
+    return choice
+
+
+def plane_range(values: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the finite values of a map ((0, 0) if there are none)."""
+    if values.size == 0:
+        return 0.0, 0.0
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return 0.0, 0.0
+    return float(finite.min()), float(finite.max())
+
+
+def levels_for(
+    values: np.ndarray, name: str, clip_percentile: float | None = None
+) -> tuple[float, float]:
+    """The display range of a map drawn with ``name``: symmetric about 0 for the
+    diverging map (white is 0), (min, max) for the others."""
+    return cm.limits(
+        values, signed=name == "diverging", clip_percentile=clip_percentile
+    )
 
 
 def colorize_planes(
-    planes: np.ndarray, levels: np.ndarray, out: np.ndarray | None = None
+    planes: np.ndarray,
+    levels: np.ndarray,
+    out: np.ndarray | None = None,
+    names: str | Sequence[str] = "diverging",
 ) -> np.ndarray:
-    """Maps as uint32 pixels ``0xFFRRGGBB`` (``QImage.Format_RGB32``),
-    :data:`DIVERGING`.
+    """Maps as uint32 pixels ``0xFFRRGGBB`` (``QImage.Format_RGB32``).
 
     Parameters
     ----------
     planes : ndarray, shape (P, H, W), float
     levels : array_like, shape (P, 2)
-        Per plane, the values drawn full blue and full red (see
-        :func:`symmetric_levels`).
+        Per plane, the values drawn at the low and high ends of its map.
     out : ndarray, shape (P, H, W), uint32, optional
+    names : str or sequence of P str
+        The colour map of every plane (one of :data:`convlab.colormaps.NAMES`).
 
     Returns
     -------
@@ -89,43 +135,35 @@ def colorize_planes(
     if a.ndim != 3:
         raise ValueError(f"`planes` must be 3-D. Received: planes.shape={a.shape}")
     lv = np.asarray(levels, np.float64).reshape(a.shape[0], 2)
+    per_plane = [names] * a.shape[0] if isinstance(names, str) else list(names)
     if out is None:
         out = np.empty(a.shape, np.uint32)
-    if a.dtype != np.float32:
-        a = a.astype(np.float64)
-    _colorize_planes(
-        np.ascontiguousarray(a),
-        np.ascontiguousarray(lv[:, 0]),
-        np.ascontiguousarray(lv[:, 1]),
-        ARGB_LUT,
-        np.uint32(NAN_ARGB),
-        out,
-    )
+    for p in range(a.shape[0]):
+        table, nan_argb = _argb(per_plane[p])
+        index, nan = cm.lut_index(a[p], lv[p, 0], lv[p, 1])
+        np.take(table, index, out=out[p])
+        if nan is not None:
+            out[p][nan] = nan_argb
     return out
 
 
-def colorize(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+def colorize(
+    values: np.ndarray, levels: tuple[float, float], name: str = "diverging"
+) -> np.ndarray:
     """One ``(H, W)`` map as uint32 pixels (see :func:`colorize_planes`)."""
     a = np.asarray(values)
     if a.ndim != 2:
         raise ValueError(f"`values` must be 2-D. Received: values.shape={a.shape}")
-    return colorize_planes(a[None], [levels])[0]
+    return colorize_planes(a[None], [levels], names=name)[0]
 
 
-def to_rgb(array: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """A map as uint8 RGB ``(H, W, 3)`` with :data:`DIVERGING` (export, editor cells).
-
-    Plain numpy with the arithmetic of :func:`colorize_planes` (the same colour for
-    the same value), so the kernel editor can colour its cells on the GUI thread
-    before the JIT warm-up has compiled anything.
-    """
+def to_rgb(
+    array: np.ndarray, levels: tuple[float, float], name: str = "diverging"
+) -> np.ndarray:
+    """A map as uint8 RGB ``(H, W, 3)`` (export, editor cells): the colours of
+    :func:`colorize_planes`."""
     a = np.atleast_2d(np.asarray(array, np.float64))
-    lo, hi = float(levels[0]), float(levels[1])
-    t = np.clip((a - 0.5 * (lo + hi)) * (255.0 / (hi - lo)) + 128.0, 0.0, 255.0)
-    nan = np.isnan(a)
-    rgb = DIVERGING_LUT[np.where(nan, 0.0, t).astype(np.intp)].astype(np.uint8)
-    rgb[nan] = NAN_RGB
-    return rgb
+    return cm.to_rgb(a, name, levels[0], levels[1])
 
 
 def image_for_display(chw: np.ndarray) -> np.ndarray:
@@ -133,6 +171,15 @@ def image_for_display(chw: np.ndarray) -> np.ndarray:
     return (
         chw[0] if chw.shape[0] == 1 else np.ascontiguousarray(np.moveaxis(chw, 0, -1))
     )
+
+
+def image_rgb(chw: np.ndarray, name: str = "grey") -> np.ndarray:
+    """A (C, H, W) image in [0, 1] as uint8 (H, W, 3): a greyscale image through the
+    colour map ``name`` on (0, 1), an RGB image as it is (its colours are data)."""
+    if chw.shape[0] == 1:
+        return cm.to_rgb(chw[0], name, 0.0, 1.0)
+    rgb = np.clip(np.moveaxis(chw[:3], 0, -1), 0.0, 1.0) * 255.0 + 0.5
+    return np.nan_to_num(rgb).astype(np.uint8)
 
 
 def text_colour_for(value: float, abs_max: float) -> str:

@@ -9,25 +9,27 @@ such.
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from convlab.explore import ACTIVATIONS, FilterMaps, Plan, Result
 
-from .colormaps import DIVERGING, image_for_display, symmetric_levels
+from .colormaps import image_rgb, pg_colormap
 from .render import Rendered, Renderer
 
 BACKGROUND = "#202124"
 HIGHLIGHT = "#ffd54f"
-TITLE_SIZE = "10pt"
-NAME_SIZE = "10pt"
-NAME_HEIGHT = 20  # px: the filter's name above its maps
-HEADER_HEIGHT = 26  # px: the stage titles
+TITLE_POINTS = 10.0  # at UI scale 1
+NAME_POINTS = 10.0
+NAME_HEIGHT = 20  # px: the filter's name above its maps (UI scale 1)
+HEADER_HEIGHT = 26  # px: the stage titles (UI scale 1)
 GROUP_GAP = 14  # px between groups of filters side by side
 COLORBAR_WIDTH = 72  # px
 SPACING = 3  # px between cells
@@ -97,11 +99,23 @@ class MapItem(pg.ImageItem):
     def __init__(self) -> None:
         super().__init__(axisOrder="row-major")
         self.values: np.ndarray | None = None
-        self.scale = 0.0
+        self.levels: tuple[float, float] = (-1.0, 1.0)
+        self.colormap = "diverging"
 
-    def set_map(self, values: np.ndarray, pixels: np.ndarray, scale: float) -> None:
+    @property
+    def scale(self) -> float:
+        return max(abs(self.levels[0]), abs(self.levels[1]))
+
+    def set_map(
+        self,
+        values: np.ndarray,
+        pixels: np.ndarray,
+        levels: tuple[float, float],
+        colormap: str,
+    ) -> None:
         self.values = values
-        self.scale = scale
+        self.levels = (float(levels[0]), float(levels[1]))
+        self.colormap = colormap
         old = self.image
         if (
             old is not None
@@ -120,16 +134,21 @@ class MapItem(pg.ImageItem):
         self._renderRequired = False
 
 
-class _Header(pg.LabelItem):
-    """A column title that does not claim its text's width: the columns share it
-    equally.
+class _FitLabel(pg.LabelItem):
+    """A one-line title that claims no width (the columns share the width equally)
+    and never runs into its neighbour: too long for its cell, it shows its short form
+    (the title without its trailing size), then that elided with "…"; the tooltip
+    keeps the whole title.
 
-    Titles are always one line, so a new title keeps the height: :meth:`set_title` does
-    not invalidate the grid's layout (``LabelItem.setText`` did, and re-laying out 24
-    views cost ~3 ms per stride or padding change).
+    A new title keeps the height: :meth:`set_title` does not invalidate the grid's
+    layout (``LabelItem.setText`` did, and re-laying out 24 views cost ~3 ms per stride
+    or padding change).
     """
 
     _quiet = False
+    _fitting = False
+    _want: tuple[str, str, float] = ("", "", TITLE_POINTS)
+    _bold = True
 
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph)
         super().updateMin()
@@ -140,24 +159,78 @@ class _Header(pg.LabelItem):
         if not self._quiet:
             super().updateGeometry()
 
-    def set_title(self, text: str) -> None:
-        if text == self.text:
+    def title(self) -> str:
+        """The whole title (what the label shows when it fits)."""
+        return self._want[0]
+
+    def set_title(self, text: str, points: float | None = None) -> None:
+        points = self._want[2] if points is None else float(points)
+        short = re.sub(r"\s*\d+×\d+$", "", text)
+        want = (text, short, points)
+        if want == self._want:
+            return
+        self._want = want
+        self.setToolTip(text)
+        self._fit()
+
+    def _show(self, text: str) -> None:
+        shown = html.escape(text) if text else "&nbsp;"
+        if shown == self.text:
             return
         self._quiet = True
         try:
-            self.setText(text, size=TITLE_SIZE, bold=True)
+            self.setText(shown, size=f"{self._want[2]:g}pt", bold=self._bold)
         finally:
             self._quiet = False
 
+    def shown_width(self) -> float:
+        """The width the shown text takes (document margins included)."""
+        return self.item.boundingRect().width()
 
-class _Name(pg.LabelItem):
+    def _fit(self) -> None:
+        if self._fitting:
+            return
+        self._fitting = True
+        try:
+            full, short, points = self._want
+            room = self.rect().width()
+            if room <= 0:  # not laid out yet: the whole title, fitted on resize
+                self._show(full)
+                return
+            for candidate in dict.fromkeys((full, short)):
+                self._show(candidate)
+                if self.shown_width() <= room:
+                    return
+            font = QFont(self.item.font())
+            font.setPointSizeF(points)
+            font.setBold(self._bold)
+            metrics = QFontMetricsF(font)
+            margin = self.shown_width() - metrics.horizontalAdvance(short)
+            self._show(
+                metrics.elidedText(
+                    short, Qt.TextElideMode.ElideRight, max(room - margin - 1, 0.0)
+                )
+            )
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        super().resizeEvent(event)
+        if event is not None:
+            self._fit()
+
+
+_Header = _FitLabel
+
+
+class _Name(_FitLabel):
     """A filter's name above its row of maps: one line, no width claimed."""
 
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph)
         super().updateMin()
-        self.setMinimumWidth(0)
-        self.setPreferredWidth(0)
-        self.setMaximumHeight(NAME_HEIGHT)
+        self.setMaximumHeight(self._max_height)
+
+    _max_height = NAME_HEIGHT
 
 
 def _new_view(lock_aspect: bool = True) -> pg.ViewBox:
@@ -202,7 +275,9 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._selected: tuple[int, str] = (0, "conv")
         self._image_hw: tuple[int, int] | None = None
         self._rendered: Rendered | None = None
-        self._shared_max = 0.0
+        self._ui_scale = 1.0
+        self._foreground = "#e8eaed"
+        self._fitted: tuple[QRectF, tuple[float, ...]] | None = None
         self._cells_selected: tuple[int, str] | None = None
         self._colorbar_key: tuple | None = None
         self.colorbar: pg.ColorBarItem | None = None
@@ -244,18 +319,53 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._update_colorbar()
 
     def reset_zoom(self) -> None:
-        """Show the whole input extent in every map (maps sit in input coordinates).
+        """Show the whole input and every whole output in every map (maps sit in input
+        coordinates: with padding 30 or ceil-mode pooling an output reaches beyond the
+        image's edge).
 
         A fixed range rather than pyqtgraph's auto-range: a stride or padding change
         moves a map's edges by half a pixel, and auto-range then re-fitted all 24 linked
-        views on every redraw (measured +10 ms per shape change).
+        views on every redraw (measured +10 ms per shape change). The default view
+        follows the extent, rounded out to whole input pixels, only while the user has
+        not zoomed or panned.
         """
         if not self._cells or self._image_hw is None:
             return
-        h, w = self._image_hw
+        extent = self._extent()
         first = self._cells[0]["conv"][0]
         first.disableAutoRange()
-        first.setRange(QRectF(0, 0, w, h), padding=0.0)
+        first.setRange(extent, padding=0.0)
+        self._fitted = (extent, self._view_rect())
+
+    def _view_rect(self) -> tuple[float, ...]:
+        if not self._cells:
+            return ()
+        (x0, x1), (y0, y1) = self._cells[0]["conv"][0].viewRange()
+        return (round(x0, 6), round(x1, 6), round(y0, 6), round(y1, 6))
+
+    def _extent(self) -> QRectF:
+        """The input rectangle united with every map's, rounded out to whole pixels."""
+        if self._image_hw is None and self._result is None:
+            return QRectF()
+        hw = self._image_hw or self._result.image.shape[1:]  # type: ignore[union-attr]
+        h, w = hw
+        rect = QRectF(0, 0, w, h)
+        for row in self._cells:
+            for _, img in row.values():
+                r = getattr(img, "_convlab_rect", None)
+                if r is not None:
+                    rect = rect.united(r)
+        left, top = math.floor(rect.left()), math.floor(rect.top())
+        right, bottom = math.ceil(rect.right()), math.ceil(rect.bottom())
+        return QRectF(left, top, right - left, bottom - top)
+
+    def _should_refit(self, extent: QRectF) -> bool:
+        fitted = getattr(self, "_fitted", None)
+        if fitted is None:
+            return True
+        rect, view = fitted
+        # the extent moved, and the view is still the one Reset zoom chose
+        return extent != rect and view == self._view_rect()
 
     def set_result(self, result: Result) -> None:
         """Show ``result``, coloured here (on the calling thread; scripts and tests)."""
@@ -275,24 +385,25 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             self._layout_key = key
         titles = stage_titles(result)
         for stage, label in self._header_items:
-            label.set_title(titles.get(stage, "&nbsp;"))
+            label.set_title(titles.get(stage, ""), TITLE_POINTS * self._ui_scale)
         self._result = result
         self._rendered = rendered
         self._shared = rendered.shared
-        self._shared_max = rendered.shared_max
         for i, fm in enumerate(result.maps):
             kernel_hw = result.settings.filters[i].kernel.shape
-            pixels, scales = rendered.pixels[i], rendered.scales[i]
+            pixels, levels = rendered.pixels[i], rendered.levels[i]
+            names = rendered.names[i]
             for stage in stages:
                 img = self._cells[i][stage][1]
-                img.set_map(fm.stage(stage), pixels[stage], scales[stage])
+                img.set_map(fm.stage(stage), pixels[stage], levels[stage], names[stage])
                 rect = map_rect(result, fm, stage, kernel_hw)
                 if rect != img._convlab_rect:
                     img.setRect(rect)
                     img._convlab_rect = rect
         self._update_colorbar()
         image_hw = result.image.shape[1:]
-        if image_hw != self._image_hw:
+        extent = self._extent()
+        if image_hw != self._image_hw or self._should_refit(extent):
             self._image_hw = image_hw
             self.reset_zoom()
         self._restore_marker()
@@ -339,14 +450,16 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         Each filter is a row of maps with its name on a thin line above them (no name
         column: the width goes to the maps); groups of filters sit side by side.
         """
-        width = max(self.width() - COLORBAR_WIDTH, 200)
-        height = max(self.height() - HEADER_HEIGHT, 150)
+        scale = self._ui_scale
+        width = max(self.width() - COLORBAR_WIDTH * scale, 200)
+        height = max(self.height() - HEADER_HEIGHT * scale, 150)
+        name_height = NAME_HEIGHT * scale
         best, best_side = 1, 0.0
         for groups in range(1, max(n_filters, 1) + 1):
             rows = -(-n_filters // groups)
             side = min(
                 (width - GROUP_GAP * (groups - 1)) / (n_stages * groups) - SPACING,
-                height / rows - NAME_HEIGHT - SPACING,
+                height / rows - name_height - SPACING,
             )
             if side > best_side * 1.02:  # fewer groups on a near tie: wider rows
                 best, best_side = groups, side
@@ -364,14 +477,15 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         span = len(stages) + 1  # the stages, then a gap column before the next group
         for g in range(min(groups, max(n, 1))):
             for j, stage in enumerate(stages):
-                label = _Header("", color="#e8eaed")
-                label.setText("&nbsp;", size=TITLE_SIZE, bold=True)
+                label = _Header("", color=self._foreground)
+                label.set_title("", TITLE_POINTS * self._ui_scale)
                 self.ci.addItem(label, row=0, col=g * span + j)
                 self._header_items.append((stage, label))
         for i, fm in enumerate(result.maps):
             r, g = divmod(i, groups)
-            name = _Name(fm.name, color="#e8eaed", size=NAME_SIZE, justify="left")
-            name.setToolTip(fm.name)
+            name = _Name("", color=self._foreground, justify="left")
+            name._max_height = round(NAME_HEIGHT * self._ui_scale)
+            name.set_title(fm.name, NAME_POINTS * self._ui_scale)
             self.ci.addItem(name, row=1 + 2 * r, col=g * span, colspan=len(stages))
             self._row_labels.append(name)
             row = {}
@@ -388,11 +502,12 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             self._cells.append(row)
         self.colorbar = pg.ColorBarItem(
             values=(-1.0, 1.0),
-            colorMap=DIVERGING,
+            colorMap=pg_colormap("diverging"),
             interactive=False,
-            width=16,
+            width=round(16 * self._ui_scale),
             colorMapMenu=False,
         )
+        self._style_axis(self.colorbar.axis)
         last = groups * span - 1
         self.ci.addItem(self.colorbar, row=1, col=last, rowspan=2 * rows)
         grid = self.ci.layout
@@ -435,24 +550,69 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
             vb.setYLink(first)
 
     def _update_colorbar(self) -> None:
-        if self.colorbar is None:
+        """The colour bar shows the selected map's colours and range (every map's,
+        with a shared scale)."""
+        if self.colorbar is None or not self._cells:
             return
-        key = (self.colorbar, self._shared, self._shared_max if self._shared else 1.0)
+        i, stage = self._selected
+        if i >= len(self._cells) or stage not in self._cells[i]:
+            i, stage = 0, "conv"
+        img = self._cells[i][stage][1]
+        key = (self.colorbar, self._shared, img.colormap, img.levels, i, stage)
         if key == self._colorbar_key:
             return
         self._colorbar_key = key
+        self.colorbar.setColorMap(pg_colormap(img.colormap))
+        self.colorbar.setLevels(img.levels, update_items=False)
         if self._shared:
-            self.colorbar.setLevels(
-                symmetric_levels(self._shared_max), update_items=False
-            )
-            self.colorbar.axis.setLabel("value (shared scale)")
+            label = "value (one scale for every map)"
         else:
-            self.colorbar.setLevels((-1.0, 1.0), update_items=False)
-            self.colorbar.axis.setLabel("value / max |value| of each map")
+            name = self._result.maps[i].name if self._result is not None else ""
+            label = f"value of {name} · {stage} (each map its own scale)"
+        self.colorbar.axis.setLabel(label)
+        self.colorbar.setToolTip(
+            "Diverging maps: blue negative, white 0, red positive (symmetric scale). "
+            "Greyscale: black lowest, white highest. Click a map to show its scale."
+        )
 
     def levels(self, filter_index: int, stage: str) -> tuple[float, float]:
-        """The values drawn full blue and full red in a cell."""
-        return symmetric_levels(self.image_item(filter_index, stage).scale)
+        """The values drawn at the low and high ends of a cell's colour map."""
+        return self.image_item(filter_index, stage).levels
+
+    def colormap(self, filter_index: int, stage: str) -> str:
+        """The colour map a cell is drawn with."""
+        return self.image_item(filter_index, stage).colormap
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Scale titles, names, the colour bar and the layout arithmetic."""
+        scale = float(scale)
+        if scale == self._ui_scale:
+            return
+        self._ui_scale = scale
+        if self._rendered is not None:
+            self._layout_key = None
+            self.set_rendered(self._rendered)
+
+    def set_foreground(self, colour: str) -> None:
+        """Text colour of titles and names (the high-contrast theme: white)."""
+        if colour == self._foreground:
+            return
+        self._foreground = colour
+        if self._rendered is not None:
+            self._layout_key = None
+            self.set_rendered(self._rendered)
+
+    def _style_axis(self, axis: pg.AxisItem) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(9.0 * self._ui_scale)
+        axis.setStyle(tickFont=font)
+        axis.setPen(self._foreground)
+        axis.setTextPen(self._foreground)
+        axis.label.setFont(font)
+
+    def headers(self) -> list[_FitLabel]:
+        """The column titles (tests, screenshots)."""
+        return [label for _, label in self._header_items]
 
     def _show_selection(self) -> None:
         """Outline the selected cell (only the cells whose state changes)."""
@@ -466,6 +626,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         if i < len(self._cells) and stage in self._cells[i]:
             self._cells[i][stage][0].setBorder(pg.mkPen(HIGHLIGHT, width=2))
             self._cells_selected = (i, stage)
+        self._update_colorbar()
 
     def _restore_marker(self) -> None:
         if self._marker is not None:
@@ -533,10 +694,22 @@ class InputView(pg.GraphicsLayoutWidget):
         self.window_item.hide()
         self.view.addItem(self.window_item)
 
+    colormap = "grey"
+
     def set_image(self, chw: np.ndarray) -> None:
-        self.image.setImage(image_for_display(chw), levels=(0.0, 1.0), autoLevels=False)
+        self._chw = chw
+        self.image.setImage(
+            image_rgb(chw, self.colormap), levels=(0, 255), autoLevels=False
+        )
         self.window_item.hide()
         self.view.autoRange(padding=0.02)
+
+    def set_colormap(self, name: str) -> None:
+        """The map a greyscale input is drawn with (an RGB input keeps its colours)."""
+        self.colormap = name
+        chw = getattr(self, "_chw", None)
+        if chw is not None:
+            self.image.setImage(image_rgb(chw, name), levels=(0, 255), autoLevels=False)
 
     def show_window(self, rect: QRectF | None) -> None:
         if rect is None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QGraphicsRectItem,
     QHBoxLayout,
@@ -26,12 +27,13 @@ from PySide6.QtWidgets import (
 
 from convlab.explore import ACTIVATIONS, ConvInspection, PoolInspection
 
-from .colormaps import image_for_display
+from .colormaps import image_rgb
 
 PAD_BRUSH = QBrush(QColor(255, 138, 128), Qt.BrushStyle.BDiagPattern)
 WINNER_BG = QColor("#ffd54f")
 EXPLAINED_BG = QColor("#b3e5fc")
 CHANNEL_NAMES = {1: ["grey"], 3: ["R", "G", "B"]}
+VIEW_HEIGHT = 210  # px at UI scale 1
 
 
 def fmt(value: float, digits: int = 4) -> str:
@@ -57,7 +59,20 @@ def _table(name: str) -> QTableWidget:
     table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
     table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    # narrow cells: nine columns of "-0.1235" fit beside the maps at 1280 px
+    table.setStyleSheet("QTableWidget::item { padding: 0px 1px; }")
+    table.horizontalHeader().setMinimumSectionSize(8)
     return table
+
+
+def table_width(table: QTableWidget) -> int:
+    """The width a table needs to show every column without scrolling."""
+    header = table.horizontalHeader()
+    columns = sum(
+        max(header.sectionSize(c), table.sizeHintForColumn(c))
+        for c in range(table.columnCount())
+    )
+    return columns + table.verticalHeader().sizeHint().width() + 2 * table.frameWidth()
 
 
 def fill_table(
@@ -112,6 +127,8 @@ class MicroscopePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._inspection: ConvInspection | PoolInspection | None = None
+        self._ui_scale = 1.0
+        self._colormap = "grey"
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF(), 11.0))
         self.setFont(font)
@@ -125,6 +142,7 @@ class MicroscopePanel(QWidget):
         title_font.setPointSizeF(font.pointSizeF() + 2)
         title_font.setBold(True)
         self.title.setFont(title_font)
+        self._title_font = title_font
         self.title.setWordWrap(True)
         head.addWidget(self.title, 1)
         close = QPushButton("✕")
@@ -139,6 +157,7 @@ class MicroscopePanel(QWidget):
         # wrap text to the panel's width instead of scrolling sideways
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll, 1)
+        self.scroll = scroll
         body = QWidget()
         scroll.setWidget(body)
         layout = QVBoxLayout(body)
@@ -146,7 +165,7 @@ class MicroscopePanel(QWidget):
 
         self.view_widget = pg.GraphicsLayoutWidget()
         self.view_widget.setBackground("#202124")
-        self.view_widget.setFixedHeight(210)
+        self.view_widget.setFixedHeight(VIEW_HEIGHT)
         self.view = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view_widget.addItem(self.view)
         self.padded_image = pg.ImageItem(axisOrder="row-major")
@@ -211,6 +230,48 @@ class MicroscopePanel(QWidget):
         self.pool_table.cellClicked.connect(self._on_pool_table_cell_clicked)
 
     # -- public --------------------------------------------------------------------
+    def set_ui_scale(self, scale: float) -> None:
+        """Scale the panel's text, tables and picture together (presentation view)."""
+        self._ui_scale = float(scale)
+        base = QApplication.font().pointSizeF()
+        font = QFont(self.font())
+        font.setPointSizeF(max(base, 9.0 * scale) * 11.0 / 9.0)
+        self.setFont(font)
+        title = QFont(font)
+        title.setPointSizeF(font.pointSizeF() + 2)
+        title.setBold(True)
+        self.title.setFont(title)
+        for table in self.tables():
+            table.setFont(font)
+            table.horizontalHeader().setFont(font)
+            table.verticalHeader().setFont(font)
+            table.resizeColumnsToContents()
+            table.resizeRowsToContents()
+        self.view_widget.setFixedHeight(round(VIEW_HEIGHT * min(scale, 1.5)))
+
+    def set_colormap(self, name: str) -> None:
+        """The colour map of the padded-input picture (a greyscale input)."""
+        self._colormap = name
+        if self._inspection is not None:
+            conv = (
+                self._inspection.conv
+                if isinstance(self._inspection, PoolInspection)
+                else self._inspection
+            )
+            self._show_view(conv)
+
+    def tables(self) -> list[QTableWidget]:
+        return [self.inputs, self.weights, self.products, self.pool_table]
+
+    def wanted_width(self) -> int:
+        """The width at which no table scrolls sideways (the owner sizes the pane)."""
+        margins = self.layout().contentsMargins()
+        scrollbar = self.scroll.verticalScrollBar().sizeHint().width()
+        widest = max(
+            (table_width(t) for t in self.tables() if not t.isHidden()), default=0
+        )
+        return max(widest, 240) + margins.left() + margins.right() + scrollbar + 8
+
     def inspection(self) -> ConvInspection | PoolInspection | None:
         return self._inspection
 
@@ -266,7 +327,9 @@ class MicroscopePanel(QWidget):
 
     def _show_view(self, ins: ConvInspection) -> None:
         self.padded_image.setImage(
-            image_for_display(ins.padded), levels=(0.0, 1.0), autoLevels=False
+            image_rgb(np.nan_to_num(ins.padded), self._colormap),
+            levels=(0, 255),
+            autoLevels=False,
         )
         top, bottom, left, right = ins.pads
         hp, wp = ins.padded.shape[1:]

@@ -14,10 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convlab import colormaps as cm
 from convlab import explore
 from convlab.explore import Result, Settings
 
-from .colormaps import colorize_planes, symmetric_levels
+from .colormaps import (
+    AUTO,
+    colorize_planes,
+    levels_for,
+    plane_range,
+    resolve,
+    symmetric_levels,
+)
 
 __all__ = ["Rendered", "Renderer", "compute_and_render", "warmup"]
 
@@ -31,23 +39,36 @@ class Rendered:
     """A :class:`~convlab.explore.Result` and its pixels.
 
     ``pixels[i][stage]`` is filter ``i``'s map as ``(H, W)`` uint32 ``0xFFRRGGBB``,
-    ``scales[i][stage]`` the ``abs_max`` it was coloured with; ``shared`` says whether
-    one scale (``shared_max``) was used for every map.
+    coloured with the map ``names[i][stage]`` on the display range
+    ``levels[i][stage]``; ``shared`` says whether one range was used for every map.
+    ``colormap`` is the choice (``"auto"`` or a map name) and ``clip_percentile`` the
+    robust-contrast clip (None: off) they were made with.
     """
 
     result: Result
     pixels: tuple[dict[str, np.ndarray], ...]
-    scales: tuple[dict[str, float], ...]
+    levels: tuple[dict[str, tuple[float, float]], ...]
+    names: tuple[dict[str, str], ...]
     shared: bool
-    shared_max: float
     seconds: float
+    colormap: str = AUTO
+    clip_percentile: float | None = None
+
+    @property
+    def scales(self) -> tuple[dict[str, float], ...]:
+        """max(|lo|, |hi|) of every map's range."""
+        return tuple(
+            {s: max(abs(lo), abs(hi)) for s, (lo, hi) in lv.items()}
+            for lv in self.levels
+        )
 
 
 class Renderer:
     """Compute (with a :class:`~convlab.explore.ComputeCache`) and colour on one thread.
 
-    A map whose float array and scale are the ones coloured last time keeps its pixels
-    (a pooling change recolours only the pooled maps). One call at a time.
+    A map whose float array, colour map and range are the ones coloured last time
+    keeps its pixels (a pooling change recolours only the pooled maps). One call at a
+    time.
     """
 
     def __init__(self) -> None:
@@ -55,68 +76,127 @@ class Renderer:
         self._coloured: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(
-        self, image: np.ndarray, settings: Settings, shared: bool = False
+        self,
+        image: np.ndarray,
+        settings: Settings,
+        shared: bool = False,
+        colormap: str = AUTO,
+        clip_percentile: float | None = None,
     ) -> Rendered:
         start = time.perf_counter()
         result = explore.compute(image, settings, cache=self.cache)
-        return self.render(result, shared, start)
+        return self.render(result, shared, start, colormap, clip_percentile)
 
     def render(
-        self, result: Result, shared: bool, start: float | None = None
+        self,
+        result: Result,
+        shared: bool,
+        start: float | None = None,
+        colormap: str = AUTO,
+        clip_percentile: float | None = None,
     ) -> Rendered:
-        """Colour every map of ``result`` (per-map or shared scale)."""
+        """Colour every map of ``result`` (per-map or shared range).
+
+        With ``colormap="auto"`` a map holding a negative value is drawn diverging
+        (symmetric about 0) and a non-negative one greyscale; with a shared range
+        the whole result is signed if any map is.
+        """
         if start is None:
             start = time.perf_counter()
-        shared_max = max(
-            (m for g in result.groups for ms in g.abs_max.values() for m in ms),
-            default=0.0,
-        )
+        resolve(colormap, True)  # check the choice before any work
+        stacks = [
+            (group, stage, stack)
+            for group in result.groups
+            for stage, stack in group.stacks.items()
+        ]
+        ranges = {
+            (id(stack), j): plane_range(stack[j])
+            for _, _, stack in stacks
+            for j in range(len(stack))
+        }
+        shared_levels: tuple[float, float] | None = None
+        shared_name = ""
+        if shared:
+            signed = any(lo < 0 for lo, _ in ranges.values())
+            shared_name = resolve(colormap, signed)
+            if clip_percentile is None:
+                lo = min((r[0] for r in ranges.values()), default=0.0)
+                hi = max((r[1] for r in ranges.values()), default=0.0)
+                values = np.array([lo, hi])
+            else:
+                values = np.concatenate([s.ravel() for _, _, s in stacks] or [[]])
+            shared_levels = levels_for(values, shared_name, clip_percentile)
         coloured: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         pixels: list[dict[str, np.ndarray]] = [{} for _ in result.maps]
-        scales: list[dict[str, float]] = [{} for _ in result.maps]
-        for group in result.groups:
-            for stage, stack in group.stacks.items():
-                maxima = (
-                    [shared_max] * len(group.members)
-                    if shared
-                    else group.abs_max[stage]
-                )
-                levels = np.array([symmetric_levels(m) for m in maxima])
-                # the same memory (kept alive by the entry, so not reused meanwhile),
-                # layout and levels: the same pixels ("none" activation, pool changes)
-                key = (_address(stack), stack.shape, stack.strides, levels.tobytes())
-                hit = coloured.get(key) or self._coloured.get(key)
-                if hit is None:
-                    hit = (stack, colorize_planes(stack, levels))
-                coloured[key] = hit
-                for j, i in enumerate(group.members):
-                    pixels[i][stage] = hit[1][j]
-                    scales[i][stage] = maxima[j]
+        levels: list[dict[str, tuple[float, float]]] = [{} for _ in result.maps]
+        names: list[dict[str, str]] = [{} for _ in result.maps]
+        for group, stage, stack in stacks:
+            plane_names, plane_levels = [], []
+            for j in range(len(group.members)):
+                if shared_levels is not None:
+                    plane_names.append(shared_name)
+                    plane_levels.append(shared_levels)
+                    continue
+                lo, hi = ranges[(id(stack), j)]
+                name = resolve(colormap, lo < 0)
+                if clip_percentile is None:
+                    if name == "diverging":
+                        # explore's abs_max: the largest finite |value|
+                        lv = symmetric_levels(group.abs_max[stage][j])
+                    else:
+                        lv = cm.limits(np.array([lo, hi]), signed=False)
+                else:
+                    lv = levels_for(stack[j], name, clip_percentile)
+                plane_names.append(name)
+                plane_levels.append(lv)
+            lv_array = np.array(plane_levels, np.float64)
+            # the same memory (kept alive by the entry, so not reused meanwhile),
+            # layout, maps and levels: the same pixels ("none" activation, pool
+            # changes)
+            key = (
+                _address(stack),
+                stack.shape,
+                stack.strides,
+                lv_array.tobytes(),
+                tuple(plane_names),
+            )
+            hit = coloured.get(key) or self._coloured.get(key)
+            if hit is None:
+                hit = (stack, colorize_planes(stack, lv_array, names=plane_names))
+            coloured[key] = hit
+            for j, i in enumerate(group.members):
+                pixels[i][stage] = hit[1][j]
+                levels[i][stage] = plane_levels[j]
+                names[i][stage] = plane_names[j]
         self._coloured = coloured
         return Rendered(
             result,
             tuple(pixels),
-            tuple(scales),
+            tuple(levels),
+            tuple(names),
             bool(shared),
-            shared_max,
             time.perf_counter() - start,
+            colormap,
+            clip_percentile,
         )
 
 
 def compute_and_render(
-    image: np.ndarray, settings: Settings, shared: bool = False
+    image: np.ndarray,
+    settings: Settings,
+    shared: bool = False,
+    colormap: str = AUTO,
+    clip_percentile: float | None = None,
 ) -> Rendered:
     """One-off :class:`Renderer` call (no caching between calls)."""
-    return Renderer()(image, settings, shared)
+    return Renderer()(image, settings, shared, colormap, clip_percentile)
 
 
 def warmup() -> None:
-    """Compile every kernel (the trainer's backward passes too) and the colouring.
+    """Compile every kernel (the trainer's backward passes too).
 
     Safe on a worker thread. Loading compiled code holds the GIL, so doing it all at
     start-up keeps the first training steps from stalling the GUI (the latency bench
     saw 55 ms event-loop stalls without it, 40 ms with it).
     """
     explore.warmup()  # runs kernels.warmup() too; do not call it again here
-    planes = np.zeros((2, 3, 3), np.float32)
-    colorize_planes(planes, [(-1.0, 1.0), (-2.0, 2.0)])

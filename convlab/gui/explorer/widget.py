@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -28,12 +29,14 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from convlab import colormaps as cmaps
 from convlab import explore
 from convlab._files import atomic_write
 from convlab.data import filters as filter_data
@@ -41,7 +44,14 @@ from convlab.data import images as image_data
 from convlab.explore import Result, Settings
 
 from ..workers import Task
-from .colormaps import symmetric_levels, to_rgb
+from .colormaps import (
+    AUTO,
+    CHOICE_LABELS,
+    CHOICE_TIPS,
+    CHOICES,
+    ROBUST_PERCENTILE,
+    to_rgb,
+)
 from .controls import GeometryPanel, ShapesPanel
 from .feature_grid import FeatureGrid, InputView
 from .filter_bank import BankEntry, FilterBankPanel
@@ -49,6 +59,11 @@ from .kernel_editor import KernelEditor
 from .microscope import MicroscopePanel
 from .render import Rendered, Renderer
 from .settings import build_settings
+
+INPUT_HEIGHT = 150  # px at UI scale 1
+LEFT_MIN_WIDTH = 250  # px: these three fit a 1024-pixel screen side by side
+GRID_MIN_WIDTH = 240
+MICROSCOPE_MIN_WIDTH = 240
 
 _PATTERNS = " ".join("*" + ext for ext in image_data.IMAGE_EXTENSIONS)
 IMAGE_FILTER = f"Images ({_PATTERNS});;All files (*)"
@@ -92,12 +107,18 @@ class ExplorerWidget(QWidget):
         The value under the cursor, described ('' when over nothing).
     busy_changed(bool)
         A compute started (True) or all computes finished (False).
+    display_changed()
+        A colour map, the robust-contrast option or the controls' visibility changed
+        (the main window remembers them).
     """
 
     status_message = Signal(str, int)
     maps_displayed = Signal(object)
     hover_changed = Signal(str)
     busy_changed = Signal(bool)
+    display_changed = Signal()
+
+    VIEWS = ("maps", "input", "microscope")
 
     def __init__(
         self, image_path: str | None = None, parent: QWidget | None = None
@@ -107,7 +128,7 @@ class ExplorerWidget(QWidget):
         self._loaded: image_data.LoadedImage | None = None
         self._result: Result | None = None
         self._task: Task | None = None
-        self._pending: tuple[np.ndarray, Settings, bool] | None = None
+        self._pending: tuple | None = None
         self._renderer = Renderer()
         self._rendered: Rendered | None = None
         explore.reuse_freed_memory()
@@ -116,7 +137,10 @@ class ExplorerWidget(QWidget):
         self._started_at = 0.0
         self._inspected: tuple[int, str, int, int] | None = None
         self._conv_cell: tuple[int, int] | None = None
-        self._requested: tuple[Settings, bool] | None = None
+        self._requested: tuple | None = None
+        self._colormaps = {"maps": AUTO, "input": "grey", "microscope": "grey"}
+        self._robust = False
+        self._ui_scale = 1.0
 
         self._build_ui()
         self._build_actions()
@@ -144,7 +168,7 @@ class ExplorerWidget(QWidget):
         input_box = QGroupBox("Input")
         input_layout = QVBoxLayout(input_box)
         self.input_view = InputView()
-        self.input_view.setFixedHeight(150)
+        self.input_view.setFixedHeight(INPUT_HEIGHT)
         self.input_view.setToolTip(
             "The input image. Drop a file here, paste one (Ctrl+V) or open one "
             "(Ctrl+O)."
@@ -205,7 +229,8 @@ class ExplorerWidget(QWidget):
         filters_layout.addWidget(editor_box, 1)
         self.control_tabs.addTab(self._scrolled(filters_page), "Filters")
         left_layout.addWidget(self.control_tabs, 1)
-        left.setMinimumWidth(360)
+        left.setMinimumWidth(LEFT_MIN_WIDTH)
+        self.left_panel = left
         splitter.addWidget(left)
 
         # centre: the grid
@@ -220,29 +245,67 @@ class ExplorerWidget(QWidget):
         font = self.hover_label.font()
         font.setPointSizeF(max(font.pointSizeF(), 11.0))
         self.hover_label.setFont(font)
+        # long hover texts must not widen the window: the label takes what is left
+        self.hover_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred
+        )
+        self.hover_label.setMinimumWidth(40)
         top_row.addWidget(self.hover_label, 1)
-        self.shared_scale = QCheckBox("Shared colour scale")
+        self.show_controls_button = QPushButton("◀ Show controls")
+        self.show_controls_button.setToolTip(
+            "Bring back the input, geometry and filter controls (Ctrl+H)"
+        )
+        self.show_controls_button.hide()
+        top_row.addWidget(self.show_controls_button)
+        self.colormap_combo = QComboBox()
+        self.colormap_combo.setObjectName("colormap_combo")
+        for i, choice in enumerate(CHOICES):
+            short = "Auto" if choice == AUTO else choice.capitalize()
+            self.colormap_combo.addItem(short, choice)
+            self.colormap_combo.setItemData(
+                i,
+                f"{CHOICE_LABELS[choice]}: {CHOICE_TIPS[choice]}",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self.colormap_combo.setToolTip(
+            "Colour map of the feature maps. Auto: a signed map (a raw convolution, "
+            "an edge filter) is drawn diverging, blue negative, white 0, red "
+            "positive, because its sign is the information; a non-negative map "
+            "(after ReLU, pooled, a blur) is drawn greyscale, black to white, so it "
+            "looks like the photo it came from."
+        )
+        top_row.addWidget(self.colormap_combo)
+        self.robust_contrast = QCheckBox("Robust")
+        self.robust_contrast.setObjectName("robust_contrast")
+        self.robust_contrast.setToolTip(
+            f"Robust contrast: the scale ends at the {ROBUST_PERCENTILE:g}th "
+            "percentile of |value| instead of the maximum, so a few extreme pixels "
+            "(often at a padded border) saturate and thin edges stand out."
+        )
+        top_row.addWidget(self.robust_contrast)
+        self.shared_scale = QCheckBox("Shared scale")
         self.shared_scale.setChecked(False)
         self.shared_scale.setToolTip(
             "On: one scale for every map, so you can compare strengths. Off: each map "
-            "uses its own ±max, so weak maps show their structure. White is always 0."
+            "uses its own range, so weak maps show their structure. On a diverging "
+            "map white is always 0."
         )
         top_row.addWidget(self.shared_scale)
         self.reset_zoom_button = QPushButton("Reset zoom")
         self.reset_zoom_button.setToolTip(
-            "Show the whole image in every map (Ctrl+0). "
+            "Show the whole image and every whole output in every map (Ctrl+R). "
             "Scroll to zoom, drag to pan: all maps follow."
         )
         top_row.addWidget(self.reset_zoom_button)
         centre_layout.addLayout(top_row)
         self.grid = FeatureGrid()
-        self.grid.setMinimumWidth(300)
+        self.grid.setMinimumWidth(GRID_MIN_WIDTH)
         centre_layout.addWidget(self.grid, 1)
         splitter.addWidget(centre)
 
         # right: the microscope (hidden until a click)
         self.microscope = MicroscopePanel()
-        self.microscope.setMinimumWidth(340)
+        self.microscope.setMinimumWidth(MICROSCOPE_MIN_WIDTH)
         self.microscope.hide()
         splitter.addWidget(self.microscope)
         splitter.setSizes([430, 1000, 0])
@@ -264,6 +327,9 @@ class ExplorerWidget(QWidget):
         self.microscope.pool_cell_clicked.connect(self._on_microscope_pool_cell_clicked)
         self.shared_scale.toggled.connect(self._on_shared_scale_toggled)
         self.reset_zoom_button.clicked.connect(self.grid.reset_zoom)
+        self.colormap_combo.currentIndexChanged.connect(self._on_colormap_combo_changed)
+        self.robust_contrast.toggled.connect(self._on_robust_contrast_toggled)
+        self.show_controls_button.clicked.connect(self._on_show_controls_clicked)
         self.open_button.clicked.connect(self.open_image_dialog)
         self.draw_button.clicked.connect(self.open_draw_dialog)
 
@@ -271,7 +337,8 @@ class ExplorerWidget(QWidget):
     def _scrolled(widget: QWidget) -> QScrollArea:
         area = QScrollArea()
         area.setWidgetResizable(True)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # sideways only when the panel is narrower than its widgets (1024 px screens)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         area.setWidget(widget)
         area.setFrameShape(QScrollArea.Shape.NoFrame)
         return area
@@ -328,7 +395,25 @@ class ExplorerWidget(QWidget):
                 "&Undo kernel edit", self.editor.undo, QKeySequence.StandardKey.Undo
             ),
             "redo": self._action("&Redo kernel edit", self.editor.redo, "Ctrl+Shift+Z"),
-            "reset_zoom": self._action("&Reset zoom", self.grid.reset_zoom, "Ctrl+0"),
+            "reset_zoom": self._action(
+                "&Reset zoom",
+                self.grid.reset_zoom,
+                "Ctrl+R",
+                "Show the whole input and every whole output",
+            ),
+            "robust": self._action(
+                "R&obust contrast",
+                self.robust_contrast.toggle,
+                "Ctrl+Shift+K",
+                f"Clip each scale at the {ROBUST_PERCENTILE:g}th percentile of |value|",
+            ),
+            "hide_controls": self._action(
+                "&Hide controls",
+                self.toggle_controls,
+                "Ctrl+H",
+                "Hide the input and controls: the maps take the width "
+                "(Ctrl+H or the Show controls button brings them back)",
+            ),
             "shared": self._action(
                 "&Shared colour scale",
                 self.shared_scale.toggle,
@@ -372,10 +457,117 @@ class ExplorerWidget(QWidget):
         filters_menu.addSeparator()
         for key in ("save_bank", "load_bank"):
             filters_menu.addAction(a[key])
-        view_menu = QMenu("&View", self)
-        for key in ("reset_zoom", "shared", "close_microscope"):
+        view_menu = QMenu("&Maps", self)
+        for key in ("reset_zoom", "shared", "robust", "close_microscope"):
             view_menu.addAction(a[key])
+        view_menu.addSeparator()
+        titles = {
+            "maps": "Colour map of the &feature maps",
+            "input": "Colour map of the &input (greyscale images)",
+            "microscope": "Colour map of the &microscope's image",
+        }
+        for view in self.VIEWS:
+            sub = view_menu.addMenu(titles[view])
+            sub.setToolTipsVisible(True)
+            for choice in CHOICES if view == "maps" else cmaps.NAMES:
+                action = sub.addAction(CHOICE_LABELS[choice])
+                action.setCheckable(True)
+                action.setToolTip(CHOICE_TIPS[choice])
+                action.setData((view, choice))
+            sub.aboutToShow.connect(self._on_colormap_menu_about_to_show)
+            sub.triggered.connect(self._on_colormap_menu_triggered)
         return [file_menu, filters_menu, view_menu]
+
+    # ------------------------------------------------------------ display options
+    def colormap(self, view: str) -> str:
+        """The colour map choice of ``view`` ("maps", "input" or "microscope")."""
+        return self._colormaps[view]
+
+    def set_colormap(self, view: str, choice: str) -> None:
+        """Choose the colour map of a view ("auto" only for the feature maps)."""
+        if view not in self.VIEWS:
+            raise ValueError(
+                f"`view` must be one of {', '.join(self.VIEWS)}. "
+                f"Received: view={view!r}"
+            )
+        allowed = CHOICES if view == "maps" else cmaps.NAMES
+        if choice not in allowed:
+            raise ValueError(
+                f"`choice` must be one of {', '.join(allowed)}. "
+                f"Received: choice={choice!r}"
+            )
+        if self._colormaps[view] == choice:
+            return
+        self._colormaps[view] = choice
+        if view == "maps":
+            with QSignalBlocker(self.colormap_combo):
+                self.colormap_combo.setCurrentIndex(CHOICES.index(choice))
+            self.request_compute()  # recolour only: every stage comes from the cache
+        elif view == "input":
+            self.input_view.set_colormap(choice)
+        else:
+            self.microscope.set_colormap(choice)
+        self.display_changed.emit()
+
+    def robust_contrast_on(self) -> bool:
+        return self._robust
+
+    def set_robust_contrast(self, on: bool) -> None:
+        """Clip each map's scale at :data:`ROBUST_PERCENTILE` (or not)."""
+        self.robust_contrast.setChecked(bool(on))  # -> _on_robust_contrast_toggled
+
+    def controls_visible(self) -> bool:
+        return not self.left_panel.isHidden()
+
+    def set_controls_visible(self, visible: bool) -> None:
+        """Hide or show the input and control panel (presentation view)."""
+        visible = bool(visible)
+        if visible == self.controls_visible():
+            return
+        self.left_panel.setVisible(visible)
+        self.show_controls_button.setVisible(not visible)
+        self.display_changed.emit()
+
+    def toggle_controls(self) -> None:
+        self.set_controls_visible(not self.controls_visible())
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Scale the explorer's own sizes (the application font is the main window's):
+        map titles, the input view, the microscope."""
+        self._ui_scale = float(scale)
+        self.grid.set_ui_scale(scale)
+        self.microscope.set_ui_scale(scale)
+        self.input_view.setFixedHeight(round(INPUT_HEIGHT * min(scale, 1.6)))
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * 11.0 / 9.0)
+        self.hover_label.setFont(font)
+        if self.microscope.isVisible():
+            self._fit_microscope()
+
+    def set_foreground(self, colour: str) -> None:
+        """Text colour of the map titles (high-contrast theme)."""
+        self.grid.set_foreground(colour)
+
+    def _on_colormap_combo_changed(self, index: int) -> None:
+        self.set_colormap("maps", CHOICES[index])
+
+    def _on_robust_contrast_toggled(self, on: bool) -> None:
+        self._robust = bool(on)
+        self.request_compute()
+        self.display_changed.emit()
+
+    def _on_show_controls_clicked(self) -> None:
+        self.set_controls_visible(True)
+
+    def _on_colormap_menu_about_to_show(self) -> None:
+        menu = self.sender()
+        for action in menu.actions():
+            view, choice = action.data()
+            action.setChecked(self._colormaps[view] == choice)
+
+    def _on_colormap_menu_triggered(self, action: QAction) -> None:
+        view, choice = action.data()
+        self.set_colormap(view, choice)
 
     # ----------------------------------------------------------------------- state
     def settings(self) -> Settings:
@@ -400,7 +592,13 @@ class ExplorerWidget(QWidget):
             shown is not None
             and self._task is None
             and self._pending is None
-            and self._requested == (shown.result.settings, shown.shared)
+            and self._requested
+            == (
+                shown.result.settings,
+                shown.shared,
+                shown.colormap,
+                shown.clip_percentile,
+            )
         )
 
     def is_busy(self) -> bool:
@@ -435,8 +633,10 @@ class ExplorerWidget(QWidget):
             self._invalid_shown = False
             self.status_message.emit("", 1)
         shared = self.shared_scale.isChecked()
-        self._requested = (settings, shared)
-        self._pending = (image, settings, shared)
+        clip = ROBUST_PERCENTILE if self._robust else None
+        colormap = self._colormaps["maps"]
+        self._requested = (settings, shared, colormap, clip)
+        self._pending = (image, settings, shared, colormap, clip)
         if self._task is None and self._kernels_ready:
             self._start_next()
         else:  # nothing to draw yet: the shapes at least (else they follow the maps)
@@ -445,9 +645,9 @@ class ExplorerWidget(QWidget):
     def _start_next(self) -> None:
         if self._pending is None:
             return
-        image, settings, shared = self._pending
+        image, settings, shared, colormap, clip = self._pending
         self._pending = None
-        task = Task(self._renderer, image, settings, shared)
+        task = Task(self._renderer, image, settings, shared, colormap, clip)
         task.signals.finished.connect(self._on_compute_finished)
         task.signals.failed.connect(self._on_compute_failed)
         self._task = task
@@ -733,7 +933,10 @@ class ExplorerWidget(QWidget):
             self.close_microscope()
             return
         self.microscope.show_inspection(ins)
+        was_hidden = self.microscope.isHidden()
         self.microscope.show()
+        if was_hidden or self.microscope.width() < self.microscope.wanted_width():
+            self._fit_microscope()
         conv = ins if isinstance(ins, explore.ConvInspection) else ins.conv
         kh, kw = conv.weight.shape[1:]
         dh, dw = conv.step
@@ -742,6 +945,24 @@ class ExplorerWidget(QWidget):
         self.input_view.show_window(
             QRectF(x0 - left, y0 - top, dw * (kw - 1) + 1, dh * (kh - 1) + 1)
         )
+
+    def _fit_microscope(self) -> None:
+        """Give the microscope the width its tables want, taken from the grid (then
+        the controls) down to their minimums: the window never grows."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        left = 0 if self.left_panel.isHidden() else sizes[0]
+        left_min = 0 if self.left_panel.isHidden() else LEFT_MIN_WIDTH
+        want = self.microscope.wanted_width()
+        micro = min(want, max(total - left - GRID_MIN_WIDTH, MICROSCOPE_MIN_WIDTH))
+        if micro < want and left > left_min:  # narrow the controls too
+            give = min(want - micro, left - left_min)
+            left -= give
+            micro += give
+        grid = max(total - left - micro, GRID_MIN_WIDTH)
+        self.splitter.setSizes([left, grid, micro])
 
     def close_microscope(self) -> None:
         self._inspected = None
@@ -774,10 +995,15 @@ class ExplorerWidget(QWidget):
         if selected is None:
             return False
         label, array = selected
-        levels = symmetric_levels(
-            float(np.nanmax(np.abs(array))) if array.size else 1.0
-        )
-        rgb = np.ascontiguousarray(to_rgb(array, levels))
+        index, stage = self.grid.selected()
+        index = min(index, len(self._result.maps) - 1)
+        try:  # the colours and range of the map on screen
+            levels = self.grid.levels(index, stage)
+            name = self.grid.colormap(index, stage)
+        except (IndexError, KeyError):
+            name = cmaps.default_for(cmaps.is_signed(array))
+            levels = cmaps.limits(array, signed=name == "diverging")
+        rgb = np.ascontiguousarray(to_rgb(array, levels, name))
         h, w = rgb.shape[:2]
         image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         ok = image.save(path, "PNG")
