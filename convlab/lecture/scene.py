@@ -742,10 +742,11 @@ def load_scene(path: str | os.PathLike[str]) -> Scene:
         fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise SceneError(f"Cannot open the scene {target}: {exc.strerror}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise SceneError(f"Not a regular file: {target}")
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise SceneError(f"Not a regular file: {target}")
         if info.st_size > MAX_SCENE_BYTES:
             raise SceneError(
                 f"The scene {target} is {info.st_size:,} bytes; scenes may be at most "
