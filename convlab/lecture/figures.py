@@ -177,6 +177,7 @@ def _glyphs(text: str) -> str:
     return text if _has_dejavu() else text.translate(_ASCII)
 
 
+@lru_cache(maxsize=4096)
 def _text_width(text: str, size: float) -> float:
     return float(_font(size).getlength(_glyphs(text)))
 
