@@ -71,7 +71,7 @@ def test_render_every_shipped_scene(tmp_path, path):
         (png1, []),
         (png2, ["--scale", "2"]),
         (svg, []),
-        (gif, ["--every", "4"]),
+        (gif, []),
     ):
         code, stdout, stderr = _run("render", str(path), "--out", str(out), *extra)
         assert code == 0, stderr
@@ -192,6 +192,9 @@ def test_cli_errors(tmp_path):
 
 
 def test_api_errors():
+    photo = load_scene(SCENES / "06-filter-bank-on-a-photo.convlab")
+    with pytest.raises(ValueError, match=r"9,216 output positions need every >= 24"):
+        figures.animation_frames(photo, every=4)
     scene = load_scene(SCENES / "02-stride.convlab")
     with pytest.raises(ValueError, match=r"Received: scale=0"):
         figures.render_png(scene, scale=0)

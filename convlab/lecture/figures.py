@@ -74,6 +74,8 @@ MAX_SCALE = 4
 MAX_MAP_ROWS = 8
 #: Target number of animation frames when ``every`` is not given.
 TARGET_FRAMES = 60
+#: Most frames an animation may have (a 96x96 photo at every=1 would be 9,216).
+MAX_FRAMES = 400
 FRAME_MS = 400
 
 RGB = tuple[int, int, int]
@@ -1045,8 +1047,17 @@ def animation_frames(
         granularity = "tap"
     window = SlidingWindow(result, index, granularity=granularity)
     per = len(window) // positions
+    step_every = every or default_every(positions)
+    count = (math.ceil(positions / step_every) + 1) * per + 2
+    if count > MAX_FRAMES:
+        least = math.ceil(positions / max(1, MAX_FRAMES // per - 3))
+        raise ValueError(
+            f"`every` must give at most {MAX_FRAMES} frames: {positions:,} output "
+            f"positions{' x ' + str(per) + ' taps' if per > 1 else ''} need "
+            f"every >= {least}. Received: every={every}"
+        )
     picks: list[int] = []
-    for first in probe.position_steps(every or default_every(positions)):
+    for first in probe.position_steps(step_every):
         picks.extend(first * per + t for t in range(per))
     scene_for = scene.replace(granularity=granularity)
     plan: list[tuple[int, int | None]] = [(0, 0)]
