@@ -1,4 +1,5 @@
-"""``convlab train | evaluate | summary``: the headless command line (never imports Qt).
+"""``convlab train | evaluate | summary | render``: the headless command line (never
+imports Qt).
 
 Examples
 --------
@@ -9,6 +10,7 @@ Examples
     convlab train --model keras --data full --epochs 3 --batch-size 128
     convlab evaluate tiny.npz --data /path/to/mnist
     convlab summary keras
+    convlab render assets/scenes/01-what-a-kernel-does.convlab --out k.png --scale 2
 
 ``train`` draws a progress line on stderr (loss, accuracy, images/s, ETA) and ends
 with the test accuracy on stdout. Ctrl-C stops training at once and writes no model
@@ -152,7 +154,72 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MODEL|PRESET",
         help=f"a model file or a preset name ({', '.join(PRESETS)})",
     )
+
+    render = commands.add_parser(
+        "render",
+        help="draw a .convlab scene as a figure (PNG, SVG, GIF, APNG)",
+        description="Draw a scene as a slide-quality figure, with no display: the "
+        "format comes from the suffix of --out (.png, .svg, .gif, .apng; GIF and "
+        "APNG animate the sliding window).",
+    )
+    render.add_argument("scene", metavar="SCENE", help="a .convlab scene file")
+    render.add_argument(
+        "--out", metavar="FILE", required=True, help="the figure to write"
+    )
+    render.add_argument(
+        "--scale",
+        type=_int_in(1, 4),
+        default=1,
+        help="pixels per figure unit for PNG/GIF/APNG (default: 1)",
+    )
+    render.add_argument(
+        "--filter",
+        type=_int_in(0, 10**6),
+        default=None,
+        metavar="I",
+        help="the filter to draw (default: the scene's selection; a photo's "
+        "figure shows every filter)",
+    )
+    render.add_argument(
+        "--every",
+        type=_int_in(1, 10**9),
+        default=None,
+        metavar="K",
+        help="animate every K-th output position (default: about 60 frames)",
+    )
     return parser
+
+
+def _render(args: argparse.Namespace, out: Any, err: Any) -> int:
+    from convlab.explore import InvalidSettings
+    from convlab.lecture.figures import check_output, render
+    from convlab.lecture.scene import load_scene
+
+    try:
+        target, _ = check_output(args.out)
+    except ValueError as exc:
+        err.write(f"convlab render: error: --out: {exc}\n")
+        return 2
+    scene = load_scene(args.scene)
+    n = len(scene.settings.filters)
+    if args.filter is not None and args.filter >= n:
+        err.write(
+            f"convlab render: error: --filter must be from 0 to {n - 1} "
+            f"(the scene has {n} filter{'s' if n != 1 else ''}); got {args.filter}\n"
+        )
+        return 2
+    try:
+        path = render(
+            scene, target, scale=args.scale, filter_index=args.filter, every=args.every
+        )
+    except InvalidSettings as exc:
+        err.write(f"convlab render: error: the scene does not compute: {exc}\n")
+        return 1
+    except OSError as exc:
+        err.write(f"convlab render: error: cannot write --out {target}: {exc}\n")
+        return 1
+    out.write(f"Wrote {path} ({path.stat().st_size:,} bytes)\n")
+    return 0
 
 
 def _load_data(source: str, err: Any) -> Any:
@@ -292,7 +359,7 @@ def _summary(args: argparse.Namespace, out: Any, err: Any) -> int:
 def main(
     argv: Sequence[str] | None = None, *, stdout: Any = None, stderr: Any = None
 ) -> int:
-    """Run ``convlab train|evaluate|summary`` with ``argv`` (without the program name).
+    """Run ``convlab train|evaluate|summary|render`` with ``argv`` (no program name).
 
     Returns the exit status: 0 success, 1 a runtime error (bad model or data file),
     2 bad arguments, 130 interrupted by Ctrl-C.
@@ -304,15 +371,19 @@ def main(
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse has printed the usage and the error
         return int(exc.code or 0)
-    handler = {"train": _train, "evaluate": _evaluate, "summary": _summary}[
-        args.command
-    ]
+    handler = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "summary": _summary,
+        "render": _render,
+    }[args.command]
     from convlab.data.mnist import MnistError
+    from convlab.lecture.scene import SceneError
     from convlab.nn.saving import ModelFileError
 
     try:
         return handler(args, out, err)
-    except (ModelFileError, MnistError) as exc:
+    except (ModelFileError, MnistError, SceneError) as exc:
         err.write(f"convlab {args.command}: error: {exc}\n")
         return 1
     except KeyboardInterrupt:

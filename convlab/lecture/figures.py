@@ -1,0 +1,1171 @@
+"""Slide-quality figures of a scene, conv_arithmetic style, without Qt.
+
+A figure is first laid out as a list of plain primitives in *figure units* (one unit is
+one pixel at ``scale=1``): :class:`Rect` (grid cells; ``hatch`` for padding),
+:class:`Text` (the numbers), :class:`Line` (arrows) and :class:`Raster` (feature maps
+as images). Two small backends draw the same list: Pillow for PNG/GIF/APNG at an
+integer ``scale`` (every length multiplied, so ``scale=2`` is exactly twice the size),
+and hand-written SVG (cells are ``<rect>``, numbers ``<text>``, arrows ``<line>`` and
+``<path>``; maps are embedded PNG ``<image>`` with pixelated rendering).
+
+Two layouts, chosen by the size of the padded input:
+
+* **numbers** (padded input at most :data:`NUMBERS_MAX_SIDE` cells a side, e.g. the
+  classic 7x7 demo or the 28x28 MNIST digit): the padded input grid with every value
+  (padding hatched; for reflect/replicate/circular an arrow from the input cell each
+  padding cell under the window copies), the kernel window laid on it with its weights,
+  the kernel, the output grid being written, the activation and pooled grids, and the
+  equation of the current step;
+* **maps** (a photo): the input image and, per filter, its kernel (numbers) and its
+  conv / activation / pooled maps as images, in the scene's colour map and scale.
+
+All numbers come from :func:`convlab.explore.compute` and
+:class:`convlab.lecture.SlidingWindow`: the same tested kernels as the explorer.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from convlab import colormaps, explore
+from convlab._files import atomic_write
+
+from .scene import Scene
+from .steps import SlidingWindow, Step
+
+__all__ = [
+    "FORMATS",
+    "NUMBERS_MAX_SIDE",
+    "MAX_SCALE",
+    "Figure",
+    "Rect",
+    "Text",
+    "Line",
+    "Raster",
+    "build_figure",
+    "figure_to_image",
+    "figure_to_svg",
+    "render_png",
+    "render_svg",
+    "animation_frames",
+    "default_every",
+    "check_output",
+    "render",
+]
+
+#: Output formats by file suffix.
+FORMATS = (".png", ".svg", ".gif", ".apng")
+#: Largest padded input side drawn as a grid of numbers.
+NUMBERS_MAX_SIDE = 32
+MAX_SCALE = 4
+#: Largest number of filters the maps layout draws.
+MAX_MAP_ROWS = 8
+#: Target number of animation frames when ``every`` is not given.
+TARGET_FRAMES = 60
+#: Most frames an animation may have (a 96x96 photo at every=1 would be 9,216).
+MAX_FRAMES = 400
+FRAME_MS = 400
+
+RGB = tuple[int, int, int]
+WHITE: RGB = (255, 255, 255)
+INK: RGB = (33, 33, 33)
+FAINT: RGB = (190, 190, 190)
+WINDOW: RGB = (230, 120, 0)  # the kernel window and the cell being written
+POOL: RGB = (0, 140, 70)  # pooling windows
+SOURCE: RGB = (40, 90, 200)  # arrows from the cell a padding cell copies
+HATCH: RGB = (110, 110, 110)
+
+FONT = 13  # numbers
+SMALL = 10  # weights laid on the input
+TITLE = 20
+GAP = 44  # between panels (an arrow goes there)
+MARGIN = 20
+
+
+# ------------------------------------------------------------------ primitives
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: RGB | None = None
+    stroke: RGB | None = None
+    width: float = 1.0
+    hatch: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    x: float
+    y: float
+    text: str
+    size: float = FONT
+    fill: RGB = INK
+    anchor: str = "middle"  # "start", "middle", "end"; y is the text's centre
+
+
+@dataclass(frozen=True)
+class Line:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    stroke: RGB = INK
+    width: float = 1.5
+    arrow: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class Raster:
+    x: float
+    y: float
+    w: float
+    h: float
+    rgb: np.ndarray  # (H, W, 3) uint8, drawn nearest-neighbour into (w, h)
+
+
+@dataclass(eq=False)
+class Figure:
+    width: int
+    height: int
+    items: list[Any]
+    title: str = ""
+
+
+# ----------------------------------------------------------------------- fonts
+
+
+#: Characters Pillow's built-in font lacks, for when DejaVu Sans is not installed.
+_ASCII = str.maketrans({"Σ": "sum ", "×": "x", "—": "-", "÷": "/", "∞": "inf"})
+
+
+@lru_cache(maxsize=1)
+def _has_dejavu() -> bool:
+    from PIL import ImageFont
+
+    try:
+        ImageFont.truetype("DejaVuSans.ttf", 12)
+    except OSError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=32)
+def _font(size: float) -> Any:
+    """DejaVu Sans (the SVG's first choice too) or else Pillow's built-in font."""
+    from PIL import ImageFont
+
+    if _has_dejavu():
+        return ImageFont.truetype("DejaVuSans.ttf", max(1.0, size))
+    return ImageFont.load_default(size=max(1.0, size))
+
+
+def _glyphs(text: str) -> str:
+    return text if _has_dejavu() else text.translate(_ASCII)
+
+
+@lru_cache(maxsize=4096)
+def _text_width(text: str, size: float) -> float:
+    return float(_font(size).getlength(_glyphs(text)))
+
+
+# --------------------------------------------------------------------- numbers
+
+
+def _format_values(values: np.ndarray) -> list[str]:
+    """Short labels for a grid: integers as integers, else 2-3 significant digits."""
+    flat = np.asarray(values, np.float64).ravel()
+    finite = flat[np.isfinite(flat)]
+    integers = finite.size > 0 and bool(
+        np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e5
+    )
+    top = float(np.abs(finite).max()) if finite.size else 0.0
+    decimals = 0 if integers else (2 if top < 10 else 1 if top < 100 else 0)
+    out = []
+    for v in flat:
+        if not math.isfinite(v):
+            out.append("nan" if math.isnan(v) else ("∞" if v > 0 else "-∞"))
+            continue
+        text = f"{v:.{decimals}f}"
+        if float(text) == 0.0:
+            text = "0"
+        out.append(text)
+    return out
+
+
+def _format(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
+
+
+def _pale(rgb: np.ndarray, keep: float = 0.55) -> np.ndarray:
+    """Colours moved towards white (the input grid: numbers stay readable)."""
+    return (255 - (255 - rgb.astype(np.float32)) * keep).round().astype(np.uint8)
+
+
+def _text_colour(rgb: Sequence[int]) -> RGB:
+    r, g, b = (c / 255.0 for c in rgb[:3])
+    return INK if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else WHITE
+
+
+def _limits(scene: Scene, values: np.ndarray, *, image: bool = False) -> tuple:
+    """(colour map, lo, hi) for a map (the scene's colour settings) or the input."""
+    finite = values[np.isfinite(values)]
+    if image:
+        signed = bool(finite.size and finite.min() < 0)
+        lo, hi = colormaps.limits(values, signed=signed)
+        if not signed and finite.size and finite.min() >= 0 and finite.max() <= 1:
+            lo, hi = 0.0, 1.0
+        return colormaps.default_for(signed), lo, hi
+    if scene.color_scale == "fixed" and scene.color_limits is not None:
+        lo, hi = scene.color_limits
+    else:
+        signed = scene.color_scale == "symmetric"
+        lo, hi = colormaps.limits(
+            values, signed=signed, clip_percentile=scene.clip_percentile
+        )
+    return scene.colormap, lo, hi
+
+
+# --------------------------------------------------------------------- layout
+
+
+@dataclass
+class _Grid:
+    """A grid of cells placed at (x, y)."""
+
+    x: float
+    y: float
+    rows: int
+    cols: int
+    cell: float
+
+    @property
+    def width(self) -> float:
+        return self.cols * self.cell
+
+    @property
+    def height(self) -> float:
+        return self.rows * self.cell
+
+    def centre(self, r: float, c: float) -> tuple[float, float]:
+        return (self.x + (c + 0.5) * self.cell, self.y + (r + 0.5) * self.cell)
+
+    def rect(self, r: int, c: int, **style: Any) -> Rect:
+        return Rect(
+            self.x + c * self.cell,
+            self.y + r * self.cell,
+            self.cell,
+            self.cell,
+            **style,
+        )
+
+
+def _draw_grid(
+    items: list[Any],
+    grid: _Grid,
+    values: np.ndarray,
+    colours: np.ndarray,
+    *,
+    shown: np.ndarray | None = None,
+    hatched: np.ndarray | None = None,
+    font: float = FONT,
+    lift: float = 0.0,
+) -> None:
+    labels = _format_values(values)
+    for r in range(grid.rows):
+        for c in range(grid.cols):
+            visible = shown is None or bool(shown[r, c])
+            fill = tuple(int(v) for v in colours[r, c]) if visible else WHITE
+            hatch = hatched is not None and bool(hatched[r, c])
+            items.append(grid.rect(r, c, fill=fill, stroke=FAINT, width=1, hatch=hatch))
+            if visible:
+                x, y = grid.centre(r, c)
+                items.append(
+                    Text(
+                        x,
+                        y - lift * grid.cell,
+                        labels[r * grid.cols + c],
+                        font,
+                        _text_colour(fill),
+                    )
+                )
+
+
+def _label(items: list[Any], grid: _Grid, text: str, size: float = FONT) -> None:
+    items.append(Text(grid.x + grid.width / 2, grid.y - 14, text, size, INK))
+
+
+def _outline(items: list[Any], x, y, w, h, colour: RGB, width: float = 3.0) -> None:
+    items.append(Rect(x, y, w, h, fill=None, stroke=colour, width=width))
+
+
+def _arrow_between(items: list[Any], left: _Grid, right_x: float, y: float) -> None:
+    x0 = left.x + left.width + 8
+    items.append(Line(x0, y, right_x - 8, y, INK, 2.0, True))
+
+
+def _geometry_text(s: explore.Settings, pads: tuple[int, int, int, int]) -> str:
+    padding = s.padding if s.padding != "explicit" else "explicit"
+    parts = [
+        f"stride {s.stride[0]}x{s.stride[1]}"
+        if s.stride[0] != s.stride[1]
+        else f"stride {s.stride[0]}",
+        f"padding {padding} {pads} ({s.padding_mode})"
+        if any(pads)
+        else f"padding {padding}",
+    ]
+    if s.dilation != (1, 1):
+        parts.append(f"dilation {s.dilation[0]}x{s.dilation[1]}")
+    if s.activation != "none":
+        parts.append(s.activation)
+    if s.pool != "none":
+        ph, pw = s.pool_size
+        parts.append(
+            f"{s.pool} pool {ph}x{pw}, stride {s.pool_stride[0]}x{s.pool_stride[1]}"
+            + (", ceil" if s.ceil_mode else "")
+        )
+    return ", ".join(parts)
+
+
+def _numbers_layout(result: explore.Result) -> bool:
+    s = result.settings
+    c = result.image.shape[0]
+    sides = []
+    for fm in result.maps:
+        t, b, left, r = fm.conv_pads
+        sides += [result.image.shape[1] + t + b, result.image.shape[2] + left + r]
+    return c <= 3 and max(sides) <= NUMBERS_MAX_SIDE and len(s.filters) > 0
+
+
+def _cell_size(*arrays: np.ndarray) -> float:
+    widest = max(
+        (_text_width(t, FONT) for a in arrays for t in _format_values(a)), default=8
+    )
+    return float(max(40, math.ceil(widest + 14)))
+
+
+def _stage_name(s: explore.Settings) -> str:
+    return {
+        "relu": "ReLU",
+        "leaky_relu": f"leaky ReLU ({s.negative_slope:g})",
+        "sigmoid": "sigmoid",
+        "tanh": "tanh",
+        "abs": "|z|",
+    }.get(s.activation, s.activation)
+
+
+def _numbers_figure(
+    scene: Scene,
+    result: explore.Result,
+    window: SlidingWindow,
+    step: Step | None,
+    written: int | None,
+) -> Figure:
+    """``written``: output positions written so far (None: all of them)."""
+    s = result.settings
+    fm = window.maps
+    c, h, w = result.image.shape
+    mixed = (
+        window.padded.mean(axis=0)
+        if s.channels == "mean"
+        else window.padded.sum(axis=0)
+    )
+    if c == 1:
+        mixed = window.padded[0]
+    kernel = s.filters[window.filter_index].kernel
+    oh, ow = fm.conv.shape
+    stages = [
+        (
+            "conv",
+            fm.conv,
+            "output (before activation)" if s.activation != "none" else "output",
+        )
+    ]
+    if s.activation != "none":
+        stages.append(("activation", fm.activated, _stage_name(s)))
+    if fm.pooled is not None:
+        stages.append(("pooled", fm.pooled, f"{s.pool} pool"))
+    cell = _cell_size(mixed, kernel, *(a for _, a, _ in stages))
+    items: list[Any] = []
+    top = MARGIN + TITLE + 26 + 28
+    hp, wp = mixed.shape
+    # input
+    gin = _Grid(MARGIN, top, hp, wp, cell)
+    cmap, lo, hi = _limits(scene, result.image, image=True)
+    inside = np.zeros((hp, wp), bool)
+    inside[
+        fm.conv_pads[0] : fm.conv_pads[0] + h, fm.conv_pads[2] : fm.conv_pads[2] + w
+    ] = True
+    _draw_grid(
+        items,
+        gin,
+        mixed,
+        _pale(colormaps.to_rgb(mixed, cmap, lo, hi)),
+        hatched=~inside,
+        lift=0.13,
+    )
+    what = "input" if c == 1 else f"input ({s.channels} of {c} channels)"
+    _label(items, gin, what + (f", padded {fm.conv_pads}" if any(fm.conv_pads) else ""))
+    # kernel
+    x = gin.x + gin.width + GAP
+    kh, kw = kernel.shape
+    gk = _Grid(x, top, kh, kw, cell)
+    kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
+    _draw_grid(items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi))
+    flt = s.filters[window.filter_index]
+    _label(items, gk, f"kernel '{flt.name}'")
+    items.append(
+        Text(gk.x + gk.width / 2, gk.y + gk.height + 16, f"bias {flt.bias:g}", FONT)
+    )
+    _arrow_between(items, gin, gk.x, top + min(gin.height, gk.height) / 2)
+    # output stages
+    grids: dict[str, _Grid] = {}
+    x = gk.x + gk.width + GAP
+    prev: _Grid = gk
+    positions = oh * ow
+    done_upto = positions if written is None else written
+    for name, values, label in stages:
+        g = _Grid(x, top, *values.shape, cell)
+        grids[name] = g
+        if name == "pooled":
+            shown = np.zeros(values.shape, bool)
+            for py in range(values.shape[0]):
+                for px in range(values.shape[1]):
+                    pw_ = window.pool_window(py, px)
+                    real_r = pw_.rows[~pw_.padded_mask.all(axis=1)]
+                    real_c = pw_.cols[~pw_.padded_mask.all(axis=0)]
+                    last = int(real_r.max()) * ow + int(real_c.max())
+                    shown[py, px] = last < done_upto
+        else:
+            shown = (np.arange(positions) < done_upto).reshape(oh, ow)
+        vcmap, vlo, vhi = _limits(scene, values)
+        _draw_grid(
+            items, g, values, colormaps.to_rgb(values, vcmap, vlo, vhi), shown=shown
+        )
+        _label(items, g, label)
+        _arrow_between(items, prev, g.x, top + min(prev.height, g.height) / 2)
+        prev = g
+        x = g.x + g.width + GAP
+    width = int(math.ceil(x - GAP + MARGIN))
+    height_grids = max(gin.height, gk.height + 24, *(g.height for g in grids.values()))
+    lines: list[str] = []
+    if step is not None:
+        _draw_step(items, s, gin, gk, grids, step, window, cell)
+        lines = _equation(s, step)
+    body_bottom = top + height_grids
+    for i, text in enumerate(lines):
+        items.append(
+            Text(MARGIN, body_bottom + 26 + 22 * i, text, FONT + 2, INK, "start")
+        )
+    height = int(math.ceil(body_bottom + 26 + 22 * len(lines) + MARGIN))
+    subtitle = (
+        f"{kh}x{kw} kernel, "
+        + _geometry_text(s, fm.conv_pads)
+        + (" — hatched cells are padding" if any(fm.conv_pads) else "")
+    )
+    head = [
+        Text(
+            MARGIN,
+            MARGIN + TITLE / 2,
+            scene.title or "Convolution",
+            TITLE,
+            INK,
+            "start",
+        ),
+        Text(MARGIN, MARGIN + TITLE + 16, subtitle, FONT, INK, "start"),
+    ]
+    width = max(
+        width,
+        int(_text_width(subtitle, FONT) + 2 * MARGIN),
+        int(max((_text_width(t, FONT + 2) for t in lines), default=0) + 2 * MARGIN),
+    )
+    return Figure(width, height, head + items, scene.title)
+
+
+def _draw_step(
+    items: list[Any],
+    s: explore.Settings,
+    gin: _Grid,
+    gk: _Grid,
+    grids: dict[str, _Grid],
+    step: Step,
+    window: SlidingWindow,
+    cell: float,
+) -> None:
+    kh, kw = window.kernel_shape
+    labels = _format_values(
+        step.weight[0] * (step.weight.shape[0] if s.channels == "mean" else 1)
+    )
+    current = step.tap_yx
+    for ky in range(kh):
+        for kx in range(kw):
+            r, c = int(step.rows[ky]), int(step.cols[kx])
+            colour = WINDOW if current is None or (ky, kx) <= current else FAINT
+            _outline(
+                items,
+                gin.x + c * cell + 1.5,
+                gin.y + r * cell + 1.5,
+                cell - 3,
+                cell - 3,
+                colour,
+                3.0,
+            )
+            label = "×" + labels[ky * kw + kx]
+            lw = _text_width(label, SMALL) + 4
+            items.append(
+                Rect(
+                    gin.x + (c + 1) * cell - 4 - lw,
+                    gin.y + (r + 1) * cell - 4 - SMALL - 3,
+                    lw,
+                    SMALL + 3,
+                    fill=WHITE,
+                )
+            )
+            items.append(
+                Text(
+                    gin.x + (c + 1) * cell - 6,
+                    gin.y + (r + 1) * cell - 5.5 - SMALL / 2,
+                    label,
+                    SMALL,
+                    WINDOW,
+                    "end",
+                )
+            )
+    if s.padding_mode != "zeros":
+        for ky in range(kh):
+            for kx in range(kw):
+                if not step.padded_mask[ky, kx]:
+                    continue
+                sr = int(step.source_rows[ky]) + window.pads[0]
+                sc = int(step.source_cols[kx]) + window.pads[2]
+                x0, y0 = gin.centre(sr, sc)
+                x1, y1 = gin.centre(int(step.rows[ky]), int(step.cols[kx]))
+                if (x0, y0) != (x1, y1):
+                    items.append(Line(x0, y0, x1, y1, SOURCE, 1.5, True))
+    if current is not None:
+        ky, kx = current
+        _outline(
+            items,
+            gk.x + kx * cell + 1.5,
+            gk.y + ky * cell + 1.5,
+            cell - 3,
+            cell - 3,
+            WINDOW,
+            3.0,
+        )
+    else:
+        _outline(items, gk.x, gk.y, gk.width, gk.height, WINDOW, 3.0)
+    for name in ("conv", "activation"):
+        if name in grids:
+            g = grids[name]
+            _outline(
+                items,
+                g.x + step.ox * cell,
+                g.y + step.oy * cell,
+                cell,
+                cell,
+                WINDOW,
+                3.0,
+            )
+    if "pooled" in grids:
+        g = grids["pooled"]
+        src = grids.get("activation", grids["conv"])
+        for pw_ in step.pools[:1]:
+            r0, c0 = int(pw_.rows[0]), int(pw_.cols[0])
+            _outline(
+                items,
+                src.x + c0 * cell - 2,
+                src.y + r0 * cell - 2,
+                len(pw_.cols) * cell + 4,
+                len(pw_.rows) * cell + 4,
+                POOL,
+                2.0,
+            )
+            _outline(
+                items, g.x + pw_.col * cell, g.y + pw_.row * cell, cell, cell, POOL, 3.0
+            )
+
+
+def _equation(s: explore.Settings, step: Step) -> list[str]:
+    where = f"y[{step.oy}, {step.ox}]"
+    if step.tap is not None:
+        ky, kx = step.tap_yx
+        n = step.running.shape[0]
+        return [
+            f"{where}: tap ({ky}, {kx}) of {n}: running sum Σ x·w = "
+            f"{_format(step.partial)}"
+        ]
+    lines = [
+        f"{where} = Σ x·w + b = {_format(step.total)} + {step.bias:g} = "
+        f"{_format(step.output)}"
+    ]
+    if s.activation != "none":
+        lines.append(
+            f"{_stage_name(s)}({_format(step.output)}) = {_format(step.activated)}"
+        )
+    for pw_ in step.pools[:1]:
+        what = "max" if pw_.kind == "max" else f"mean (÷{pw_.divisor})"
+        lines.append(
+            f"read by the {pw_.kind} pool window of p[{pw_.row}, {pw_.col}] = "
+            f"{what} of its window = {_format(pw_.value)}"
+        )
+    return lines
+
+
+def _maps_figure(
+    scene: Scene,
+    result: explore.Result,
+    filters: Sequence[int],
+    window: SlidingWindow | None,
+    step: Step | None,
+    written: int | None,
+) -> Figure:
+    s = result.settings
+    x_img = result.image
+    c, h, w = x_img.shape
+    zoom = 200.0 / max(h, w)
+    disp_w, disp_h = round(w * zoom), round(h * zoom)
+    items: list[Any] = []
+    top = MARGIN + TITLE + 26 + 28
+    if c == 3:
+        rgb = np.clip(np.round(x_img.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+    else:
+        cmap, lo, hi = _limits(scene, x_img[0], image=True)
+        rgb = colormaps.to_rgb(x_img[0], cmap, lo, hi)
+    items.append(Raster(MARGIN, top, disp_w, disp_h, rgb))
+    items.append(Text(MARGIN + disp_w / 2, top - 14, f"input {h}x{w}", FONT))
+    if step is not None:
+        kh, kw = window.kernel_shape
+        dh, dw = s.dilation
+        y0 = step.origin[0] - window.pads[0]
+        x0 = step.origin[1] - window.pads[2]
+        span_h, span_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+        _outline(
+            items,
+            MARGIN + x0 * zoom,
+            top + y0 * zoom,
+            span_w * zoom,
+            span_h * zoom,
+            WINDOW,
+            2.5,
+        )
+    x_start = MARGIN + disp_w + GAP
+    y = top
+    row_h = 0.0
+    right = x_start
+    for index in filters:
+        fm = result.maps[index]
+        flt = s.filters[index]
+        kernel = flt.kernel
+        kcell = max(22.0, _cell_size(kernel) * 0.8)
+        gk = _Grid(x_start, y, *kernel.shape, kcell)
+        kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
+        _draw_grid(
+            items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi), font=SMALL + 1
+        )
+        _label(items, gk, f"'{flt.name}'")
+        x = gk.x + gk.width + GAP
+        stages = [("conv", fm.conv, "conv")]
+        if s.activation != "none":
+            stages.append(("activation", fm.activated, _stage_name(s)))
+        if fm.pooled is not None:
+            stages.append(("pooled", fm.pooled, f"{s.pool} pool"))
+        height = gk.height
+        prev_right = gk.x + gk.width
+        for name, values, label in stages:
+            vh, vw = values.shape
+            mh, mw = round(vh * zoom), round(vw * zoom)
+            if name == "pooled":
+                mh, mw = (
+                    round(vh * zoom * s.pool_stride[0]),
+                    round(vw * zoom * s.pool_stride[1]),
+                )
+            vcmap, vlo, vhi = _limits(scene, values)
+            rgb = colormaps.to_rgb(values, vcmap, vlo, vhi)
+            if written is not None and index == (window.filter_index if window else -1):
+                oh, ow = fm.conv.shape
+                if name != "pooled":
+                    mask = (np.arange(oh * ow) >= written).reshape(oh, ow)
+                else:
+                    rows_done = (written // ow) if written < oh * ow else oh
+                    pstride = s.pool_stride[0]
+                    top_pad = fm.pool_pads[0]
+                    mask = np.zeros(values.shape, bool)
+                    for py in range(vh):
+                        last_row = py * pstride - top_pad + s.pool_size[0] - 1
+                        mask[py] = min(last_row, oh - 1) >= rows_done
+                rgb = rgb.copy()
+                rgb[mask] = (235, 235, 235)
+            items.append(Raster(x, y, mw, mh, rgb))
+            items.append(Rect(x, y, mw, mh, None, FAINT, 1))
+            items.append(Text(x + mw / 2, y - 14, f"{label} {vh}x{vw}", FONT))
+            items.append(
+                Line(
+                    prev_right + 8,
+                    y + min(mh, 60) / 2,
+                    x - 8,
+                    y + min(mh, 60) / 2,
+                    INK,
+                    2.0,
+                    True,
+                )
+            )
+            if step is not None and name != "pooled" and index == window.filter_index:
+                _outline(
+                    items,
+                    x + step.ox * mw / vw,
+                    y + step.oy * mh / vh,
+                    max(mw / vw, 3),
+                    max(mh / vh, 3),
+                    WINDOW,
+                    2.0,
+                )
+            prev_right = x + mw
+            x += mw + GAP
+            height = max(height, mh)
+        right = max(right, x - GAP)
+        y += height + 44
+        row_h = y
+    hidden = len(s.filters) - len(filters)
+    if hidden > 0 and len(filters) > 1:
+        items.append(
+            Text(
+                x_start,
+                row_h - 20,
+                f"... and {hidden} more filters",
+                FONT,
+                INK,
+                "start",
+            )
+        )
+        row_h += 10
+    height = int(math.ceil(max(top + disp_h, row_h - 44) + MARGIN + 10))
+    subtitle = _geometry_text(s, result.maps[filters[0]].conv_pads)
+    width = int(math.ceil(max(right, _text_width(subtitle, FONT) + MARGIN) + MARGIN))
+    head = [
+        Text(
+            MARGIN,
+            MARGIN + TITLE / 2,
+            scene.title or "Feature maps",
+            TITLE,
+            INK,
+            "start",
+        ),
+        Text(MARGIN, MARGIN + TITLE + 16, subtitle, FONT, INK, "start"),
+    ]
+    return Figure(width, height, head + items, scene.title)
+
+
+def _check_filter(scene: Scene, filter_index: int | None) -> int:
+    n = len(scene.settings.filters)
+    if filter_index is None:
+        return scene.filter_index
+    if (
+        isinstance(filter_index, bool)
+        or not isinstance(filter_index, int)
+        or not (0 <= filter_index < n)
+    ):
+        raise ValueError(
+            f"`filter_index` must be an int from 0 to {n - 1}. "
+            f"Received: filter_index={filter_index!r}"
+        )
+    return filter_index
+
+
+def build_figure(
+    scene: Scene,
+    *,
+    filter_index: int | None = None,
+    step: int | None = None,
+    written: int | None = None,
+    result: explore.Result | None = None,
+) -> Figure:
+    """Lay out one figure of ``scene``.
+
+    Parameters
+    ----------
+    scene : Scene
+    filter_index : int, optional
+        The filter to show (default: the scene's selection). In the maps layout, None
+        shows every filter (up to :data:`MAX_MAP_ROWS`).
+    step : int, optional
+        The sliding-window step drawn (default: the scene's animation position,
+        clipped to the last step); -1 draws no window.
+    written : int, optional
+        Output positions written so far (for animations); None: all.
+    result : convlab.explore.Result, optional
+        ``scene.compute()``, when the caller has it already.
+
+    Raises
+    ------
+    ValueError
+        For a ``filter_index`` outside the bank; ``explore.InvalidSettings`` for a
+        scene whose geometry does not compute.
+    """
+    if result is None:
+        result = scene.compute()
+    index = _check_filter(scene, filter_index)
+    window = SlidingWindow(result, index, granularity=scene.granularity)
+    chosen = None
+    if step is None:
+        chosen = window[min(scene.step, len(window) - 1)]
+    elif step >= 0:
+        chosen = window[step]
+    if _numbers_layout(result):
+        return _numbers_figure(scene, result, window, chosen, written)
+    if filter_index is None and written is None:
+        filters = list(range(min(len(scene.settings.filters), MAX_MAP_ROWS)))
+        return _maps_figure(scene, result, filters, window, None, None)
+    return _maps_figure(scene, result, [index], window, chosen, written)
+
+
+# -------------------------------------------------------------------- backends
+
+
+def _hatch_segments(x0, y0, x1, y1, spacing):  # noqa: ANN001, ANN202
+    """Diagonal "/" hatch lines clipped to the rectangle."""
+    segments = []
+    k = x0 + y0 + spacing
+    while k < x1 + y1:
+        # points with x + y = k inside the rectangle
+        ya, yb = max(y0, k - x1), min(y1, k - x0)
+        if ya < yb:
+            segments.append((k - ya, ya, k - yb, yb))
+        k += spacing
+    return segments
+
+
+def _arrow_head(line: Line, size: float) -> list[tuple[float, float]]:
+    dx, dy = line.x1 - line.x0, line.y1 - line.y0
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    bx, by = line.x1 - ux * size, line.y1 - uy * size
+    half = size * 0.45
+    return [
+        (line.x1, line.y1),
+        (bx - uy * half, by + ux * half),
+        (bx + uy * half, by - ux * half),
+    ]
+
+
+def figure_to_image(figure: Figure, scale: int = 1) -> Any:
+    """Draw ``figure`` with Pillow: an RGB image of ``(width * scale, height *
+    scale)`` pixels."""
+    from PIL import Image, ImageDraw
+
+    k = _check_scale(scale)
+    image = Image.new("RGB", (figure.width * k, figure.height * k), WHITE)
+    draw = ImageDraw.Draw(image)
+    for item in figure.items:
+        if isinstance(item, Rect):
+            box = [
+                item.x * k,
+                item.y * k,
+                (item.x + item.w) * k - 1,
+                (item.y + item.h) * k - 1,
+            ]
+            if item.fill is not None:
+                draw.rectangle(box, fill=item.fill)
+            if item.hatch:
+                for sx0, sy0, sx1, sy1 in _hatch_segments(*box, 6 * k):
+                    draw.line([(sx0, sy0), (sx1, sy1)], fill=HATCH, width=k)
+            if item.stroke is not None:
+                draw.rectangle(
+                    box, outline=item.stroke, width=max(1, round(item.width * k))
+                )
+        elif isinstance(item, Text):
+            anchor = {"start": "lm", "middle": "mm", "end": "rm"}[item.anchor]
+            draw.text(
+                (item.x * k, item.y * k),
+                _glyphs(item.text),
+                fill=item.fill,
+                font=_font(item.size * k),
+                anchor=anchor,
+            )
+        elif isinstance(item, Line):
+            width = max(1, round(item.width * k))
+            head = _arrow_head(item, (4 + 2.5 * item.width) * k) if item.arrow else None
+            end = (item.x1 * k, item.y1 * k)
+            if head:
+                end = (
+                    (head[1][0] + head[2][0]) / 2 * k,
+                    (head[1][1] + head[2][1]) / 2 * k,
+                )
+            draw.line([(item.x0 * k, item.y0 * k), end], fill=item.stroke, width=width)
+            if head:
+                draw.polygon([(px * k, py * k) for px, py in head], fill=item.stroke)
+        elif isinstance(item, Raster):
+            tile = Image.fromarray(np.ascontiguousarray(item.rgb), "RGB").resize(
+                (max(1, round(item.w * k)), max(1, round(item.h * k))), Image.NEAREST
+            )
+            image.paste(tile, (round(item.x * k), round(item.y * k)))
+    return image
+
+
+def _svg_colour(rgb: RGB | None) -> str:
+    return "none" if rgb is None else "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _n(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def figure_to_svg(figure: Figure) -> str:
+    """``figure`` as a standalone SVG document (vector cells, text and arrows)."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{figure.width}" '
+        f'height="{figure.height}" viewBox="0 0 {figure.width} {figure.height}" '
+        'font-family="DejaVu Sans, Helvetica, Arial, sans-serif">',
+        f"<title>{escape(figure.title or 'convlab figure')}</title>",
+        '<defs><pattern id="hatch" width="6" height="6" '
+        'patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+        f'<line x1="0" y1="0" x2="0" y2="6" stroke="{_svg_colour(HATCH)}" '
+        'stroke-width="1.2"/></pattern></defs>',
+        f'<rect width="{figure.width}" height="{figure.height}" fill="#ffffff"/>',
+    ]
+    for item in figure.items:
+        if isinstance(item, Rect):
+            geom = (
+                f'x="{_n(item.x)}" y="{_n(item.y)}" width="{_n(item.w)}" '
+                f'height="{_n(item.h)}"'
+            )
+            stroke = (
+                f'stroke="{_svg_colour(item.stroke)}" stroke-width="{_n(item.width)}"'
+                if item.stroke is not None
+                else 'stroke="none"'
+            )
+            out.append(f'<rect {geom} fill="{_svg_colour(item.fill)}" {stroke}/>')
+            if item.hatch:
+                out.append(f'<rect {geom} fill="url(#hatch)" stroke="none"/>')
+        elif isinstance(item, Text):
+            out.append(
+                f'<text x="{_n(item.x)}" y="{_n(item.y)}" font-size="{_n(item.size)}" '
+                f'fill="{_svg_colour(item.fill)}" text-anchor="{item.anchor}" '
+                f'dominant-baseline="central">{escape(item.text)}</text>'
+            )
+        elif isinstance(item, Line):
+            colour = _svg_colour(item.stroke)
+            head = _arrow_head(item, 4 + 2.5 * item.width) if item.arrow else None
+            x1, y1 = item.x1, item.y1
+            if head:
+                x1, y1 = (head[1][0] + head[2][0]) / 2, (head[1][1] + head[2][1]) / 2
+            out.append(
+                f'<line x1="{_n(item.x0)}" y1="{_n(item.y0)}" x2="{_n(x1)}" '
+                f'y2="{_n(y1)}" stroke="{colour}" stroke-width="{_n(item.width)}"/>'
+            )
+            if head:
+                d = "M " + " L ".join(f"{_n(px)} {_n(py)}" for px, py in head) + " Z"
+                out.append(f'<path d="{d}" fill="{colour}"/>')
+        elif isinstance(item, Raster):
+            from PIL import Image
+
+            buffer = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(item.rgb), "RGB").save(buffer, "PNG")
+            data = base64.b64encode(buffer.getvalue()).decode("ascii")
+            out.append(
+                f'<image x="{_n(item.x)}" y="{_n(item.y)}" width="{_n(item.w)}" '
+                f'height="{_n(item.h)}" preserveAspectRatio="none" '
+                'style="image-rendering:pixelated" '
+                f'href="data:image/png;base64,{data}"/>'
+            )
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------- public
+
+
+def _check_scale(scale: int) -> int:
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, int)
+        or not (1 <= scale <= MAX_SCALE)
+    ):
+        raise ValueError(
+            f"`scale` must be an int from 1 to {MAX_SCALE}. Received: scale={scale!r}"
+        )
+    return scale
+
+
+def render_png(scene: Scene, *, scale: int = 1, filter_index: int | None = None) -> Any:
+    """The scene's figure as a Pillow RGB image (no GUI selection frames)."""
+    _check_scale(scale)
+    return figure_to_image(build_figure(scene, filter_index=filter_index), scale)
+
+
+def render_svg(scene: Scene, *, filter_index: int | None = None) -> str:
+    """The scene's figure as SVG text."""
+    return figure_to_svg(build_figure(scene, filter_index=filter_index))
+
+
+def default_every(positions: int) -> int:
+    """Every how many output positions a frame is drawn: about
+    :data:`TARGET_FRAMES` frames."""
+    return max(1, math.ceil(positions / TARGET_FRAMES))
+
+
+def animation_frames(
+    scene: Scene,
+    *,
+    scale: int = 1,
+    filter_index: int | None = None,
+    every: int | None = None,
+) -> list[Any]:
+    """The sliding window as frames: an empty output first, then one frame every
+    ``every`` output positions (with the scene's ``granularity="tap"``, every tap of
+    those positions), ending on the complete output. At least 4 frames whenever the
+    output has 2 positions or more (tiny outputs are shown tap by tap)."""
+    _check_scale(scale)
+    if every is not None and (
+        isinstance(every, bool) or not isinstance(every, int) or every < 1
+    ):
+        raise ValueError(f"`every` must be a positive int. Received: every={every!r}")
+    result = scene.compute()
+    index = _check_filter(scene, filter_index)
+    granularity = scene.granularity
+    probe = SlidingWindow(result, index)
+    positions = len(probe)
+    if positions * 1 < 4:
+        granularity = "tap"
+    window = SlidingWindow(result, index, granularity=granularity)
+    per = len(window) // positions
+    step_every = every or default_every(positions)
+    count = (math.ceil(positions / step_every) + 1) * per + 2
+    if count > MAX_FRAMES:
+        least = math.ceil(positions / max(1, MAX_FRAMES // per - 3))
+        raise ValueError(
+            f"`every` must give at most {MAX_FRAMES} frames: {positions:,} output "
+            f"positions{' x ' + str(per) + ' taps' if per > 1 else ''} need "
+            f"every >= {least}. Received: every={every}"
+        )
+    picks: list[int] = []
+    for first in probe.position_steps(step_every):
+        picks.extend(first * per + t for t in range(per))
+    scene_for = scene.replace(granularity=granularity)
+    plan: list[tuple[int, int | None]] = [(0, 0)]
+    for i in picks:
+        position = i // per
+        plan.append((i, position + (1 if (i % per) == per - 1 else 0)))
+    plan.append((-1, None))
+    figures = [
+        build_figure(scene_for, filter_index=index, step=i, written=done, result=result)
+        for i, done in plan
+    ]
+    # one size for every frame (the equation lines differ in length)
+    width = max(f.width for f in figures)
+    height = max(f.height for f in figures)
+    for f in figures:
+        f.width, f.height = width, height
+    return [figure_to_image(f, scale) for f in figures]
+
+
+def check_output(out: str | os.PathLike[str]) -> tuple[Path, str]:
+    """Check, before anything is drawn, that ``out`` has a known suffix and can be
+    written (a temporary file is created and removed next to it).
+
+    Returns ``(path, suffix)``; raises ``ValueError`` saying what is wrong.
+    """
+    path = Path(out).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"`out` must end in one of {', '.join(FORMATS)}. Received: out={str(out)!r}"
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"The output folder does not exist: {folder}")
+    if path.is_dir():
+        raise ValueError(f"The output is a folder: {path}")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"The output is not writable: {path}")
+    try:  # os.access says yes to root everywhere, even on /proc: really try
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".convlab-render-"):
+            pass
+    except OSError as exc:
+        raise ValueError(
+            f"The output folder is not writable: {folder} ({exc.strerror})"
+        ) from None
+    return path, suffix
+
+
+def render(
+    scene: Scene,
+    out: str | os.PathLike[str],
+    *,
+    scale: int = 1,
+    filter_index: int | None = None,
+    every: int | None = None,
+) -> Path:
+    """Render ``scene`` to ``out``, the format from its suffix (:data:`FORMATS`).
+
+    ``.png``/``.svg``: the scene's figure; ``.gif``/``.apng``: the animation (see
+    :func:`animation_frames`). The output path is checked before anything is drawn
+    and written atomically.
+
+    Raises
+    ------
+    ValueError
+        For an unknown suffix, a missing or unwritable output folder, a bad
+        ``scale``/``filter_index``/``every``; ``explore.InvalidSettings`` for a scene
+        whose geometry does not compute.
+    """
+    path, suffix = check_output(out)
+    _check_scale(scale)
+    _check_filter(scene, filter_index)
+    if suffix == ".svg":
+        data = render_svg(scene, filter_index=filter_index).encode("utf-8")
+    elif suffix == ".png":
+        buffer = io.BytesIO()
+        render_png(scene, scale=scale, filter_index=filter_index).save(buffer, "PNG")
+        data = buffer.getvalue()
+    else:
+        frames = animation_frames(
+            scene, scale=scale, filter_index=filter_index, every=every
+        )
+        durations = [FRAME_MS * 2] + [FRAME_MS] * (len(frames) - 2) + [FRAME_MS * 5]
+        buffer = io.BytesIO()
+        if suffix == ".gif":
+            frames[0].save(
+                buffer,
+                "GIF",
+                save_all=True,
+                append_images=frames[1:],
+                duration=durations,
+                loop=0,
+                optimize=False,
+            )
+        else:
+            frames[0].save(
+                buffer,
+                "PNG",
+                save_all=True,
+                append_images=frames[1:],
+                duration=durations,
+                loop=0,
+                default_image=False,
+            )
+        data = buffer.getvalue()
+    with atomic_write(path) as handle:
+        handle.write(data)
+        from .scene import _umask
+
+        os.fchmod(handle.fileno(), 0o666 & ~_umask())
+    return path
