@@ -183,7 +183,7 @@ class Planes:
         hy, width = -(-hp // sh), -(-wp // sw)
         slack = (kw - 1) * dw // sw + 1  # garbage columns of the last row read past it
         plane_size = hy * width + slack
-        self.width, self.hy = width, hy
+        self.width = width
         self.image_size = channels * sh * sw * plane_size
         self.zero_off = n_batch * self.image_size
         planes = np.empty(self.zero_off + extra_zero, np.float32)

@@ -4,16 +4,16 @@ This module checks the arguments, resolves the geometry, and lets :func:`_plan` 
 the algorithm each pass takes; the algorithms live one per private module, all built
 on the 8-tap row loop of :mod:`kernels._conv_rows`:
 
-===========  ==========================  ===========================================
-path         module                      taken for
-===========  ==========================  ===========================================
-"planes"     :mod:`kernels._conv_planes` any stride, dilation, padding: phase planes
-"wide"       :mod:`kernels._conv_wide`   stride 1, small images, many images per pass
-"winograd"   :mod:`kernels._conv_winograd` 3x3 stride 1, >= 8 channels and filters,
-                                         finite data: F(2x2, 3x3) and its adjoint
-"dots"       :mod:`kernels._conv_dots`   grad weight, few taps, small finite images
-"scatter"    :mod:`kernels._conv_scatter` grad input when a weight is not finite
-===========  ==========================  ===========================================
+- ``"planes"`` (:mod:`kernels._conv_planes`): phase planes; any stride, dilation and
+  padding mode, the path everything else falls back to;
+- ``"wide"`` (:mod:`kernels._conv_wide`): stride 1, a batch of small images, many
+  images per pass of the row loop;
+- ``"winograd"`` (:mod:`kernels._conv_winograd`): F(2x2, 3x3) and its exact adjoint for
+  3x3 stride-1 layers with >= 8 channels and filters and finite data;
+- ``"dots"`` (:mod:`kernels._conv_dots`): the weight gradient as dot products, few
+  taps on small finite images;
+- ``"scatter"`` (:mod:`kernels._conv_scatter`): the input gradient when a weight is
+  not finite.
 
 The gradient with respect to the input is, outside "winograd" and "scatter", the
 convolution of ``grad_out`` (with ``stride - 1`` zeros between its pixels) with the
@@ -167,26 +167,32 @@ class _Plan:
     grad_weight: str | None
 
 
-def _is_finite(a: np.ndarray) -> bool:
-    # one pass and no boolean temporary; a sum that overflows counts as not finite
-    return bool(np.isfinite(a.sum()))
+class _Finite:
+    """Whether the named arrays are all finite, each summed at most once, and only when
+    a choice asks (one pass and no boolean temporary; a sum that overflows counts as
+    not finite)."""
+
+    def __init__(self, **arrays: np.ndarray | None) -> None:
+        self._arrays = arrays
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, *names: str) -> bool:
+        for name in names:
+            if name not in self._known:
+                self._known[name] = bool(np.isfinite(self._arrays[name].sum()))
+            if not self._known[name]:
+                return False
+        return True
 
 
-def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
-    """The forward path of a convolution; ``finite()`` says whether the input and the
-    weights are finite (called only when the choice depends on it)."""
+def _winograd_fits(weight_shape, stride, dilation) -> bool:
     n_filters, channels, kh, kw = weight_shape
-    if (
+    return (
         (kh, kw) == (3, 3)
         and stride == (1, 1)
         and dilation == (1, 1)
         and min(n_filters, channels) >= config.WINOGRAD_MIN_CHANNELS
-        and finite()
-    ):
-        return "winograd"
-    if _wide_fits(x_shape, pads, stride) and channels * kh * kw >= config.WIDE_MIN_TAPS:
-        return "wide"
-    return "planes"
+    )
 
 
 def _wide_fits(x_shape, pads, stride) -> bool:
@@ -199,6 +205,17 @@ def _wide_fits(x_shape, pads, stride) -> bool:
         and min(pads) >= 0
         and hp * wp <= config.WIDE_MAX_PIXELS
     )
+
+
+def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
+    """``finite()``: whether the input and the weights are finite (Winograd mixes an
+    inf into NaN in outputs that never saw it)."""
+    _, channels, kh, kw = weight_shape
+    if _winograd_fits(weight_shape, stride, dilation) and finite():
+        return "winograd"
+    if _wide_fits(x_shape, pads, stride) and channels * kh * kw >= config.WIDE_MIN_TAPS:
+        return "wide"
+    return "planes"
 
 
 def _flipped(geo: _Geometry):
@@ -222,6 +239,43 @@ def _flipped(geo: _Geometry):
     return (n_batch, n_filters, gh, gw), (channels, n_filters, kh, kw), pads, out_hw
 
 
+def _grad_input_path(geo: _Geometry, finite: _Finite) -> str:
+    if not finite("weight"):
+        # the flipped-kernel convolution would meet its zero padding with inf: NaN
+        return "scatter"
+    if _winograd_fits(geo.weight_shape, geo.stride, geo.dilation) and finite(
+        "grad_out", "weight"
+    ):
+        return "winograd"  # the exact adjoint of the forward pass
+    g_shape, w_shape, pads, _ = _flipped(geo)
+    # grad_out with zeros between its pixels is as finite as grad_out
+    path = _forward_path(
+        g_shape, w_shape, pads, (1, 1), geo.dilation, lambda: finite("grad_out")
+    )
+    return _FLIP + path
+
+
+def _grad_weight_path(geo: _Geometry, finite: _Finite) -> str:
+    """The wide and dot paths put zeros against real pixels: finite inputs only."""
+    n_filters, channels, kh, kw = geo.weight_shape
+    n_taps = channels * kh * kw
+    if (
+        _wide_fits(geo.x_shape, geo.pads, geo.stride)
+        and n_taps >= config.WIDE_MIN_TAPS
+        and n_taps >= config.WIDE_GRAD_WEIGHT_MIN_TAPS
+        and n_filters <= config.WIDE_GRAD_WEIGHT_MAX_FILTERS
+        and finite("x")
+    ):
+        return "wide"
+    if (
+        n_taps < config.DOTS_MAX_TAPS
+        and geo.x_shape[2] * geo.x_shape[3] <= config.DOTS_MAX_PIXELS
+        and finite("x")
+    ):
+        return "dots"
+    return "planes"
+
+
 def _plan(
     geo: _Geometry,
     *,
@@ -233,80 +287,25 @@ def _plan(
     ``weight`` without ``grad_out``; the input gradient for ``grad_out`` and
     ``weight``; the weight gradient for ``grad_out`` and ``x``.
 
-    The only place a path is chosen. Shapes and geometry decide, with the thresholds
-    of :mod:`kernels.config`; where a path needs finite data (Winograd mixes an inf
-    into NaN in outputs that never saw it, the dot paths meet zeros with real pixels,
-    the flipped-kernel grad input meets zero padding with the weights), each array's
-    finiteness is computed once, and only when the choice depends on it.
+    The only place a path is chosen: shapes and geometry decide, with the thresholds
+    of :mod:`kernels.config`, and where a path needs finite data, the finiteness of
+    the arrays (computed once each, only when the choice depends on it).
     """
-    known: dict[str, bool] = {}
-
-    def finite(*names: str) -> bool:
-        arrays = {"x": x, "weight": weight, "grad_out": grad_out}
-        for name in names:
-            if name not in known:
-                known[name] = _is_finite(arrays[name])
-            if not known[name]:
-                return False
-        return True
-
+    finite = _Finite(x=x, weight=weight, grad_out=grad_out)
     forward = grad_input = grad_weight = None
-    stride, dilation = geo.stride, geo.dilation
     if x is not None and weight is not None and grad_out is None:
         forward = _forward_path(
             geo.x_shape,
             geo.weight_shape,
             geo.pads,
-            stride,
-            dilation,
+            geo.stride,
+            geo.dilation,
             lambda: finite("x", "weight"),
         )
     if grad_out is not None and weight is not None:
-        g_shape, w_shape, pads, _ = _flipped(geo)
-        if not finite("weight"):
-            grad_input = "scatter"
-        elif (
-            _forward_path(
-                geo.x_shape,
-                geo.weight_shape,
-                geo.pads,
-                stride,
-                dilation,
-                lambda: finite("grad_out", "weight"),
-            )
-            == "winograd"
-        ):
-            grad_input = "winograd"  # its exact adjoint: no flipped-kernel convolution
-        else:
-            # grad_out with zeros between pixels has grad_out's finiteness
-            path = _forward_path(
-                g_shape,
-                w_shape,
-                pads,
-                (1, 1),
-                dilation,
-                lambda: finite("grad_out", "weight"),
-            )
-            grad_input = _FLIP + path
+        grad_input = _grad_input_path(geo, finite)
     if grad_out is not None and x is not None:
-        n_filters, channels, kh, kw = geo.weight_shape
-        n_taps = channels * kh * kw
-        if (
-            _wide_fits(geo.x_shape, geo.pads, stride)
-            and n_taps >= config.WIDE_MIN_TAPS
-            and n_taps >= config.WIDE_GRAD_WEIGHT_MIN_TAPS
-            and n_filters <= config.WIDE_GRAD_WEIGHT_MAX_FILTERS
-            and finite("x")
-        ):
-            grad_weight = "wide"
-        elif (
-            n_taps < config.DOTS_MAX_TAPS
-            and geo.x_shape[2] * geo.x_shape[3] <= config.DOTS_MAX_PIXELS
-            and finite("x")
-        ):
-            grad_weight = "dots"
-        else:
-            grad_weight = "planes"
+        grad_weight = _grad_weight_path(geo, finite)
     return _Plan(forward, grad_input, grad_weight)
 
 

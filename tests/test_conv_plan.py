@@ -35,23 +35,22 @@ def _data(seed, x_shape, w_shape):
 
 
 def _check_against_naive(x, w, b, g, stride, padding, dilation, mode):
-    with np.errstate(invalid="ignore", over="ignore"):
-        out = kernels.conv2d(x, w, b, stride, padding, dilation, mode)
-        ref = naive.conv2d(x, w, b, stride, padding, dilation, mode)
-        gx, gw, gb = kernels.conv2d_backward(g, x, w, stride, padding, dilation, mode)
-        rgx, rgw, rgb = naive.conv2d_grads(g, x, w, stride, padding, dilation, mode)
+    geometry = (stride, padding, dilation, mode)
+    with np.errstate(invalid="ignore", over="ignore"):  # poisoned cases make NaN
+        out = kernels.conv2d(x, w, b, *geometry)
+        ref = naive.conv2d(x, w, b, *geometry)
+        gx, gw, gb = kernels.conv2d_backward(g, x, w, *geometry)
+        rgx, rgw, rgb = naive.conv2d_grads(g, x, w, *geometry)
+        # the single-gradient entry points plan the same way as the combined one
+        gx_alone = kernels.conv2d_grad_input(g, x.shape, w, *geometry)
+        gw_alone = kernels.conv2d_grad_weight(g, x, w.shape, *geometry)
     # equal_nan (the default): NaN and inf must sit where the formula puts them
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gx, rgx, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gw, rgw, rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(gb, rgb, rtol=1e-5, atol=1e-5)
-    # the single-gradient entry points plan the same way as the combined one
-    np.testing.assert_array_equal(
-        kernels.conv2d_grad_input(g, x.shape, w, stride, padding, dilation, mode), gx
-    )
-    np.testing.assert_array_equal(
-        kernels.conv2d_grad_weight(g, x, w.shape, stride, padding, dilation, mode), gw
-    )
+    np.testing.assert_array_equal(gx_alone, gx)
+    np.testing.assert_array_equal(gw_alone, gw)
 
 
 # (id, x shape, weight shape, stride, padding, dilation, mode, poison,
@@ -219,7 +218,8 @@ def test_wide_forward_needs_sixteen_taps_and_at_most_1600_padded_pixels():
     assert _plan_of((2, 1, 4, 4), (1, 1, 4, 4))[0].forward == "wide"  # 16 taps
     assert _plan_of((2, 1, 5, 5), (1, 1, 3, 5))[0].forward == "planes"  # 15 taps
     assert _plan_of((2, 1, 38, 38), (1, 1, 5, 5), padding=1)[0].forward == "wide"
-    assert _plan_of((2, 1, 39, 38), (1, 1, 5, 5), padding=1)[0].forward == "planes"
+    assert _plan_of((2, 1, 1, 1600), (1, 1, 1, 16))[0].forward == "wide"
+    assert _plan_of((2, 1, 1, 1601), (1, 1, 1, 16))[0].forward == "planes"
     assert _plan_of((2, 1, 8, 8), (1, 1, 5, 5), stride=2)[0].forward == "planes"
 
 
@@ -233,7 +233,7 @@ def test_dots_need_under_64_taps_and_at_most_4096_pixels():
     assert _plan_of((1, 7, 8, 8), (2, 7, 3, 3))[1].grad_weight == "dots"  # 63 taps
     assert _plan_of((1, 4, 8, 8), (2, 4, 4, 4))[1].grad_weight == "planes"  # 64
     assert _plan_of((1, 1, 64, 64), (2, 1, 3, 3))[1].grad_weight == "dots"
-    assert _plan_of((1, 1, 64, 65), (2, 1, 3, 3))[1].grad_weight == "planes"
+    assert _plan_of((1, 1, 17, 241), (2, 1, 3, 3))[1].grad_weight == "planes"  # 4097
 
 
 def test_plan_names_only_the_passes_its_arrays_feed():
