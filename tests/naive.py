@@ -1,4 +1,5 @@
-"""Slow, obviously-correct references for the convolution kernels (float64 numpy).
+"""Slow, obviously-correct references for the convolution kernels (float64 numpy), and
+central finite differences.
 
 Nothing here imports ``kernels``: "same" padding, the padded input and the fold-back of
 the padding's gradient are all computed independently, with ``np.pad``.
@@ -128,3 +129,19 @@ def conv2d_grads(
             if s >= 0:
                 gx[:, :, s // width, s % width] += gxp[:, :, py, px]
     return gx, gw, grad_out.sum(axis=(0, 2, 3))
+
+
+def numeric_grad(f, x, g, eps):
+    """Central finite differences of ``sum(g * f(x))`` with respect to each entry of
+    ``x`` (float64, contiguous; perturbed in place and restored)."""
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + eps
+        plus = np.sum(g * f(x))
+        flat[i] = old - eps
+        minus = np.sum(g * f(x))
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * eps)
+    return grad

@@ -1,5 +1,4 @@
-"""Slow, obviously-correct NumPy references for pooling, ReLU and padding, and central
-finite differences.
+"""Slow, obviously-correct NumPy references for pooling, ReLU and padding.
 
 Written from the definitions, sharing no code with ``kernels``: output sizes come from
 enumerating window positions, padding from ``np.pad``, windows from plain slicing. Works
@@ -128,22 +127,6 @@ def avg_pool2d_as_matrix(
     basis = np.eye(h * w).reshape(h * w, 1, h, w)
     cols = avg_pool2d(basis, kernel, stride, padding, ceil_mode, count_include_pad)
     return cols.reshape(h * w, -1).T  # (outputs, inputs)
-
-
-def numeric_grad(f, x, g, eps):
-    """Central finite differences of ``sum(g * f(x))`` with respect to each entry of
-    ``x`` (float64, contiguous; perturbed in place and restored)."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = np.sum(g * f(x))
-        flat[i] = old - eps
-        minus = np.sum(g * f(x))
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def relu(x):

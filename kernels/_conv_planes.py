@@ -1,0 +1,288 @@
+"""The direct pass on phase planes: any stride, dilation and padding mode.
+
+It computes
+
+    out[n, f, oy, ox] = bias[f] + sum_{c, ky, kx} weight[f, c, ky, kx]
+                                  * xpad[n, c, oy * sh + ky * dh, ox * sw + kx * dw]
+
+over *phase planes*: the padded input is split by row phase ``y % sh`` and column
+phase ``x % sw`` into ``sh * sw`` planes of ``ceil(Hp / sh) x ceil(Wp / sw)`` pixels
+(at stride 1, one plane: a padded copy). In a plane every tap ``(c, ky, kx)`` is a
+constant *offset*, and a block of output rows, read as one flat run
+``q = oy * L + ox`` (``L`` the plane width), is ``sum_t w_t * plane[offset_t + q]``: a
+unit-stride loop that LLVM vectorises at any stride (a strided read in the inner loop
+would not) and for any padding mode (the planes are gathered through the padding's
+index maps, so padded cells are real zeros or copies and NaN/inf propagate exactly as
+in the padded formula). Wide images take one output row per block and accumulate
+straight into ``out``; small images take several rows per block and drop the
+``L - OW`` columns past the right edge.
+
+The weight gradient gathers, per image, the taps of each output pixel into a
+(pixels, taps) scratch and accumulates ``grad_out[f, p] * taps[p, :]`` with the same
+row loop (:mod:`kernels._conv_rows`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import config
+from ._conv_rows import _all_filters
+from ._jit import njit_parallel, prange
+from .padding import _maps
+
+
+@njit_parallel
+def _gather_planes(
+    x,
+    rowmap,
+    colmap,
+    run_lo,
+    run_hi,
+    run_src,
+    sh,
+    sw,
+    hy,
+    width,
+    plane_size,
+    zeros,
+    planes,
+):
+    """planes[((n*C + c)*sh*sw + py*sw + px)*plane_size + y*width + j]
+    = xpad[n, c, y*sh + py, j*sw + px], through the padding's index maps (-1: zero).
+
+    Columns ``[run_lo, run_hi)`` of phase ``px`` read the unpadded row at
+    ``run_src + k * sw``; only the padded columns around them use ``colmap`` (all zeros
+    when ``zeros``)."""
+    n_batch, channels = x.shape[0], x.shape[1]
+    for nc in prange(n_batch * channels):
+        n = nc // channels
+        c = nc % channels
+        for py in range(sh):
+            for px in range(sw):
+                start = (nc * sh * sw + py * sw + px) * plane_size
+                plane = planes[start : start + plane_size]
+                if zeros:
+                    plane[:] = 0.0
+                else:
+                    plane[hy * width :] = 0.0  # slack read by dropped columns
+                lo, hi, first = run_lo[px], run_hi[px], run_src[px]
+                for y in range(hy):
+                    src_row = rowmap[y * sh + py]
+                    if src_row < 0:
+                        if not zeros:
+                            plane[y * width : (y + 1) * width] = 0.0
+                        continue
+                    dst = plane[y * width : (y + 1) * width]
+                    src = x[n, c, src_row]
+                    if not zeros:
+                        for j in range(lo):
+                            dst[j] = src[colmap[px, j]]
+                        for j in range(hi, width):
+                            dst[j] = src[colmap[px, j]]
+                    if sw == 1:
+                        inner = src[first : first + hi - lo]
+                        for k in range(hi - lo):
+                            dst[lo + k] = inner[k]
+                    else:
+                        for k in range(hi - lo):
+                            dst[lo + k] = src[first + k * sw]
+
+
+@njit_parallel
+def _conv_planes(
+    planes, image_size, tap_offs, zero_off, wtaps, bias, width, rows_per_block, out
+):
+    """out (N, F, OH, OW) from phase planes; wtaps (F, T4) zero beyond the real taps.
+
+    Taps past the real ones point at the zero tail of ``planes`` with weight 0, so every
+    pass sums exactly 8 (or 4) taps. One output row per block (wide images)
+    accumulates straight into ``out``; several rows per block (small images) go
+    through a scratch that holds the plane's full width and drops the columns past the
+    edge.
+    """
+    n_batch, n_filters, oh, ow = out.shape
+    n_taps = tap_offs.shape[0]  # real taps
+    n_taps4 = wtaps.shape[1]
+    blocks = (oh + rows_per_block - 1) // rows_per_block
+    out_rows = out.reshape(n_batch * n_filters * oh, ow)
+    for task in prange(n_batch * blocks):
+        n = task // blocks
+        oy0 = (task % blocks) * rows_per_block
+        n_rows = min(rows_per_block, oh - oy0)
+        q0 = oy0 * width
+        blen = ow if rows_per_block == 1 else n_rows * width
+        offs = np.empty(n_taps4, np.int64)
+        for t in range(n_taps):
+            offs[t] = n * image_size + tap_offs[t]
+        for t in range(n_taps, n_taps4):
+            offs[t] = zero_off - q0  # reads the zero tail
+        if rows_per_block == 1:
+            base = n * n_filters * oh + oy0
+            for f in range(n_filters):
+                out_rows[base + f * oh, :] = bias[f]
+            _all_filters(out_rows, base, oh, planes, offs, wtaps, q0, blen, False)
+            continue
+        acc = np.empty((n_filters, blen), np.float32)
+        for f in range(n_filters):
+            acc[f, :] = bias[f]
+        _all_filters(acc, 0, 1, planes, offs, wtaps, q0, blen, False)
+        for f in range(n_filters):
+            for r in range(n_rows):
+                out[n, f, oy0 + r, :] = acc[f, r * width : r * width + ow]
+
+
+@njit_parallel
+def _grad_weight_planes(
+    planes, image_size, tap_offs, width, grad_out, n_chunks, partial
+):
+    """partial[k, f, t] = sum over the images of chunk k and every output pixel p of
+    grad_out[n, f, p] * xpad-tap t at p. The caller sums over k."""
+    n_batch, n_filters, oh, ow = grad_out.shape
+    n_taps = tap_offs.shape[0]
+    n_pix = oh * ow
+    n_pix4 = ((n_pix + 3) // 4) * 4
+    per_chunk = (n_batch + n_chunks - 1) // n_chunks
+    for k in prange(n_chunks):
+        acc = partial[k]
+        for f in range(n_filters):
+            for t in range(n_taps):
+                acc[f, t] = 0.0
+        cols = np.zeros((n_pix4, n_taps), np.float32)  # rows past n_pix stay zero
+        g = np.zeros((n_filters, n_pix4), np.float32)
+        row_offs = np.empty(n_pix4, np.int64)
+        for p in range(n_pix4):
+            row_offs[p] = p * n_taps
+        flat_cols = cols.reshape(n_pix4 * n_taps)
+        for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
+            base = n * image_size
+            for t in range(n_taps):
+                o = base + tap_offs[t]
+                for oy in range(oh):
+                    src = planes[o + oy * width : o + oy * width + ow]
+                    for ox in range(ow):
+                        cols[oy * ow + ox, t] = src[ox]
+            for f in range(n_filters):
+                src_g = grad_out[n, f]
+                for oy in range(oh):
+                    for ox in range(ow):
+                        g[f, oy * ow + ox] = src_g[oy, ox]
+            _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
+
+
+class Planes:
+    """Phase planes of a padded input and the offset of every tap inside them."""
+
+    def __init__(self, x4, pads, mode, kernel_hw, stride, dilation, extra_zero):
+        n_batch, channels, in_h, in_w = x4.shape
+        rowmap, colmap = _maps(in_h, in_w, pads, mode)
+        kh, kw = kernel_hw
+        sh, sw = stride
+        dh, dw = dilation
+        hp, wp = rowmap.shape[0], colmap.shape[0]
+        hy, width = -(-hp // sh), -(-wp // sw)
+        slack = (kw - 1) * dw // sw + 1  # garbage columns of the last row read past it
+        plane_size = hy * width + slack
+        self.width = width
+        self.image_size = channels * sh * sw * plane_size
+        self.zero_off = n_batch * self.image_size
+        planes = np.empty(self.zero_off + extra_zero, np.float32)
+        # per-plane slack and the zero tail (dummy taps, garbage reads) must be zeros
+        planes[self.zero_off :] = 0.0
+        rows_full = np.full(hy * sh, -1, np.int64)
+        rows_full[:hp] = rowmap
+        cols_full = np.full(width * sw, -1, np.int64)
+        cols_full[:wp] = colmap
+        colphase = np.ascontiguousarray(cols_full.reshape(width, sw).T)  # (sw, width)
+        run_lo = np.zeros(sw, np.int64)
+        run_hi = np.zeros(sw, np.int64)
+        run_src = np.zeros(sw, np.int64)
+        for px in range(sw):
+            run_lo[px], run_hi[px], run_src[px] = _interior_run(
+                in_w, pads[2], px, sw, width
+            )
+        _gather_planes(
+            x4,
+            rows_full,
+            colphase,
+            run_lo,
+            run_hi,
+            run_src,
+            sh,
+            sw,
+            hy,
+            width,
+            plane_size,
+            mode == "zeros",
+            planes,
+        )
+        self.planes = planes
+        # tap (c, ky, kx), in weight order: its plane and its place in that plane
+        c = np.arange(channels, dtype=np.int64)[:, None, None]
+        ky = np.arange(kh, dtype=np.int64)[None, :, None] * dh
+        kx = np.arange(kw, dtype=np.int64)[None, None, :] * dw
+        plane = c * sh * sw + (ky % sh) * sw + kx % sw
+        offs = (plane * plane_size + (ky // sh) * width + kx // sw).reshape(-1)
+        self.tap_offs = offs
+
+
+def _interior_run(
+    in_w: int, left: int, px: int, step: int, width: int
+) -> tuple[int, int, int]:
+    """Plane columns ``[lo, hi)`` of phase ``px`` that read the unpadded input, and the
+    input column the first one reads. Inside the input every padding mode is the
+    identity, so the gather copies this run with a fixed-stride loop and looks up only
+    the padded columns through the index map."""
+    lo = min(max(0, -((px - left) // step)), width)  # ceil((left - px) / step)
+    hi = min(max(lo, -((px - left - in_w) // step)), width)
+    return lo, hi, lo * step + px - left
+
+
+def _rows_per_block(oh: int, width: int) -> int:
+    return max(1, min(oh, config.PLANES_BLOCK // max(width, 1)))
+
+
+def _tap_weights(weight: np.ndarray) -> np.ndarray:
+    """(F, C, KH, KW) -> (F, T4): taps in (c, ky, kx) order, zero-padded to a multiple
+    of 4."""
+    n_filters = weight.shape[0]
+    taps = weight.reshape(n_filters, -1)
+    padded = np.zeros((n_filters, -(-taps.shape[1] // 4) * 4), np.float32)
+    padded[:, : taps.shape[1]] = taps
+    return padded
+
+
+def forward(x4, weight, bias, pads, stride, dilation, mode, out):
+    """out (N, F, OH, OW) = conv2d of already-validated float32 arrays; pads may be
+    negative (crop)."""
+    oh = out.shape[2]
+    width = -(-(x4.shape[3] + pads[2] + pads[3]) // stride[1])
+    rows = _rows_per_block(oh, width)
+    geo = Planes(x4, pads, mode, weight.shape[2:], stride, dilation, rows * width + 8)
+    _conv_planes(
+        geo.planes,
+        geo.image_size,
+        geo.tap_offs,
+        geo.zero_off,
+        _tap_weights(weight),
+        bias,
+        geo.width,
+        rows,
+        out,
+    )
+    return out
+
+
+def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
+    """partial (chunks, F, T): per chunk of images, the weight gradient from ``g``
+    (N, F, OH, OW) and ``x4`` (N, C, H, W); the caller sums over chunks."""
+    planes = Planes(x4, pads, mode, kernel_hw, stride, dilation, 8)
+    _grad_weight_planes(
+        planes.planes,
+        planes.image_size,
+        planes.tap_offs,
+        planes.width,
+        g,
+        partial.shape[0],
+        partial,
+    )

@@ -1,0 +1,65 @@
+"""Every tuning threshold and block size that picks or shapes a convolution path.
+
+One module, as stumpy keeps its ``config.py``: ``kernels.conv._plan`` reads the
+thresholds that choose a path, the path modules read the sizes that shape their work
+items. Each value names the measurement that chose it (2 threads, batch 128 unless
+said otherwise; see the commits that introduced them). ``tests/test_conv_plan.py``
+asserts which path representative cases take, so a moved threshold fails a test.
+"""
+
+from __future__ import annotations
+
+# -- the direct pass on phase planes (kernels._conv_planes)
+
+# Target flat length of one work item (output rows * plane width): several rows of a
+# small image per block, one row of a wide one. Chosen with the first phase-plane pass
+# (a97e0ec); no figure was recorded.
+PLANES_BLOCK = 1024
+
+# -- wide planes (kernels._conv_wide), stride 1 only
+
+# Padded pixels (HP * WP) up to which stride-1 passes run many images per pass; LeNet's
+# 32x32 "same" input (1,024) is in, 40x40 (1,600) the largest. From b1a4050 (a pass
+# over one 28x28 image was mostly fixed cost); no cut-off figure was recorded.
+WIDE_MAX_PIXELS = 1600
+
+# Taps per filter (C * KH * KW) from which the forward takes wide planes. LeNet 1 -> 6,
+# 5x5 on 28x28: 1.0 -> 0.7 ms; 6 -> 16 on 14x14: 1.9 -> 1.0 ms; but 1 -> 32, 3x3
+# (9 taps) was faster per image (forward 3.7 vs 5.7 ms) (3e7ca6a).
+WIDE_MIN_TAPS = 16
+
+# Values of one wide work item's sums (filters * images * slot width): 64 KB of float32
+# sums, sized in 3e7ca6a (replaced a 4,096-value run per item).
+WIDE_ACC = 16384
+
+# Values of one grad-weight block on wide planes, so the pieces of grad_out and of the
+# planes stay in cache across all (filter, tap) pairs: 2,048 -> 1,024 in 3e7ca6a.
+WIDE_CHUNK = 1024
+
+# The weight gradient takes wide planes only with many taps and few filters: LeNet
+# 6 -> 16, 5x5 (150 taps): 2.3 -> 1.8 ms; 32 -> 32, 3x3 (288 taps): 6.8 -> 6.1 ms; with
+# 64 filters the per-image planes were faster (128x32x14x14 -> 64, 3x3: 15.6 vs
+# 13.4 ms) (9812bd6); with fewer taps the dots are faster.
+WIDE_GRAD_WEIGHT_MIN_TAPS = 64
+WIDE_GRAD_WEIGHT_MAX_FILTERS = 32
+
+# -- weight gradient by dot products (kernels._conv_dots)
+
+# Dots (one per image, filter and tap) beat the gathered (pixels, taps) scratch when
+# taps are few: LeNet's first layer, 25 taps: 3.4 -> 1.2 ms; with 150 taps the scratch
+# was faster, 1.5 vs 2.7 ms (9cffb96). Taps must be below DOTS_MAX_TAPS.
+DOTS_MAX_TAPS = 64
+# ...and images small, so an image's planes stay in cache for all its dots (H * W at
+# most this; 9cffb96, no cut-off figure recorded).
+DOTS_MAX_PIXELS = 4096
+
+# -- Winograd F(2x2, 3x3) (kernels._conv_winograd), 3x3 stride 1 dilation 1 only
+
+# Channels and filters both at least this (a CNN's hidden layers); below it the
+# transforms cost more than the 36 -> 16 multiplications save (4d1c840; no figure
+# recorded).
+WINOGRAD_MIN_CHANNELS = 8
+
+# Tiles per Winograd work item (then rounded to a multiple of the thread count)
+# (4d1c840; no figure recorded).
+WINOGRAD_TILES_PER_TASK = 512

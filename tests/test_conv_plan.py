@@ -1,0 +1,292 @@
+"""Which path kernels.conv._plan picks, and that each path computes the formula.
+
+One case per path asserts the plan *and* checks that case against tests/naive.py, so a
+"winograd" test cannot silently test the direct path; boundary cases pin every threshold
+of kernels.config at the value it was measured at, so moving one fails here first.
+"""
+
+from __future__ import annotations
+
+import naive
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import kernels
+from kernels import conv
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
+
+
+def _plans(x, w, g, stride, padding, dilation, mode):
+    geo = conv._Geometry(x.shape, w.shape, stride, padding, dilation, mode)
+    forward = conv._plan(geo, x=x, weight=w)
+    backward = conv._plan(geo, x=x, weight=w, grad_out=g)
+    return forward.forward, backward.grad_input, backward.grad_weight
+
+
+def _data(seed, x_shape, w_shape):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+    w = rng.uniform(-1, 1, w_shape).astype(np.float32)
+    b = rng.uniform(-1, 1, w_shape[0]).astype(np.float32)
+    return rng, x, w, b
+
+
+def _check_against_naive(x, w, b, g, stride, padding, dilation, mode):
+    geometry = (stride, padding, dilation, mode)
+    with np.errstate(invalid="ignore", over="ignore"):  # poisoned cases make NaN
+        out = kernels.conv2d(x, w, b, *geometry)
+        ref = naive.conv2d(x, w, b, *geometry)
+        gx, gw, gb = kernels.conv2d_backward(g, x, w, *geometry)
+        rgx, rgw, rgb = naive.conv2d_grads(g, x, w, *geometry)
+        # the single-gradient entry points plan the same way as the combined one
+        gx_alone = kernels.conv2d_grad_input(g, x.shape, w, *geometry)
+        gw_alone = kernels.conv2d_grad_weight(g, x, w.shape, *geometry)
+    # equal_nan (the default): NaN and inf must sit where the formula puts them
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gx, rgx, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(gw, rgw, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(gb, rgb, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(gx_alone, gx)
+    np.testing.assert_array_equal(gw_alone, gw)
+
+
+# (id, x shape, weight shape, stride, padding, dilation, mode, poison,
+#  expected (forward, grad input, grad weight))
+CASES = [
+    (
+        "winograd",  # 3x3 stride 1, 8 channels and 8 filters, odd edge tiles
+        (2, 8, 7, 6),
+        (8, 8, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        None,
+        ("winograd", "winograd", "wide"),
+    ),
+    (
+        "winograd-reflect-valid",  # one image: the per-image planes for grad weight
+        (1, 8, 6, 7),
+        (9, 8, 3, 3),
+        1,
+        0,
+        1,
+        "reflect",
+        None,
+        ("winograd", "winograd", "planes"),
+    ),
+    (
+        "wide-dots",  # LeNet-like: batch of small images, 25 taps
+        (3, 1, 8, 8),
+        (2, 1, 5, 5),
+        1,
+        2,
+        1,
+        "zeros",
+        None,
+        ("wide", "flip-wide", "dots"),
+    ),
+    (
+        "wide-circular",  # other modes store each padded row whole
+        (2, 2, 6, 5),
+        (3, 2, 3, 3),
+        1,
+        "same",
+        1,
+        "circular",
+        None,
+        ("wide", "flip-wide", "dots"),
+    ),
+    (
+        "wide-grad-weight",  # >= 64 taps, <= 32 filters, dilated
+        (2, 8, 7, 7),
+        (3, 8, 3, 3),
+        1,
+        "same",
+        (1, 2),
+        "zeros",
+        None,
+        ("wide", "flip-wide", "wide"),
+    ),
+    (
+        "planes-strided",  # stride 2: the phase planes, and a 72-tap scratch; one image
+        (1, 8, 7, 8),
+        (3, 8, 3, 3),
+        2,
+        (0, 1, 2, 1),
+        1,
+        "replicate",
+        None,
+        ("planes", "flip-planes", "planes"),
+    ),
+    (
+        "planes-one-image",  # one image is no batch for the wide planes
+        (1, 2, 6, 7),
+        (3, 2, 2, 3),
+        1,
+        1,
+        2,
+        "reflect",
+        None,
+        ("planes", "flip-planes", "dots"),
+    ),
+    (
+        "flip-winograd",  # stride 2 3x3: grad input is a stride-1 3x3 convolution
+        (1, 8, 7, 7),
+        (8, 8, 3, 3),
+        2,
+        1,
+        1,
+        "zeros",
+        None,
+        ("planes", "flip-winograd", "planes"),
+    ),
+    (
+        "scatter",  # an inf weight: the formula's scatter for the input gradient
+        (2, 2, 6, 6),
+        (2, 2, 3, 3),
+        2,
+        1,
+        1,
+        "zeros",
+        "weight",
+        ("planes", "scatter", "dots"),
+    ),
+    (
+        "non-finite-input",  # Winograd's shape, but inf in x: direct paths only
+        (2, 8, 6, 6),
+        (8, 8, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        "x",
+        ("wide", "winograd", "planes"),  # grad input reads grad_out, not x
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "padding", "dilation", "mode", "poison", "paths"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_path_is_planned_and_matches_naive(
+    x_shape, w_shape, stride, padding, dilation, mode, poison, paths
+):
+    rng, x, w, b = _data(len(x_shape) * 7 + w_shape[0], x_shape, w_shape)
+    if poison == "weight":
+        w[1, 0, 1, 2] = np.inf
+    if poison == "x":
+        x[1, 3, 2, 4] = np.inf
+    with np.errstate(invalid="ignore"):
+        out_shape = naive.conv2d(x, w, b, stride, padding, dilation, mode).shape
+    g = rng.uniform(-1, 1, out_shape).astype(np.float32)
+    assert _plans(x, w, g, stride, padding, dilation, mode) == paths
+    _check_against_naive(x, w, b, g, stride, padding, dilation, mode)
+
+
+def test_every_path_has_a_case():
+    """A path added to the dispatch tables needs a case above (and a rule in _plan)."""
+    planned = {p for case in CASES for p in case[-1]}
+    names = set(conv._FORWARD) | set(conv._GRAD_WEIGHT) | set(conv._GRAD_INPUT)
+    names |= {conv._FLIP + name for name in conv._FORWARD}
+    assert planned == names
+
+
+def _plan_of(x_shape, w_shape, stride=1, padding=0, dilation=1, mode="zeros"):
+    x = np.ones(x_shape, np.float32)
+    w = np.ones(w_shape, np.float32)
+    geo = conv._Geometry(x_shape, w_shape, stride, padding, dilation, mode)
+    g = np.ones((x_shape[0], w_shape[0], *geo.out_hw), np.float32)
+    return conv._plan(geo, x=x, weight=w), conv._plan(geo, x=x, weight=w, grad_out=g)
+
+
+# The thresholds as measured (kernels/config.py says where): each pair sits on either
+# side of one, written out here so that a change to config.py shows as a failure.
+def test_winograd_needs_eight_channels_and_filters():
+    assert _plan_of((1, 8, 6, 6), (8, 8, 3, 3))[0].forward == "winograd"
+    assert _plan_of((1, 7, 6, 6), (8, 7, 3, 3))[0].forward == "planes"
+    assert _plan_of((1, 8, 6, 6), (7, 8, 3, 3))[0].forward == "planes"
+    assert _plan_of((1, 8, 6, 6), (8, 8, 3, 3), dilation=2)[0].forward == "planes"
+
+
+def test_wide_forward_needs_sixteen_taps_and_at_most_1600_padded_pixels():
+    assert _plan_of((2, 1, 4, 4), (1, 1, 4, 4))[0].forward == "wide"  # 16 taps
+    assert _plan_of((2, 1, 5, 5), (1, 1, 3, 5))[0].forward == "planes"  # 15 taps
+    assert _plan_of((2, 1, 38, 38), (1, 1, 5, 5), padding=1)[0].forward == "wide"
+    assert _plan_of((2, 1, 1, 1600), (1, 1, 1, 16))[0].forward == "wide"
+    assert _plan_of((2, 1, 1, 1601), (1, 1, 1, 16))[0].forward == "planes"
+    assert _plan_of((2, 1, 8, 8), (1, 1, 5, 5), stride=2)[0].forward == "planes"
+
+
+def test_wide_grad_weight_needs_64_taps_and_at_most_32_filters():
+    assert _plan_of((2, 4, 8, 8), (32, 4, 4, 4))[1].grad_weight == "wide"
+    assert _plan_of((2, 4, 8, 8), (33, 4, 4, 4))[1].grad_weight == "planes"
+    assert _plan_of((2, 7, 8, 8), (4, 7, 3, 3))[1].grad_weight == "dots"  # 63 taps
+
+
+def test_dots_need_under_64_taps_and_at_most_4096_pixels():
+    assert _plan_of((1, 7, 8, 8), (2, 7, 3, 3))[1].grad_weight == "dots"  # 63 taps
+    assert _plan_of((1, 4, 8, 8), (2, 4, 4, 4))[1].grad_weight == "planes"  # 64
+    assert _plan_of((1, 1, 64, 64), (2, 1, 3, 3))[1].grad_weight == "dots"
+    assert _plan_of((1, 1, 17, 241), (2, 1, 3, 3))[1].grad_weight == "planes"  # 4097
+
+
+def test_plan_names_only_the_passes_its_arrays_feed():
+    x = np.ones((1, 1, 4, 4), np.float32)
+    w = np.ones((1, 1, 3, 3), np.float32)
+    g = np.ones((1, 1, 2, 2), np.float32)
+    geo = conv._Geometry(x.shape, w.shape, 1, 0, 1, "zeros")
+    assert conv._plan(geo, x=x, weight=w) == conv._Plan("planes", None, None)
+    assert conv._plan(geo, weight=w, grad_out=g) == conv._Plan(
+        None, "flip-planes", None
+    )
+    assert conv._plan(geo, x=x, grad_out=g) == conv._Plan(None, None, "dots")
+    with pytest.raises(AttributeError):
+        conv._plan(geo, x=x, weight=w).forward = "wide"  # frozen
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    data=st.data(),
+    n=st.integers(1, 3),
+    c=st.sampled_from([1, 2, 8]),
+    f=st.sampled_from([1, 3, 8]),
+    h=st.integers(3, 7),
+    w_=st.integers(3, 7),
+    kh=st.integers(1, 3),
+    kw=st.integers(1, 3),
+    stride=st.sampled_from([1, 2, (1, 2)]),
+    dilation=st.sampled_from([1, (2, 1)]),
+    mode=st.sampled_from(MODES),
+    poison=st.sampled_from([None, None, None, "x", "weight"]),
+)
+def test_hypothesis_every_plan_matches_naive(
+    data, n, c, f, h, w_, kh, kw, stride, dilation, mode, poison
+):
+    padding = data.draw(
+        st.one_of(
+            st.sampled_from(["same", "valid", 1]), st.tuples(*[st.integers(0, 2)] * 4)
+        )
+    )
+    pads = naive.pads4(padding, (h, w_), (kh, kw), stride, dilation)
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    assume(h + pads[0] + pads[1] - dh * (kh - 1) - 1 >= 0)
+    assume(w_ + pads[2] + pads[3] - dw * (kw - 1) - 1 >= 0)
+    if mode == "reflect":
+        assume(max(pads[:2]) < h and max(pads[2:]) < w_)
+    if mode == "circular":
+        assume(max(pads[:2]) <= h and max(pads[2:]) <= w_)
+    rng, x, w, b = _data(n * 100 + c * 10 + f, (n, c, h, w_), (f, c, kh, kw))
+    if poison == "x":
+        x[-1, -1, h // 2, w_ // 2] = np.inf
+    if poison == "weight":
+        w[-1, -1, kh // 2, kw // 2] = np.inf
+    with np.errstate(invalid="ignore"):
+        out_shape = naive.conv2d(x, w, b, stride, padding, dilation, mode).shape
+    g = rng.uniform(-1, 1, out_shape).astype(np.float32)
+    _check_against_naive(x, w, b, g, stride, padding, dilation, mode)
