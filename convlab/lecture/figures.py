@@ -92,6 +92,9 @@ SMALL = 10  # weights laid on the input
 TITLE = 20
 GAP = 44  # between panels (an arrow goes there)
 MARGIN = 20
+ROW_GAP = 56  # between rows of panels (room for the labels)
+#: Widest figure (units) before the numbers layout wraps its panels to a new row.
+MAX_WIDTH = 1900
 
 
 # ------------------------------------------------------------------ primitives
@@ -406,8 +409,9 @@ def _numbers_figure(
     items: list[Any] = []
     top = MARGIN + TITLE + 26 + 28
     hp, wp = mixed.shape
+    flow = _Flow(MARGIN, top)
     # input
-    gin = _Grid(MARGIN, top, hp, wp, cell)
+    gin = _Grid(*flow.place(wp * cell, hp * cell)[:2], hp, wp, cell)
     cmap, lo, hi = _limits(scene, result.image, image=True)
     inside = np.zeros((hp, wp), bool)
     inside[
@@ -424,9 +428,9 @@ def _numbers_figure(
     what = "input" if c == 1 else f"input ({s.channels} of {c} channels)"
     _label(items, gin, what + (f", padded {fm.conv_pads}" if any(fm.conv_pads) else ""))
     # kernel
-    x = gin.x + gin.width + GAP
     kh, kw = kernel.shape
-    gk = _Grid(x, top, kh, kw, cell)
+    kx, ky, wrapped = flow.place(kw * cell, kh * cell + 24)
+    gk = _Grid(kx, ky, kh, kw, cell)
     kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
     _draw_grid(items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi))
     flt = s.filters[window.filter_index]
@@ -434,15 +438,16 @@ def _numbers_figure(
     items.append(
         Text(gk.x + gk.width / 2, gk.y + gk.height + 16, f"bias {flt.bias:g}", FONT)
     )
-    _arrow_between(items, gin, gk.x, top + min(gin.height, gk.height) / 2)
+    if not wrapped:
+        _arrow_between(items, gin, gk.x, gk.y + min(gin.height, gk.height) / 2)
     # output stages
     grids: dict[str, _Grid] = {}
-    x = gk.x + gk.width + GAP
     prev: _Grid = gk
     positions = oh * ow
     done_upto = positions if written is None else written
     for name, values, label in stages:
-        g = _Grid(x, top, *values.shape, cell)
+        gx, gy, wrapped = flow.place(values.shape[1] * cell, values.shape[0] * cell)
+        g = _Grid(gx, gy, *values.shape, cell)
         grids[name] = g
         if name == "pooled":
             shown = np.zeros(values.shape, bool)
@@ -460,16 +465,15 @@ def _numbers_figure(
             items, g, values, colormaps.to_rgb(values, vcmap, vlo, vhi), shown=shown
         )
         _label(items, g, label)
-        _arrow_between(items, prev, g.x, top + min(prev.height, g.height) / 2)
+        if not wrapped:
+            _arrow_between(items, prev, g.x, g.y + min(prev.height, g.height) / 2)
         prev = g
-        x = g.x + g.width + GAP
-    width = int(math.ceil(x - GAP + MARGIN))
-    height_grids = max(gin.height, gk.height + 24, *(g.height for g in grids.values()))
+    width = int(math.ceil(flow.right + MARGIN))
     lines: list[str] = []
     if step is not None:
         _draw_step(items, s, gin, gk, grids, step, window, cell)
         lines = _equation(s, step)
-    body_bottom = top + height_grids
+    body_bottom = flow.bottom
     for i, text in enumerate(lines):
         items.append(
             Text(MARGIN, body_bottom + 26 + 22 * i, text, FONT + 2, INK, "start")
@@ -497,6 +501,30 @@ def _numbers_figure(
         int(max((_text_width(t, FONT + 2) for t in lines), default=0) + 2 * MARGIN),
     )
     return Figure(width, height, head + items, scene.title)
+
+
+class _Flow:
+    """Panels left to right, wrapping to a new row past :data:`MAX_WIDTH` (an MNIST
+    digit's four 28-cell grids would be 5,000 units wide)."""
+
+    def __init__(self, left: float, top: float) -> None:
+        self.left, self.x, self.y = left, left, top
+        self.row_height = 0.0
+        self.right = left
+        self.bottom = top
+
+    def place(self, w: float, h: float) -> tuple[float, float, bool]:
+        wrapped = self.x > self.left and self.x + w > MAX_WIDTH - MARGIN
+        if wrapped:
+            self.x = self.left
+            self.y += self.row_height + ROW_GAP
+            self.row_height = 0.0
+        x, y = self.x, self.y
+        self.x += w + GAP
+        self.row_height = max(self.row_height, h)
+        self.right = max(self.right, x + w)
+        self.bottom = max(self.bottom, y + self.row_height)
+        return x, y, wrapped
 
 
 def _draw_step(
