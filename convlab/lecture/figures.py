@@ -447,7 +447,7 @@ def _numbers_figure(
     done_upto = positions if written is None else written
     for name, values, label in stages:
         gx, gy, wrapped = flow.place(values.shape[1] * cell, values.shape[0] * cell)
-        g = _Grid(gx, gy, *values.shape, cell)
+        g = _Grid(gx, gy, values.shape[0], values.shape[1], cell)
         grids[name] = g
         if name == "pooled":
             shown = np.zeros(values.shape, bool)
@@ -634,7 +634,7 @@ def _draw_step(
 def _equation(s: explore.Settings, step: Step) -> list[str]:
     where = f"y[{step.oy}, {step.ox}]"
     if step.tap is not None:
-        ky, kx = step.tap_yx
+        ky, kx = divmod(step.tap, step.cols.shape[0])
         n = step.running.shape[0]
         return [
             f"{where}: tap ({ky}, {kx}) of {n}: running sum Σ x·w = "
@@ -661,7 +661,7 @@ def _maps_figure(
     scene: Scene,
     result: explore.Result,
     filters: Sequence[int],
-    window: SlidingWindow | None,
+    window: SlidingWindow,
     step: Step | None,
     written: int | None,
 ) -> Figure:
@@ -695,7 +695,7 @@ def _maps_figure(
             2.5,
         )
     x_start = MARGIN + disp_w + GAP
-    y = top
+    y = float(top)
     row_h = 0.0
     right = x_start
     for index in filters:
@@ -703,7 +703,7 @@ def _maps_figure(
         flt = s.filters[index]
         kernel = flt.kernel
         kcell = max(22.0, _cell_size(kernel) * 0.8)
-        gk = _Grid(x_start, y, *kernel.shape, kcell)
+        gk = _Grid(x_start, y, kernel.shape[0], kernel.shape[1], kcell)
         kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
         _draw_grid(
             items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi), font=SMALL + 1
@@ -715,7 +715,7 @@ def _maps_figure(
             stages.append(("activation", fm.activated, _stage_name(s)))
         if fm.pooled is not None:
             stages.append(("pooled", fm.pooled, f"{s.pool} pool"))
-        height = gk.height
+        row_height = gk.height
         prev_right = gk.x + gk.width
         for name, values, label in stages:
             vh, vw = values.shape
@@ -727,14 +727,14 @@ def _maps_figure(
                 )
             vcmap, vlo, vhi = _limits(scene, values)
             rgb = colormaps.to_rgb(values, vcmap, vlo, vhi)
-            if written is not None and index == (window.filter_index if window else -1):
+            if written is not None and index == window.filter_index:
                 oh, ow = fm.conv.shape
                 if name != "pooled":
                     mask = (np.arange(oh * ow) >= written).reshape(oh, ow)
                 else:
                     rows_done = (written // ow) if written < oh * ow else oh
                     pstride = s.pool_stride[0]
-                    top_pad = fm.pool_pads[0]
+                    top_pad = fm.pool_pads[0] if fm.pool_pads else 0
                     mask = np.zeros(values.shape, bool)
                     for py in range(vh):
                         last_row = py * pstride - top_pad + s.pool_size[0] - 1
@@ -767,9 +767,9 @@ def _maps_figure(
                 )
             prev_right = x + mw
             x += mw + GAP
-            height = max(height, mh)
+            row_height = max(row_height, mh)
         right = max(right, x - GAP)
-        y += height + 44
+        y += row_height + 44
         row_h = y
     hidden = len(s.filters) - len(filters)
     if hidden > 0 and len(filters) > 1:
@@ -867,7 +867,9 @@ def build_figure(
 # -------------------------------------------------------------------- backends
 
 
-def _hatch_segments(x0, y0, x1, y1, spacing):  # noqa: ANN001, ANN202
+def _hatch_segments(
+    x0: float, y0: float, x1: float, y1: float, spacing: float
+) -> list[tuple[float, float, float, float]]:
     """Diagonal "/" hatch lines clipped to the rectangle."""
     segments = []
     k = x0 + y0 + spacing
@@ -912,7 +914,9 @@ def figure_to_image(figure: Figure, scale: int = 1) -> Any:
             if item.fill is not None:
                 draw.rectangle(box, fill=item.fill)
             if item.hatch:
-                for sx0, sy0, sx1, sy1 in _hatch_segments(*box, 6 * k):
+                for sx0, sy0, sx1, sy1 in _hatch_segments(
+                    box[0], box[1], box[2], box[3], 6 * k
+                ):
                     draw.line([(sx0, sy0), (sx1, sy1)], fill=HATCH, width=k)
             if item.stroke is not None:
                 draw.rectangle(
@@ -941,7 +945,8 @@ def figure_to_image(figure: Figure, scale: int = 1) -> Any:
                 draw.polygon([(px * k, py * k) for px, py in head], fill=item.stroke)
         elif isinstance(item, Raster):
             tile = Image.fromarray(np.ascontiguousarray(item.rgb), "RGB").resize(
-                (max(1, round(item.w * k)), max(1, round(item.h * k))), Image.NEAREST
+                (max(1, round(item.w * k)), max(1, round(item.h * k))),
+                Image.Resampling.NEAREST,
             )
             image.paste(tile, (round(item.x * k), round(item.y * k)))
     return image
