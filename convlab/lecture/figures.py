@@ -92,6 +92,9 @@ SMALL = 10  # weights laid on the input
 TITLE = 20
 GAP = 44  # between panels (an arrow goes there)
 MARGIN = 20
+ROW_GAP = 56  # between rows of panels (room for the labels)
+#: Widest figure (units) before the numbers layout wraps its panels to a new row.
+MAX_WIDTH = 1900
 
 
 # ------------------------------------------------------------------ primitives
@@ -406,8 +409,9 @@ def _numbers_figure(
     items: list[Any] = []
     top = MARGIN + TITLE + 26 + 28
     hp, wp = mixed.shape
+    flow = _Flow(MARGIN, top)
     # input
-    gin = _Grid(MARGIN, top, hp, wp, cell)
+    gin = _Grid(*flow.place(wp * cell, hp * cell)[:2], hp, wp, cell)
     cmap, lo, hi = _limits(scene, result.image, image=True)
     inside = np.zeros((hp, wp), bool)
     inside[
@@ -424,9 +428,9 @@ def _numbers_figure(
     what = "input" if c == 1 else f"input ({s.channels} of {c} channels)"
     _label(items, gin, what + (f", padded {fm.conv_pads}" if any(fm.conv_pads) else ""))
     # kernel
-    x = gin.x + gin.width + GAP
     kh, kw = kernel.shape
-    gk = _Grid(x, top, kh, kw, cell)
+    kx, ky, wrapped = flow.place(kw * cell, kh * cell + 24)
+    gk = _Grid(kx, ky, kh, kw, cell)
     kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
     _draw_grid(items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi))
     flt = s.filters[window.filter_index]
@@ -434,15 +438,16 @@ def _numbers_figure(
     items.append(
         Text(gk.x + gk.width / 2, gk.y + gk.height + 16, f"bias {flt.bias:g}", FONT)
     )
-    _arrow_between(items, gin, gk.x, top + min(gin.height, gk.height) / 2)
+    if not wrapped:
+        _arrow_between(items, gin, gk.x, gk.y + min(gin.height, gk.height) / 2)
     # output stages
     grids: dict[str, _Grid] = {}
-    x = gk.x + gk.width + GAP
     prev: _Grid = gk
     positions = oh * ow
     done_upto = positions if written is None else written
     for name, values, label in stages:
-        g = _Grid(x, top, *values.shape, cell)
+        gx, gy, wrapped = flow.place(values.shape[1] * cell, values.shape[0] * cell)
+        g = _Grid(gx, gy, values.shape[0], values.shape[1], cell)
         grids[name] = g
         if name == "pooled":
             shown = np.zeros(values.shape, bool)
@@ -460,16 +465,15 @@ def _numbers_figure(
             items, g, values, colormaps.to_rgb(values, vcmap, vlo, vhi), shown=shown
         )
         _label(items, g, label)
-        _arrow_between(items, prev, g.x, top + min(prev.height, g.height) / 2)
+        if not wrapped:
+            _arrow_between(items, prev, g.x, g.y + min(prev.height, g.height) / 2)
         prev = g
-        x = g.x + g.width + GAP
-    width = int(math.ceil(x - GAP + MARGIN))
-    height_grids = max(gin.height, gk.height + 24, *(g.height for g in grids.values()))
+    width = int(math.ceil(flow.right + MARGIN))
     lines: list[str] = []
     if step is not None:
         _draw_step(items, s, gin, gk, grids, step, window, cell)
         lines = _equation(s, step)
-    body_bottom = top + height_grids
+    body_bottom = flow.bottom
     for i, text in enumerate(lines):
         items.append(
             Text(MARGIN, body_bottom + 26 + 22 * i, text, FONT + 2, INK, "start")
@@ -497,6 +501,30 @@ def _numbers_figure(
         int(max((_text_width(t, FONT + 2) for t in lines), default=0) + 2 * MARGIN),
     )
     return Figure(width, height, head + items, scene.title)
+
+
+class _Flow:
+    """Panels left to right, wrapping to a new row past :data:`MAX_WIDTH` (an MNIST
+    digit's four 28-cell grids would be 5,000 units wide)."""
+
+    def __init__(self, left: float, top: float) -> None:
+        self.left, self.x, self.y = left, left, top
+        self.row_height = 0.0
+        self.right = left
+        self.bottom = top
+
+    def place(self, w: float, h: float) -> tuple[float, float, bool]:
+        wrapped = self.x > self.left and self.x + w > MAX_WIDTH - MARGIN
+        if wrapped:
+            self.x = self.left
+            self.y += self.row_height + ROW_GAP
+            self.row_height = 0.0
+        x, y = self.x, self.y
+        self.x += w + GAP
+        self.row_height = max(self.row_height, h)
+        self.right = max(self.right, x + w)
+        self.bottom = max(self.bottom, y + self.row_height)
+        return x, y, wrapped
 
 
 def _draw_step(
@@ -606,7 +634,7 @@ def _draw_step(
 def _equation(s: explore.Settings, step: Step) -> list[str]:
     where = f"y[{step.oy}, {step.ox}]"
     if step.tap is not None:
-        ky, kx = step.tap_yx
+        ky, kx = divmod(step.tap, step.cols.shape[0])
         n = step.running.shape[0]
         return [
             f"{where}: tap ({ky}, {kx}) of {n}: running sum Σ x·w = "
@@ -633,7 +661,7 @@ def _maps_figure(
     scene: Scene,
     result: explore.Result,
     filters: Sequence[int],
-    window: SlidingWindow | None,
+    window: SlidingWindow,
     step: Step | None,
     written: int | None,
 ) -> Figure:
@@ -667,7 +695,7 @@ def _maps_figure(
             2.5,
         )
     x_start = MARGIN + disp_w + GAP
-    y = top
+    y = float(top)
     row_h = 0.0
     right = x_start
     for index in filters:
@@ -675,7 +703,7 @@ def _maps_figure(
         flt = s.filters[index]
         kernel = flt.kernel
         kcell = max(22.0, _cell_size(kernel) * 0.8)
-        gk = _Grid(x_start, y, *kernel.shape, kcell)
+        gk = _Grid(x_start, y, kernel.shape[0], kernel.shape[1], kcell)
         kcmap, klo, khi = "diverging", *colormaps.limits(kernel, signed=True)
         _draw_grid(
             items, gk, kernel, colormaps.to_rgb(kernel, kcmap, klo, khi), font=SMALL + 1
@@ -687,7 +715,7 @@ def _maps_figure(
             stages.append(("activation", fm.activated, _stage_name(s)))
         if fm.pooled is not None:
             stages.append(("pooled", fm.pooled, f"{s.pool} pool"))
-        height = gk.height
+        row_height = gk.height
         prev_right = gk.x + gk.width
         for name, values, label in stages:
             vh, vw = values.shape
@@ -699,14 +727,14 @@ def _maps_figure(
                 )
             vcmap, vlo, vhi = _limits(scene, values)
             rgb = colormaps.to_rgb(values, vcmap, vlo, vhi)
-            if written is not None and index == (window.filter_index if window else -1):
+            if written is not None and index == window.filter_index:
                 oh, ow = fm.conv.shape
                 if name != "pooled":
                     mask = (np.arange(oh * ow) >= written).reshape(oh, ow)
                 else:
                     rows_done = (written // ow) if written < oh * ow else oh
                     pstride = s.pool_stride[0]
-                    top_pad = fm.pool_pads[0]
+                    top_pad = fm.pool_pads[0] if fm.pool_pads else 0
                     mask = np.zeros(values.shape, bool)
                     for py in range(vh):
                         last_row = py * pstride - top_pad + s.pool_size[0] - 1
@@ -739,9 +767,9 @@ def _maps_figure(
                 )
             prev_right = x + mw
             x += mw + GAP
-            height = max(height, mh)
+            row_height = max(row_height, mh)
         right = max(right, x - GAP)
-        y += height + 44
+        y += row_height + 44
         row_h = y
     hidden = len(s.filters) - len(filters)
     if hidden > 0 and len(filters) > 1:
@@ -839,7 +867,9 @@ def build_figure(
 # -------------------------------------------------------------------- backends
 
 
-def _hatch_segments(x0, y0, x1, y1, spacing):  # noqa: ANN001, ANN202
+def _hatch_segments(
+    x0: float, y0: float, x1: float, y1: float, spacing: float
+) -> list[tuple[float, float, float, float]]:
     """Diagonal "/" hatch lines clipped to the rectangle."""
     segments = []
     k = x0 + y0 + spacing
@@ -884,7 +914,9 @@ def figure_to_image(figure: Figure, scale: int = 1) -> Any:
             if item.fill is not None:
                 draw.rectangle(box, fill=item.fill)
             if item.hatch:
-                for sx0, sy0, sx1, sy1 in _hatch_segments(*box, 6 * k):
+                for sx0, sy0, sx1, sy1 in _hatch_segments(
+                    box[0], box[1], box[2], box[3], 6 * k
+                ):
                     draw.line([(sx0, sy0), (sx1, sy1)], fill=HATCH, width=k)
             if item.stroke is not None:
                 draw.rectangle(
@@ -913,7 +945,8 @@ def figure_to_image(figure: Figure, scale: int = 1) -> Any:
                 draw.polygon([(px * k, py * k) for px, py in head], fill=item.stroke)
         elif isinstance(item, Raster):
             tile = Image.fromarray(np.ascontiguousarray(item.rgb), "RGB").resize(
-                (max(1, round(item.w * k)), max(1, round(item.h * k))), Image.NEAREST
+                (max(1, round(item.w * k)), max(1, round(item.h * k))),
+                Image.Resampling.NEAREST,
             )
             image.paste(tile, (round(item.x * k), round(item.y * k)))
     return image

@@ -54,7 +54,7 @@ def _photo(side: int = 96) -> np.ndarray:
     from convlab.data.images import get_sample
 
     with Image.open(get_sample("cameraman").path) as im:
-        small = im.convert("L").resize((side, side), Image.LANCZOS)
+        small = im.convert("L").resize((side, side), Image.Resampling.LANCZOS)
         return np.asarray(small, np.float32)[None] / np.float32(255)
 
 

@@ -503,7 +503,7 @@ def scene_to_json(scene: Scene) -> dict[str, Any]:
     }
 
 
-_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string"}
+_TYPE_NAMES: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
 def _expect(value: Any, kind: type, where: str) -> None:
