@@ -274,7 +274,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._rendered: Rendered | None = None
         self._ui_scale = 1.0
         self._foreground = "#e8eaed"
-        self._fitted: tuple[QRectF, tuple[float, ...]] | None = None
+        self._fitted: QRectF | None = None
+        self._user_zoomed = False
         self._cells_selected: tuple[int, str] | None = None
         self._colorbar_key: tuple | None = None
         self.colorbar: pg.ColorBarItem | None = None
@@ -332,13 +333,11 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         first = self._cells[0]["conv"][0]
         first.disableAutoRange()
         first.setRange(extent, padding=0.0)
-        self._fitted = (extent, self._view_rect())
+        self._fitted = extent
+        self._user_zoomed = False
 
-    def _view_rect(self) -> tuple[float, ...]:
-        if not self._cells:
-            return ()
-        (x0, x1), (y0, y1) = self._cells[0]["conv"][0].viewRange()
-        return (round(x0, 6), round(x1, 6), round(y0, 6), round(y1, 6))
+    def _on_view_range_changed_manually(self, *_args) -> None:  # noqa: ANN002
+        self._user_zoomed = True  # a wheel or drag: keep the user's view
 
     def _extent(self) -> QRectF:
         """The input rectangle united with every map's, rounded out to whole pixels."""
@@ -357,12 +356,10 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         return QRectF(left, top, right - left, bottom - top)
 
     def _should_refit(self, extent: QRectF) -> bool:
-        fitted = getattr(self, "_fitted", None)
-        if fitted is None:
+        if self._fitted is None:
             return True
-        rect, view = fitted
-        # the extent moved, and the view is still the one Reset zoom chose
-        return extent != rect and view == self._view_rect()
+        # the extent moved, and the user has not zoomed or panned since Reset zoom
+        return extent != self._fitted and not self._user_zoomed
 
     def set_result(self, result: Result) -> None:
         """Show ``result``, coloured here (on the calling thread; scripts and tests)."""
@@ -491,6 +488,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
                 # through
                 # the links (locking all of them makes linked ranges run away)
                 vb = _new_view(lock_aspect=not self._cells and j == 0)
+                vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
                 self.ci.addItem(vb, row=2 + 2 * r, col=g * span + j)
                 img = MapItem()
                 img._convlab_rect = None
