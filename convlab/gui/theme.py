@@ -45,6 +45,10 @@ QMenu::item:selected, QMenuBar::item:selected {
 }
 QHeaderView::section { color: #ffffff; background-color: #202020; }
 QTableWidget { gridline-color: #ffffff; }
+QCheckBox::indicator {
+    width: 0.9em; height: 0.9em; border: 2px solid #ffffff; background: #000000;
+}
+QCheckBox::indicator:checked { background: #ffff00; }
 """
 
 _defaults: dict[str, object] = {}
@@ -98,6 +102,10 @@ def apply_scale(scale: float, app: QApplication | None = None) -> None:
     font = QFont(_defaults["font"])  # type: ignore[arg-type]
     font.setPointSizeF(base_point_size(app) * check_scale(scale))
     app.setFont(font)
+    if app.styleSheet():
+        # widgets styled by a sheet keep their old font until it is set again
+        # (measured: a QPushButton stayed at 9 pt after the font went to 18 pt)
+        app.setStyleSheet(app.styleSheet())
 
 
 def high_contrast_palette() -> QPalette:

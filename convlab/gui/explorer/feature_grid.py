@@ -33,6 +33,7 @@ NAME_HEIGHT = 20  # px: the filter's name above its maps (UI scale 1)
 HEADER_HEIGHT = 26  # px: the stage titles (UI scale 1)
 GROUP_GAP = 14  # px between groups of filters side by side
 COLORBAR_WIDTH = 72  # px
+AXIS_WIDTH = 64  # px: the colour bar's ticks and label ("-1.23e-03" at 9 pt)
 SPACING = 3  # px between cells
 
 
@@ -170,13 +171,14 @@ class _FitLabel(pg.LabelItem):
         self.setToolTip(text)
         self._fit()
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, points: float | None = None) -> None:
         shown = html.escape(text) if text else "&nbsp;"
-        if shown == self.text:
+        size = f"{self._want[2] if points is None else points:g}pt"
+        if shown == self.text and self.opts.get("size") == size:
             return
         self._quiet = True
         try:
-            self.setText(shown, size=f"{self._want[2]:g}pt", bold=self._bold)
+            self.setText(shown, size=size, bold=self._bold)
         finally:
             self._quiet = False
 
@@ -198,6 +200,11 @@ class _FitLabel(pg.LabelItem):
                 self._show(candidate)
                 if self.shown_width() <= room:
                     return
+            if points > TITLE_POINTS:  # a large UI scale: the short form smaller
+                points = max(TITLE_POINTS, points * 0.6)
+                self._show(short, points)
+                if self.shown_width() <= room:
+                    return
             font = QFont(self.item.font())
             font.setPointSizeF(points)
             font.setBold(self._bold)
@@ -206,7 +213,8 @@ class _FitLabel(pg.LabelItem):
             self._show(
                 metrics.elidedText(
                     short, Qt.TextElideMode.ElideRight, max(room - margin - 1, 0.0)
-                )
+                ),
+                points,
             )
         finally:
             self._fitting = False
@@ -560,14 +568,20 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self.colorbar.setColorMap(pg_colormap(img.colormap))
         self.colorbar.setLevels(img.levels, update_items=False)
         if self._shared:
-            label = "value (one scale for every map)"
+            label = "value, every map"
         else:
             name = self._result.maps[i].name if self._result is not None else ""
-            label = f"value of {name} · {stage} (each map its own scale)"
+            label = f"{name} · {stage}"
         self.colorbar.axis.setLabel(label)
         self.colorbar.setToolTip(
-            "Diverging maps: blue negative, white 0, red positive (symmetric scale). "
-            "Greyscale: black lowest, white highest. Click a map to show its scale."
+            (
+                "One scale for every map. "
+                if self._shared
+                else "The scale of the "
+                "selected map (each map has its own; click a map to show its). "
+            )
+            + "Diverging: blue negative, white 0, red positive, symmetric about 0. "
+            "Greyscale: black lowest, white highest."
         )
 
     def levels(self, filter_index: int, stage: str) -> tuple[float, float]:
@@ -599,8 +613,13 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
 
     def _style_axis(self, axis: pg.AxisItem) -> None:
         font = QFont(self.font())
-        font.setPointSizeF(9.0 * self._ui_scale)
+        # ticks grow less than the text: the bar keeps its width beside the maps
+        tick_scale = min(self._ui_scale, 1.5)
+        font.setPointSizeF(9.0 * tick_scale)
         axis.setStyle(tickFont=font)
+        # a fixed width: the ticks follow the selected map's range, and a width that
+        # followed their text moved every map sideways on a click
+        axis.setWidth(round(AXIS_WIDTH * tick_scale))
         axis.setPen(self._foreground)
         axis.setTextPen(self._foreground)
         axis.label.setFont(font)
