@@ -219,3 +219,14 @@ def test_defaults():
     assert cm.default_for(False) == "grey"
     assert cm.is_signed(np.array([0.0, -1e-3]))
     assert not cm.is_signed(np.array([0.0, 2.0, np.nan, -np.inf]))
+
+
+def test_is_signed_with_a_fraction():
+    photo = np.linspace(0.0, 1.0, 1000)
+    photo[:50] = -0.1  # small negative overshoots (a sharpened photo): 1% of |v|
+    assert cm.is_signed(photo)
+    assert not cm.is_signed(photo, cm.SIGNED_FRACTION)
+    edges = np.linspace(-1.0, 1.0, 1000)
+    assert cm.is_signed(edges, cm.SIGNED_FRACTION)
+    with pytest.raises(ValueError, match=r"Received: min_fraction=1.5"):
+        cm.is_signed(edges, 1.5)

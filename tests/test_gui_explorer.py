@@ -78,7 +78,9 @@ def assert_view_matches_kernels(explorer):
 
 
 @pytest.fixture
-def window(qtbot):
+def window(qtbot, tmp_path, monkeypatch):
+    # view settings (colour maps, UI scale) go to a temporary file, not the user's
+    monkeypatch.setenv("CONVLAB_SETTINGS", str(tmp_path / "convlab.ini"))
     configure_pyqtgraph()
     from convlab.gui.main_window import MainWindow
 
@@ -404,6 +406,7 @@ def test_pixels_are_the_maps_coloured_and_shared_scale(window, qtbot, rgb_file):
     # every map diverging (the default draws non-negative maps greyscale: see
     # test_presentation.py)
     explorer.set_colormap("maps", "diverging")
+    explorer.set_robust_contrast(False)
     settle(qtbot, explorer)
     grid = explorer.grid
     result = explorer.result()

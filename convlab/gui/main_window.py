@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QTabWidget,
     QWidget,
 )
 
 from convlab import explore
 
+from . import theme
 from .explorer import ExplorerWidget
 from .explorer.render import warmup as warmup_explorer
 from .workers import Task
 
 WARMING_TEXT = "Compiling kernels (first launch only)…"
+PREFERRED_SIZE = QSize(1500, 950)
+MIN_SIZE = QSize(800, 560)  # below 1024x768 minus a task bar
 
 
 def _trainer_class():
@@ -31,6 +36,16 @@ def _trainer_class():
     except ImportError:
         return None
     return TrainerWidget
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """A tab page that scrolls when the window is smaller than the page's minimum
+    (a 1024x768 screen, a large UI scale) instead of widening the window."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setWidget(page)
+    return area
 
 
 class MainWindow(QMainWindow):
@@ -42,17 +57,27 @@ class MainWindow(QMainWindow):
         The start-up JIT warm-up ended (True if it succeeded).
     screenshot_saved(str)
         :meth:`save_screenshot_when_ready` wrote its file.
+    ui_scale_changed(float)
+        The presentation scale changed.
     """
 
     kernels_warmed = Signal(bool)
     screenshot_saved = Signal(str)
+    ui_scale_changed = Signal(float)
 
     def __init__(
-        self, image_path: str | None = None, parent: QWidget | None = None
+        self,
+        image_path: str | None = None,
+        parent: QWidget | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("convlab — see what convolutions do")
-        self.resize(1500, 950)
+        self._settings = settings if settings is not None else theme.settings()
+        self._ui_scale = 1.0
+        self._high_contrast = False
+        self._restoring = True
+        self.fit_to_screen()
         self._screenshot: tuple[str, bool] | None = None
         self._warm_task: Task | None = None
 
@@ -60,7 +85,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.explorer = ExplorerWidget(image_path=image_path)
-        self.tabs.addTab(self.explorer, "Explorer")
+        self.tabs.addTab(_scrolled(self.explorer), "Explorer")
         trainer_class = _trainer_class()
         self.trainer: QWidget | None = None
         if trainer_class is not None:
@@ -74,7 +99,7 @@ class MainWindow(QMainWindow):
         else:
             placeholder = QLabel("The trainer is not available in this build.")
         if self.trainer is not None:
-            self.tabs.addTab(self.trainer, "Trainer")
+            self.tabs.addTab(_scrolled(self.trainer), "Trainer")
         else:
             placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
             placeholder.setWordWrap(True)
@@ -82,6 +107,8 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_menus()
+        self._restore_view_settings()
+        self.explorer.display_changed.connect(self._on_explorer_display_changed)
         self.explorer.status_message.connect(self._on_status_message)
         self.explorer.hover_changed.connect(self._on_explorer_hover_changed)
         self.explorer.maps_displayed.connect(self._on_explorer_maps_displayed)
@@ -116,6 +143,7 @@ class MainWindow(QMainWindow):
         menu = getattr(self.trainer, "menu", None)
         if menu is not None:
             bar.addMenu(menu)
+        self._build_view_menu(bar)
         tabs_menu = bar.addMenu("&Window")
         for i, name in enumerate(("Explorer", "Trainer")):
             action = QAction(f"Show the {name.lower()}", self)
@@ -131,6 +159,240 @@ class MainWindow(QMainWindow):
         shortcuts.setShortcut(QKeySequence("F1"))
         shortcuts.triggered.connect(self._show_shortcuts)
         help_menu.addAction(shortcuts)
+
+    def _build_view_menu(self, bar) -> None:  # noqa: ANN001
+        menu = bar.addMenu("&View")
+        self.view_menu = menu
+        menu.setToolTipsVisible(True)
+        a: dict[str, QAction] = {}
+
+        def add(key: str, text: str, slot, keys=(), tip: str = "", checkable=False):  # noqa: ANN001, ANN202
+            action = QAction(text, self)
+            if keys:
+                action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setCheckable(checkable)
+            if tip:
+                action.setToolTip(tip)
+                action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            self.addAction(action)  # shortcuts work with the menu bar hidden too
+            a[key] = action
+            return action
+
+        add(
+            "full_screen",
+            "&Full screen",
+            self._on_full_screen_triggered,
+            ["F11"],
+            "Fill the screen (F11 again to leave)",
+            checkable=True,
+        )
+        add(
+            "presentation",
+            "&Presentation view",
+            self._on_presentation_triggered,
+            ["Ctrl+Shift+P"],
+            "Full screen, UI scale 2, controls hidden; again to go back",
+            checkable=True,
+        )
+        menu.addSeparator()
+        add(
+            "larger",
+            "&Larger text and tables",
+            self.increase_ui_scale,
+            ["Ctrl+=", "Ctrl++"],
+            f"UI scale up by {theme.SCALE_STEP:g} (up to {theme.SCALE_MAX:g}×)",
+        )
+        add(
+            "smaller",
+            "&Smaller text and tables",
+            self.decrease_ui_scale,
+            ["Ctrl+-"],
+            f"UI scale down by {theme.SCALE_STEP:g} (down to {theme.SCALE_MIN:g}×)",
+        )
+        add(
+            "normal_size",
+            "&Normal size",
+            self._on_normal_size_triggered,
+            ["Ctrl+0"],
+            "UI scale 1×",
+        )
+        menu.addSeparator()
+        hide = self.explorer.actions_by_name["hide_controls"]
+        hide.setCheckable(True)
+        menu.addAction(hide)
+        self.addAction(hide)
+        a["hide_controls"] = hide
+        add(
+            "high_contrast",
+            "&High-contrast theme",
+            self._on_high_contrast_triggered,
+            ["Ctrl+Shift+C"],
+            "White on black with yellow highlights, for washed-out projectors",
+            checkable=True,
+        )
+        menu.aboutToShow.connect(self._on_view_menu_about_to_show)
+        self.view_actions = a
+
+    # -- presentation ----------------------------------------------------------------
+    def fit_to_screen(self) -> None:
+        """Size the window to the screen's available area (never larger) and set a
+        minimum that fits 1024x768."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        self.setMinimumSize(MIN_SIZE)
+        if screen is None:
+            self.resize(PREFERRED_SIZE)
+            return
+        available = screen.availableGeometry()
+        # leave room for the frame the window manager adds (title bar, borders)
+        frame_w, frame_h = 16, 40
+        # at least the preferred size, most of a large screen (3840x2160: 3072x1836)
+        width = min(
+            max(PREFERRED_SIZE.width(), round(0.8 * available.width())),
+            available.width() - frame_w,
+        )
+        height = min(
+            max(PREFERRED_SIZE.height(), round(0.85 * available.height())),
+            available.height() - frame_h,
+        )
+        self.setMinimumSize(
+            min(MIN_SIZE.width(), width), min(MIN_SIZE.height(), height)
+        )
+        self.resize(max(width, 320), max(height, 240))
+
+    def ui_scale(self) -> float:
+        return self._ui_scale
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Scale fonts, tables, map titles and the microscope together (1 to 2.5)."""
+        scale = theme.check_scale(scale)
+        if scale == self._ui_scale and not self._restoring:
+            return
+        self._ui_scale = scale
+        size = self.size()
+        theme.apply_scale(scale)
+        self.explorer.set_ui_scale(scale)
+        self.busy.setMaximumHeight(round(16 * scale))
+        self.busy.setMaximumWidth(round(160 * scale))
+        self._keep_size(size)
+        self._save(theme.KEY_SCALE, scale)
+        self.ui_scale_changed.emit(scale)
+        self.statusBar().showMessage(f"UI scale {scale:g}×", 2000)
+
+    def increase_ui_scale(self) -> None:
+        self.set_ui_scale(min(self._ui_scale + theme.SCALE_STEP, theme.SCALE_MAX))
+
+    def decrease_ui_scale(self) -> None:
+        self.set_ui_scale(max(self._ui_scale - theme.SCALE_STEP, theme.SCALE_MIN))
+
+    def high_contrast(self) -> bool:
+        return self._high_contrast
+
+    def set_high_contrast(self, on: bool) -> None:
+        """The black-and-white theme with yellow highlights (or the normal one)."""
+        on = bool(on)
+        if on == self._high_contrast and not self._restoring:
+            return
+        self._high_contrast = on
+        theme.apply_high_contrast(on)
+        self.explorer.set_foreground("#ffffff" if on else "#e8eaed")
+        self._save(theme.KEY_HIGH_CONTRAST, on)
+
+    def set_full_screen(self, on: bool) -> None:
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def is_presenting(self) -> bool:
+        return getattr(self, "_before_presentation", None) is not None
+
+    def set_presentation(self, on: bool) -> None:
+        """Full screen, scale at least 2, controls hidden; off restores the view."""
+        if on == self.is_presenting():
+            return
+        if on:
+            self._before_presentation = (
+                self.isFullScreen(),
+                self._ui_scale,
+                self.explorer.controls_visible(),
+            )
+            self.set_full_screen(True)
+            self.set_ui_scale(max(self._ui_scale, 2.0))
+            self.explorer.set_controls_visible(False)
+        else:
+            full, scale, controls = self._before_presentation
+            self._before_presentation = None
+            self.explorer.set_controls_visible(controls)
+            self.set_ui_scale(scale)
+            self.set_full_screen(full)
+
+    def _keep_size(self, size: QSize) -> None:
+        """A larger font raises layout minimums: the window keeps its size (panes
+        scroll) instead of growing past the screen."""
+        if self.isFullScreen() or self.isMaximized():
+            return
+        screen = self.screen()
+        if screen is not None:
+            available = screen.availableGeometry().size()
+            size = size.boundedTo(available)
+        self.setMaximumSize(size.expandedTo(self.minimumSize()))
+        self.resize(size)
+        self.setMaximumSize(16777215, 16777215)
+
+    def _save(self, key: str, value: object) -> None:
+        if not self._restoring:
+            self._settings.setValue(key, value)
+
+    def _restore_view_settings(self) -> None:
+        store = self._settings
+        self._restoring = True
+        try:
+            self.set_ui_scale(theme.clamp_scale(store.value(theme.KEY_SCALE, 1.0)))
+            self.set_high_contrast(theme.read_bool(store, theme.KEY_HIGH_CONTRAST))
+            for view in self.explorer.VIEWS:
+                choice = store.value(theme.KEY_COLORMAPS + view, None)
+                if choice is not None:
+                    # a map from another version: keep the default
+                    with contextlib.suppress(ValueError):
+                        self.explorer.set_colormap(view, str(choice))
+            robust = self.explorer.robust_contrast_on()
+            self.explorer.set_robust_contrast(
+                theme.read_bool(store, theme.KEY_ROBUST, robust)
+            )
+        finally:
+            self._restoring = False
+
+    def _on_explorer_display_changed(self) -> None:
+        if self._restoring:
+            return
+        for view in self.explorer.VIEWS:
+            self._settings.setValue(
+                theme.KEY_COLORMAPS + view, self.explorer.colormap(view)
+            )
+        self._settings.setValue(theme.KEY_ROBUST, self.explorer.robust_contrast_on())
+
+    def _on_full_screen_triggered(self, checked: bool) -> None:
+        self.set_full_screen(checked)
+
+    def _on_presentation_triggered(self, checked: bool) -> None:
+        self.set_presentation(checked)
+
+    def _on_normal_size_triggered(self) -> None:
+        self.set_ui_scale(1.0)
+
+    def _on_high_contrast_triggered(self, checked: bool) -> None:
+        self.set_high_contrast(checked)
+
+    def _on_view_menu_about_to_show(self) -> None:
+        a = self.view_actions
+        a["full_screen"].setChecked(self.isFullScreen())
+        a["presentation"].setChecked(self.is_presenting())
+        a["hide_controls"].setChecked(not self.explorer.controls_visible())
+        a["high_contrast"].setChecked(self._high_contrast)
+        a["larger"].setEnabled(self._ui_scale < theme.SCALE_MAX)
+        a["smaller"].setEnabled(self._ui_scale > theme.SCALE_MIN)
 
     def _show_shortcuts(self) -> None:
         lines = []

@@ -37,9 +37,12 @@ CHOICE_TIPS: dict[str, str] = {
     "magma": "Perceptually uniform, dark to light through purple and orange.",
 }
 
-ROBUST_PERCENTILE = 99.5
-"""Robust contrast clips the scale at this percentile of |values|: one hot pixel (a
-padding artefact) then no longer washes every thin edge out to near-white."""
+ROBUST_PERCENTILE = 98.0
+"""Robust contrast clips the scale at this percentile of |values|: the strongest 2%
+of pixels saturate instead of washing every thin edge out to near-white. Measured on
+Sobel x of the cameraman / cat / page samples, the median CIE L* (100 = white) of
+the strongest tenth of the pixels: unclipped 92 / 92 / 56, at 99.5 85 / 73 / 47, at
+98 68 / 50 / 42."""
 
 DIVERGING_LUT = cm.lut("diverging")
 NAN_RGB = cm.nan_colour("diverging")

@@ -464,17 +464,24 @@ class ShapesPanel(QTextBrowser):
         )
         disagreements = explore.conventions(plan)
         if disagreements:
+            # one row per convention, one narrow column per disagreeing axis: the
+            # names ("PyTorch ceil_mode") wrap at their spaces in a narrow panel
+            # instead of breaking mid-word as six name columns did
             names = [name for name, _ in disagreements[0][2]]
-            head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+            head = "".join(
+                f"<th>{stage}<br>{axis}</th>" for stage, axis, _ in disagreements
+            )
             body = ""
-            for stage, axis, items in disagreements:
-                sizes = [size for _, size in items]
-                cells = "".join(
-                    f"<td align='center'>{'<b>' if s != sizes[0] else ''}{s}"
-                    f"{'</b>' if s != sizes[0] else ''}</td>"
-                    for s in sizes
-                )
-                body += f"<tr><td>{stage} {axis}</td>{cells}</tr>"
+            for k, name in enumerate(names):
+                cells = ""
+                for _, _, items in disagreements:
+                    s, first = items[k][1], items[0][1]
+                    bold = s != first
+                    cells += (
+                        f"<td align='center'>{'<b>' if bold else ''}{s}"
+                        f"{'</b>' if bold else ''}</td>"
+                    )
+                body += f"<tr><td>{html.escape(name)}</td>{cells}</tr>"
             text += (
                 "<p style='margin-top:8px'><b>Where the frameworks disagree</b> "
                 "(same kernel, stride, symmetric padding):</p>"

@@ -32,6 +32,7 @@ NAME_HEIGHT = 20  # px: the filter's name above its maps (UI scale 1)
 HEADER_HEIGHT = 26  # px: the stage titles (UI scale 1)
 GROUP_GAP = 14  # px between groups of filters side by side
 COLORBAR_WIDTH = 72  # px
+AXIS_WIDTH = 64  # px: the colour bar's ticks and label ("-1.23e-03" at 9 pt)
 SPACING = 3  # px between cells
 
 
@@ -173,13 +174,14 @@ class _FitLabel(pg.LabelItem):
         self.setToolTip(text)
         self._fit()
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str, points: float | None = None) -> None:
         shown = html.escape(text) if text else "&nbsp;"
-        if shown == self.text:
+        size = f"{self._want[2] if points is None else points:g}pt"
+        if shown == self.text and self.opts.get("size") == size:
             return
         self._quiet = True
         try:
-            self.setText(shown, size=f"{self._want[2]:g}pt", bold=self._bold)
+            self.setText(shown, size=size, bold=self._bold)
         finally:
             self._quiet = False
 
@@ -201,6 +203,11 @@ class _FitLabel(pg.LabelItem):
                 self._show(candidate)
                 if self.shown_width() <= room:
                     return
+            if points > TITLE_POINTS:  # a large UI scale: the short form smaller
+                points = max(TITLE_POINTS, points * 0.6)
+                self._show(short, points)
+                if self.shown_width() <= room:
+                    return
             font = QFont(self.item.font())
             font.setPointSizeF(points)
             font.setBold(self._bold)
@@ -209,7 +216,8 @@ class _FitLabel(pg.LabelItem):
             self._show(
                 metrics.elidedText(
                     short, Qt.TextElideMode.ElideRight, max(room - margin - 1, 0.0)
-                )
+                ),
+                points,
             )
         finally:
             self._fitting = False
@@ -277,7 +285,8 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._rendered: Rendered | None = None
         self._ui_scale = 1.0
         self._foreground = "#e8eaed"
-        self._fitted: tuple[QRectF, tuple[float, ...]] | None = None
+        self._fitted: QRectF | None = None
+        self._user_zoomed = False
         self._cells_selected: tuple[int, str] | None = None
         self._colorbar_key: tuple | None = None
         self.colorbar: pg.ColorBarItem | None = None
@@ -335,13 +344,11 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         first = self._cells[0]["conv"][0]
         first.disableAutoRange()
         first.setRange(extent, padding=0.0)
-        self._fitted = (extent, self._view_rect())
+        self._fitted = extent
+        self._user_zoomed = False
 
-    def _view_rect(self) -> tuple[float, ...]:
-        if not self._cells:
-            return ()
-        (x0, x1), (y0, y1) = self._cells[0]["conv"][0].viewRange()
-        return (round(x0, 6), round(x1, 6), round(y0, 6), round(y1, 6))
+    def _on_view_range_changed_manually(self, *_args) -> None:  # noqa: ANN002
+        self._user_zoomed = True  # a wheel or drag: keep the user's view
 
     def _extent(self) -> QRectF:
         """The input rectangle united with every map's, rounded out to whole pixels."""
@@ -360,12 +367,10 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         return QRectF(left, top, right - left, bottom - top)
 
     def _should_refit(self, extent: QRectF) -> bool:
-        fitted = getattr(self, "_fitted", None)
-        if fitted is None:
+        if self._fitted is None:
             return True
-        rect, view = fitted
-        # the extent moved, and the view is still the one Reset zoom chose
-        return extent != rect and view == self._view_rect()
+        # the extent moved, and the user has not zoomed or panned since Reset zoom
+        return extent != self._fitted and not self._user_zoomed
 
     def set_result(self, result: Result) -> None:
         """Show ``result``, coloured here (on the calling thread; scripts and tests)."""
@@ -494,6 +499,7 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
                 # through
                 # the links (locking all of them makes linked ranges run away)
                 vb = _new_view(lock_aspect=not self._cells and j == 0)
+                vb.sigRangeChangedManually.connect(self._on_view_range_changed_manually)
                 self.ci.addItem(vb, row=2 + 2 * r, col=g * span + j)
                 img = MapItem()
                 img._convlab_rect = None
@@ -565,14 +571,20 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self.colorbar.setColorMap(pg_colormap(img.colormap))
         self.colorbar.setLevels(img.levels, update_items=False)
         if self._shared:
-            label = "value (one scale for every map)"
+            label = "value, every map"
         else:
             name = self._result.maps[i].name if self._result is not None else ""
-            label = f"value of {name} · {stage} (each map its own scale)"
+            label = f"{name} · {stage}"
         self.colorbar.axis.setLabel(label)
         self.colorbar.setToolTip(
-            "Diverging maps: blue negative, white 0, red positive (symmetric scale). "
-            "Greyscale: black lowest, white highest. Click a map to show its scale."
+            (
+                "One scale for every map. "
+                if self._shared
+                else "The scale of the "
+                "selected map (each map has its own; click a map to show its). "
+            )
+            + "Diverging: blue negative, white 0, red positive, symmetric about 0. "
+            "Greyscale: black lowest, white highest."
         )
 
     def levels(self, filter_index: int, stage: str) -> tuple[float, float]:
@@ -604,8 +616,13 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
 
     def _style_axis(self, axis: pg.AxisItem) -> None:
         font = QFont(self.font())
-        font.setPointSizeF(9.0 * self._ui_scale)
+        # ticks grow less than the text: the bar keeps its width beside the maps
+        tick_scale = min(self._ui_scale, 1.5)
+        font.setPointSizeF(9.0 * tick_scale)
         axis.setStyle(tickFont=font)
+        # a fixed width: the ticks follow the selected map's range, and a width that
+        # followed their text moved every map sideways on a click
+        axis.setWidth(round(AXIS_WIDTH * tick_scale))
         axis.setPen(self._foreground)
         axis.setTextPen(self._foreground)
         axis.label.setFont(font)

@@ -34,6 +34,8 @@ WINNER_BG = QColor("#ffd54f")
 EXPLAINED_BG = QColor("#b3e5fc")
 CHANNEL_NAMES = {1: ["grey"], 3: ["R", "G", "B"]}
 VIEW_HEIGHT = 210  # px at UI scale 1
+COMPACT_COLUMNS = 5  # wider kernels get compact numbers in a smaller font
+COMPACT_FONT = 0.82  # 11 pt -> 9 pt at UI scale 1
 
 
 def fmt(value: float, digits: int = 4) -> str:
@@ -46,6 +48,15 @@ def fmt(value: float, digits: int = 4) -> str:
     if abs(value) >= 1e5 or abs(value) < 1e-3:
         return f"{value:.2e}"
     return f"{value:.{digits}g}"
+
+
+def compact_fmt(value: float) -> str:
+    """3 significant digits, exponents without padding zeros ("-4.6e-5")."""
+    text = fmt(value, 3)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{float(mantissa):.2g}e{int(exponent)}"
+    return text
 
 
 def _table(name: str) -> QTableWidget:
@@ -72,7 +83,14 @@ def table_width(table: QTableWidget) -> int:
         max(header.sectionSize(c), table.sizeHintForColumn(c))
         for c in range(table.columnCount())
     )
-    return columns + table.verticalHeader().sizeHint().width() + 2 * table.frameWidth()
+    # + a few pixels the header's own margins take (measured: 2 at 9 columns)
+    slack = 6
+    return (
+        columns
+        + table.verticalHeader().sizeHint().width()
+        + 2 * table.frameWidth()
+        + slack
+    )
 
 
 def fill_table(
@@ -86,13 +104,18 @@ def fill_table(
     highlight: tuple[int, int] | None = None,
 ) -> None:
     rows, cols = values.shape
+    # wide kernels: 3 significant digits and short exponents, so a 9x9 kernel's
+    # tables fit beside the maps at 1280 px; the tooltip keeps 6 digits
+    compact = cols > COMPACT_COLUMNS
     table.setRowCount(rows)
     table.setColumnCount(cols)
     table.setVerticalHeaderLabels(row_labels or [str(i) for i in range(rows)])
     table.setHorizontalHeaderLabels(col_labels or [str(i) for i in range(cols)])
     for r in range(rows):
         for c in range(cols):
-            item = QTableWidgetItem(fmt(values[r, c]))
+            value = values[r, c]
+            item = QTableWidgetItem(compact_fmt(value) if compact else fmt(value))
+            item.setToolTip(fmt(value, 6))
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             if padded is not None and padded[r, c]:
                 item.setBackground(PAD_BRUSH)
@@ -132,6 +155,7 @@ class MicroscopePanel(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(font.pointSizeF(), 11.0))
         self.setFont(font)
+        self._table_font = QFont(font)
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
@@ -241,12 +265,9 @@ class MicroscopePanel(QWidget):
         title.setPointSizeF(font.pointSizeF() + 2)
         title.setBold(True)
         self.title.setFont(title)
+        self._table_font = QFont(font)
         for table in self.tables():
-            table.setFont(font)
-            table.horizontalHeader().setFont(font)
-            table.verticalHeader().setFont(font)
-            table.resizeColumnsToContents()
-            table.resizeRowsToContents()
+            self._style_table(table)
         self.view_widget.setFixedHeight(round(VIEW_HEIGHT * min(scale, 1.5)))
 
     def set_colormap(self, name: str) -> None:
@@ -259,6 +280,18 @@ class MicroscopePanel(QWidget):
                 else self._inspection
             )
             self._show_view(conv)
+
+    def _style_table(self, table: QTableWidget) -> None:
+        """The panel's font, a size smaller for a wide kernel (compact numbers)."""
+        font = QFont(self._table_font)
+        if table.columnCount() > COMPACT_COLUMNS:
+            font.setPointSizeF(font.pointSizeF() * COMPACT_FONT)
+        if font != table.font():
+            table.setFont(font)
+            table.horizontalHeader().setFont(font)
+            table.verticalHeader().setFont(font)
+        table.resizeColumnsToContents()
+        table.resizeRowsToContents()
 
     def tables(self) -> list[QTableWidget]:
         return [self.inputs, self.weights, self.products, self.pool_table]
@@ -406,6 +439,8 @@ class MicroscopePanel(QWidget):
         fill_table(
             self.products, ins.products[c], padded=ins.padded_mask, pad_tips=tips
         )
+        for table in (self.inputs, self.weights, self.products):
+            self._style_table(table)
         self.inputs.setToolTip(
             "Row/column headers: the input row/column each cell reads "
             "('pad' for a constant zero)."
@@ -492,6 +527,7 @@ class MicroscopePanel(QWidget):
             padded=ins.padded_mask,
             highlight=highlight,
         )
+        self._style_table(self.pool_table)
         explained = self.pool_table.item(cr - r0, cc - c0)
         if explained is not None and (cr - r0, cc - c0) != highlight:
             explained.setBackground(QBrush(EXPLAINED_BG))

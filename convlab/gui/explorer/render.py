@@ -114,11 +114,17 @@ class Renderer:
             for _, _, stack in stacks
             for j in range(len(stack))
         }
+        # negatives beyond a few overshoots: the auto choice is diverging
+        signed = {
+            (id(stack), j): ranges[(id(stack), j)][0] < 0
+            and cm.is_signed(stack[j], cm.SIGNED_FRACTION)
+            for _, _, stack in stacks
+            for j in range(len(stack))
+        }
         shared_levels: tuple[float, float] | None = None
         shared_name = ""
         if shared:
-            signed = any(lo < 0 for lo, _ in ranges.values())
-            shared_name = resolve(colormap, signed)
+            shared_name = resolve(colormap, any(signed.values()))
             if clip_percentile is None:
                 lo = min((r[0] for r in ranges.values()), default=0.0)
                 hi = max((r[1] for r in ranges.values()), default=0.0)
@@ -138,7 +144,7 @@ class Renderer:
                     plane_levels.append(shared_levels)
                     continue
                 lo, hi = ranges[(id(stack), j)]
-                name = resolve(colormap, lo < 0)
+                name = resolve(colormap, signed[(id(stack), j)])
                 if clip_percentile is None:
                     if name == "diverging":
                         # explore's abs_max: the largest finite |value|

@@ -139,7 +139,9 @@ class ExplorerWidget(QWidget):
         self._conv_cell: tuple[int, int] | None = None
         self._requested: tuple | None = None
         self._colormaps = {"maps": AUTO, "input": "grey", "microscope": "grey"}
-        self._robust = False
+        # on by default: a Sobel map's few strongest pixels otherwise set the scale
+        # and leave the edges a pale tint of white
+        self._robust = True
         self._ui_scale = 1.0
 
         self._build_ui()
@@ -282,11 +284,13 @@ class ExplorerWidget(QWidget):
             "percentile of |value| instead of the maximum, so a few extreme pixels "
             "(often at a padded border) saturate and thin edges stand out."
         )
+        self.robust_contrast.setChecked(self._robust)
         top_row.addWidget(self.robust_contrast)
-        self.shared_scale = QCheckBox("Shared scale")
+        self.shared_scale = QCheckBox("Shared")
         self.shared_scale.setChecked(False)
         self.shared_scale.setToolTip(
-            "On: one scale for every map, so you can compare strengths. Off: each map "
+            "Shared colour scale. On: one scale for every map, so you can compare "
+            "strengths. Off: each map "
             "uses its own range, so weak maps show their structure. On a diverging "
             "map white is always 0."
         )
@@ -953,15 +957,24 @@ class ExplorerWidget(QWidget):
         total = sum(sizes)
         if total <= 0:
             return
-        left = 0 if self.left_panel.isHidden() else sizes[0]
-        left_min = 0 if self.left_panel.isHidden() else LEFT_MIN_WIDTH
+        hidden = self.left_panel.isHidden()
+        left = 0 if hidden else sizes[0]
+        left_min = (
+            0
+            if hidden
+            else max(LEFT_MIN_WIDTH, self.left_panel.minimumSizeHint().width())
+        )
+        # the centre pane: the grid and the row of colour controls above it
+        grid_min = max(
+            GRID_MIN_WIDTH, self.splitter.widget(1).minimumSizeHint().width()
+        )
         want = self.microscope.wanted_width()
-        micro = min(want, max(total - left - GRID_MIN_WIDTH, MICROSCOPE_MIN_WIDTH))
+        micro = min(want, max(total - left - grid_min, MICROSCOPE_MIN_WIDTH))
         if micro < want and left > left_min:  # narrow the controls too
             give = min(want - micro, left - left_min)
             left -= give
             micro += give
-        grid = max(total - left - micro, GRID_MIN_WIDTH)
+        grid = max(total - left - micro, grid_min)
         self.splitter.setSizes([left, grid, micro])
 
     def close_microscope(self) -> None:
