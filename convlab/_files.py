@@ -145,7 +145,8 @@ def _new_temp(target: Path) -> tuple[int, Path]:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = 0o666 & ~_umask()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    # read-write: a writer may read back what it wrote (a download checks its hash)
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0)
     for _ in range(100):
         name = (
@@ -227,7 +228,8 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Write ``path`` through a temporary file next to it.
 
-    Yields a binary file open on the temporary; when the block ends it is flushed,
+    Yields a binary file open (read-write) on the temporary; when the block ends it is
+    flushed,
     synced to disk and renamed over ``path`` (one atomic step on the same file
     system), then the folder is synced. If the block (or the write) raises, the
     temporary is removed and ``path`` keeps its old content. A symbolic link at
@@ -247,7 +249,7 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     except OSError as err:
         raise _save_error(err, target) from err
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "w+b") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -344,7 +346,7 @@ def atomic_write_many(
         for target in targets:
             fd, tmp = _new_temp(target)
             temps.append(tmp)
-            handles.append(os.fdopen(fd, "wb"))
+            handles.append(os.fdopen(fd, "w+b"))
         yield handles
         for handle in handles:
             handle.flush()
