@@ -283,7 +283,10 @@ class _IdxStream:
     def readinto(self, buffer: memoryview) -> int:
         """Fill ``buffer``; returns how many bytes there were."""
         done = 0
-        while done < len(buffer) and (chunk := self._next(len(buffer) - done)):
+        # 1 MB pieces: one decompress() call for all of it would make a second copy
+        while done < len(buffer) and (
+            chunk := self._next(min(len(buffer) - done, _CHUNK * 16))
+        ):
             buffer[done : done + len(chunk)] = chunk
             done += len(chunk)
         return done
