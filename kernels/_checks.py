@@ -13,6 +13,17 @@ import numpy as np
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
+#: Every int argument (stride, kernel size, dilation, padding, a shape entry) must be
+#: below this: larger ones only ever meant a typo, and numpy's allocators turned them
+#: into a MemoryError or OverflowError that did not name the argument.
+MAX_INT_ARG = 2**31 - 1
+#: The most elements an output or gradient may have (2**31 float32 = 8 GiB): a larger
+#: one is refused, naming the argument that asked for it, before any allocation.
+MAX_ELEMENTS = 2**31
+
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def _is_int(value: object) -> bool:
     # exact ``int`` first: the ABC check below costs ~1 us, and every wrapper call
@@ -35,6 +46,8 @@ def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
         f"`{name}` must be a {kind} int or a pair of {kind} ints. "
         f"Received: {name}={value!r}"
     )
+    if isinstance(value, _BYTES_LIKE):  # a Sequence of ints, but never meant as one
+        raise TypeError(message)
     if _is_int(value):
         items: tuple = (value, value)
     elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
@@ -49,7 +62,16 @@ def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
         raise TypeError(message)
     if any(v < minimum for v in items):
         raise ValueError(message)
+    _check_bound(items, name, value)
     return int(items[0]), int(items[1])
+
+
+def _check_bound(items: Sequence, name: str, value: object) -> None:
+    if any(v > MAX_INT_ARG for v in items):
+        raise ValueError(
+            f"`{name}` must be at most {MAX_INT_ARG:,} (2**31 - 1). "
+            f"Received: {name}={value!r}"
+        )
 
 
 def padding_spec(
@@ -65,6 +87,8 @@ def padding_spec(
         f"or a 4-tuple (top, bottom, left, right) of non-negative ints. "
         f"Received: {name}={value!r}"
     )
+    if isinstance(value, _BYTES_LIKE):  # b"same" is not 4 pads (115, 97, 109, 101)
+        raise TypeError(message)
     if isinstance(value, str):
         lowered = value.lower()
         if lowered in ("same", "valid"):
@@ -73,12 +97,14 @@ def padding_spec(
     if _is_int(value):
         if value < 0:
             raise ValueError(message)
+        _check_bound((value,), name, value)
         return (int(value),) * 4  # type: ignore[return-value]
     if isinstance(value, Sequence) and len(value) in (2, 4):
         if not all(_is_int(v) for v in value):
             raise TypeError(message)
         if any(v < 0 for v in value):
             raise ValueError(message)
+        _check_bound(value, name, value)
         if len(value) == 2:
             ph, pw = (int(v) for v in value)
             return (ph, ph, pw, pw)
@@ -97,15 +123,43 @@ def padding_mode(value: object, name: str = "padding_mode") -> str:
 
 
 def as_float32(array: object, name: str) -> np.ndarray:
-    """C-contiguous float32 copy-if-needed of ``array``."""
+    """C-contiguous float32 copy-if-needed of ``array``.
+
+    Real numbers only (bool, int, float arrays): complex values would lose their
+    imaginary part with only a warning, and strings, bytes, objects and dates are no
+    image.
+    """
+    message = (
+        f"`{name}` must be an array of numbers (bool, int or float). "
+        f"Received: {name} of type {type(array).__name__}"
+    )
+    if isinstance(array, (str, *_BYTES_LIKE)) or array is None:
+        raise TypeError(message)
     try:
-        result = np.ascontiguousarray(array, dtype=np.float32)
+        arr = np.asarray(array)
+    except (TypeError, ValueError) as exc:  # ragged lists
+        raise TypeError(message) from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{message} with dtype {arr.dtype}")
+    try:
+        result = np.ascontiguousarray(arr, dtype=np.float32)
     except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"`{name}` must be an array of numbers. Received: {name} of type "
-            f"{type(array).__name__}"
-        ) from exc
+        raise TypeError(message) from exc
     return result
+
+
+def check_elements(shape: Sequence[int], name: str, value: object) -> None:
+    """Refuse an output of more than :data:`MAX_ELEMENTS`, naming the argument that
+    asked for it (``shape`` is the output's)."""
+    count = 1
+    for v in shape:
+        count *= int(v)
+    if count > MAX_ELEMENTS:
+        dims = " x ".join(str(int(v)) for v in shape)
+        raise ValueError(
+            f"`{name}` would make an output of {dims} = {count:,} values, more than "
+            f"the {MAX_ELEMENTS:,} a kernel allocates. Received: {name}={value!r}"
+        )
 
 
 def as_nchw(
@@ -146,11 +200,24 @@ def restore_rank(out: np.ndarray, ndim: int) -> np.ndarray:
 def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
     if (
         not isinstance(shape, Sequence)
+        or isinstance(shape, (str, *_BYTES_LIKE))
         or len(shape) != 4
-        or not all(_is_int(v) and v >= 0 for v in shape)
+        or not all(_is_int(v) and 0 <= v <= MAX_INT_ARG for v in shape)
     ):
         raise ValueError(
-            f"`{name}` must be a 4-tuple of non-negative ints (N, C, H, W). "
-            f"Received: {name}={shape!r}"
+            f"`{name}` must be a 4-tuple of ints from 0 to {MAX_INT_ARG:,} "
+            f"(N, C, H, W). Received: {name}={shape!r}"
         )
+    check_elements(shape, name, shape)
     return tuple(int(v) for v in shape)  # type: ignore[return-value]
+
+
+def fill_value(value: object, name: str = "value") -> np.float32:
+    """A real number (not NaN) for constant padding, as float32."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{name}` must be a real number. Received: {name}={value!r}")
+    if value != value:  # NaN
+        raise ValueError(f"`{name}` must not be NaN. Received: {name}={value!r}")
+    if abs(value) > _FLOAT32_MAX:  # np.float32() would warn about the overflow
+        return np.float32(np.inf if value > 0 else -np.inf)
+    return np.float32(value)

@@ -118,7 +118,8 @@ def pad2d(
         PyTorch's names (NumPy: constant, reflect, edge, wrap). Reflect padding must be
         smaller than the input; circular padding at most the input size.
     value : float
-        The fill value for ``"zeros"`` mode.
+        The fill value for ``"zeros"`` mode: a real number, not NaN (beyond the float32
+        range it becomes +-inf).
 
     Returns
     -------
@@ -136,11 +137,17 @@ def pad2d(
             f"Received: padding={padding!r}"
         )
     mode = _checks.padding_mode(mode, "mode")
-    _, _, in_h, in_w = x4.shape
+    fill = _checks.fill_value(value, "value")
+    n_batch, channels, in_h, in_w = x4.shape
     _check_mode_geometry(in_h, in_w, spec, mode, "padding")
+    top, bottom, left, right = spec
+    out_shape = (n_batch, channels, in_h + top + bottom, in_w + left + right)
+    # before the index maps, which alone would be 8 bytes per padded row and column
+    _checks.check_elements(out_shape[2:], "padding", padding)
+    _checks.check_elements(out_shape, "padding", padding)
     rows, cols = _maps(in_h, in_w, spec, mode)
-    out = np.empty(x4.shape[:2] + (rows.shape[0], cols.shape[0]), np.float32)
-    _pad_gather(x4, rows, cols, np.float32(value), out)
+    out = np.empty(out_shape, np.float32)
+    _pad_gather(x4, rows, cols, fill, out)
     return _checks.restore_rank(out, ndim)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
 
 from convlab.data.filters import (
+    MAX_ABS_VALUE,
+    MAX_BANK_FILTERS,
     MAX_KERNEL_SIDE,
     PRESETS,
     FilterBankError,
@@ -275,7 +278,7 @@ def test_save_bank_replaces_atomically_and_rejects_non_presets(tmp_path):
     save_bank(path, default_bank())
     before = path.read_bytes()
     with pytest.raises(
-        TypeError, match=r"`bank` must hold FilterPreset objects. Received: bank\[1\]"
+        TypeError, match=r"`bank` must hold FilterPreset objects.*Received: bank\[1\]"
     ):
         save_bank(path, [default_bank()[0], "Sobel x"])
     assert path.read_bytes() == before  # untouched
@@ -399,3 +402,92 @@ def test_load_bank_returns_nothing_partial(tmp_path):
     with pytest.raises(FilterBankError, match=r"filters\[2\]"):
         result = load_bank(path)
     assert result is None
+
+
+# ------------------------------------------------------------ limits and biases (#13)
+
+
+def test_biases_round_trip(tmp_path):
+    bank = [
+        FilterPreset("a", [[1.0]], "", 0.25),
+        FilterPreset("b", [[1.0, -2.0]], "d", -3.0),
+        FilterPreset("c", [[0.0]]),
+    ]
+    path = tmp_path / "bank.json"
+    save_bank(path, bank)
+    assert [p.bias for p in load_bank(path)] == [0.25, -3.0, 0.0]
+    assert json.loads(path.read_text())["filters"][0]["bias"] == 0.25
+
+
+def test_bank_file_without_biases_loads_with_zero(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(bank_json([GOOD_FILTER]))
+    assert load_bank(path)[0].bias == 0.0
+
+
+class _Entry:
+    """Like the explorer's bank entries: name, kernel, bias, description."""
+
+    def __init__(self, name, kernel, bias=0.0, description=""):
+        self.name, self.kernel, self.bias = name, np.asarray(kernel), bias
+        self.description = description
+
+
+def test_save_bank_takes_entries_and_names_the_bad_filter_and_cell(tmp_path):
+    path = tmp_path / "bank.json"
+    save_bank(path, [_Entry("keep", [[1.0]], 0.5)])
+    before = path.read_bytes()
+    kernel = np.zeros((3, 3), np.float32)
+    kernel[1, 2] = np.float32(1e30)
+    with pytest.raises(
+        ValueError, match=r"bank\[1\] \('edited'\): .*Received: kernel\[1\]\[2\]=1e\+30"
+    ):
+        save_bank(path, [_Entry("ok", [[1.0]]), _Entry("edited", kernel)])
+    with pytest.raises(ValueError, match=r"bank\[0\] \('b'\): `bias` must be finite"):
+        save_bank(path, [_Entry("b", [[1.0]], float("inf"))])
+    assert path.read_bytes() == before
+    assert load_bank(path)[0].bias == 0.5
+
+
+def test_kernel_values_over_the_limit_are_refused():
+    FilterPreset("edge", [[MAX_ABS_VALUE, -MAX_ABS_VALUE]])
+    with pytest.raises(ValueError, match=r"Received: kernel\[0\]\[1\]=1000001$"):
+        FilterPreset("over", [[0.0, MAX_ABS_VALUE + 1]])
+    with pytest.raises(TypeError, match=r"`bias` must be a number. Received: bias='1'"):
+        FilterPreset("s", [[0.0]], "", "1")
+
+
+def test_more_than_max_filters_is_said_on_load_and_save(tmp_path):
+    path = tmp_path / "big.json"
+    path.write_text(bank_json([GOOD_FILTER] * (MAX_BANK_FILTERS + 168)))
+    with pytest.raises(FilterBankError, match=r"holds 200 filters; a bank holds"):
+        load_bank(path)
+    path.write_text(bank_json([GOOD_FILTER] * MAX_BANK_FILTERS))
+    assert len(load_bank(path)) == MAX_BANK_FILTERS  # every one of them
+    with pytest.raises(ValueError, match=r"at most 32 filters. Received: 33"):
+        save_bank(path, [FilterPreset("x", [[1.0]])] * 33)
+
+
+def test_deep_nesting_is_refused_without_recursion(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(FilterBankError, match=r"nested 200,000 deep"):
+        load_bank(path)
+    # brackets inside strings do not count
+    path.write_text(bank_json([{**GOOD_FILTER, "description": "[" * 100}]))
+    assert load_bank(path)[0].description == "[" * 100
+
+
+def test_bank_file_bias_checked(tmp_path):
+    path = tmp_path / "b.json"
+    path.write_text(bank_json([{**GOOD_FILTER, "bias": 1e40}]))
+    with pytest.raises(FilterBankError, match=r"filters\[0\] \('ok'\): `bias` must"):
+        load_bank(path)
+
+
+def test_load_bank_refuses_a_fifo_and_a_folder(tmp_path):
+    os.mkfifo(tmp_path / "pipe.json")
+    with pytest.raises(FilterBankError, match=r"is a named pipe \(FIFO\)"):
+        load_bank(tmp_path / "pipe.json")
+    with pytest.raises(FilterBankError, match=r"is a folder"):
+        load_bank(tmp_path)

@@ -376,3 +376,97 @@ def test_image_from_array_downscales():
 def test_image_from_array_errors(arr, match):
     with pytest.raises(ImageLoadError, match=match):
         image_from_array(arr)
+
+
+# ------------------------------------------------------------ bounded loading (#13)
+
+
+def _png_header_only(path, width, height, mode_bytes=b"\x08\x06"):
+    """A PNG whose header declares ``width x height`` (bit depth, colour type from
+    ``mode_bytes``) followed by one tiny IDAT: the size is read, nothing decodes."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">II", width, height) + mode_bytes + b"\x00\x00\x00"
+    idat = zlib.compress(b"\x00" * 64)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_pixel_budget_refuses_from_the_header(tmp_path):
+    _png_header_only(tmp_path / "big.png", 9000, 9000)
+    with pytest.raises(
+        ImageLoadError,
+        match=r"big\.png: 9,000 x 9,000 = 81\.0 megapixels to decode, more than the "
+        r"40-megapixel budget",
+    ):
+        load_image(tmp_path / "big.png")
+    _png_header_only(tmp_path / "deep.png", 9400, 9400, b"\x10\x00")  # 16-bit grey
+    with pytest.raises(ImageLoadError, match=r"88\.4 megapixels"):
+        load_image(tmp_path / "deep.png")
+
+
+def test_reduction_matches_a_float_box_average(tmp_path):
+    """RGBA with colour under transparent pixels: reduced premultiplied, so the
+    result equals compositing on white at full size, then averaging."""
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (64, 48, 4), dtype=np.uint8)
+    rgba[::3, :, 3] = 0  # transparent rows that still hold colour
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    got = load_image(tmp_path / "a.png", max_side=8).array  # factor 4, then Lanczos
+    assert got.shape == (3, 8, 6)
+    rgb = rgba[..., :3] / 255.0
+    alpha = rgba[..., 3:] / 255.0
+    white = rgb * alpha + (1 - alpha)
+    box = white.reshape(16, 4, 12, 4, 3).mean(axis=(1, 3))  # 16 x 12
+    reference = np.stack(
+        [
+            np.asarray(
+                Image.fromarray(box[..., c].astype(np.float32), "F").resize(
+                    (6, 8), Image.Resampling.LANCZOS
+                )
+            )
+            for c in range(3)
+        ]
+    )
+    np.testing.assert_allclose(got, np.clip(reference, 0, 1), atol=0.02)
+
+
+def test_big_16_bit_is_reduced_without_clipping(tmp_path):
+    deep = np.tile(np.linspace(0, 65535, 400).astype(np.uint16), (300, 1))
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    got = load_image(tmp_path / "deep.png", max_side=50).array[0]
+    assert got.shape == (38, 50)
+    assert got.max() > 0.97  # 8-bit clipping would have made this 255/65535
+    np.testing.assert_allclose(got[:, 25], deep[0, 200] / 65535, atol=0.01)
+
+
+def test_fifo_permission_and_loop_have_their_own_messages(tmp_path, monkeypatch):
+    import os
+
+    from convlab import _files
+
+    os.mkfifo(tmp_path / "pipe.png")
+    with pytest.raises(ImageLoadError, match=r"pipe\.png: is a named pipe"):
+        load_image(tmp_path / "pipe.png")
+    (tmp_path / "l1.png").symlink_to(tmp_path / "l2.png")
+    (tmp_path / "l2.png").symlink_to(tmp_path / "l1.png")
+    with pytest.raises(ImageLoadError, match=r"a loop of symbolic links"):
+        load_image(tmp_path / "l1.png")
+    Image.new("L", (2, 2)).save(tmp_path / "ok.png")
+
+    def denied(path, flags, *args):  # root reads anything: inject EACCES
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(_files.os, "open", denied)
+    with pytest.raises(ImageLoadError, match=r"ok\.png: permission denied") as info:
+        load_image(tmp_path / "ok.png")
+    assert "corrupt" not in str(info.value)

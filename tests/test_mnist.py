@@ -11,10 +11,12 @@ import functools
 import gzip
 import hashlib
 import http.server
+import os
 import shutil
 import socket
 import struct
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -505,3 +507,75 @@ def test_download_of_the_real_files_over_loopback(full_mnist_dir, no_proxy, tmp_
         thread.join(5)
     for stem in FILES:
         assert mnist._content_sha256(cache / f"{stem}.gz") == CONTENT_SHA256[stem]
+
+
+# ------------------------------------------------------------ bounded reading (#13)
+
+
+def test_huge_declared_count_is_reported_honestly_before_allocating(tmp_path):
+    header = (
+        bytes([0, 0, 8, 3])
+        + (4294967295).to_bytes(4, "big")
+        + bytes([0, 0, 0, 28, 0, 0, 0, 28])
+    )
+    (tmp_path / "raw").write_bytes(header + b"\0" * 100)
+    with pytest.raises(
+        MnistError,
+        match=r"truncated: the header promises 4,294,967,295 x 28 x 28 values "
+        r"\(3,367,254,359,280 bytes\) but only 100 bytes follow",
+    ):
+        read_idx(tmp_path / "raw")
+    (tmp_path / "z.gz").write_bytes(gz(header + b"\0" * 100))
+    with pytest.raises(MnistError, match=r"more than the 268,435,456-byte limit"):
+        read_idx(tmp_path / "z.gz")
+
+
+def test_gzip_bomb_trailing_data_is_counted_not_kept(tmp_path):
+    """100 labels, then 300 MB of zeros (300 KB of gzip): refused, bounded."""
+    body = bytes([0, 0, 8, 1, 0, 0, 0, 100]) + bytes(100)
+    stream = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [stream.compress(body)]
+    zeros = bytes(1 << 20)
+    parts += [stream.compress(zeros) for _ in range(300)]
+    parts.append(stream.flush())
+    (tmp_path / "bomb.gz").write_bytes(b"".join(parts))
+    with pytest.raises(MnistError, match=r"more than 268,435,456 unexpected bytes"):
+        read_idx(tmp_path / "bomb.gz")
+
+
+def test_multi_member_gzip_reads_like_one(tmp_path):
+    labels = np.arange(10, dtype=np.uint8)
+    raw = idx_bytes(labels)
+    (tmp_path / "two.gz").write_bytes(gz(raw[:9]) + gz(raw[9:]))
+    np.testing.assert_array_equal(read_idx(tmp_path / "two.gz"), labels)
+
+
+def test_fifo_and_folder_under_mnist_names_are_named_not_missing(tmp_path):
+    folder = write_folder(tmp_path / "m", fake_arrays())
+    (folder / f"{FILES[0]}.gz").unlink()
+    os.mkfifo(folder / f"{FILES[0]}.gz")  # a blocking open would hang forever
+    with pytest.raises(MnistError, match=r"is a named pipe \(FIFO\), not an IDX file"):
+        load_mnist(folder)
+    os.unlink(folder / f"{FILES[0]}.gz")
+    (folder / f"{FILES[0]}.gz").mkdir()
+    with pytest.raises(MnistError, match=r"is a folder, not an IDX file"):
+        load_mnist(folder)
+
+
+def test_source_that_is_a_file_or_a_loop(tmp_path):
+    (tmp_path / "f").write_bytes(b"")
+    with pytest.raises(MnistError, match=r"\(a file, not a folder\)"):
+        load_mnist(tmp_path / "f")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(MnistError, match=r"\(a loop of symbolic links\)"):
+        load_mnist(tmp_path / "a")
+
+
+def test_download_into_an_unwritable_cache_is_a_save_error(served, tmp_path):
+    base, _, _ = served
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / f"{FILES[0]}.gz").mkdir()  # in the way of the first download
+    with pytest.raises(MnistDownloadError, match=r"is a folder"):
+        fetch_mnist(cache, mirrors=[f"{base}/good/"])

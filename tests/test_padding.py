@@ -186,3 +186,36 @@ def test_zero_padding_is_a_copy():
     np.testing.assert_array_equal(out, x)
     out[0, 0] = 99
     assert x[0, 0] == 0
+
+
+# ------------------------------------------------------------- argument checks (#13)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "pattern"),
+    [
+        ({"padding": b"same"}, TypeError, r"`padding` must be .*padding=b'same'"),
+        ({"padding": bytearray(4)}, TypeError, r"`padding` must be"),
+        ({"padding": 2**63}, ValueError, r"`padding` must be at most 2,147,483,647"),
+        ({"padding": (0, 2**31)}, ValueError, r"`padding` must be at most"),
+        ({"padding": 2**30}, ValueError, r"`padding` would make an output of"),
+        ({"padding": 1, "value": None}, TypeError, r"`value` must be a real number"),
+        ({"padding": 1, "value": "0"}, TypeError, r"`value` must be a real number"),
+        ({"padding": 1, "value": True}, TypeError, r"`value` must be a real number"),
+        ({"padding": 1, "value": float("nan")}, ValueError, r"`value` must not be NaN"),
+    ],
+)
+def test_pad2d_rejects_bad_arguments_naming_them(kwargs, exc, pattern):
+    with pytest.raises(exc, match=pattern):
+        pad2d(np.ones((1, 1, 3, 3), np.float32), **kwargs)
+
+
+def test_pad2d_fill_beyond_float32_is_infinite_not_a_warning():
+    out = pad2d(np.zeros((1, 1), np.float32), 1, value=-1e300)
+    assert out[0, 0] == -np.inf
+    assert out[1, 1] == 0.0
+
+
+def test_pad2d_backward_rejects_a_huge_pad():
+    with pytest.raises(ValueError, match="`padding` must be at most"):
+        pad2d_backward(np.ones((1, 1, 3, 3), np.float32), 2**63)

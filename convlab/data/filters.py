@@ -14,6 +14,7 @@ A bank file looks like::
         {
           "name": "Sobel x",
           "description": "...",
+          "bias": 0,
           "kernel": [
             [-1, 0, 1],
             [-2, 0, 2],
@@ -22,24 +23,36 @@ A bank file looks like::
         }
       ]
     }
+
+Limits, checked on load and on save, with a message naming the filter and the cell:
+at most :data:`MAX_BANK_FILTERS` (32) filters, kernels 1 to :data:`MAX_KERNEL_SIDE`
+(15) per side, every weight and bias finite with ``|v| <=`` :data:`MAX_ABS_VALUE`
+(1e6: a kernel weight of 1e40 shows as inf and turns the maps non-finite), files of at
+most 2 MB nested at most 16 deep (a deeper file is refused before ``json`` would
+recurse). ``"bias"`` is optional on load (0 when absent: banks written before biases
+were saved).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from convlab._files import atomic_write
+from convlab._files import FileAccessError, atomic_write, read_bounded
 
 __all__ = [
     "BANK_FORMAT",
     "BANK_VERSION",
+    "MAX_ABS_VALUE",
+    "MAX_BANK_FILTERS",
     "MAX_KERNEL_SIDE",
     "PRESETS",
     "FilterBankError",
@@ -56,8 +69,15 @@ __all__ = [
 BANK_FORMAT = "convlab-filter-bank"
 BANK_VERSION = 1
 MAX_KERNEL_SIDE = 15
-_MAX_BANK_BYTES = 8 * 1024 * 1024
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: The most filters a bank holds (the explorer shows this many maps).
+MAX_BANK_FILTERS = 32
+#: The largest magnitude of a weight or bias: far beyond any teaching filter, far
+#: below where float32 maps overflow.
+MAX_ABS_VALUE = 1e6
+#: 32 filters of 15x15 with long descriptions take about 200 KB.
+_MAX_BANK_BYTES = 2 * 1024 * 1024
+#: A bank is 5 deep ({ "filters": [ { "kernel": [ [ ); a deeper file is not a bank.
+_MAX_NESTING = 16
 
 
 class FilterBankError(ValueError):
@@ -81,10 +101,30 @@ def _check_kernel(kernel: object, what: str) -> np.ndarray:
         raise ValueError(
             f"`{what}` sides must be 1 to {MAX_KERNEL_SIDE}. Received: shape {kh}x{kw}"
         )
-    if not np.isfinite(array).all():
-        raise ValueError(f"`{what}` must hold finite numbers. Received: NaN or inf")
+    bad = ~np.isfinite(array) | (np.abs(array) > MAX_ABS_VALUE)
+    if bad.any():
+        r, c = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{what}` must hold finite numbers of at most {MAX_ABS_VALUE:g} in size. "
+            f"Received: {what}[{r}][{c}]={float(array[r, c]):.7g}"
+        )
     array.setflags(write=False)
     return array
+
+
+def _check_bias(bias: object) -> float:
+    if isinstance(bias, bool | np.bool_) or not isinstance(bias, numbers.Real):
+        raise TypeError(f"`bias` must be a number. Received: bias={bias!r}")
+    try:
+        value = float(bias)
+    except OverflowError:  # an int too large for a float
+        value = math.inf
+    if not (math.isfinite(value) and abs(value) <= MAX_ABS_VALUE):
+        raise ValueError(
+            f"`bias` must be finite and at most {MAX_ABS_VALUE:g} in size. "
+            f"Received: bias={bias!r}"
+        )
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,14 +135,18 @@ class FilterPreset:
     ----------
     name : str
     kernel : ndarray, shape (KH, KW), float32
-        Read-only (presets are shared): ``preset.kernel.copy()`` to edit.
+        Read-only (presets are shared): ``preset.kernel.copy()`` to edit. Values
+        finite, ``|v| <= MAX_ABS_VALUE``.
     description : str
         One line: what it does and why.
+    bias : float
+        Added to every output of the filter (finite, ``|bias| <= MAX_ABS_VALUE``).
     """
 
     name: str
     kernel: np.ndarray
     description: str = ""
+    bias: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -115,6 +159,7 @@ class FilterPreset:
                 f"description={self.description!r}"
             )
         object.__setattr__(self, "kernel", _check_kernel(self.kernel, "kernel"))
+        object.__setattr__(self, "bias", _check_bias(self.bias))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -126,6 +171,7 @@ class FilterPreset:
         return (
             self.name == other.name
             and self.description == other.description
+            and self.bias == other.bias
             and self.kernel.shape == other.kernel.shape
             and bool(np.array_equal(self.kernel, other.kernel))
         )
@@ -134,7 +180,8 @@ class FilterPreset:
 
     def __repr__(self) -> str:
         kh, kw = self.shape
-        return f"FilterPreset({self.name!r}, {kh}x{kw})"
+        bias = f", bias={self.bias:g}" if self.bias else ""
+        return f"FilterPreset({self.name!r}, {kh}x{kw}{bias})"
 
 
 # ----------------------------------------------------------------------------- formulas
@@ -414,9 +461,9 @@ def default_bank() -> list[FilterPreset]:
 # ----------------------------------------------------------------------------- files
 
 
-def _number(value: np.float32) -> int | float:
+def _number(value: np.float32 | float) -> int | float:
     """The shortest JSON number that reads back as the same float32."""
-    as_float = float(str(value))  # numpy prints the shortest float32 round-trip form
+    as_float = float(str(value))  # the shortest round-trip form (float32 or float)
     return (
         int(as_float) if as_float.is_integer() and abs(as_float) < 2**53 else as_float
     )
@@ -433,6 +480,7 @@ def _bank_text(bank: Sequence[FilterPreset]) -> str:
             f'      "name": {json.dumps(preset.name, ensure_ascii=False)},\n'
             '      "description": '
             f"{json.dumps(preset.description, ensure_ascii=False)},\n"
+            f'      "bias": {json.dumps(_number(preset.bias))},\n'
             '      "kernel": [\n'
             f"{rows}\n"
             "      ]\n"
@@ -449,30 +497,87 @@ def _bank_text(bank: Sequence[FilterPreset]) -> str:
     )
 
 
-def save_bank(path: str | os.PathLike[str], bank: Iterable[FilterPreset]) -> None:
+def _as_preset(item: object, i: int) -> FilterPreset:
+    """A FilterPreset, or anything with ``name`` and ``kernel`` (and optionally
+    ``description``, ``bias``) checked as one, the message naming the filter."""
+    if isinstance(item, FilterPreset):
+        return item
+    if not (hasattr(item, "name") and hasattr(item, "kernel")):
+        raise TypeError(
+            "`bank` must hold FilterPreset objects (or objects with name and kernel). "
+            f"Received: bank[{i}]={item!r}"
+        )
+    try:
+        return FilterPreset(
+            item.name,  # type: ignore[attr-defined]
+            item.kernel,  # type: ignore[attr-defined]
+            getattr(item, "description", ""),
+            getattr(item, "bias", 0.0),
+        )
+    except (TypeError, ValueError) as err:
+        name = getattr(item, "name", "?")
+        raise type(err)(f"bank[{i}] ({name!r}): {err}") from None
+
+
+def save_bank(path: str | os.PathLike[str], bank: Iterable[object]) -> None:
     """Write ``bank`` as readable JSON (one kernel row per line), atomically.
 
-    The text goes to a temporary file in the same folder, then ``os.replace`` puts it in
-    place: a crash never leaves a half-written bank.
+    Everything is checked before the file is touched; the text then goes through
+    :func:`convlab._files.atomic_write` (a temporary in the same folder, fsync, rename):
+    a crash never leaves a half-written bank.
+
+    Parameters
+    ----------
+    path : str or path-like
+    bank : iterable of FilterPreset
+        Or of objects with ``name``, ``kernel`` and optionally ``description`` and
+        ``bias`` (the explorer's bank entries), checked as a FilterPreset is.
 
     Raises
     ------
     TypeError
-        An item of ``bank`` is not a :class:`FilterPreset`.
+        An item of ``bank`` is not a filter.
+    ValueError
+        More than :data:`MAX_BANK_FILTERS` filters, or a filter with a non-finite or
+        too large weight or bias (the message names the filter and the cell).
+    OSError
+        The file cannot be written (:class:`convlab._files.FileAccessError`); the old
+        file is unchanged.
     """
-    bank = list(bank)
-    for i, preset in enumerate(bank):
-        if not isinstance(preset, FilterPreset):
-            raise TypeError(
-                f"`bank` must hold FilterPreset objects. Received: bank[{i}]={preset!r}"
-            )
-    text = _bank_text(bank)
+    items = list(bank)
+    if len(items) > MAX_BANK_FILTERS:
+        raise ValueError(
+            f"`bank` must hold at most {MAX_BANK_FILTERS} filters. "
+            f"Received: {len(items)} filters"
+        )
+    presets = [_as_preset(item, i) for i, item in enumerate(items)]
+    text = _bank_text(presets)
     with atomic_write(path) as handle:
         handle.write(text.encode("utf-8"))
 
 
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _short(value: object) -> str:
+    """repr, shortened: a 400-digit int is shown by its size, not its digits."""
+    if isinstance(value, int) and abs(value) > 10**15:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep ``[`` and ``{`` nest outside strings (linear, no recursion)."""
+    bare = _JSON_STRING.sub('""', text).encode("ascii", "replace")
+    codes = np.frombuffer(bare, np.uint8)
+    steps = np.isin(codes, (ord("["), ord("{"))).astype(np.int32)
+    steps -= np.isin(codes, (ord("]"), ord("}")))
+    return int(np.cumsum(steps).max(initial=0))
 
 
 def _parse_kernel(raw: object, where: str) -> np.ndarray:
@@ -501,13 +606,14 @@ def _parse_kernel(raw: object, where: str) -> np.ndarray:
                     f"{where}[{r}][{c}] must be a number. Received: {value!r}"
                 )
             try:
-                finite = math.isfinite(value) and abs(float(value)) <= _FLOAT32_MAX
+                finite = math.isfinite(value) and abs(float(value)) <= MAX_ABS_VALUE
             except OverflowError:  # an int too large for a float
                 finite = False
             if not finite:
+                shown = f"{value:.7g}" if isinstance(value, float) else _short(value)
                 raise FilterBankError(
-                    f"{where}[{r}][{c}] must be finite (within float32 range). "
-                    f"Received: {value!r}"
+                    f"{where}[{r}][{c}] must be finite and at most {MAX_ABS_VALUE:g} "
+                    f"in size. Received: {shown}"
                 )
     assert width is not None
     if width > MAX_KERNEL_SIDE:
@@ -528,26 +634,31 @@ def load_bank(path: str | os.PathLike[str]) -> list[FilterPreset]:
     Raises
     ------
     FilterBankError
-        Unreadable file, invalid JSON, wrong ``format`` tag or ``version``, or a filter
-        without a name, with a non-rectangular, empty, oversized (> 15) or non-finite
-        kernel; the message names the file and the place.
+        Not a regular file (a folder, a pipe: refused without blocking), unreadable,
+        over 2 MB, nested over 16 deep, invalid JSON, wrong ``format`` tag or
+        ``version``, more than :data:`MAX_BANK_FILTERS` filters, or a filter without
+        a name, with a non-rectangular, empty, oversized (> 15) kernel or a weight or
+        bias that is not finite or over :data:`MAX_ABS_VALUE`; the message names the
+        file and the place.
     """
     path = Path(path)
     name = path.name
     try:
-        if path.stat().st_size > _MAX_BANK_BYTES:
-            raise FilterBankError(f"{name}: too large for a filter bank (over 8 MB)")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FilterBankError(f"{path}: no such file") from None
+        raw = read_bounded(path, _MAX_BANK_BYTES, "a filter bank (2 MB at most)")
+    except FileAccessError as err:
+        raise FilterBankError(str(err)) from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise FilterBankError(
             f"{name}: not a text file (expected UTF-8 JSON)"
         ) from None
-    except OSError as err:
+    depth = _nesting_depth(text)
+    if depth > _MAX_NESTING:
         raise FilterBankError(
-            f"{path}: cannot be read ({err.strerror or err})"
-        ) from err
+            f"{name}: nested {depth:,} deep; a filter bank is at most {_MAX_NESTING} "
+            "deep (not a filter bank)"
+        )
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
@@ -578,6 +689,11 @@ def load_bank(path: str | os.PathLike[str]) -> list[FilterPreset]:
     filters = data.get("filters")
     if not isinstance(filters, list):
         raise FilterBankError(f'{name}: "filters" must be a list of filters')
+    if len(filters) > MAX_BANK_FILTERS:
+        raise FilterBankError(
+            f"{name}: holds {len(filters):,} filters; a bank holds at most "
+            f"{MAX_BANK_FILTERS} (nothing was loaded: split it into smaller banks)"
+        )
     bank = []
     for i, entry in enumerate(filters):
         where = f"{name}: filters[{i}]"
@@ -592,5 +708,9 @@ def load_bank(path: str | os.PathLike[str]) -> list[FilterPreset]:
         if "kernel" not in entry:
             raise FilterBankError(f"{where} ({title!r}) has no kernel")
         kernel = _parse_kernel(entry["kernel"], f"{where}.kernel ({title!r})")
-        bank.append(FilterPreset(title, kernel, description))
+        bias = entry.get("bias", 0)
+        try:
+            bank.append(FilterPreset(title, kernel, description, bias))
+        except (TypeError, ValueError) as err:
+            raise FilterBankError(f"{where} ({title!r}): {err}") from None
     return bank

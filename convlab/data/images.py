@@ -14,6 +14,8 @@ Rules, the same for a file and for an array:
 - Only the first frame of an animated GIF/WebP or a multi-page TIFF is read.
 - An image larger than ``max_side`` on its longer side is downscaled (Lanczos);
   ``downscaled`` and ``original_size`` say so, for a visible notice.
+- Bounded: at most :data:`MAX_DECODED_PIXELS` (40 MP) are decoded, JPEGs at reduced
+  scale when ``max_side`` allows; regular files only (see :func:`load_image`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from convlab._files import FileAccessError, open_regular
 from convlab.data._assets import assets_dir
 
 __all__ = [
+    "MAX_DECODED_PIXELS",
+    "MAX_IMAGE_FILE_BYTES",
     "SAMPLES",
     "ImageLoadError",
     "LoadedImage",
@@ -53,6 +58,13 @@ IMAGE_EXTENSIONS: tuple[str, ...] = (
 
 
 _EXIF_ORIENTATION = 0x0112
+
+#: The most pixels :func:`load_image` decodes (after a JPEG's reduced-scale decode):
+#: 40 megapixels, 160 MB as 8-bit RGBA. A 9000 x 9000 PNG (81 MP) is refused from its
+#: header, before any decoding; a 9000 x 9000 JPEG loads (decoded at 1/8 scale).
+MAX_DECODED_PIXELS = 40_000_000
+#: The largest image file read: 256 MiB (a 40 MP uncompressed RGBA BMP is 160 MB).
+MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
 
 
 class ImageLoadError(ValueError):
@@ -205,10 +217,102 @@ def _pil_to_float(image) -> np.ndarray:  # noqa: ANN001 (PIL.Image.Image)
 # ----------------------------------------------------------------------------- files
 
 
+def _budget_error(name: str, size: tuple[int, int], jpeg: bool) -> ImageLoadError:
+    w, h = size
+    hint = (
+        "load it with a smaller max_side, or a smaller copy"
+        if jpeg
+        else "formats other than JPEG cannot be decoded at reduced scale; a smaller "
+        "copy will load"
+    )
+    return ImageLoadError(
+        f"{name}: {w:,} x {h:,} = {w * h / 1e6:.1f} megapixels to decode, more than "
+        f"the {MAX_DECODED_PIXELS / 1e6:.0f}-megapixel budget ({hint})"
+    )
+
+
+def _reduction(width: int, height: int, max_side: int | None) -> int:
+    """The box-reduction factor that leaves the longer side between ``max_side`` and
+    ``2 * max_side`` (Lanczos does the rest), or 1."""
+    if max_side is None or max(width, height) <= 2 * max_side:
+        return 1
+    return -(-max(width, height) // (2 * max_side))
+
+
+def _reduce_modes(image) -> list[str]:  # noqa: ANN001
+    """Conversions before a box average: alpha premultiplied (colour under
+    transparent pixels must not bleed) and 16-bit widened to 32-bit ints (Pillow
+    cannot reduce ``I;16``; widening keeps the values, clipping would not)."""
+    mode = image.mode
+    if mode == "1":
+        return ["L"]
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in image.info
+        return ["RGBA", "RGBa"] if has_alpha else ["RGB"]
+    if mode.startswith("I;16"):
+        return ["I"]
+    if mode == "RGBA":
+        return ["RGBa"]
+    if mode == "LA":
+        return ["La"]
+    return []
+
+
+def _reduce(image, factor: int):  # noqa: ANN001, ANN202 (PIL.Image.Image)
+    """Shrink by an integer ``factor`` (box average) before any float conversion.
+
+    When the mode needs converting first (see :func:`_reduce_modes`), it is done in
+    strips of rows (a multiple of ``factor``, about 4 MB each), so the memory stays
+    at the decoded image plus one strip instead of a second full-size copy.
+    """
+    from PIL import Image
+
+    if factor <= 1:
+        return image
+    modes = _reduce_modes(image)
+    if not modes:
+        return image.reduce(factor)
+    width, height = image.size
+    rows = max(factor, (4 << 20) // max(1, 4 * width) // factor * factor)
+    out = None
+    for top in range(0, height, rows):
+        part = image.crop((0, top, width, min(height, top + rows)))
+        for mode in modes:
+            part = part.convert(mode)
+        part = part.reduce(factor)
+        if out is None:
+            out = Image.new(part.mode, (-(-width // factor), -(-height // factor)))
+        out.paste(part, (0, top // factor))
+    return out
+
+
+_ORIENT = {2: "FLIP_LEFT_RIGHT", 3: "ROTATE_180", 4: "FLIP_TOP_BOTTOM", 5: "TRANSPOSE"}
+_ORIENT.update({6: "ROTATE_270", 7: "TRANSVERSE", 8: "ROTATE_90"})
+
+
+def _orient(image, orientation: object):  # noqa: ANN001, ANN202
+    """Apply an EXIF orientation (after the reduction: it is cheaper on fewer pixels
+    and commutes with the box average)."""
+    from PIL import Image
+
+    method = _ORIENT.get(orientation) if isinstance(orientation, int) else None
+    return image if method is None else image.transpose(Image.Transpose[method])
+
+
 def load_image(
     path: str | os.PathLike[str], *, max_side: int | None = 1024
 ) -> LoadedImage:
     """Read an image file (PNG, JPEG, BMP, TIFF, WebP, GIF: the first frame).
+
+    Bounded: only regular files of at most :data:`MAX_IMAGE_FILE_BYTES` (a FIFO is
+    refused without blocking); at most :data:`MAX_DECODED_PIXELS` (40 megapixels)
+    are decoded, checked from the header before decoding. A JPEG is decoded at
+    1/2, 1/4 or 1/8 scale when ``max_side`` allows (so a large JPEG decodes within
+    the budget); other formats are decoded whole, then box-reduced in their 8- or
+    16-bit form before the float conversion. With the default ``max_side`` the
+    memory above the decoded image is a few tens of MB; the decoded image is at most
+    40 MP x 4 bytes (160 MB) for 8-bit RGBA, and a 16-bit image adds its 32-bit
+    widening for the reduction (another 160 MB at 40 MP).
 
     Parameters
     ----------
@@ -225,33 +329,45 @@ def load_image(
     Raises
     ------
     ImageLoadError
-        Missing file, not an image, truncated or corrupt data, or a decompression bomb
-        (more pixels than ``PIL.Image.MAX_IMAGE_PIXELS``); the message names the file.
+        No such file, permission denied, a folder, pipe or device, a file over the
+        size limit, not an image, truncated or corrupt data, more pixels than the
+        budget, or a decompression bomb (more pixels than
+        ``PIL.Image.MAX_IMAGE_PIXELS``); the message names the file and the reason.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     _check_max_side(max_side)
     path = Path(path)
     name = path.name
     try:
-        with warnings.catch_warnings():
+        handle = open_regular(path, MAX_IMAGE_FILE_BYTES, "an image file")
+    except FileAccessError as err:
+        raise ImageLoadError(str(err)) from None
+    try:
+        with handle, warnings.catch_warnings():
             # Above MAX_IMAGE_PIXELS Pillow only warns; we refuse (it may be a bomb).
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(handle) as image:
                 image.seek(0)
                 width, height = image.size  # from the header, before any draft()
-                if image.getexif().get(_EXIF_ORIENTATION) in (5, 6, 7, 8):
-                    width, height = height, width  # rotated by 90 degrees
-                if max_side is not None and image.format == "JPEG":
+                jpeg = image.format == "JPEG"
+                if max_side is not None and jpeg:
                     # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is enough.
                     image.draft(None, (max_side, max_side))
-                upright = ImageOps.exif_transpose(image)
-                upright.load()
-                hwc = _pil_to_float_resized(upright, max_side)
-    except FileNotFoundError:
-        raise ImageLoadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageLoadError(f"{path}: is a folder, not an image file") from None
+                if image.size[0] * image.size[1] > MAX_DECODED_PIXELS:
+                    raise _budget_error(name, image.size, jpeg)
+                # after the budget check: a PNG's getexif() decodes the whole image
+                orientation = image.getexif().get(_EXIF_ORIENTATION)
+                if orientation in (5, 6, 7, 8):
+                    width, height = height, width  # rotated by 90 degrees
+                image.load()
+                factor = _reduction(image.width, image.height, max_side)
+                upright = _orient(_reduce(image, factor), orientation)
+                hwc = _pil_to_float_resized(
+                    upright, _target_size(width, height, max_side)
+                )
+    except ImageLoadError:
+        raise
     except UnidentifiedImageError:
         raise ImageLoadError(
             f"{name}: not an image file Pillow can read (PNG, JPEG, BMP, TIFF, WebP, "
@@ -262,6 +378,10 @@ def load_image(
             f"{name}: too many pixels to decode safely ({err}). "
             "It may be a decompression bomb; a smaller image will load."
         ) from None
+    except MemoryError:
+        raise ImageLoadError(
+            f"{name}: not enough memory to decode this image; a smaller one will load"
+        ) from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
         raise ImageLoadError(
             f"{name}: truncated or corrupt image data ({err})"
@@ -270,11 +390,12 @@ def load_image(
     return LoadedImage(_to_chw(hwc), (width, height), downscaled, name, path)
 
 
-def _pil_to_float_resized(image, max_side: int | None) -> np.ndarray:  # noqa: ANN001
-    """float32 (H, W, C) in [0, 1], downscaled to fit ``max_side``."""
+def _pil_to_float_resized(image, target: tuple[int, int] | None) -> np.ndarray:  # noqa: ANN001
+    """float32 (H, W, C) in [0, 1], resized to ``target`` (width, height) if given."""
     from PIL import Image
 
-    target = _target_size(image.width, image.height, max_side)
+    if target is not None and image.size == target:
+        target = None
     if target is not None and image.mode in ("1", "L", "RGB"):
         # 8-bit without alpha: let Pillow resize the bytes (fast), then normalise.
         base = image.convert("L") if image.mode == "1" else image

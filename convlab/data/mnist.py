@@ -22,11 +22,13 @@ Files are parsed with ``np.frombuffer``; nothing is ever unpickled.
 
 from __future__ import annotations
 
-import gzip
+import errno
 import hashlib
+import io
+import math
 import os
+import stat
 import struct
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -35,13 +37,16 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from convlab._files import FileAccessError, atomic_write, open_regular
 from convlab.data._assets import assets_dir
 
 __all__ = [
     "IMAGE_SHAPE",
+    "MAX_IDX_BYTES",
     "NUM_CLASSES",
     "CONTENT_SHA256",
     "DEFAULT_MIRRORS",
@@ -124,6 +129,11 @@ _IDX_DTYPES: dict[int, np.dtype] = {
     0x0D: np.dtype(">f4"),
     0x0E: np.dtype(">f8"),
 }
+#: The most bytes one IDX file may hold once decompressed: 256 MiB, 5x the full
+#: MNIST training images (47 MB; Fashion-MNIST and EMNIST "balanced" fit too). The
+#: declared size is checked against it before anything is allocated, so a file can
+#: cost at most this much memory whatever its header or its gzip data claim.
+MAX_IDX_BYTES = 256 * 1024 * 1024
 _LABELS_MAGIC = 0x00000801
 _IMAGES_MAGIC = 0x00000803
 _CHUNK = 1 << 16
@@ -175,25 +185,203 @@ class MnistData:
 # ----------------------------------------------------------------------------- parsing
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's content, gunzipped when it starts with the gzip magic bytes."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise MnistError(f"{path}: no such file") from None
-    except OSError as err:
-        raise MnistError(f"{path}: cannot be read ({err.strerror or err})") from err
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
+class _Gunzip:
+    """Incremental, bounded gzip decompression (several members in a row allowed).
+
+    Pulls compressed bytes from ``source()`` (b"" at the end of the input) and hands
+    out at most ``limit`` decompressed bytes per call of :meth:`next`, so a bomb never
+    expands beyond what the caller asked for.
+    """
+
+    def __init__(self, source: Callable[[], bytes], name: str) -> None:
+        self._source = source
+        self._name = name
+        self._z = zlib.decompressobj(31)
+
+    def _corrupt(self, why: object) -> MnistError:
+        return MnistError(f"{self._name}: corrupt gzip data ({why})")
+
+    def next(self, limit: int) -> bytes:
+        z = self._z
+        while True:
+            if z.eof:  # first: after the end, unconsumed_tail may repeat unused_data
+                src = z.unused_data
+                while len(src) < 2:
+                    more = self._source()
+                    if not more:
+                        if src:
+                            raise self._corrupt("stray bytes after the gzip stream")
+                        return b""
+                    src += more
+                if src[:2] != b"\x1f\x8b":
+                    raise self._corrupt("data after the end of the gzip stream")
+                z = self._z = zlib.decompressobj(31)
+            elif z.unconsumed_tail:
+                src = z.unconsumed_tail
+            else:
+                src = self._source()
+                if not src:
+                    raise MnistError(
+                        f"{self._name}: the gzip data is truncated (the file ended "
+                        "early; download it again)"
+                    )
+            try:
+                data = z.decompress(src, limit)
+            except zlib.error as err:
+                raise self._corrupt(err) from None
+            if data:
+                return data
+
+
+class _IdxStream:
+    """The decompressed bytes of an IDX file, raw or gzip, read in bounded pieces
+    (and hashed on the way when a digest is given)."""
+
+    def __init__(self, handle: BinaryIO, name: str, digest: object = None) -> None:
+        self.name = name
+        self._handle = handle
+        self._digest = digest
+        head = handle.read(2)
+        self.gzipped = head == b"\x1f\x8b"
+        self._head = head
+        self._gunzip = _Gunzip(self._read_raw, name) if self.gzipped else None
+
+    def _read_raw(self) -> bytes:
+        if self._head:
+            head, self._head = self._head, b""
+            return head
+        try:
+            return self._handle.read(_CHUNK * 16)
+        except OSError as err:
+            raise MnistError(
+                f"{self.name}: cannot be read ({err.strerror or err})"
+            ) from None
+
+    def _next(self, limit: int) -> bytes:
+        if self._gunzip is not None:
+            data = self._gunzip.next(limit)
+        elif self._head:
+            data, self._head = self._head[:limit], self._head[limit:]
+        else:
+            try:
+                data = self._handle.read(min(limit, _CHUNK * 16))
+            except OSError as err:
+                raise MnistError(
+                    f"{self.name}: cannot be read ({err.strerror or err})"
+                ) from None
+        if data and self._digest is not None:
+            self._digest.update(data)  # type: ignore[attr-defined]
+        return data
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes: fewer only at the end of the data."""
+        out = bytearray()
+        while len(out) < n and (chunk := self._next(n - len(out))):
+            out += chunk
+        return bytes(out)
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer``; returns how many bytes there were."""
+        done = 0
+        # 1 MB pieces: one decompress() call for all of it would make a second copy
+        while done < len(buffer) and (
+            chunk := self._next(min(len(buffer) - done, _CHUNK * 16))
+        ):
+            buffer[done : done + len(chunk)] = chunk
+            done += len(chunk)
+        return done
+
+    def count_rest(self, limit: int) -> int:
+        """How many bytes remain, counting no further than ``limit`` (+ 1 chunk)."""
+        rest = 0
+        while rest <= limit and (chunk := self._next(_CHUNK * 16)):
+            rest += len(chunk)
+        return rest
+
+
+def _bad_magic(name: str, header: bytes) -> MnistError:
+    magic = int.from_bytes(header[:4], "big")
+    return MnistError(
+        f"{name}: not an IDX file: wrong magic number 0x{magic:08X} (MNIST uses "
+        f"0x{_LABELS_MAGIC:08X} for labels and 0x{_IMAGES_MAGIC:08X} for images)"
+    )
+
+
+def _parse_stream(
+    stream: _IdxStream,
+    *,
+    raw_size: int | None = None,
+    kind: str | None = None,
+    max_bytes: int | None = None,
+) -> np.ndarray:
+    """Header first, sizes checked (against the file and the budget), then one
+    allocation the data is read into. ``raw_size``: the file size when uncompressed
+    (the declared size is checked against it before anything is allocated)."""
+    name = stream.name
+    budget = MAX_IDX_BYTES if max_bytes is None else max_bytes
+    head = stream.read(4)
+    if len(head) < 4:
         raise MnistError(
-            f"{path}: the gzip data is truncated (the file ended early; download it "
-            f"again)"
-        ) from None
-    except (gzip.BadGzipFile, zlib.error, OSError) as err:
-        raise MnistError(f"{path}: corrupt gzip data ({err})") from err
+            f"{name}: not an IDX file (only {len(head)} bytes; an IDX header has at "
+            f"least 8)"
+        )
+    type_code, ndim = head[2], head[3]
+    if head[0] != 0 or head[1] != 0 or type_code not in _IDX_DTYPES:
+        raise _bad_magic(name, head)
+    if not 1 <= ndim <= 4:
+        raise _bad_magic(name, head)
+    magic = int.from_bytes(head, "big")
+    if kind is not None:
+        want = _IMAGES_MAGIC if kind == "images" else _LABELS_MAGIC
+        if magic in (_IMAGES_MAGIC, _LABELS_MAGIC) and magic != want:
+            other = "images" if kind == "labels" else "labels"
+            raise MnistError(
+                f"{name}: expected {kind} (magic 0x{want:08X}) but this file holds "
+                f"{other} (magic 0x{magic:08X})"
+            )
+    header_len = 4 + 4 * ndim
+    rest = stream.read(4 * ndim)
+    if len(rest) < 4 * ndim:
+        raise MnistError(
+            f"{name}: truncated: the header needs {header_len} bytes, the file has "
+            f"{4 + len(rest)}"
+        )
+    dims = struct.unpack(f">{ndim}I", rest)
+    dtype = _IDX_DTYPES[type_code]
+    count = math.prod(dims)  # Python ints: 4294967295 x 28 x 28 does not wrap
+    expected = count * dtype.itemsize
+    shape = " x ".join(f"{d:,}" for d in dims)
+    promise = f"the header promises {shape} values ({expected:,} bytes)"
+    if raw_size is not None:
+        available = raw_size - header_len
+        if available < expected:
+            raise MnistError(
+                f"{name}: truncated: {promise} but only {available:,} bytes follow"
+            )
+        if available > expected:
+            raise MnistError(
+                f"{name}: {available - expected:,} unexpected bytes after the data "
+                f"({promise}): not a clean IDX file"
+            )
+    if expected > budget:
+        raise MnistError(
+            f"{name}: {promise}, more than the {budget:,}-byte limit for one IDX file "
+            "(not MNIST, or a decompression bomb)"
+        )
+    array = np.empty(dims, dtype=dtype)
+    got = stream.readinto(memoryview(array.reshape(-1).view(np.uint8)))
+    if got < expected:
+        raise MnistError(f"{name}: truncated: {promise} but only {got:,} bytes follow")
+    extra = stream.count_rest(budget)
+    if extra:
+        amount = f"{extra:,}" if extra <= budget else f"more than {budget:,}"
+        raise MnistError(
+            f"{name}: {amount} unexpected bytes after the data ({promise}): not a "
+            "clean IDX file"
+        )
+    if dtype.byteorder not in ("=", "|"):
+        array = array.byteswap().view(dtype.newbyteorder("="))
+    return array
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -214,61 +402,57 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     Raises
     ------
     MnistError
-        Not an IDX file, truncated, or with bytes after the data.
+        Not an IDX file, truncated, with bytes after the data, or declaring more than
+        :data:`MAX_IDX_BYTES`.
 
     Examples
     --------
     >>> parse_idx(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1]))
     array([7, 2, 1], dtype=uint8)
     """
-    if len(data) < 4:
+    stream = _IdxStream(io.BytesIO(bytes(data)), name)
+    if stream.gzipped:  # parse_idx takes raw bytes only
+        raise _bad_magic(name, bytes(data))
+    return _parse_stream(stream, raw_size=len(data))
+
+
+def _open_idx(path: Path) -> BinaryIO:
+    try:
+        return open_regular(path, MAX_IDX_BYTES + 1024, "an IDX file")
+    except FileAccessError as err:
+        raise MnistError(str(err)) from None
+
+
+def _read_idx(
+    path: Path, *, kind: str | None = None, sha256: str | None = None
+) -> np.ndarray:
+    """Open (errors say why the file cannot be read), then parse; with ``sha256`` a
+    file that fails to parse or to match is reported as a damaged copy."""
+    digest = hashlib.sha256() if sha256 is not None else None
+    with _open_idx(path) as handle:
+        try:
+            stream = _IdxStream(handle, str(path), digest)
+            raw_size = None if stream.gzipped else os.fstat(handle.fileno()).st_size
+            array = _parse_stream(stream, raw_size=raw_size, kind=kind)
+        except MnistError:
+            if digest is None:
+                raise
+            array = None
+    if digest is not None and (array is None or digest.hexdigest() != sha256):
         raise MnistError(
-            f"{name}: not an IDX file (only {len(data)} bytes; an IDX header has at "
-            f"least 8)"
+            f"{path}: content does not match the published sha256 {sha256[:12]}... "
+            "(a damaged or different file; delete it to download it again)"
         )
-    magic = int.from_bytes(data[:4], "big")
-    type_code, ndim = data[2], data[3]
-    if (
-        data[0] != 0
-        or data[1] != 0
-        or type_code not in _IDX_DTYPES
-        or not 1 <= ndim <= 4
-    ):
-        raise MnistError(
-            f"{name}: not an IDX file: wrong magic number 0x{magic:08X} (MNIST uses "
-            f"0x{_LABELS_MAGIC:08X} for labels and 0x{_IMAGES_MAGIC:08X} for images)"
-        )
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise MnistError(
-            f"{name}: truncated: the header needs {header_len} bytes, the file has "
-            f"{len(data)}"
-        )
-    dims = struct.unpack(f">{ndim}I", data[4:header_len])
-    dtype = _IDX_DTYPES[type_code]
-    count = int(np.prod(dims, dtype=np.int64))
-    expected = count * dtype.itemsize
-    available = len(data) - header_len
-    shape = " x ".join(str(d) for d in dims)
-    if available < expected:
-        raise MnistError(
-            f"{name}: truncated: the header promises {shape} values "
-            f"({expected:,} bytes) but only {available:,} bytes follow"
-        )
-    if available > expected:
-        raise MnistError(
-            f"{name}: {available - expected:,} unexpected bytes after the data "
-            f"(the header promises {shape} values, {expected:,} bytes): "
-            "not a clean IDX file"
-        )
-    array = np.frombuffer(data, dtype=dtype, count=count, offset=header_len).reshape(
-        dims
-    )
-    return array.astype(dtype.newbyteorder("="), copy=True)
+    return array
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file, gzip-compressed or raw (detected from its first bytes).
+
+    Bounded: only regular files (a FIFO is refused without blocking), the declared
+    size is checked against the file (raw) and against :data:`MAX_IDX_BYTES` before
+    anything is allocated, and gzip data is decompressed piece by piece into that one
+    allocation, so a gzip bomb costs at most ``MAX_IDX_BYTES`` of memory.
 
     Parameters
     ----------
@@ -282,11 +466,10 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     Raises
     ------
     MnistError
-        Missing, unreadable, corrupt gzip, wrong magic number, truncated, trailing
-        bytes; the message names the file.
+        Missing, unreadable, not a regular file, corrupt gzip, wrong magic number,
+        truncated, trailing bytes, too large; the message names the file.
     """
-    path = Path(path)
-    return parse_idx(_read_bytes(path), str(path))
+    return _read_idx(Path(path))
 
 
 # ----------------------------------------------------------------------------- folders
@@ -303,7 +486,9 @@ def _find_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
     missing: list[str] = []
     for stem in FILES:
         for candidate in _candidates(stem):
-            if (folder / candidate).is_file():
+            # lexists: a pipe, a folder or a broken link under the right name is
+            # reported by the reader for what it is, not as "missing"
+            if os.path.lexists(folder / candidate):
                 found[stem] = folder / candidate
                 break
         else:
@@ -312,21 +497,7 @@ def _find_files(folder: Path) -> tuple[dict[str, Path], list[str]]:
 
 
 def _read_mnist_file(path: Path, kind: str, sha256: str | None) -> np.ndarray:
-    data = _read_bytes(path)
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise MnistError(
-            f"{path}: content does not match the published sha256 {sha256[:12]}... "
-            "(a damaged or different file; delete it to download it again)"
-        )
-    want = _IMAGES_MAGIC if kind == "images" else _LABELS_MAGIC
-    magic = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
-    if magic in (_IMAGES_MAGIC, _LABELS_MAGIC) and magic != want:
-        other = "images" if kind == "labels" else "labels"
-        raise MnistError(
-            f"{path}: expected {kind} (magic 0x{want:08X}) but this file holds {other} "
-            f"(magic 0x{magic:08X})"
-        )
-    array = parse_idx(data, str(path))
+    array = _read_idx(path, kind=kind, sha256=sha256)
     if array.dtype != np.uint8:
         raise MnistError(f"{path}: expected uint8 {kind}, found {array.dtype} values")
     if kind == "images" and array.shape[1:] != (28, 28):
@@ -346,11 +517,31 @@ def _read_mnist_file(path: Path, kind: str, sha256: str | None) -> np.ndarray:
     return array
 
 
+def _folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be listed, in words, or None when it is a folder."""
+    try:
+        info = os.stat(folder)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a loop of symbolic links"
+        if err.errno in (errno.EACCES, errno.EPERM):
+            return "permission denied"
+        if err.errno == errno.ENOENT and os.path.islink(folder):
+            return "a symbolic link to a missing folder"
+        if err.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "no such folder"
+        return err.strerror or str(err)
+    if not stat.S_ISDIR(info.st_mode):
+        return "a file, not a folder"
+    return None
+
+
 def _load_folder(
     folder: Path, source: str, checksums: dict[str, str] | None = None
 ) -> MnistData:
-    if not folder.is_dir():
-        raise MnistError(f"MNIST folder not found: {folder}")
+    problem = _folder_problem(folder)
+    if problem:
+        raise MnistError(f"MNIST folder {folder}: {problem}")
     found, missing = _find_files(folder)
     if missing:
         raise MnistError(
@@ -415,16 +606,27 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("convlab")) / "mnist"
 
 
-def _content_sha256(path: Path) -> str | None:
-    """sha256 of the gunzipped content, or None when the file is not valid gzip."""
+def _stream_sha256(handle: BinaryIO, name: str) -> str | None:
+    """sha256 of the content (gunzipped when gzip), or None when the gzip data is
+    broken or would expand beyond :data:`MAX_IDX_BYTES`."""
     digest = hashlib.sha256()
     try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-    except (OSError, EOFError, zlib.error):
+        stream = _IdxStream(handle, name, digest)
+        if stream.count_rest(MAX_IDX_BYTES) > MAX_IDX_BYTES:
+            return None
+    except MnistError:
         return None
     return digest.hexdigest()
+
+
+def _content_sha256(path: Path) -> str | None:
+    """sha256 of the gunzipped content, or None when the file is not valid gzip (or
+    not a regular file, or too large)."""
+    try:
+        with open_regular(path, MAX_IDX_BYTES + 1024, "an IDX file") as handle:
+            return _stream_sha256(handle, str(path))
+    except OSError:
+        return None
 
 
 def _user_agent() -> str:
@@ -436,34 +638,64 @@ def _user_agent() -> str:
         return "convlab (python-urllib)"
 
 
-def _fetch_to_temp(
+class _Transfer(Exception):
+    """A network failure while streaming, carried out of atomic_write unchanged (it
+    would otherwise read as a failure to save)."""
+
+    def __init__(self, err: BaseException) -> None:
+        super().__init__(str(err))
+        self.err = err
+
+
+class _BadChecksum(Exception):
+    """The downloaded content does not match the published sha256."""
+
+
+def _fetch(
     url: str,
-    folder: Path,
-    filename: str,
+    target: Path,
+    want_sha256: str,
     timeout: float,
     progress: ProgressCallback | None,
-) -> Path:
+) -> None:
+    """Stream ``url`` into ``target`` through the atomic writer; the content is
+    checked against ``want_sha256`` before the rename, so a failed, cut or tampered
+    download leaves the old file (or nothing) and no temporary."""
+    filename = target.name
     request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
+    limit = MAX_IDX_BYTES + 1024
     with urllib.request.urlopen(request, timeout=timeout) as response:
         total = int(response.headers.get("Content-Length") or 0)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
-        tmp = Path(name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                done = 0
-                if progress is not None:
-                    progress(0, total, filename)
+        with atomic_write(target) as out:
+            done = 0
+            if progress is not None:
+                progress(0, total, filename)
+            try:
+                if total > limit:
+                    raise ValueError(f"{total:,} bytes announced, over {limit:,}")
                 while chunk := response.read(_CHUNK):
-                    out.write(chunk)
                     done += len(chunk)
+                    if done > limit:
+                        raise ValueError(f"more than {limit:,} bytes sent")
+                    out.write(chunk)
                     if progress is not None:
                         progress(done, total, filename)
-            if total and done != total:
-                raise OSError(f"connection closed after {done:,} of {total:,} bytes")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    return tmp
+                if total and done != total:
+                    raise OSError(
+                        f"connection closed after {done:,} of {total:,} bytes"
+                    )
+            except (OSError, ValueError) as err:
+                if (
+                    isinstance(err, OSError)
+                    and err.errno is not None
+                    and (err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS))
+                ):
+                    raise  # a local disk problem: atomic_write words it
+                raise _Transfer(err) from err
+            out.flush()
+            out.seek(0)
+            if _stream_sha256(out, filename) != want_sha256:
+                raise _BadChecksum
 
 
 def _describe(err: BaseException) -> str:
@@ -495,21 +727,24 @@ def _download_one(
             if attempt:
                 time.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
             try:
-                tmp = _fetch_to_temp(url, folder, filename, timeout, progress)
+                _fetch(url, target, CONTENT_SHA256[stem], timeout, progress)
             except urllib.error.HTTPError as err:
                 reason = _describe(err)
                 err.close()  # it holds the response: close it, or the socket leaks
                 if 400 <= err.code < 500 and err.code not in (408, 429):
                     break  # the mirror does not have it: retrying will not help
                 continue
+            except FileAccessError as err:  # the cache folder, not the network
+                raise MnistDownloadError(str(err)) from err
+            except _Transfer as err:
+                reason = _describe(err.err)
+                continue
             except (OSError, ValueError) as err:  # URLError, timeouts, resets, bad URL
                 reason = _describe(err)
                 continue
-            if _content_sha256(tmp) != CONTENT_SHA256[stem]:
-                tmp.unlink(missing_ok=True)
+            except _BadChecksum:
                 reason = f"{filename} failed its sha256 check"
                 break  # a mirror serving wrong bytes will serve them again
-            os.replace(tmp, target)
             return
         failures.append(f"{host}: {reason}")
     raise MnistDownloadError(
@@ -633,9 +868,10 @@ def load_mnist(
             f"Received: source={source!r}"
         )
     folder = Path(source).expanduser()
-    if not folder.is_dir():
+    problem = _folder_problem(folder)
+    if problem:
         raise MnistError(
             '`source` must be "bundled", "full" or a folder holding the four MNIST IDX '
-            f"files. Received: source={str(source)!r} (no such folder)"
+            f"files. Received: source={str(source)!r} ({problem})"
         )
     return _load_folder(folder, str(folder))

@@ -1,0 +1,723 @@
+"""A catalogue of bad files for every reader, generated (no committed binaries).
+
+Each :class:`Fault` says which reader it is for, how to build the file, and what the
+reader must do: load it, or raise its documented error with a message matching a
+pattern. ``tests/test_fault_catalogue.py`` runs them all; run this script to build
+the catalogue into a folder and print what each reader did, with the peak memory of
+the worst files measured in a fresh process::
+
+    python tests/fault_catalogue.py /tmp/faults
+
+Permission denied cannot be made with file modes when running as root (root reads
+everything), so that entry injects ``PermissionError`` at ``os.open`` instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import gzip
+import io
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+# ----------------------------------------------------------------------------- builders
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+
+def png_bytes(
+    width: int,
+    height: int,
+    *,
+    colour: int = 6,
+    depth: int = 8,
+    rows: int | None = None,
+    fill: int = 0,
+) -> bytes:
+    """A PNG built by hand (streamed, so a huge one costs no memory to make).
+
+    ``colour`` is the PNG colour type (0 grey, 2 RGB, 6 RGBA), ``depth`` 8 or 16;
+    only ``rows`` rows of data are written (all when None): fewer make a header that
+    promises more than the file holds.
+    """
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    row = b"\x00" + bytes([fill]) * (width * channels * depth // 8)
+    z = zlib.compressobj(9)
+    parts = []
+    for _ in range(height if rows is None else rows):
+        parts.append(z.compress(row))
+    parts.append(z.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", b"".join(parts))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def _small_png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8) * 4).save(out, "PNG")
+    return out.getvalue()
+
+
+def _small_jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG whose SOF0 header is patched to claim ``width x height``."""
+    data = bytearray(_small_jpeg())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def _bmp_claiming(width: int, height: int) -> bytes:
+    header = struct.pack("<2sIHHI", b"BM", 54 + 16, 0, 0, 54)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 24, 0, 16, 0, 0, 0, 0)
+    return header + info + b"\0" * 16
+
+
+def _flip(data: bytes, start: int, count: int = 64) -> bytes:
+    out = bytearray(data)
+    for i in range(start, min(len(out), start + count)):
+        out[i] ^= 0x5A
+    return bytes(out)
+
+
+def idx_bytes(dims: tuple[int, ...], body: bytes = b"", type_code: int = 8) -> bytes:
+    return (
+        bytes([0, 0, type_code, len(dims)])
+        + struct.pack(f">{len(dims)}I", *dims)
+        + body
+    )
+
+
+def gzip_bomb(head: bytes, zeros_mb: int) -> bytes:
+    """``head`` then ``zeros_mb`` MiB of zeros, gzip-compressed (about 1 KB per MB)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [z.compress(head)]
+    block = bytes(1 << 20)
+    parts += [z.compress(block) for _ in range(zeros_mb)]
+    parts.append(z.flush())
+    return b"".join(parts)
+
+
+def _bank(filters: object, **top: object) -> str:
+    data = {"format": "convlab-filter-bank", "version": 1, "filters": filters}
+    data.update(top)
+    return json.dumps(data)
+
+
+_OK = {"name": "ok", "kernel": [[1, 0], [0, 1]]}
+
+
+# ----------------------------------------------------------------------------- entries
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One bad (or good) file: ``reader`` is an entry point name (see READERS);
+    ``build(folder) -> path``; ``expect`` is ``"load"`` or a regex the error must
+    match; ``inject`` names an OS failure simulated in-process."""
+
+    name: str
+    reader: str
+    build: Callable[[Path], Path]
+    expect: str
+    inject: str | None = None
+
+
+def _write(name: str, data: bytes | str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        path = folder / name
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+        return path
+
+    return build
+
+
+def _lazy(name: str, make: Callable[[], bytes | str]) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        return _write(name, make())(folder)
+
+    return build
+
+
+def _fifo(name: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        os.mkfifo(folder / name)
+        return folder / name
+
+    return build
+
+
+def _dir(name: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        (folder / name).mkdir()
+        return folder / name
+
+    return build
+
+
+def _loop(name: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        (folder / name).symlink_to(folder / f"{name}.other")
+        (folder / f"{name}.other").symlink_to(folder / name)
+        return folder / name
+
+    return build
+
+
+def _dangling(name: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        (folder / name).symlink_to(folder / "no-such-target")
+        return folder / name
+
+    return build
+
+
+def _mnist_folder(replace: str, how: Callable[[Path], Path]) -> Callable[[Path], Path]:
+    """A folder of four small valid MNIST files with ``replace`` swapped for ``how``."""
+    from convlab.data.mnist import FILES
+
+    def build(folder: Path) -> Path:
+        target = folder / f"mnist-{replace}-{how.__qualname__.split('.')[0]}"
+        target.mkdir()
+        for stem in FILES:
+            n = 10
+            dims = (n, 28, 28) if "images" in stem else (n,)
+            body = bytes(n * 784) if "images" in stem else bytes(range(n))
+            (target / f"{stem}.gz").write_bytes(gzip.compress(idx_bytes(dims, body)))
+        (target / replace).unlink()
+        how(target)
+        return target
+
+    return build
+
+
+CATALOGUE: list[Fault] = [
+    # -- images -------------------------------------------------------------------
+    Fault("valid small PNG", "image", _lazy("ok.png", _small_png), "load"),
+    Fault("valid small JPEG", "image", _lazy("ok.jpg", _small_jpeg), "load"),
+    Fault(
+        "valid 16-bit PNG",
+        "image",
+        _lazy("deep.png", lambda: png_bytes(40, 30, colour=0, depth=16, fill=200)),
+        "load",
+    ),
+    Fault(
+        "truncated PNG",
+        "image",
+        _lazy("cut.png", lambda: png_bytes(64, 64, fill=7)[:-40]),
+        r"cut\.png: truncated or corrupt",
+    ),
+    Fault(
+        "PNG whose rows stop early",
+        "image",
+        _lazy("short.png", lambda: png_bytes(64, 64, rows=10)),
+        # Pillow fills rows missing from a complete zlib stream without a word
+        r"short\.png: truncated or corrupt|load",
+    ),
+    Fault(
+        "corrupt PNG body",
+        "image",
+        _lazy("bad.png", lambda: _flip(png_bytes(64, 64, fill=9), 50)),
+        r"bad\.png: truncated or corrupt",
+    ),
+    Fault(
+        "9000x9000 RGBA PNG, zeros (337 KB): under Pillow's bomb limit",
+        "image",
+        _lazy("rgba9000.png", lambda: png_bytes(9000, 9000)),
+        r"rgba9000\.png: 9,000 x 9,000 = 81\.0 megapixels to decode, more than the "
+        r"40-megapixel budget",
+    ),
+    Fault(
+        "16-bit 9400x9400 grey PNG, zeros",
+        "image",
+        _lazy("deep9400.png", lambda: png_bytes(9400, 9400, colour=0, depth=16)),
+        r"deep9400\.png: 9,400 x 9,400 = 88\.4 megapixels",
+    ),
+    Fault(
+        "6300x6300 RGBA PNG, zeros (39.7 MP, just inside the budget)",
+        "image",
+        _lazy("rgba6300.png", lambda: png_bytes(6300, 6300)),
+        "load",
+    ),
+    Fault(
+        "PNG header claiming 100000x100000",
+        "image",
+        _lazy("huge.png", lambda: png_bytes(100_000, 100_000, colour=0, rows=1)),
+        r"huge\.png: (too many pixels|.*megapixels)",
+    ),
+    Fault(
+        "JPEG header claiming 60000x60000",
+        "image",
+        _lazy("huge.jpg", lambda: _jpeg_claiming(60_000, 60_000)),
+        r"huge\.jpg: (too many pixels|.*megapixels|truncated or corrupt)",
+    ),
+    Fault(
+        "JPEG header claiming 8000x8000 (decoded at 1/8)",
+        "image",
+        _lazy("claim.jpg", lambda: _jpeg_claiming(8000, 8000)),
+        r"claim\.jpg: truncated or corrupt|load",
+    ),
+    Fault(
+        "truncated JPEG",
+        "image",
+        _lazy("cut.jpg", lambda: _small_jpeg()[:300]),
+        r"cut\.jpg: truncated or corrupt",
+    ),
+    Fault(
+        "BMP header claiming 30000x30000",
+        "image",
+        _lazy("huge.bmp", lambda: _bmp_claiming(30_000, 30_000)),
+        r"huge\.bmp: (too many pixels|.*megapixels|truncated or corrupt)",
+    ),
+    Fault(
+        "GIF cut after the header",
+        "image",
+        _lazy("cut.gif", lambda: b"GIF89a" + struct.pack("<HH", 500, 500) + b"\0" * 3),
+        r"cut\.gif: (truncated or corrupt|not an image file)",
+    ),
+    Fault("empty file", "image", _write("empty.png", b""), r"empty\.png: not an image"),
+    Fault(
+        "text named .png",
+        "image",
+        _write("notes.png", "hello"),
+        r"notes\.png: not an image file",
+    ),
+    Fault("FIFO named .png", "image", _fifo("pipe.png"), r"pipe\.png: is a named pipe"),
+    Fault("folder named .png", "image", _dir("dir.png"), r"dir\.png: is a folder"),
+    Fault("symlink loop", "image", _loop("loop.png"), r"loop\.png: a loop of symbolic"),
+    Fault(
+        "dangling symlink",
+        "image",
+        _dangling("gone.png"),
+        r"gone\.png: a symbolic link to a missing file",
+    ),
+    Fault(
+        "missing file", "image", lambda f: f / "nope.png", r"nope\.png: no such file"
+    ),
+    Fault(
+        "permission denied (injected)",
+        "image",
+        _lazy("secret.png", _small_png),
+        r"secret\.png: permission denied",
+        inject="eacces",
+    ),
+    Fault("device", "image", lambda f: Path("/dev/zero"), r"/dev/zero: is a device"),
+    # -- IDX files ------------------------------------------------------------------
+    Fault(
+        "valid labels",
+        "idx",
+        _write("labels", idx_bytes((5,), bytes([1, 2, 3, 4, 5]))),
+        "load",
+    ),
+    Fault(
+        "4294967295 images declared, raw",
+        "idx",
+        _write("huge-raw", idx_bytes((4294967295, 28, 28), bytes(100))),
+        r"huge-raw: truncated: the header promises 4,294,967,295 x 28 x 28 values "
+        r"\(3,367,254,359,280 bytes\) but only 100 bytes follow",
+    ),
+    Fault(
+        "4294967295 images declared, gzip",
+        "idx",
+        _lazy("huge.gz", lambda: gzip.compress(idx_bytes((4294967295, 28, 28)))),
+        r"huge\.gz: the header promises 4,294,967,295 x 28 x 28 values .* more than "
+        r"the 268,435,456-byte limit",
+    ),
+    Fault(
+        "gzip bomb: 100 labels then 600 MiB of zeros (600 KB of gzip)",
+        "idx",
+        _lazy("bomb.gz", lambda: gzip_bomb(idx_bytes((100,), bytes(100)), 600)),
+        r"bomb\.gz: more than 268,435,456 unexpected bytes",
+    ),
+    Fault(
+        "gzip bomb: 256 MiB of zeros, 342,392 images declared (the budget's worth)",
+        "idx",
+        _lazy("bomb256.gz", lambda: gzip_bomb(idx_bytes((342_392, 28, 28)), 256)),
+        r"bomb256\.gz: 128 unexpected bytes after the data",
+    ),
+    Fault(
+        "float64 IDX declaring 2**31 x 2**31",
+        "idx",
+        _write("f8", idx_bytes((2**31, 2**31), type_code=0x0E)),
+        r"f8: truncated: the header promises 2,147,483,648 x 2,147,483,648 values",
+    ),
+    Fault(
+        "5 dimensions",
+        "idx",
+        _write("five", idx_bytes((1, 1, 1, 1, 1), b"\0")),
+        r"five: not an IDX file: wrong magic number",
+    ),
+    Fault(
+        "wrong magic (a PNG)",
+        "idx",
+        _lazy("png", _small_png),
+        r"png: not an IDX file: wrong magic number 0x89504E47",
+    ),
+    Fault(
+        "truncated gzip",
+        "idx",
+        _lazy("cut.gz", lambda: gzip.compress(idx_bytes((100,), bytes(100)))[:20]),
+        r"cut\.gz: the gzip data is truncated",
+    ),
+    Fault(
+        "gzip with trailing garbage",
+        "idx",
+        _lazy("tail.gz", lambda: gzip.compress(idx_bytes((3,), b"abc")) + b"junk!"),
+        r"tail\.gz: corrupt gzip data",
+    ),
+    Fault(
+        "corrupt deflate stream",
+        "idx",
+        _lazy(
+            "bad.gz", lambda: _flip(gzip.compress(idx_bytes((300,), bytes(300))), 12)
+        ),
+        r"bad\.gz: (corrupt gzip data|the gzip data is truncated)",
+    ),
+    Fault("empty IDX", "idx", _write("empty", b""), r"empty: not an IDX file"),
+    Fault("FIFO IDX", "idx", _fifo("pipe.gz"), r"pipe\.gz: is a named pipe"),
+    Fault("folder IDX", "idx", _dir("dir.gz"), r"dir\.gz: is a folder"),
+    Fault("symlink loop IDX", "idx", _loop("loop.gz"), r"loop\.gz: a loop of symbolic"),
+    Fault(
+        "permission denied IDX (injected)",
+        "idx",
+        _write("secret.gz", b"\0"),
+        r"secret\.gz: permission denied",
+        inject="eacces",
+    ),
+    # -- MNIST folders --------------------------------------------------------------
+    Fault(
+        "MNIST folder with a FIFO for the training images",
+        "mnist",
+        _mnist_folder(
+            "train-images-idx3-ubyte.gz", _fifo("train-images-idx3-ubyte.gz")
+        ),
+        r"train-images-idx3-ubyte\.gz: is a named pipe",
+    ),
+    Fault(
+        "MNIST folder with a folder for the test labels",
+        "mnist",
+        _mnist_folder("t10k-labels-idx1-ubyte.gz", _dir("t10k-labels-idx1-ubyte.gz")),
+        r"t10k-labels-idx1-ubyte\.gz: is a folder",
+    ),
+    Fault(
+        "MNIST source that is a file",
+        "mnist",
+        _write("not-a-folder", b""),
+        r"source='.*not-a-folder' \(a file, not a folder\)",
+    ),
+    Fault(
+        "MNIST source that is a symlink loop",
+        "mnist",
+        _loop("mnist-loop"),
+        r"mnist-loop' \(a loop of symbolic links\)",
+    ),
+    # -- filter banks ---------------------------------------------------------------
+    Fault(
+        "valid bank with biases",
+        "bank",
+        _write("ok.json", _bank([{**_OK, "bias": 0.5}])),
+        "load",
+    ),
+    Fault(
+        "bank nested 200,000 deep",
+        "bank",
+        _write("deep.json", "[" * 200_000 + "]" * 200_000),
+        r"deep\.json: nested 200,000 deep",
+    ),
+    Fault(
+        "weight 1e40",
+        "bank",
+        _write("big.json", _bank([{"name": "k", "kernel": [[0, 1e40]]}])),
+        r"big\.json: filters\[0\]\.kernel \('k'\)\[0\]\[1\] must be finite and at most",
+    ),
+    Fault(
+        "weight 10**400 (an int no float holds)",
+        "bank",
+        _write("int.json", _bank([{"name": "k", "kernel": [[10**400]]}])),
+        r"int\.json: .*\[0\]\[0\] must be finite .*an integer of 401 digits",
+    ),
+    Fault(
+        "5000-digit weight (beyond Python's int parsing limit)",
+        "bank",
+        _write(
+            "digits.json",
+            '{"format": "convlab-filter-bank", "filters": [[' + "1" * 5000,
+        ),
+        r"digits\.json: ",
+    ),
+    Fault(
+        "bias 1e40",
+        "bank",
+        _write("bias.json", _bank([{**_OK, "bias": 1e40}])),
+        r"bias\.json: filters\[0\] \('ok'\): `bias` must be finite",
+    ),
+    Fault(
+        "bias as text",
+        "bank",
+        _write("biastext.json", _bank([{**_OK, "bias": "0.5"}])),
+        r"biastext\.json: filters\[0\] \('ok'\): `bias` must be a number",
+    ),
+    Fault(
+        "200 filters",
+        "bank",
+        _write("many.json", _bank([_OK] * 200)),
+        r"many\.json: holds 200 filters; a bank holds at most 32",
+    ),
+    Fault(
+        "kernel as a string",
+        "bank",
+        _write("kstr.json", _bank([{"name": "s", "kernel": "[[1]]"}])),
+        r"kstr\.json: .*must be a non-empty list of rows",
+    ),
+    Fault(
+        "name as a number",
+        "bank",
+        _write("nnum.json", _bank([{"name": 3, "kernel": [[1]]}])),
+        r"nnum\.json: filters\[0\]\.name must be a non-empty string",
+    ),
+    Fault(
+        "filters as an object",
+        "bank",
+        _write("fobj.json", _bank({"a": 1})),
+        r"fobj\.json: \"filters\" must be a list",
+    ),
+    Fault(
+        "NaN weight",
+        "bank",
+        _write(
+            "nan.json",
+            _bank([{"name": "n", "kernel": [[0]]}]).replace("[[0]]", "[[NaN]]"),
+        ),
+        r"nan\.json: NaN is not a number JSON allows",
+    ),
+    Fault(
+        "not UTF-8",
+        "bank",
+        _write("latin.json", b"\xff\xfe\x00garbage"),
+        r"latin\.json: not a text file",
+    ),
+    Fault(
+        "3 MB bank",
+        "bank",
+        _write("huge.json", " " * (3 << 20)),
+        r"huge\.json: 3,145,728 bytes, more than the 2,097,152-byte limit",
+    ),
+    Fault("FIFO bank", "bank", _fifo("pipe.json"), r"pipe\.json: is a named pipe"),
+    Fault("folder bank", "bank", _dir("dir.json"), r"dir\.json: is a folder"),
+    Fault("loop bank", "bank", _loop("loop.json"), r"loop\.json: a loop of symbolic"),
+    Fault(
+        "permission denied bank (injected)",
+        "bank",
+        _write("secret.json", _bank([_OK])),
+        r"secret\.json: permission denied",
+        inject="eacces",
+    ),
+]
+
+#: The files whose peak memory the test measures in a fresh process.
+WORST = (
+    "6300x6300 RGBA PNG, zeros (39.7 MP, just inside the budget)",
+    "9000x9000 RGBA PNG, zeros (337 KB): under Pillow's bomb limit",
+    "16-bit 9400x9400 grey PNG, zeros",
+    "gzip bomb: 100 labels then 600 MiB of zeros (600 KB of gzip)",
+    "4294967295 images declared, gzip",
+    "gzip bomb: 256 MiB of zeros, 342,392 images declared (the budget's worth)",
+)
+
+# ----------------------------------------------------------------------------- readers
+
+
+def _readers() -> dict[str, tuple[Callable[[Path], object], type[BaseException]]]:
+    from convlab.data.filters import FilterBankError, load_bank
+    from convlab.data.images import ImageLoadError, load_image
+    from convlab.data.mnist import MnistError, load_mnist, read_idx
+
+    return {
+        "image": (load_image, ImageLoadError),
+        "idx": (read_idx, MnistError),
+        "mnist": (load_mnist, MnistError),
+        "bank": (load_bank, FilterBankError),
+    }
+
+
+@contextlib.contextmanager
+def injected(kind: str | None) -> Iterator[None]:
+    """Simulate an OS failure in convlab's reader (root ignores file modes)."""
+    if kind is None:
+        yield
+        return
+    from convlab import _files
+
+    real_open = _files.os.open
+
+    def denied(path: object, flags: int, *args: object) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    _files.os.open = denied  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        _files.os.open = real_open  # type: ignore[assignment]
+
+
+class Hang(Exception):
+    """The reader did not return within the alarm."""
+
+
+@contextlib.contextmanager
+def alarm(seconds: int) -> Iterator[None]:
+    def ring(signum: int, frame: object) -> None:
+        raise Hang(f"no answer within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def acceptable(fault: Fault, kind: str, text: str) -> bool:
+    """Did the reader do what the entry documents? (``expect`` may list ``load`` as
+    one of its ``|`` alternatives where either outcome is right.)"""
+    import re
+
+    if kind == "load":
+        return "load" in fault.expect.split("|")
+    return kind == "error" and re.search(fault.expect, text) is not None
+
+
+def run(fault: Fault, path: Path) -> tuple[str, str]:
+    """``("load", summary)`` or ``("error", message)``; anything else propagates."""
+    reader, error = _readers()[fault.reader]
+    with alarm(60), injected(fault.inject):
+        try:
+            result = reader(path)
+        except error as err:
+            return "error", str(err)
+    return "load", repr(result)[:80]
+
+
+def _high_water_kb() -> int:
+    """Peak resident memory of this process, KB. From /proc (VmHWM) where it can be
+    reset, because Linux carries ``ru_maxrss`` across fork and exec: a child of a
+    big pytest process would start with its parent's peak."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _measure(fault_name: str, path: Path) -> None:
+    """In a fresh process: read one catalogue file, print the peak rise (MB) and
+    the outcome."""
+    fault = {x.name: x for x in CATALOGUE}[fault_name]
+    _readers()  # imports (numpy, Pillow, convlab) before the baseline
+    import PIL.Image
+    import PIL.PngImagePlugin  # noqa: F401
+
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")  # reset VmHWM to the current RSS
+    before = _high_water_kb()
+    kind, text = run(fault, path)
+    after = _high_water_kb()
+    print((after - before) / 1024)
+    print(f"{kind}: {text[:100]}")
+
+
+def peak_mb(fault_name: str, folder: Path) -> tuple[float, str]:
+    """Build ``fault_name`` into ``folder`` and read it in a fresh process; returns
+    the rise of the peak RSS (MB) over that process after its imports, and the
+    outcome."""
+    fault = {x.name: x for x in CATALOGUE}[fault_name]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = fault.build(folder)
+    out = subprocess.run(
+        [sys.executable, __file__, "--peak", fault_name, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.splitlines()
+    return float(out[0]), out[1]
+
+
+def main(argv: list[str]) -> int:
+    import tempfile
+
+    folder = Path(argv[0]) if argv else Path(tempfile.mkdtemp(prefix="faults-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    clean: dict[str, list[int]] = {}
+    for fault in CATALOGUE:
+        sub = folder / f"{CATALOGUE.index(fault):02d}"
+        sub.mkdir(exist_ok=True)
+        path = fault.build(sub)
+        try:
+            kind, text = run(fault, path)
+            ok = acceptable(fault, kind, text)
+        except BaseException as err:  # noqa: BLE001 (the point is to see it)
+            kind, text, ok = type(err).__name__, str(err), False
+        counts = clean.setdefault(fault.reader, [0, 0])
+        counts[0] += ok
+        counts[1] += 1
+        print(
+            f"{'ok ' if ok else 'BAD'} {fault.reader:5} {fault.name[:50]:50} "
+            f"{text[:70]}"
+        )
+    for reader, (good, total) in clean.items():
+        print(f"{reader}: {good}/{total} handled cleanly")
+    for name in WORST:
+        rise, outcome = peak_mb(name, folder / "peak")
+        print(f"peak +{rise:.0f} MB  {name[:45]:45} {outcome[:60]}")
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--peak"]:
+        _measure(sys.argv[2], Path(sys.argv[3]))
+        raise SystemExit(0)
+    raise SystemExit(main(sys.argv[1:]))
