@@ -49,7 +49,7 @@ from .conv import (  # noqa: E402
     conv2d_grad_input,
     conv2d_grad_weight,
 )
-from .padding import pad2d, pad2d_backward, pad_index_map  # noqa: E402
+from .padding import check_padding_geometry, pad2d, pad2d_backward, pad_index_map  # noqa: E402
 from .pooling import (  # noqa: E402
     avg_pool2d,
     avg_pool2d_backward,
@@ -90,6 +90,7 @@ __all__ = [
     "avg_pool2d_backward",
     "global_avg_pool2d",
     "global_avg_pool2d_backward",
+    "check_padding_geometry",
     "pad2d",
     "pad2d_backward",
     "pad_index_map",

@@ -44,7 +44,7 @@ from . import (
     config,
 )
 from ._jit import njit_reassoc_parallel, prange
-from .padding import _check_mode_geometry, pad2d_backward
+from .padding import check_padding_geometry, pad2d_backward
 from .shapes import _output_hw, resolve_padding
 
 __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight"]
@@ -118,7 +118,7 @@ class _Geometry:
         self.out_hw = _output_hw(
             in_hw, (int(kh), int(kw)), self.stride, self.pads, self.dilation
         )
-        _check_mode_geometry(in_hw[0], in_hw[1], self.pads, self.mode, "padding")
+        check_padding_geometry(in_hw[0], in_hw[1], self.pads, self.mode, "padding")
         self.x_shape = tuple(int(v) for v in x_shape)
         self.weight_shape = tuple(int(v) for v in weight_shape)
 

@@ -13,7 +13,7 @@ import numpy as np
 from . import _checks
 from ._jit import njit
 
-__all__ = ["pad2d", "pad2d_backward", "pad_index_map"]
+__all__ = ["check_padding_geometry", "pad2d", "pad2d_backward", "pad_index_map"]
 
 
 def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
@@ -43,9 +43,22 @@ def pad_index_map(size: int, before: int, after: int, mode: str) -> np.ndarray:
     return np.where(j < size, j, period - j)
 
 
-def _check_mode_geometry(
+def check_padding_geometry(
     in_h: int, in_w: int, pads: tuple[int, int, int, int], mode: str, name: str
 ) -> None:
+    """Raise ``ValueError`` unless ``mode`` can pad an ``in_h x in_w`` input so.
+
+    ``pads`` is ``(top, bottom, left, right)``; ``name`` is the argument the message
+    names. Reflect padding must be smaller than the input along each axis, circular
+    padding can wrap at most once; zeros and replicate take any amount. The one
+    statement of that rule: the kernels and the explorer's plan both call it.
+
+    >>> check_padding_geometry(3, 3, (2, 2, 2, 2), "reflect", "padding")
+    >>> check_padding_geometry(3, 3, (3, 0, 0, 0), "reflect", "padding")
+    Traceback (most recent call last):
+    ...
+    ValueError: Reflect padding must be smaller than the input along each axis: ...
+    """
     top, bottom, left, right = pads
     if mode == "zeros" or not any(pads):
         return
@@ -139,7 +152,7 @@ def pad2d(
     mode = _checks.padding_mode(mode, "mode")
     fill = _checks.fill_value(value, "value")
     n_batch, channels, in_h, in_w = x4.shape
-    _check_mode_geometry(in_h, in_w, spec, mode, "padding")
+    check_padding_geometry(in_h, in_w, spec, mode, "padding")
     top, bottom, left, right = spec
     out_shape = (n_batch, channels, in_h + top + bottom, in_w + left + right)
     # before the index maps, which alone would be 8 bytes per padded row and column
@@ -182,7 +195,7 @@ def pad2d_backward(
         raise ValueError(
             f"`grad_out` of shape {g4.shape} is smaller than the padding {spec} allows."
         )
-    _check_mode_geometry(in_h, in_w, spec, mode, "padding")
+    check_padding_geometry(in_h, in_w, spec, mode, "padding")
     rows, cols = _maps(in_h, in_w, spec, mode)
     grad_x = np.zeros(g4.shape[:2] + (in_h, in_w), np.float32)
     _pad_scatter(g4, rows, cols, grad_x)

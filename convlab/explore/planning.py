@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kernels import shapes as _shapes
-
 # kernels owns the reflect/circular limits (pad2d and conv2d raise with them); the plan
 # reports the same rule with the same words instead of restating it
-from kernels.padding import _check_mode_geometry
+from kernels import check_padding_geometry
+from kernels import shapes as _shapes
 
 from .settings import ACTIVATIONS, CHANNELS, PADDING_MODES, PADDINGS, POOLS, Settings
 
@@ -297,7 +296,7 @@ def plan(
 
     for group in groups:
         try:
-            _check_mode_geometry(*hw, group.conv_pads, s.padding_mode, "padding")
+            check_padding_geometry(*hw, group.conv_pads, s.padding_mode, "padding")
         except ValueError as exc:
             add("padding" if blame == "padding" else "padding_mode", str(exc))
         if group.conv_hw is None:
