@@ -31,21 +31,23 @@ def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def _check(x, weight, bias, stride, padding, dilation, mode, cap=None, seed=0):
+def _check(
+    x, weight, bias, stride, padding, dilation, mode, cap=None, seed=0, workers=1
+):
     stride, dilation = _pair(stride), _pair(dilation)
     pads = resolve_padding(padding, x.shape[2:], weight.shape[2:], stride, dilation)
     ref = naive.conv2d(x, weight, bias, stride, pads, dilation, mode)
-    out = gemm.conv2d_gemm(x, weight, bias, pads, stride, dilation, mode, cap)
+    out = gemm.conv2d_gemm(x, weight, bias, pads, stride, dilation, mode, cap, workers)
     assert out.dtype == np.float32
     assert out.shape == ref.shape
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
     g = np.random.default_rng(seed).standard_normal(ref.shape).astype(np.float32)
     gx_ref, gw_ref, _ = naive.conv2d_grads(g, x, weight, stride, pads, dilation, mode)
     gx = gemm.conv2d_grad_input_gemm(
-        g, x.shape, weight, pads, stride, dilation, mode, cap
+        g, x.shape, weight, pads, stride, dilation, mode, cap, workers
     )
     gw = gemm.conv2d_grad_weight_gemm(
-        g, x, weight.shape, pads, stride, dilation, mode, cap
+        g, x, weight.shape, pads, stride, dilation, mode, cap, workers
     )
     assert gx.shape == x.shape
     assert gw.shape == weight.shape
@@ -99,6 +101,21 @@ def test_buffer_cap_splits_work_without_changing_results(cap, mode):
     x, weight, bias = _case(rng, 5, 2, 8, 7, 3, 3, 3)  # K = 18 taps, 8x7 outputs
     _check(x, weight, bias, 1, 1, 1, mode, cap=cap)
     _check(x, weight, bias, (2, 1), (1, 0, 2, 1), (1, 2), mode, cap=cap)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("cap", [None, 1, 4 * 18 * 56 * 2])
+@pytest.mark.parametrize("mode", ["zeros", "replicate"])
+def test_worker_threads_against_naive(workers, cap, mode):
+    """The thread-pool policy: groups of chunks (or row blocks) on worker threads with
+    the serial loops; each group owns its images of grad_x; grad_weight sums the
+    groups' partial sums."""
+    rng = np.random.default_rng(6)
+    x, weight, bias = _case(rng, 5, 2, 8, 7, 3, 3, 3)
+    _check(x, weight, bias, 1, 1, 1, mode, cap=cap, workers=workers)
+    _check(
+        x, weight, bias, (1, 2), (2, 0, 1, 1), (2, 1), mode, cap=cap, workers=workers
+    )
 
 
 def test_row_blocks_and_batch_chunks_match_uncapped():
@@ -170,9 +187,10 @@ def test_hypothesis_geometry(data, n, c, f, kh, kw, stride, dilation, mode):
     if h + pads[0] + pads[1] < span_h or w + pads[2] + pads[3] < span_w:
         return  # empty output: the public wrapper rejects it before any compute
     cap = data.draw(st.sampled_from([None, 1, 4 * c * kh * kw * 3]), label="cap")
+    workers = data.draw(st.sampled_from([1, 2]), label="workers")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     x, weight, bias = _case(rng, n, c, h, w, f, kh, kw)
-    _check(x, weight, bias, stride, pads, dilation, mode, cap=cap)
+    _check(x, weight, bias, stride, pads, dilation, mode, cap=cap, workers=workers)
 
 
 @pytest.mark.parametrize(
