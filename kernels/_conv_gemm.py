@@ -18,19 +18,69 @@ Other padding modes go through :func:`kernels.pad2d` first (and
 :func:`kernels.pad2d_backward` for the input gradient), then run with zero pads.
 
 Memory: the im2col buffer is ``4 * K * P`` bytes per image (128x32x14x14, 3x3:
-225 KB per image, 29 MB for the batch). :data:`COLS_BYTES` caps one chunk; a chunk
-takes as many whole images as fit, and an image that alone exceeds the cap is done in
-blocks of output rows (a 4K RGB photo with a 3x3 kernel would be a 0.9 GB buffer; it
-is done in ~64 MB blocks instead).
+225 KB per image, 29 MB for the whole batch). :data:`COLS_BYTES` (4 MB) caps one
+chunk: a chunk takes as many whole images as fit, and an image that alone exceeds the
+cap is done in blocks of output rows (forward and grad weight; a 4K RGB photo with a
+3x3 kernel would be a 0.9 GB buffer, here 4 MB blocks of 10 rows). The input gradient
+needs whole images for col2im, so it allocates one image's buffer when that is over
+the cap. A small cap is also faster: the buffer stays in cache between im2col and
+sgemm (128x32x28x28 -> 32 forward, 1 BLAS thread: 224 ms at a 64 MB cap, 132 ms at
+4 MB, loaded machine).
+
+Thread policies (``workers``): 1 runs numba's parallel im2col/col2im and then numpy's
+sgemm with whatever OpenBLAS threads the caller allows; N > 1 splits the chunks over N
+worker threads, each with serial loops and its own sgemm (numpy releases the GIL), for
+a caller that holds OpenBLAS to one thread.
 
 When to use this path (for ``kernels.conv``'s ``_plan``)
 --------------------------------------------------------
-See the measurement table in the report of branch ``gemm`` and
-``benchmarks/bench_gemm_rule.py``, which prints, per shape, the existing path's time
-and this one's. Summary of the rule measured there (2-core shared VM, AVX-512
-OpenBLAS 0.3.31, one BLAS thread unless said otherwise):
+Measured with ``benchmarks/bench_gemm_rule.py`` (3x3, stride 1, "same"; the existing
+public path against this one, minimum of 3-5 calls, in one process) on the 2-core VM
+while 5-10 other processes ran (load average 5-10): absolute figures are 2-4x the
+quiet machine's, ratios are rough (+-30%). Speed-up = existing / GEMM, 1 BLAS thread:
 
-    RULE_PLACEHOLDER
+    shape (N C H W -> F)         forward  grad input  grad weight
+    1x16x14x14 -> 32              5.4      3.7         2.1
+    1x16x64x64 -> 32              0.9      6.4         1.4
+    1x64x14x14 -> 64              4.7      4.5         1.2
+    1x64x64x64 -> 64              2.0      2.5         2.7
+    1x3x32x32 -> 8                2.1      2.5         1.9
+    16x16x32x32 -> 32             0.7      1.0 (w2 2.7) 0.6-0.9
+    16x64x32x32 -> 64             1.0      2.4         1.0
+    128x3x32x32 -> 32             0.9-1.2  4.0-5.6     0.4-1.1
+    128x3x64x64 -> 8              0.4      0.6         0.3
+    128x16x14x14 -> 32            0.9      0.5         0.6
+    128x16x32x32 -> 32            0.5-0.9  3.3         1.5
+    128x32x14x14 -> 64            0.75     0.77        0.5-0.7
+    128x32x28x28 -> 32 (valid)    0.5      0.75        0.6
+    32x64x16x16 -> 128            0.8      2.0         1.1
+    128x64x14x14 -> 64            0.7-0.9  0.9         0.9
+
+Rule: take the GEMM path when
+  * ``N * OH * OW <= 4096`` (one image up to 64x64: the existing path's fixed cost
+    dominates; GEMM 1.2-6x faster for all three ops, 0.02-0.3 ms against 0.07-1.3),
+    or
+  * grad input with ``F >= 32``, ``C * KH * KW >= 27`` and ``OH * OW >= 256``: 2-6x
+    on 128x3x32x32 -> 32, 32x64x16x16 -> 128, 16x64x32x32 -> 64, 128x16x32x32 -> 32,
+    even on 16x16x32x32 -> 32, and one exception, 128x32x28x28 -> 32 valid (0.75x).
+    With 8 filters (a thin reduction) it lost (128x3x32x32 -> 8: 0.56x), and at 14x14
+    with batch 128 too (0.5-0.9x);
+otherwise keep the existing direct/Winograd/wide path: at training batches its
+forward and grad weight were 1.1-3x faster than im2col + sgemm here, and with
+C <= 3 (K = 9-27 taps, sgemm inefficient) 1.5-3.5x faster. Not measured: stride > 1,
+dilation, kernels other than 3x3 (except 11x11 below), padding modes other than zeros.
+
+Policy: OpenBLAS at 2 threads next to numba's OpenMP threads was a disaster on the
+loaded machine (often 10-30x slower than 1 thread: 128x32x14x14 forward 1342 ms
+against 69 ms); the training loop should keep ``one_blas_thread`` for this path too.
+``workers=2`` beat ``workers=1`` on large per-image work (1x64x64x64 forward 12.0 ->
+3.7 ms, 16x16x64x64 forward 78 -> 16 ms) and lost on small images with few channels
+(128x3x14x14: 0.6 -> 3.4 ms): keep 1 unless a shape is measured.
+
+Not a road for the explorer: 11x11 on 1x3x512x512 with 8 filters took 206 ms here
+against 24 ms for the existing path (M = 8 filters is a thin sgemm, and the 121-fold
+im2col buffer is memory traffic); the 4K photo (3x3, 8 filters) 698-772 ms against
+116-200 ms.
 """
 
 from __future__ import annotations
