@@ -34,37 +34,39 @@ a caller that holds OpenBLAS to one thread.
 
 When to use this path (for ``kernels.conv``'s ``_plan``)
 --------------------------------------------------------
-Measured with ``benchmarks/bench_gemm_rule.py`` (3x3, stride 1, "same"; the existing
-public path against this one, minimum of 3-5 calls, in one process) on the 2-core VM
-while 5-10 other processes ran (load average 5-10): absolute figures are 2-4x the
-quiet machine's, ratios are rough (+-30%). Speed-up = existing / GEMM, 1 BLAS thread:
+Measured with ``benchmarks/bench_gemm_rule.py`` (3x3, stride 1, pad 1 unless said;
+the existing public path against this one, minimum of 3-5 calls, in one process) on
+the 2-core VM, twice: run A while 5-10 other processes ran (load average 5-10,
+absolute figures 2-4x a quiet machine's), run B mostly quiet (load 0.1-2). Ratios are
+rough (+-30%). Speed-up = existing / best GEMM policy (B's policy in brackets):
 
-    shape (N C H W -> F)         forward  grad input  grad weight
-    1x16x14x14 -> 32              5.4      3.7         2.1
-    1x16x64x64 -> 32              0.9      6.4         1.4
-    1x64x14x14 -> 64              4.7      4.5         1.2
-    1x64x64x64 -> 64              2.0      2.5         2.7
-    1x3x32x32 -> 8                2.1      2.5         1.9
-    16x16x32x32 -> 32             0.7      1.0 (w2 2.7) 0.6-0.9
-    16x64x32x32 -> 64             1.0      2.4         1.0
-    128x3x32x32 -> 32             0.9-1.2  4.0-5.6     0.4-1.1
-    128x3x64x64 -> 8              0.4      0.6         0.3
-    128x16x14x14 -> 32            0.9      0.5         0.6
-    128x16x32x32 -> 32            0.5-0.9  3.3         1.5
-    128x32x14x14 -> 64            0.75     0.77        0.5-0.7
-    128x32x28x28 -> 32 (valid)    0.5      0.75        0.6
-    32x64x16x16 -> 128            0.8      2.0         1.1
-    128x64x14x14 -> 64            0.7-0.9  0.9         0.9
+    shape (N C H W -> F)         forward       grad input    grad weight
+                                 A     B       A     B       A     B
+    1x16x14x14 -> 32             5.4   4.7     3.7   4.0     2.1   1.8
+    1x16x64x64 -> 32             0.9   1.2     6.4   3.7     1.4   1.8
+    1x64x14x14 -> 64             4.7   5.0     4.5   5.7     1.2   1.4
+    1x64x64x64 -> 64             2.0   2.1     2.5   2.2     2.7   1.9
+    1x3x32x32 -> 8               2.1   2.1     2.5   2.6     1.9   2.0
+    16x16x32x32 -> 32            0.7   0.9     2.7   3.1     0.9   0.45
+    16x64x32x32 -> 64            1.0   0.7     2.4   1.1     1.0   1.1
+    128x3x32x32 -> 32            1.2   1.2     5.6   1.5     1.1   0.9
+    128x3x64x64 -> 8             0.4   0.5     0.6   0.5     0.3   0.4
+    128x16x14x14 -> 32           0.9   1.2     0.5   0.8     0.6   0.7
+    128x16x32x32 -> 32           0.9   0.9     3.4   2.3     1.5   0.8
+    128x32x14x14 -> 64           0.75  0.8     0.8   1.5(w2) 0.7   1.6(w2)
+    128x32x28x28 -> 32 (valid)   0.5   0.85    0.75  1.3(w2) 0.6   0.9
+    32x64x16x16 -> 128           0.8   1.3     2.0   3.1(g2) 1.1   1.6(w2)
+    128x64x14x14 -> 64           0.9   0.9     0.9   1.0     0.9   1.1
 
 Rule: take the GEMM path when
   * ``N * OH * OW <= 4096`` (one image up to 64x64: the existing path's fixed cost
     dominates; GEMM 1.2-6x faster for all three ops, 0.02-0.3 ms against 0.07-1.3),
     or
-  * grad input with ``F >= 32``, ``C * KH * KW >= 27`` and ``OH * OW >= 256``: 2-6x
+  * grad input with ``F >= 32``, ``C * KH * KW >= 27`` and ``OH * OW >= 256``: 1.1-6x
     on 128x3x32x32 -> 32, 32x64x16x16 -> 128, 16x64x32x32 -> 64, 128x16x32x32 -> 32,
-    even on 16x16x32x32 -> 32, and one exception, 128x32x28x28 -> 32 valid (0.75x).
-    With 8 filters (a thin reduction) it lost (128x3x32x32 -> 8: 0.56x), and at 14x14
-    with batch 128 too (0.5-0.9x);
+    16x16x32x32 -> 32; 128x32x28x28 -> 32 valid was 0.75x in A, 1.3x in B (w2). With
+    8 filters (a thin reduction) it lost (128x3x32x32 -> 8: 0.56-0.9x); at 14x14 with
+    batch 128, 0.5-0.9x except 128x32x14x14 -> 64 in B with w2 (1.5x);
 otherwise keep the existing direct/Winograd/wide path: at training batches its
 forward and grad weight were 1.1-3x faster than im2col + sgemm here, and with
 C <= 3 (K = 9-27 taps, sgemm inefficient) 1.5-3.5x faster. Not measured: stride > 1,
@@ -72,10 +74,24 @@ dilation, kernels other than 3x3 (except 11x11 below), padding modes other than 
 
 Policy: OpenBLAS at 2 threads next to numba's OpenMP threads was a disaster on the
 loaded machine (often 10-30x slower than 1 thread: 128x32x14x14 forward 1342 ms
-against 69 ms); the training loop should keep ``one_blas_thread`` for this path too.
-``workers=2`` beat ``workers=1`` on large per-image work (1x64x64x64 forward 12.0 ->
-3.7 ms, 16x16x64x64 forward 78 -> 16 ms) and lost on small images with few channels
-(128x3x14x14: 0.6 -> 3.4 ms): keep 1 unless a shape is measured.
+against 69 ms) and still erratic on the quiet one (16x16x64x64 grad weight 52 ms,
+median 881 ms, against 19 ms); the training loop should keep ``one_blas_thread`` for
+this path too. ``workers=2`` (1 BLAS thread each) was the best policy on most batched
+rows of run B (128x32x14x14 grad input 16.1 -> 9.5 ms, grad weight 25.6 -> 12.4 ms
+against ``workers=1``) and lost on small images with few channels in run A
+(128x3x14x14: 0.6 -> 3.4 ms): use 2 for batched shapes with C >= 16, 1 otherwise.
+
+Against torch, the rows of issue 14 (``bench_kernels.py --gemm``, each framework in
+its own process, medians, mostly quiet machine): none of the three policies reached
+1.3x; the best GEMM column was 1.9-2.8x torch except 128x3x32x32 grad input (0.47x),
+against 1.4-2.7x for the existing path. The forward of 128x32x14x14 -> 64 is
+925 MFLOP: sgemm 64x288x25088 measured 80 GFLOP/s on one core, so 11.6 ms of sgemm
+alone with one BLAS thread (2.5x torch's 4.6 ms) and 5.8 ms even at 2x that on two
+cores, before the im2col (29 MB written, 6.2 ms at 4.6 GB/s on a loaded machine);
+torch's 4.6 ms is 200 GFLOP/s, ~70% of the 275-300 GFLOP/s two-core peak. Reaching
+1.3x needs both cores in the sgemm *and* no im2col buffer: an implicit GEMM (tap
+offsets into padded planes, as ``conv.py``'s planes already are) or a register-blocked
+micro-kernel, not this path.
 
 Not a road for the explorer: 11x11 on 1x3x512x512 with 8 filters took 206 ms here
 against 24 ms for the existing path (M = 8 filters is a thin sgemm, and the 121-fold
