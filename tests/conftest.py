@@ -31,3 +31,11 @@ def full_mnist_dir() -> Path:
             f"full MNIST not found at {FULL_MNIST} (missing {', '.join(missing)})"
         )
     return FULL_MNIST
+
+
+@pytest.fixture(autouse=True)
+def _private_gui_settings(tmp_path_factory, monkeypatch):
+    """No test reads or writes the user's real convlab settings (UI scale, theme,
+    colour maps): every test gets its own settings file."""
+    folder = tmp_path_factory.mktemp("settings")
+    monkeypatch.setenv("CONVLAB_SETTINGS", str(folder / "convlab.ini"))
