@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -59,6 +59,7 @@ from .kernel_editor import KernelEditor
 from .microscope import MicroscopePanel
 from .render import Rendered, Renderer
 from .settings import build_settings
+from .undo import GeometryEdit, KernelEdit
 
 INPUT_HEIGHT = 150  # px at UI scale 1
 LEFT_MIN_WIDTH = 250  # px: these three fit a 1024-pixel screen side by side
@@ -142,10 +143,16 @@ class ExplorerWidget(QWidget):
         self._robust = False
         self._ui_scale = 1.0
 
+        self._image_changed = False
+
         self._build_ui()
+        self._build_problem_ui()
+        self._build_undo()
         self._build_actions()
         self.geometry.set_values(Settings())
+        self._geometry_shown = self.geometry.values()
         self.bank.set_bank(filter_data.default_bank())
+        self.undo_stack.clear()
         if image_path:
             if not self.load_image_file(image_path):
                 self.load_sample(image_data.SAMPLES[0].name)
@@ -374,7 +381,7 @@ class ExplorerWidget(QWidget):
                 "Draw an input image by hand",
             ),
             "save_bank": self._action(
-                "&Save filter bank…", self.save_bank_dialog, "Ctrl+S"
+                "&Save filter bank…", self.save_bank_dialog, "Ctrl+Shift+B"
             ),
             "load_bank": self._action(
                 "&Load filter bank…", self.load_bank_dialog, "Ctrl+L"
@@ -391,10 +398,8 @@ class ExplorerWidget(QWidget):
             "export_all_npy": self._action(
                 "Export &all maps as .npy…", self.export_all_npy_dialog
             ),
-            "undo": self._action(
-                "&Undo kernel edit", self.editor.undo, QKeySequence.StandardKey.Undo
-            ),
-            "redo": self._action("&Redo kernel edit", self.editor.redo, "Ctrl+Shift+Z"),
+            "undo": self._undo_action,
+            "redo": self._redo_action,
             "reset_zoom": self._action(
                 "&Reset zoom",
                 self.grid.reset_zoom,
@@ -452,9 +457,6 @@ class ExplorerWidget(QWidget):
         for key in ("export_grid", "export_map", "export_npy", "export_all_npy"):
             file_menu.addAction(a[key])
         filters_menu = QMenu("&Filters", self)
-        for key in ("undo", "redo"):
-            filters_menu.addAction(a[key])
-        filters_menu.addSeparator()
         for key in ("save_bank", "load_bank"):
             filters_menu.addAction(a[key])
         view_menu = QMenu("&Maps", self)
@@ -476,7 +478,7 @@ class ExplorerWidget(QWidget):
                 action.setData((view, choice))
             sub.aboutToShow.connect(self._on_colormap_menu_about_to_show)
             sub.triggered.connect(self._on_colormap_menu_triggered)
-        return [file_menu, filters_menu, view_menu]
+        return [file_menu, self.edit_menu(), filters_menu, view_menu]
 
     # ------------------------------------------------------------ display options
     def colormap(self, view: str) -> str:
@@ -621,6 +623,9 @@ class ExplorerWidget(QWidget):
         plan = explore.plan(settings, image.shape, blame=self._last_changed)
         problems = list(plan.problems)
         self.geometry.show_problems(problems)
+        if problems and self._image_changed:
+            self._clear_stale_maps(plan)
+            return
         if problems:
             self._invalid_shown = True
             self.status_message.emit(
@@ -650,14 +655,17 @@ class ExplorerWidget(QWidget):
         task = Task(self._renderer, image, settings, shared, colormap, clip)
         task.signals.finished.connect(self._on_compute_finished)
         task.signals.failed.connect(self._on_compute_failed)
+        task.image_source = image  # which image this result will belong to
         self._task = task
         self.busy_changed.emit(True)
         task.start()
 
     def _on_compute_finished(self, rendered: Rendered) -> None:
+        source = getattr(self._task, "image_source", None)
         self._task = None
         self._start_next()  # the newest settings first, then draw this one
-        self._show_result(rendered)
+        if self._loaded is not None and source is self._loaded.array:
+            self._show_result(rendered)  # else: computed for the previous image
         if self._task is None:
             self.busy_changed.emit(False)
 
@@ -672,6 +680,8 @@ class ExplorerWidget(QWidget):
 
     def _show_result(self, rendered: Rendered) -> None:
         result = rendered.result
+        self._image_changed = False
+        self._show_maps_again()
         self._result = result
         self._rendered = rendered
         self.grid.set_rendered(rendered)
@@ -697,6 +707,7 @@ class ExplorerWidget(QWidget):
     # ---------------------------------------------------------------------- input
     def set_loaded_image(self, loaded: image_data.LoadedImage) -> None:
         self._loaded = loaded
+        self._image_changed = True  # the maps on show belong to the old image
         c, h, w = loaded.array.shape
         kind = "RGB" if c == 3 else "greyscale"
         self.input_label.setText(
@@ -828,17 +839,42 @@ class ExplorerWidget(QWidget):
     def _on_bank_changed(self) -> None:
         self.request_compute("filters")
 
+    def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
+        entry = self.bank.current_entry()
+        if entry is None:
+            return
+        stroke = self.editor.stroke()
+        self.undo_stack.push(
+            KernelEdit(
+                self,
+                entry,
+                (entry.kernel, entry.bias),
+                (kernel, entry.bias),
+                f"kernel edit of {entry.name}",
+                merge=None if stroke is None else ("paint", stroke),
+            )
+        )
+
+    def _on_editor_bias_edited(self, bias: float) -> None:
+        entry = self.bank.current_entry()
+        if entry is None or float(bias) == entry.bias:
+            return
+        self.undo_stack.push(
+            KernelEdit(
+                self,
+                entry,
+                (entry.kernel, entry.bias),
+                (entry.kernel, bias),
+                f"bias of {entry.name}",
+                merge=("bias",),
+            )
+        )
+
     def _on_bank_current_changed(self, index: int) -> None:
         entry = self.bank.current_entry()
         self.editor.setEnabled(entry is not None)
         if entry is not None:
             self.editor.set_kernel(entry.kernel, entry.bias)
-
-    def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
-        self.bank.update_current(kernel=kernel)
-
-    def _on_editor_bias_edited(self, bias: float) -> None:
-        self.bank.update_current(bias=bias)
 
     def save_bank_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -876,6 +912,7 @@ class ExplorerWidget(QWidget):
             self.status_message.emit(f"Could not load the bank: {exc}", 10000)
             return False
         self.bank.set_bank(bank)
+        self.undo_stack.clear()  # the commands name filters that are gone
         self.status_message.emit(
             f"Loaded {len(bank)} filters from {Path(path).name}", 5000
         )
@@ -883,7 +920,11 @@ class ExplorerWidget(QWidget):
 
     # ---------------------------------------------------------------------- geometry
     def _on_geometry_changed(self, control: str) -> None:
-        self.request_compute(control)
+        values = self.geometry.values()
+        if values == self._geometry_shown:
+            self.request_compute(control)
+            return
+        self.undo_stack.push(GeometryEdit(self, self._geometry_shown, values, control))
 
     # ---------------------------------------------------------------------- grid
     def _on_shared_scale_toggled(self, shared: bool) -> None:
@@ -969,6 +1010,95 @@ class ExplorerWidget(QWidget):
         self.microscope.hide()
         self.grid.clear_marker()
         self.input_view.show_window(None)
+
+    # ------------------------------------------------------------------- undo/redo
+    def _build_undo(self) -> None:
+        """One undo stack for kernel, bias and geometry edits (see :mod:`.undo`)."""
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(500)
+        self.editor.set_undo_stack(self.undo_stack)
+        self._undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self._undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        self._redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self._redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        for action, tip in (
+            (self._undo_action, "Undo the last kernel, bias or geometry edit"),
+            (self._redo_action, "Redo the edit last undone"),
+        ):
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+
+    def edit_menu(self) -> QMenu:
+        menu = QMenu("&Edit", self)
+        menu.addAction(self._undo_action)
+        menu.addAction(self._redo_action)
+        return menu
+
+    def restore_filter(self, entry: BankEntry, kernel: np.ndarray, bias: float) -> bool:
+        """Undo/redo: give ``entry`` this kernel and bias, selecting it (False, and a
+        status message, when it was removed from the bank)."""
+        index = self.bank.index_of(entry)
+        if index < 0:
+            self.status_message.emit(
+                f"Nothing to undo there: the filter {entry.name!r} was removed.", 5000
+            )
+            return False
+        self.bank.update_entry(index, kernel=kernel, bias=bias)
+        shown = self.editor.kernel()
+        if (
+            shown.shape != np.shape(kernel)
+            or not np.array_equal(shown, kernel)
+            or self.editor.bias.value() != bias
+        ):
+            self.editor.set_kernel(kernel, bias, keep_history=True)
+        return True
+
+    def restore_geometry(self, values: dict, control: str) -> None:
+        """Undo/redo: show these geometry values and compute."""
+        self._geometry_shown = dict(values)
+        if self.geometry.values() != values:
+            self.geometry.set_values(build_settings((), values))
+        self.request_compute(control)
+
+    # ------------------------------------------------------------ stale maps
+    def _build_problem_ui(self) -> None:
+        """A message shown instead of the grid when the maps on show would belong to
+        another image (the new one's settings are invalid)."""
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("problem_label")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.problem_label.setStyleSheet("color: #c62828; font-size: 14pt;")
+        self.problem_label.hide()
+        layout = self.grid.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(self.grid) + 1, self.problem_label, 1)
+
+    def _clear_stale_maps(self, plan: explore.Plan) -> None:
+        """No maps rather than the previous image's: say what is wrong instead."""
+        self._pending = None
+        self._result = None
+        self._rendered = None
+        self.close_microscope()
+        self.grid.hide()
+        messages = "\n".join(message for _, message in plan.problems)
+        self.problem_label.setText(
+            "No maps for this image with the current settings:\n"
+            f"{messages}\nChange the setting marked in red."
+        )
+        self.problem_label.show()
+        self.shapes.update_for(plan)
+        self.status_message.emit(
+            f"The settings do not fit this image: {messages}", 10000
+        )
+
+    def _show_maps_again(self) -> None:
+        if self.grid.isHidden():
+            self.problem_label.hide()
+            self.grid.show()
+
+    def maps_cleared(self) -> bool:
+        """True while the grid is replaced by a problem (no maps for this image)."""
+        return self.grid.isHidden()
 
     # ---------------------------------------------------------------------- export
     def selected_map(self) -> tuple[str, np.ndarray] | None:
