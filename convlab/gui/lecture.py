@@ -181,7 +181,7 @@ def check_scene(explorer: Any, scene: Scene) -> list[str]:
     problems.extend(message for _, message in plan.problems)
     if not problems and scene.pixel is not None:
         stage, row, col = scene.pixel
-        hw = plan.filter_shapes()[scene.filter_index].stage(stage)
+        hw = plan.filter_shapes[scene.filter_index].stage(stage)
         if hw is None or not (row < hw[0] and col < hw[1]):
             size = "no such map" if hw is None else f"{hw[0]}x{hw[1]}"
             problems.append(
