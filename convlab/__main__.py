@@ -1,14 +1,16 @@
 """``convlab`` / ``python -m convlab``: the app, or a headless subcommand.
 
-``convlab`` alone opens the window. ``convlab train|evaluate|summary ...`` run headless
-and never import Qt (the GUI is imported lazily, only when it is asked for).
+``convlab`` alone opens the window; ``convlab SCENE.convlab`` (or a folder of scenes:
+its first) opens it in the window. ``convlab train|evaluate|summary|render ...`` run
+headless and never import Qt (the GUI is imported lazily, only when it is asked for).
 """
 
 from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("train", "evaluate", "summary")
+# "render" was missing here: `python -m convlab render ...` reached the GUI's parser
+SUBCOMMANDS = ("train", "evaluate", "summary", "render")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -149,6 +149,7 @@ def test_load_file_and_drive_stride_padding_pooling(window, qtbot, rgb_file):
 
     geometry.stride_w.clear()
     qtbot.keyClicks(geometry.stride_w, "3")
+    qtbot.keyClick(geometry.stride_w, Qt.Key.Key_Return)  # values apply on commit
     settle(qtbot, explorer)
     assert explorer.result().settings.stride == (2, 3)
     assert explorer.grid.values(0, "conv").shape == (12, 7)

@@ -13,6 +13,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         description="Open the convlab window (explorer and trainer).",
         epilog="Headless: convlab train|evaluate|summary ... (convlab train --help).",
     )
+    parser.add_argument(
+        "scene",
+        nargs="?",
+        help="a .convlab scene to open, or a folder of scenes (its first)",
+    )
     parser.add_argument("--image", help="open this image instead of the bundled sample")
     parser.add_argument("--tab", choices=("explorer", "trainer"), default="explorer")
     parser.add_argument(
@@ -50,7 +55,7 @@ def run(argv: list[str]) -> int:
     app = create_application()
     from convlab.gui.main_window import MainWindow
 
-    window = MainWindow(image_path=args.image)
+    window = MainWindow(image_path=args.image, scene_path=args.scene)
     window.select_tab(args.tab)
     window.show()
     if args.screenshot:

@@ -6,11 +6,19 @@ import contextlib
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeyEvent,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QScrollArea,
@@ -23,11 +31,15 @@ from convlab import explore
 from . import theme
 from .explorer import ExplorerWidget
 from .explorer.render import warmup as warmup_explorer
+from .lecture import EXPORT_FORMATS, LectureController
+from .scroll import PanelScrollArea
 from .workers import Task
 
 WARMING_TEXT = "Compiling kernels (first launch only)…"
 PREFERRED_SIZE = QSize(1500, 950)
 MIN_SIZE = QSize(800, 560)  # below 1024x768 minus a task bar
+WINDOW_TITLE = "convlab — see what convolutions do"
+SCENE_FILTER = "convlab scenes (*.convlab);;All files (*)"
 
 
 def _trainer_class():
@@ -41,11 +53,7 @@ def _trainer_class():
 def _scrolled(page: QWidget) -> QScrollArea:
     """A tab page that scrolls when the window is smaller than the page's minimum
     (a 1024x768 screen, a large UI scale) instead of widening the window."""
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setWidget(page)
-    return area
+    return PanelScrollArea(page)
 
 
 class MainWindow(QMainWindow):
@@ -70,9 +78,10 @@ class MainWindow(QMainWindow):
         image_path: str | None = None,
         parent: QWidget | None = None,
         settings: QSettings | None = None,
+        scene_path: str | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("convlab — see what convolutions do")
+        self.setWindowTitle(WINDOW_TITLE)
         self._settings = settings if settings is not None else theme.settings()
         self._ui_scale = 1.0
         self._high_contrast = False
@@ -118,6 +127,8 @@ class MainWindow(QMainWindow):
             if hasattr(self.trainer, "filters_exported"):
                 self.trainer.filters_exported.connect(self._on_trainer_filters_exported)
         self._start_warmup()
+        if scene_path:
+            self.lecture.open(scene_path, confirm=False)
 
     # -- chrome --------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -134,6 +145,7 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
+        self._build_lecture()
         app_menu = bar.addMenu("&File")
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -144,6 +156,7 @@ class MainWindow(QMainWindow):
         if menu is not None:
             bar.addMenu(menu)
         self._build_view_menu(bar)
+        bar.addMenu(self.lecture_menu)
         tabs_menu = bar.addMenu("&Window")
         for i, name in enumerate(("Explorer", "Trainer")):
             action = QAction(f"Show the {name.lower()}", self)
@@ -152,6 +165,9 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=tab: self.select_tab(n))
             tabs_menu.addAction(action)
         app_menu.addAction(self.explorer.actions_by_name["open"])
+        app_menu.addSeparator()
+        for key in ("open_scene", "save_scene", "save_scene_as", "export_figure"):
+            app_menu.addAction(self.scene_actions[key])
         app_menu.addSeparator()
         app_menu.addAction(quit_action)
         help_menu = bar.addMenu("&Help")
@@ -482,7 +498,137 @@ class MainWindow(QMainWindow):
         self.select_tab("explorer")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
+        if not self.lecture.confirm_discard():
+            event.ignore()
+            return
         if self.trainer is not None and hasattr(self.trainer, "shutdown"):
             self.trainer.shutdown()
         self.explorer.shutdown()
         super().closeEvent(event)
+
+    # -- scenes and lectures ---------------------------------------------------------
+    def _build_lecture(self) -> None:
+        """The lecture controller, the scene actions of the File menu and the Lecture
+        menu (Next/Previous scene: PageDown/PageUp, see :meth:`keyPressEvent`)."""
+        self.lecture = LectureController(self.explorer, self.trainer, self)
+        self.lecture.ask_unsaved = self._ask_unsaved
+        self.lecture.status_message.connect(self._on_status_message)
+        self.lecture.position_changed.connect(self._on_lecture_position_changed)
+
+        def make(text: str, slot, shortcut: str | None, tip: str) -> QAction:  # noqa: ANN001
+            action = QAction(text, self)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            return action
+
+        self.scene_actions = {
+            # Ctrl+O opens an image (the explorer's), so scenes get Ctrl+Alt+O
+            "open_scene": make(
+                "Open &scene…",
+                self.open_scene_dialog,
+                "Ctrl+Alt+O",
+                "Open a .convlab scene (its folder becomes the lecture)",
+            ),
+            "save_scene": make(
+                "&Save scene",
+                self.save_scene,
+                "Ctrl+S",
+                "Save the explorer's set-up to the open scene file",
+            ),
+            "save_scene_as": make(
+                "Save scene &as…",
+                self.save_scene_as_dialog,
+                "Ctrl+Alt+S",
+                "Save the explorer's set-up as a new .convlab scene",
+            ),
+            "export_figure": make(
+                "&Export figure…",
+                self.export_figure_dialog,
+                "Ctrl+Alt+E",
+                "The scene as a slide figure: PNG at 1x/2x/3x, SVG, or an animated "
+                "GIF of the sliding window (no selection frames)",
+            ),
+            # no shortcut: PageDown/PageUp reach the window only when no widget
+            # (a spin box, the animation) used them
+            "next_scene": make(
+                "&Next scene\tPgDown",
+                self.lecture.next_scene,
+                None,
+                "The next scene of the lecture's folder",
+            ),
+            "previous_scene": make(
+                "&Previous scene\tPgUp",
+                self.lecture.previous_scene,
+                None,
+                "The previous scene of the lecture's folder",
+            ),
+        }
+        self.lecture_menu = QMenu("&Lecture", self)
+        self.lecture_menu.addAction(self.scene_actions["next_scene"])
+        self.lecture_menu.addAction(self.scene_actions["previous_scene"])
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt)
+        """PageDown/PageUp that no widget consumed step through the lecture."""
+        if event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            if event.key() == Qt.Key.Key_PageDown:
+                self.lecture.next_scene()
+                event.accept()
+                return
+            if event.key() == Qt.Key.Key_PageUp:
+                self.lecture.previous_scene()
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+    def _ask_unsaved(self) -> str:
+        """Save / Discard / Cancel for unsaved changes to the open scene."""
+        name = self.lecture.path.name if self.lecture.path else "the scene"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to {name}?")
+        buttons = QMessageBox.StandardButton
+        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+        box.setDefaultButton(buttons.Save)
+        answer = box.exec()
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(
+            buttons(answer), "cancel"
+        )
+
+    def open_scene_dialog(self) -> None:
+        folder = str(self.lecture.path.parent) if self.lecture.path else ""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a scene", folder, SCENE_FILTER
+        )
+        if path:
+            self.lecture.open(path)
+
+    def save_scene(self) -> bool:
+        if self.lecture.path is None:
+            return self.save_scene_as_dialog()
+        return self.lecture.save()
+
+    def save_scene_as_dialog(self) -> bool:
+        start = str(self.lecture.path) if self.lecture.path else "scene.convlab"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the scene", start, SCENE_FILTER
+        )
+        return bool(path) and self.lecture.save(path)
+
+    def export_figure_dialog(self) -> None:
+        stem = self.lecture.path.stem if self.lecture.path else "figure"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export the figure", f"{stem}.png", ";;".join(EXPORT_FORMATS)
+        )
+        if not path:
+            return
+        suffix, scale = EXPORT_FORMATS.get(chosen, (".png", 1))
+        if Path(path).suffix.lower() not in (".png", ".svg", ".gif", ".apng"):
+            path += suffix
+        self.lecture.export_figure(path, scale if path.endswith(".png") else 1)
+
+    def _on_lecture_position_changed(self, text: str) -> None:
+        self.setWindowTitle(f"{text} — convlab" if text else WINDOW_TITLE)

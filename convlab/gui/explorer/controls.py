@@ -35,7 +35,9 @@ def _spin(low: int, high: int, value: int, tip: str, prefix: str = "") -> QSpinB
     box.setValue(value)
     box.setToolTip(tip)
     box.setPrefix(prefix)
-    box.setKeyboardTracking(True)
+    # apply on commit (Enter, focus out, an arrow step): typing "16" once computed
+    # and showed a pool of 1 first
+    box.setKeyboardTracking(False)
     box.setMinimumWidth(64)
     return box
 
@@ -166,6 +168,7 @@ class GeometryPanel(QWidget):
         self.slope.setDecimals(3)
         self.slope.setValue(0.1)
         self.slope.setPrefix("a = ")
+        self.slope.setKeyboardTracking(False)
         self.slope.setToolTip(
             "Leaky ReLU's slope for negative inputs (PyTorch default 0.01)."
         )
@@ -358,6 +361,52 @@ class GeometryPanel(QWidget):
         _set_combo(self.channels, settings.channels)
         del blockers
         self._sync_enabled()
+
+    def check_values(self, settings: Settings) -> list[str]:
+        """Why these controls cannot show ``settings`` exactly ([] if they can): a
+        value outside a spin box's range or a choice no combo box offers."""
+        problems = []
+        pairs = {
+            "stride": (settings.stride, (self.stride_h, self.stride_w)),
+            "explicit_padding": (
+                settings.explicit_padding,
+                (self.pad_top, self.pad_bottom, self.pad_left, self.pad_right),
+            ),
+            "dilation": (settings.dilation, (self.dilation_h, self.dilation_w)),
+            "negative_slope": ((settings.negative_slope,), (self.slope,)),
+            "pool_size": (settings.pool_size, (self.pool_h, self.pool_w)),
+            "pool_stride": (
+                settings.pool_stride,
+                (self.pool_stride_h, self.pool_stride_w),
+            ),
+            "pool_explicit_padding": (
+                settings.pool_explicit_padding,
+                (self.pool_pad_h, self.pool_pad_w),
+            ),
+        }
+        for name, (values, boxes) in pairs.items():
+            for value, box in zip(values, boxes, strict=True):
+                if not box.minimum() <= value <= box.maximum():
+                    problems.append(
+                        f"`{name}` must be from {box.minimum():g} to "
+                        f"{box.maximum():g} here. Received: {name}={values}"
+                    )
+                    break
+        for name, box in (
+            ("padding", self.padding),
+            ("padding_mode", self.padding_mode),
+            ("activation", self.activation),
+            ("pool", self.pool),
+            ("pool_padding", self.pool_padding),
+            ("channels", self.channels),
+        ):
+            value = getattr(settings, name)
+            if box.findData(value) < 0:
+                allowed = [box.itemData(i) for i in range(box.count())]
+                problems.append(
+                    f"`{name}` must be one of {allowed}. Received: {name}={value!r}"
+                )
+        return problems
 
     def show_problems(self, problems: list[tuple[str, str]]) -> None:
         """Show each message under its control; hide the labels of valid controls."""

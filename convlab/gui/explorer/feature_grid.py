@@ -347,6 +347,10 @@ class FeatureGrid(pg.GraphicsLayoutWidget):
         self._fitted = extent
         self._user_zoomed = False
 
+    def is_default_view(self) -> bool:
+        """True while the maps show the view Reset zoom chose (no zoom or pan since)."""
+        return self._fitted is not None and not self._user_zoomed
+
     def _on_view_range_changed_manually(self, *_args) -> None:  # noqa: ANN002
         self._user_zoomed = True  # a wheel or drag: keep the user's view
 

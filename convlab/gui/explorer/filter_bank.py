@@ -103,7 +103,11 @@ class FilterBankPanel(QWidget):
                 ("remove", "Remove", "Remove the selected filter (Delete)."),
                 ("up", "Move up", "Move the selected filter up one row."),
                 ("down", "Move down", "Move the selected filter down one row."),
-                ("save", "Save…", "Save the bank as a readable JSON file (Ctrl+S)."),
+                (
+                    "save",
+                    "Save…",
+                    "Save the bank as a readable JSON file (Ctrl+Shift+B).",
+                ),
                 ("load", "Load…", "Replace the bank with one from a file (Ctrl+L)."),
             ]
         ):
@@ -224,6 +228,23 @@ class FilterBankPanel(QWidget):
         self._label_item(self.current_index())
         self._show_description()
         self.bank_changed.emit()
+
+    def index_of(self, entry: BankEntry) -> int:
+        """Where ``entry`` (this very object) is in the bank; -1 if removed."""
+        return next((i for i, e in enumerate(self._entries) if e is entry), -1)
+
+    def update_entry(
+        self, index: int, kernel: np.ndarray | None = None, bias: float | None = None
+    ) -> None:
+        """Change filter ``index`` (selecting it first), as the editor would."""
+        if not 0 <= index < len(self._entries):
+            raise IndexError(
+                f"`index` must be from 0 to {len(self._entries) - 1}. "
+                f"Received: index={index}"
+            )
+        if index != self.current_index():
+            self.set_current(index)
+        self.update_current(kernel=kernel, bias=bias)
 
     # -- internals -----------------------------------------------------------------
     def _label_item(self, i: int) -> None:

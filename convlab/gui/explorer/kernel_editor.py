@@ -1,11 +1,18 @@
 """A kernel editor: 1..MAX_KERNEL_SIDE rows and columns, type values, drag to paint,
-transform, undo/redo."""
+transform, undo/redo.
+
+A size change applies on commit (Enter, focus out or an arrow step), never per
+keystroke: typing "15" once passed through 1 and cropped the kernel to one cell.
+Resizing keeps the kernel centred (:func:`resize_centred`); a run of size changes is
+computed from the kernel before the first of them, so 3 -> 4 -> 5 centres the 3x3 in
+the 5x5 instead of drifting to the top-left.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor, QFont, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -37,6 +44,32 @@ def format_value(value: float) -> str:
     return text
 
 
+def resize_centred(kernel: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``kernel`` padded with zeros or cropped to ``(rows, cols)``, centred.
+
+    Each axis grows or shrinks by the same amount on both sides; an odd remainder goes
+    to the bottom/right (as Keras' "same" padding puts its odd extra row).
+
+    >>> resize_centred(np.ones((1, 1), np.float32), 3, 2).tolist()
+    [[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]
+    """
+    k = np.asarray(kernel, np.float32)
+    if k.ndim != 2:
+        raise ValueError(f"`kernel` must be 2-D. Received: kernel.shape={k.shape}")
+    for name, value in (("rows", rows), ("cols", cols)):
+        if not 1 <= value <= MAX_KERNEL_SIDE:
+            raise ValueError(
+                f"`{name}` must be from 1 to {MAX_KERNEL_SIDE}. "
+                f"Received: {name}={value!r}"
+            )
+    new = np.zeros((rows, cols), np.float32)
+    r, c = min(rows, k.shape[0]), min(cols, k.shape[1])
+    dr, dc = (rows - r) // 2, (cols - c) // 2  # padding before: the floor half
+    sr, sc = (k.shape[0] - r) // 2, (k.shape[1] - c) // 2  # cropped before: likewise
+    new[dr : dr + r, dc : dc + c] = k[sr : sr + r, sc : sc + c]
+    return new
+
+
 class _KernelTable(QTableWidget):
     """The kernel's cells: asks only for its minimum height and grows into free space
     (QTableWidget's default 192 px preferred height pushed the editor below the
@@ -53,9 +86,13 @@ class KernelEditor(QWidget):
     -------
     kernel_edited(object)
         The kernel changed by a user action; the argument is a float32 copy ``(KH,
-        KW)``.
+        KW)``. While a paint drag runs, :meth:`stroke` names it (one undo step).
     bias_edited(float)
-        The bias spin box changed.
+        The bias spin box changed (on commit, not per keystroke).
+
+    Undo: on its own the editor keeps a history of its kernel; given the explorer's
+    ``QUndoStack`` (:meth:`set_undo_stack`) it keeps none, and Undo/Redo drive that
+    stack (whose commands put kernels back through :meth:`set_kernel`).
     """
 
     kernel_edited = Signal(object)
@@ -67,6 +104,9 @@ class KernelEditor(QWidget):
         self._undo: list[np.ndarray] = []
         self._redo: list[np.ndarray] = []
         self._painting = False
+        self._stroke = 0
+        self._resize_base: np.ndarray | None = None
+        self._stack: QUndoStack | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -74,18 +114,26 @@ class KernelEditor(QWidget):
         self.rows = QSpinBox()
         self.rows.setRange(1, MAX_KERNEL_SIDE)
         self.rows.setPrefix("rows ")
+        centred = (
+            "The kernel stays centred: rows/columns are added or removed on both "
+            "sides, an odd one at the bottom/right. Applies on Enter or an arrow step."
+        )
         self.rows.setToolTip(
-            f"Kernel height (1 to {MAX_KERNEL_SIDE}). Rectangular kernels are allowed."
+            f"Kernel height (1 to {MAX_KERNEL_SIDE}). Rectangular kernels are allowed. "
+            + centred
         )
         self.cols = QSpinBox()
         self.cols.setRange(1, MAX_KERNEL_SIDE)
         self.cols.setPrefix("cols ")
-        self.cols.setToolTip(f"Kernel width (1 to {MAX_KERNEL_SIDE}).")
+        self.cols.setToolTip(f"Kernel width (1 to {MAX_KERNEL_SIDE}). " + centred)
+        for box in (self.rows, self.cols):
+            box.setKeyboardTracking(False)  # typing "15" must not pass through 1
         self.bias = QDoubleSpinBox()
         self.bias.setRange(-100.0, 100.0)
         self.bias.setDecimals(3)
         self.bias.setSingleStep(0.1)
         self.bias.setPrefix("bias ")
+        self.bias.setKeyboardTracking(False)
         self.bias.setToolTip(
             "Added to every output of this filter, before the activation."
         )
@@ -191,6 +239,7 @@ class KernelEditor(QWidget):
     ) -> None:
         """Show ``kernel`` (no signal). A new filter starts a new undo history."""
         self._kernel = np.array(kernel, np.float32, copy=True)
+        self._resize_base = None
         if not keep_history:
             self._undo.clear()
             self._redo.clear()
@@ -204,17 +253,40 @@ class KernelEditor(QWidget):
         new[row, col] = value
         self._apply(new)
 
+    def set_undo_stack(self, stack: QUndoStack | None) -> None:
+        """Record edits on ``stack`` (the explorer's) instead of a history of our own:
+        the kernel_edited receiver pushes the commands."""
+        self._stack = stack
+        self._undo.clear()
+        self._redo.clear()
+        if stack is not None:
+            stack.canUndoChanged.connect(self._buttons["undo"].setEnabled)
+            stack.canRedoChanged.connect(self._buttons["redo"].setEnabled)
+        self._refresh()
+
+    def stroke(self) -> int | None:
+        """The id of the paint drag in progress (None when not painting)."""
+        return self._stroke if self._painting else None
+
     def undo(self) -> None:
+        if self._stack is not None:
+            self._stack.undo()
+            return
         if self._undo:
             self._redo.append(self._kernel.copy())
             self._kernel = self._undo.pop()
+            self._resize_base = None
             self._refresh()
             self.kernel_edited.emit(self.kernel())
 
     def redo(self) -> None:
+        if self._stack is not None:
+            self._stack.redo()
+            return
         if self._redo:
             self._undo.append(self._kernel.copy())
             self._kernel = self._redo.pop()
+            self._resize_base = None
             self._refresh()
             self.kernel_edited.emit(self.kernel())
 
@@ -249,11 +321,15 @@ class KernelEditor(QWidget):
         self._apply(np.rot90(self._kernel, k=-1))
 
     # -- internals -----------------------------------------------------------------
-    def _apply(self, new: np.ndarray, *, record: bool = True) -> None:
+    def _apply(
+        self, new: np.ndarray, *, record: bool = True, resizing: bool = False
+    ) -> None:
         new = np.ascontiguousarray(new, np.float32)
+        if not resizing:
+            self._resize_base = None
         if new.shape == self._kernel.shape and np.array_equal(new, self._kernel):
             return
-        if record:
+        if record and self._stack is None:
             self._undo.append(self._kernel.copy())
             del self._undo[:-200]
             self._redo.clear()
@@ -286,8 +362,12 @@ class KernelEditor(QWidget):
                     item.setBackground(QBrush(QColor(colours[r][c])))
                     item.setForeground(QBrush(QColor(text_colour_for(value, abs_max))))
         self.sum_label.setText(f"sum = {format_value(float(k.sum(dtype=np.float64)))}")
-        self._buttons["undo"].setEnabled(bool(self._undo))
-        self._buttons["redo"].setEnabled(bool(self._redo))
+        if self._stack is None:
+            self._buttons["undo"].setEnabled(bool(self._undo))
+            self._buttons["redo"].setEnabled(bool(self._redo))
+        else:
+            self._buttons["undo"].setEnabled(self._stack.canUndo())
+            self._buttons["redo"].setEnabled(self._stack.canRedo())
 
     def _on_table_item_changed(self, item: QTableWidgetItem) -> None:
         text = item.text().strip().replace(",", ".")
@@ -302,14 +382,12 @@ class KernelEditor(QWidget):
         self.set_cell(item.row(), item.column(), value)
 
     def _on_size_changed(self, _value: int = 0) -> None:
-        rows, cols = self.rows.value(), self.cols.value()
-        new = np.zeros((rows, cols), np.float32)
-        r, c = min(rows, self._kernel.shape[0]), min(cols, self._kernel.shape[1])
-        # keep the old kernel centred in the new one
-        dr, dc = (rows - r) // 2, (cols - c) // 2
-        sr, sc = (self._kernel.shape[0] - r) // 2, (self._kernel.shape[1] - c) // 2
-        new[dr : dr + r, dc : dc + c] = self._kernel[sr : sr + r, sc : sc + c]
-        self._apply(new)
+        # from the kernel before this run of size changes: no drift, and shrinking
+        # back gives the original weights again
+        base = self._kernel if self._resize_base is None else self._resize_base
+        self._resize_base = base.copy()
+        new = resize_centred(base, self.rows.value(), self.cols.value())
+        self._apply(new, resizing=True)
 
     def _on_bias_changed(self, value: float) -> None:
         self.bias_edited.emit(float(value))
@@ -322,8 +400,11 @@ class KernelEditor(QWidget):
                 and event.button() == Qt.MouseButton.LeftButton
             ):
                 self._painting = True
-                self._undo.append(self._kernel.copy())
-                self._redo.clear()
+                self._stroke += 1
+                self._resize_base = None
+                if self._stack is None:
+                    self._undo.append(self._kernel.copy())
+                    self._redo.clear()
                 self._paint_at(event.position().toPoint())
                 return True
             if kind == QEvent.Type.MouseMove and self._painting:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -43,6 +43,7 @@ from convlab.data import filters as filter_data
 from convlab.data import images as image_data
 from convlab.explore import Result, Settings
 
+from ..scroll import PanelScrollArea
 from ..workers import Task
 from .colormaps import (
     AUTO,
@@ -59,6 +60,7 @@ from .kernel_editor import KernelEditor
 from .microscope import MicroscopePanel
 from .render import Rendered, Renderer
 from .settings import build_settings
+from .undo import GeometryEdit, KernelEdit
 
 INPUT_HEIGHT = 150  # px at UI scale 1
 LEFT_MIN_WIDTH = 250  # px: these three fit a 1024-pixel screen side by side
@@ -144,10 +146,16 @@ class ExplorerWidget(QWidget):
         self._robust = True
         self._ui_scale = 1.0
 
+        self._image_changed = False
+
         self._build_ui()
+        self._build_problem_ui()
+        self._build_undo()
         self._build_actions()
         self.geometry.set_values(Settings())
+        self._geometry_shown = self.geometry.values()
         self.bank.set_bank(filter_data.default_bank())
+        self.undo_stack.clear()
         if image_path:
             if not self.load_image_file(image_path):
                 self.load_sample(image_data.SAMPLES[0].name)
@@ -339,12 +347,9 @@ class ExplorerWidget(QWidget):
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
-        area = QScrollArea()
-        area.setWidgetResizable(True)
+        area = PanelScrollArea(widget)
         # sideways only when the panel is narrower than its widgets (1024 px screens)
         area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        area.setWidget(widget)
-        area.setFrameShape(QScrollArea.Shape.NoFrame)
         return area
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:  # noqa: ANN001
@@ -378,7 +383,7 @@ class ExplorerWidget(QWidget):
                 "Draw an input image by hand",
             ),
             "save_bank": self._action(
-                "&Save filter bank…", self.save_bank_dialog, "Ctrl+S"
+                "&Save filter bank…", self.save_bank_dialog, "Ctrl+Shift+B"
             ),
             "load_bank": self._action(
                 "&Load filter bank…", self.load_bank_dialog, "Ctrl+L"
@@ -395,10 +400,8 @@ class ExplorerWidget(QWidget):
             "export_all_npy": self._action(
                 "Export &all maps as .npy…", self.export_all_npy_dialog
             ),
-            "undo": self._action(
-                "&Undo kernel edit", self.editor.undo, QKeySequence.StandardKey.Undo
-            ),
-            "redo": self._action("&Redo kernel edit", self.editor.redo, "Ctrl+Shift+Z"),
+            "undo": self._undo_action,
+            "redo": self._redo_action,
             "reset_zoom": self._action(
                 "&Reset zoom",
                 self.grid.reset_zoom,
@@ -456,9 +459,6 @@ class ExplorerWidget(QWidget):
         for key in ("export_grid", "export_map", "export_npy", "export_all_npy"):
             file_menu.addAction(a[key])
         filters_menu = QMenu("&Filters", self)
-        for key in ("undo", "redo"):
-            filters_menu.addAction(a[key])
-        filters_menu.addSeparator()
         for key in ("save_bank", "load_bank"):
             filters_menu.addAction(a[key])
         view_menu = QMenu("&Maps", self)
@@ -480,7 +480,7 @@ class ExplorerWidget(QWidget):
                 action.setData((view, choice))
             sub.aboutToShow.connect(self._on_colormap_menu_about_to_show)
             sub.triggered.connect(self._on_colormap_menu_triggered)
-        return [file_menu, filters_menu, view_menu]
+        return [file_menu, self.edit_menu(), filters_menu, view_menu]
 
     # ------------------------------------------------------------ display options
     def colormap(self, view: str) -> str:
@@ -625,6 +625,9 @@ class ExplorerWidget(QWidget):
         plan = explore.plan(settings, image.shape, blame=self._last_changed)
         problems = list(plan.problems)
         self.geometry.show_problems(problems)
+        if problems and self._image_changed:
+            self._clear_stale_maps(plan)
+            return
         if problems:
             self._invalid_shown = True
             self.status_message.emit(
@@ -654,14 +657,17 @@ class ExplorerWidget(QWidget):
         task = Task(self._renderer, image, settings, shared, colormap, clip)
         task.signals.finished.connect(self._on_compute_finished)
         task.signals.failed.connect(self._on_compute_failed)
+        task.image_source = image  # which image this result will belong to
         self._task = task
         self.busy_changed.emit(True)
         task.start()
 
     def _on_compute_finished(self, rendered: Rendered) -> None:
+        source = getattr(self._task, "image_source", None)
         self._task = None
         self._start_next()  # the newest settings first, then draw this one
-        self._show_result(rendered)
+        if self._loaded is not None and source is self._loaded.array:
+            self._show_result(rendered)  # else: computed for the previous image
         if self._task is None:
             self.busy_changed.emit(False)
 
@@ -676,6 +682,8 @@ class ExplorerWidget(QWidget):
 
     def _show_result(self, rendered: Rendered) -> None:
         result = rendered.result
+        self._image_changed = False
+        self._show_maps_again()
         self._result = result
         self._rendered = rendered
         self.grid.set_rendered(rendered)
@@ -683,6 +691,7 @@ class ExplorerWidget(QWidget):
         self.shapes.update_for(result.plan)
         if self._inspected is not None:
             self._refresh_microscope()
+        self._after_scene_shown()
         self.maps_displayed.emit(result)
 
     def wait_until_idle(self, timeout_s: float = 30.0) -> bool:
@@ -701,6 +710,7 @@ class ExplorerWidget(QWidget):
     # ---------------------------------------------------------------------- input
     def set_loaded_image(self, loaded: image_data.LoadedImage) -> None:
         self._loaded = loaded
+        self._image_changed = True  # the maps on show belong to the old image
         c, h, w = loaded.array.shape
         kind = "RGB" if c == 3 else "greyscale"
         self.input_label.setText(
@@ -832,17 +842,42 @@ class ExplorerWidget(QWidget):
     def _on_bank_changed(self) -> None:
         self.request_compute("filters")
 
+    def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
+        entry = self.bank.current_entry()
+        if entry is None:
+            return
+        stroke = self.editor.stroke()
+        self.undo_stack.push(
+            KernelEdit(
+                self,
+                entry,
+                (entry.kernel, entry.bias),
+                (kernel, entry.bias),
+                f"kernel edit of {entry.name}",
+                merge=None if stroke is None else ("paint", stroke),
+            )
+        )
+
+    def _on_editor_bias_edited(self, bias: float) -> None:
+        entry = self.bank.current_entry()
+        if entry is None or float(bias) == entry.bias:
+            return
+        self.undo_stack.push(
+            KernelEdit(
+                self,
+                entry,
+                (entry.kernel, entry.bias),
+                (entry.kernel, bias),
+                f"bias of {entry.name}",
+                merge=("bias",),
+            )
+        )
+
     def _on_bank_current_changed(self, index: int) -> None:
         entry = self.bank.current_entry()
         self.editor.setEnabled(entry is not None)
         if entry is not None:
             self.editor.set_kernel(entry.kernel, entry.bias)
-
-    def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
-        self.bank.update_current(kernel=kernel)
-
-    def _on_editor_bias_edited(self, bias: float) -> None:
-        self.bank.update_current(bias=bias)
 
     def save_bank_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -880,6 +915,7 @@ class ExplorerWidget(QWidget):
             self.status_message.emit(f"Could not load the bank: {exc}", 10000)
             return False
         self.bank.set_bank(bank)
+        self.undo_stack.clear()  # the commands name filters that are gone
         self.status_message.emit(
             f"Loaded {len(bank)} filters from {Path(path).name}", 5000
         )
@@ -887,7 +923,11 @@ class ExplorerWidget(QWidget):
 
     # ---------------------------------------------------------------------- geometry
     def _on_geometry_changed(self, control: str) -> None:
-        self.request_compute(control)
+        values = self.geometry.values()
+        if values == self._geometry_shown:
+            self.request_compute(control)
+            return
+        self.undo_stack.push(GeometryEdit(self, self._geometry_shown, values, control))
 
     # ---------------------------------------------------------------------- grid
     def _on_shared_scale_toggled(self, shared: bool) -> None:
@@ -982,6 +1022,179 @@ class ExplorerWidget(QWidget):
         self.microscope.hide()
         self.grid.clear_marker()
         self.input_view.show_window(None)
+
+    # ------------------------------------------------------------------- undo/redo
+    def _build_undo(self) -> None:
+        """One undo stack for kernel, bias and geometry edits (see :mod:`.undo`)."""
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(500)
+        self.editor.set_undo_stack(self.undo_stack)
+        self._undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self._undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        self._redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self._redo_action.setShortcut(QKeySequence("Ctrl+Shift+Z"))
+        for action, tip in (
+            (self._undo_action, "Undo the last kernel, bias or geometry edit"),
+            (self._redo_action, "Redo the edit last undone"),
+        ):
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+
+    def edit_menu(self) -> QMenu:
+        menu = QMenu("&Edit", self)
+        menu.addAction(self._undo_action)
+        menu.addAction(self._redo_action)
+        return menu
+
+    def restore_filter(self, entry: BankEntry, kernel: np.ndarray, bias: float) -> bool:
+        """Undo/redo: give ``entry`` this kernel and bias, selecting it (False, and a
+        status message, when it was removed from the bank)."""
+        index = self.bank.index_of(entry)
+        if index < 0:
+            self.status_message.emit(
+                f"Nothing to undo there: the filter {entry.name!r} was removed.", 5000
+            )
+            return False
+        self.bank.update_entry(index, kernel=kernel, bias=bias)
+        shown = self.editor.kernel()
+        if (
+            shown.shape != np.shape(kernel)
+            or not np.array_equal(shown, kernel)
+            or self.editor.bias.value() != bias
+        ):
+            self.editor.set_kernel(kernel, bias, keep_history=True)
+        return True
+
+    def restore_geometry(self, values: dict, control: str) -> None:
+        """Undo/redo: show these geometry values and compute."""
+        self._geometry_shown = dict(values)
+        if self.geometry.values() != values:
+            self.geometry.set_values(build_settings((), values))
+        self.request_compute(control)
+
+    # ------------------------------------------------------------------- scenes
+    def inspected(self) -> tuple[int, str, int, int] | None:
+        """(filter, stage, row, col) of the pixel under the microscope, or None."""
+        return self._inspected
+
+    def shown_colormap(self, index: int, stage: str = "conv") -> str:
+        """The colour map a filter's map is drawn with now (resolves "auto")."""
+        rendered = self._rendered
+        if rendered is not None and 0 <= index < len(rendered.names):
+            return rendered.names[index].get(stage, "diverging")
+        return "diverging"
+
+    def view_state(self) -> tuple[float, tuple[float, float] | None]:
+        """(zoom, centre) of the maps' view: zoom 1 and no centre while the view is
+        the one Reset zoom chose; else the input's width over the view's width and
+        the view's centre in input pixels."""
+        image = self.image()
+        grid = self.grid
+        if image is None or not grid.stages():
+            return 1.0, None
+        if grid.is_default_view():
+            return 1.0, None
+        (x0, x1), (y0, y1) = grid.view_box(0, "conv").viewRange()
+        width = max(x1 - x0, 1e-6)
+        zoom = min(max(image.shape[2] / width, 1e-3), 9999.0)
+        return float(zoom), (float((x0 + x1) / 2), float((y0 + y1) / 2))
+
+    def _apply_view(self, zoom: float, center: tuple[float, float] | None) -> None:
+        self.grid.reset_zoom()
+        image = self.image()
+        if image is None or not self.grid.stages() or (zoom == 1.0 and center is None):
+            return
+        h, w = image.shape[1:]
+        cx, cy = center if center is not None else (w / 2, h / 2)
+        vw, vh = w / zoom, h / zoom
+        self.grid.view_box(0, "conv").setRange(
+            QRectF(cx - vw / 2, cy - vh / 2, vw, vh), padding=0.0
+        )
+
+    def restore_state(
+        self,
+        loaded: image_data.LoadedImage,
+        entries: list[BankEntry],
+        *,
+        current: int,
+        geometry: Settings,
+        colormap: str,
+        robust: bool,
+        pixel: tuple[int, str, int, int] | None,
+        view: tuple[float, tuple[float, float] | None],
+    ) -> None:
+        """Show a whole set-up at once (a scene): one compute, then the selection and
+        the view once its maps are on screen. The caller has validated everything."""
+        widgets = (self.bank, self.geometry, self.robust_contrast, self.shared_scale)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.bank.set_bank(entries, current=current)
+        self.geometry.set_values(geometry)
+        self._geometry_shown = self.geometry.values()
+        self.robust_contrast.setChecked(bool(robust))
+        self._robust = bool(robust)
+        self.shared_scale.setChecked(False)
+        self.grid.set_shared_scale(False)
+        del blockers
+        self._on_bank_current_changed(current)
+        self.undo_stack.clear()
+        self._colormaps["maps"] = colormap
+        with QSignalBlocker(self.colormap_combo):
+            self.colormap_combo.setCurrentIndex(CHOICES.index(colormap))
+        self._scene_after = (pixel, view)
+        self._last_changed = None
+        self.set_loaded_image(loaded)  # closes the microscope, computes
+        self.display_changed.emit()
+
+    def _after_scene_shown(self) -> None:
+        """The first maps of a restored scene are up: its pixel and its view."""
+        pending = getattr(self, "_scene_after", None)
+        if pending is None or self._pending is not None or self._task is not None:
+            return
+        self._scene_after = None
+        pixel, view = pending
+        self._apply_view(*view)
+        if pixel is not None:
+            self.inspect(*pixel)
+
+    # ------------------------------------------------------------ stale maps
+    def _build_problem_ui(self) -> None:
+        """A message shown instead of the grid when the maps on show would belong to
+        another image (the new one's settings are invalid)."""
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("problem_label")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.problem_label.setStyleSheet("color: #c62828; font-size: 14pt;")
+        self.problem_label.hide()
+        layout = self.grid.parentWidget().layout()
+        layout.insertWidget(layout.indexOf(self.grid) + 1, self.problem_label, 1)
+
+    def _clear_stale_maps(self, plan: explore.Plan) -> None:
+        """No maps rather than the previous image's: say what is wrong instead."""
+        self._pending = None
+        self._result = None
+        self._rendered = None
+        self.close_microscope()
+        self.grid.hide()
+        messages = "\n".join(message for _, message in plan.problems)
+        self.problem_label.setText(
+            "No maps for this image with the current settings:\n"
+            f"{messages}\nChange the setting marked in red."
+        )
+        self.problem_label.show()
+        self.shapes.update_for(plan)
+        self.status_message.emit(
+            f"The settings do not fit this image: {messages}", 10000
+        )
+
+    def _show_maps_again(self) -> None:
+        if self.grid.isHidden():
+            self.problem_label.hide()
+            self.grid.show()
+
+    def maps_cleared(self) -> bool:
+        """True while the grid is replaced by a problem (no maps for this image)."""
+        return self.grid.isHidden()
 
     # ---------------------------------------------------------------------- export
     def selected_map(self) -> tuple[str, np.ndarray] | None:
