@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from convlab._files import atomic_write
+from convlab._files import _umask, atomic_write
 
 # F401: limits and style constants, importable from here as before (not in __all__)
 from .figure_animation import (
@@ -177,31 +177,22 @@ def render(
             scene, scale=scale, filter_index=filter_index, every=every
         )
         durations = [FRAME_MS * 2] + [FRAME_MS] * (len(frames) - 2) + [FRAME_MS * 5]
-        buffer = io.BytesIO()
         if suffix == ".gif":
-            frames[0].save(
-                buffer,
-                "GIF",
-                save_all=True,
-                append_images=frames[1:],
-                duration=durations,
-                loop=0,
-                optimize=False,
-            )
+            fmt, extra = "GIF", {"optimize": False}
         else:
-            frames[0].save(
-                buffer,
-                "PNG",
-                save_all=True,
-                append_images=frames[1:],
-                duration=durations,
-                loop=0,
-                default_image=False,
-            )
+            fmt, extra = "PNG", {"default_image": False}
+        buffer = io.BytesIO()
+        frames[0].save(
+            buffer,
+            fmt,
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=0,
+            **extra,
+        )
         data = buffer.getvalue()
     with atomic_write(path) as handle:
         handle.write(data)
-        from .scene import _umask
-
         os.fchmod(handle.fileno(), 0o666 & ~_umask())
     return path

@@ -41,7 +41,7 @@ import os
 import stat
 from pathlib import Path
 
-from convlab._files import atomic_write
+from convlab._files import _umask, atomic_write
 
 from .folder import adjacent_scene, scene_folder
 from .scene_json import scene_from_json, scene_to_json
@@ -84,19 +84,6 @@ MAX_SCENE_BYTES = 32 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # no /proc: read it the racy way, and put it back
-    os.umask(mask)
-    return mask
 
 
 def save_scene(path: str | os.PathLike[str], scene: Scene) -> None:
