@@ -44,6 +44,7 @@ from convlab.data import images as image_data
 from convlab.explore import Result, Settings
 
 from ..workers import Task
+from .animation import AnimationKeys, AnimationPanel
 from .colormaps import (
     AUTO,
     CHOICE_LABELS,
@@ -297,10 +298,24 @@ class ExplorerWidget(QWidget):
             "Scroll to zoom, drag to pan: all maps follow."
         )
         top_row.addWidget(self.reset_zoom_button)
+        self.animate_button = QPushButton("▶ Animate")
+        self.animate_button.setToolTip(
+            "Animate the sliding window of the selected filter (Ctrl+Shift+A)"
+        )
+        top_row.addWidget(self.animate_button)
         centre_layout.addLayout(top_row)
         self.grid = FeatureGrid()
         self.grid.setMinimumWidth(GRID_MIN_WIDTH)
-        centre_layout.addWidget(self.grid, 1)
+        # the sliding-window animation shares the centre with the grid (hidden until
+        # opened); it scrolls and wraps, so it never widens the window
+        self.animation = AnimationPanel()
+        self.animation.hide()
+        self.animation_keys = AnimationKeys(self.animation)
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.setChildrenCollapsible(False)
+        self.centre_splitter.addWidget(self.grid)
+        self.centre_splitter.addWidget(self.animation)
+        centre_layout.addWidget(self.centre_splitter, 1)
         splitter.addWidget(centre)
 
         # right: the microscope (hidden until a click)
@@ -332,6 +347,17 @@ class ExplorerWidget(QWidget):
         self.show_controls_button.clicked.connect(self._on_show_controls_clicked)
         self.open_button.clicked.connect(self.open_image_dialog)
         self.draw_button.clicked.connect(self.open_draw_dialog)
+        self.animate_button.clicked.connect(self.open_animation)
+        self.animation.close_requested.connect(self.close_animation)
+        # the microscope's "animate from here" (its header row is the first layout)
+        self.animate_here_button = QPushButton("▶ Animate from here")
+        self.animate_here_button.setToolTip(
+            "Animate the sliding window, starting at this pixel"
+        )
+        self.animate_here_button.clicked.connect(self.animate_from_microscope)
+        self.microscope.layout().itemAt(0).layout().insertWidget(
+            1, self.animate_here_button
+        )
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -423,6 +449,12 @@ class ExplorerWidget(QWidget):
             "close_microscope": self._action(
                 "Close &microscope", self.close_microscope, "Esc"
             ),
+            "animate": self._action(
+                "&Animate sliding window",
+                self.open_animation,
+                "Ctrl+Shift+A",
+                "Play, step and scrub the sliding window of the selected filter",
+            ),
         }
         self.samples_menu = QMenu("&Samples", self)
         for sample in image_data.SAMPLES:
@@ -458,7 +490,7 @@ class ExplorerWidget(QWidget):
         for key in ("save_bank", "load_bank"):
             filters_menu.addAction(a[key])
         view_menu = QMenu("&Maps", self)
-        for key in ("reset_zoom", "shared", "robust", "close_microscope"):
+        for key in ("reset_zoom", "shared", "robust", "close_microscope", "animate"):
             view_menu.addAction(a[key])
         view_menu.addSeparator()
         titles = {
@@ -537,6 +569,7 @@ class ExplorerWidget(QWidget):
         self._ui_scale = float(scale)
         self.grid.set_ui_scale(scale)
         self.microscope.set_ui_scale(scale)
+        self.animation.set_ui_scale(scale)
         self.input_view.setFixedHeight(round(INPUT_HEIGHT * min(scale, 1.6)))
         font = QApplication.font()
         font.setPointSizeF(font.pointSizeF() * 11.0 / 9.0)
@@ -679,6 +712,8 @@ class ExplorerWidget(QWidget):
         self.shapes.update_for(result.plan)
         if self._inspected is not None:
             self._refresh_microscope()
+        if not self.animation.isHidden():
+            self.animation.set_result(result)
         self.maps_displayed.emit(result)
 
     def wait_until_idle(self, timeout_s: float = 30.0) -> bool:
@@ -833,6 +868,7 @@ class ExplorerWidget(QWidget):
         self.editor.setEnabled(entry is not None)
         if entry is not None:
             self.editor.set_kernel(entry.kernel, entry.bias)
+        self.animation.set_filter_index(index)
 
     def _on_editor_kernel_edited(self, kernel: np.ndarray) -> None:
         self.bank.update_current(kernel=kernel)
@@ -899,6 +935,9 @@ class ExplorerWidget(QWidget):
         self, index: int, stage: str, row: int, col: int
     ) -> None:
         self.inspect(index, stage, row, col)
+        if not self.animation.isHidden():
+            self.animation.set_filter_index(index)
+            self.animation.jump_to_pixel(stage, row, col)
 
     def inspect(self, index: int, stage: str, row: int, col: int) -> None:
         """Open the microscope on one pixel of the result on display."""
@@ -963,6 +1002,27 @@ class ExplorerWidget(QWidget):
             micro += give
         grid = max(total - left - micro, GRID_MIN_WIDTH)
         self.splitter.setSizes([left, grid, micro])
+
+    def open_animation(self) -> None:
+        """Show the sliding-window animation of the selected filter."""
+        self.animation.set_result(self._result, self.bank.current_index())
+        if self.animation.isHidden():
+            self.animation.show()
+            total = sum(self.centre_splitter.sizes())
+            self.centre_splitter.setSizes([total // 3, total - total // 3])
+        self.animation.setFocus()
+
+    def animate_from_microscope(self) -> None:
+        """Open the animation on the microscope's pixel."""
+        inspected = self._inspected
+        self.open_animation()
+        if inspected is not None:
+            index, stage, row, col = inspected
+            self.animation.set_filter_index(index)
+            self.animation.jump_to_pixel(stage, row, col)
+
+    def close_animation(self) -> None:
+        self.animation.hide()
 
     def close_microscope(self) -> None:
         self._inspected = None
