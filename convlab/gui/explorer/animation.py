@@ -252,7 +252,7 @@ class AnimationPanel(QWidget):
         self._show()
 
     # -- state -------------------------------------------------------------------
-    def window(self) -> SlidingWindow | None:
+    def sliding_window(self) -> SlidingWindow | None:
         return self._window
 
     def index(self) -> int:
