@@ -351,3 +351,23 @@ def test_the_panel_never_widens_the_window_at_1024x768(window, qtbot, scale):
     assert window.minimumSizeHint().width() <= 1024
     # the MNIST digit is shown as a crop with numbers, beside the whole input
     assert panel.canvas.panel_names()[:2] == ["input", "thumb"]
+
+
+def test_the_panel_fits_beside_the_controls_at_1024_with_a_doubled_font(qtbot):
+    from convlab.gui.explorer.animation import AnimationPanel
+    from convlab.gui.explorer.widget import LEFT_MIN_WIDTH
+
+    app = QApplication.instance()
+    font = app.font()
+    try:
+        big = app.font()
+        big.setPointSizeF(18.0)  # UI scale 2 of the 9 pt default
+        app.setFont(big)
+        panel = AnimationPanel()
+        qtbot.addWidget(panel)
+        panel.set_ui_scale(2.0)
+        s = explore.Settings(filters=(explore.Filter("x", KERNEL),), padding="valid")
+        panel.set_result(explore.compute(X7, s), 0)
+        assert panel.minimumSizeHint().width() <= 1024 - LEFT_MIN_WIDTH
+    finally:
+        app.setFont(font)

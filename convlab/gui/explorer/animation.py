@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QTextEdit,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -113,18 +114,22 @@ class AnimationPanel(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.first_button = QPushButton("|◀")
+        self.first_button = QToolButton()
+        self.first_button.setText("|◀")
         self.first_button.setToolTip("First step (Home)")
-        self.back_button = QPushButton("◀")
+        self.back_button = QToolButton()
+        self.back_button.setText("◀")
         self.back_button.setToolTip("Step back (Left or PageUp)")
         self.play_button = QPushButton("▶ Play")
         self.play_button.setMinimumWidth(
             self.play_button.fontMetrics().horizontalAdvance("⏸ Pause") + 24
         )
         self.play_button.setToolTip("Play / pause (Space)")
-        self.forward_button = QPushButton("▶")
+        self.forward_button = QToolButton()
+        self.forward_button.setText("▶")
         self.forward_button.setToolTip("Step forward (Right or PageDown)")
-        self.last_button = QPushButton("▶|")
+        self.last_button = QToolButton()
+        self.last_button.setText("▶|")
         self.last_button.setToolTip("Last step (End)")
         for b in (
             self.first_button,
@@ -151,9 +156,9 @@ class AnimationPanel(QWidget):
         )
         self.taps.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         head.addWidget(self.taps)
-        close = QPushButton("✕")
+        close = QToolButton()
+        close.setText("✕")
         close.setToolTip("Close the animation")
-        close.setFixedWidth(32)
         close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         head.addWidget(close)
         outer.addLayout(head)
@@ -184,6 +189,9 @@ class AnimationPanel(QWidget):
         self.scroll.setWidgetResizable(True)
         # the panel wraps to its width: it never asks the window to widen
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # a scroll bar that came and went would change the width, hence the fit,
+        # hence the height, hence the scroll bar (a resize loop)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.scroll.setWidget(self.canvas)
         self.scroll.setMinimumHeight(80)
         outer.addWidget(self.scroll, 1)

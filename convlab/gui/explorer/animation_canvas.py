@@ -154,6 +154,7 @@ class StepCanvas(QWidget):
         self.setPalette(pal)
         self._scale = 1.0  # the UI scale times the fit factor
         self._ui_scale = 1.0
+        self._fitting = False
         self._window = None
         self._step = None
         self._panels: list[_Panel] = []
@@ -218,15 +219,21 @@ class StepCanvas(QWidget):
     def _fit(self) -> None:
         """Panel sizes at the UI scale, shrunk (down to :data:`MIN_FIT`) until the
         whole step fits the scroll area's height without scrolling."""
-        viewport = self.parentWidget()
-        avail = viewport.height() if viewport is not None else 10**6
-        for fit in FITS:
-            self._scale = self._ui_scale * fit
-            self._set_fonts()
-            self._prepare_panels()
-            if self._layout_height(max(self.width(), 200)) <= avail:
-                break
-        self._relayout()
+        if self._fitting:  # the height set below resized us: nothing new to fit
+            return
+        self._fitting = True
+        try:
+            viewport = self.parentWidget()
+            avail = viewport.height() if viewport is not None else 10**6
+            for fit in FITS:
+                self._scale = self._ui_scale * fit
+                self._set_fonts()
+                self._prepare_panels()
+                if self._layout_height(max(self.width(), 200)) <= avail:
+                    break
+            self._relayout()
+        finally:
+            self._fitting = False
 
     def _prepare_data(self) -> None:
         """Colours and label bounds of the window (once per window)."""
@@ -386,7 +393,6 @@ class StepCanvas(QWidget):
                     )
                 )
         self._panels = panels
-        self._relayout()
 
     def _pool_last_positions(self) -> np.ndarray:
         """For each pooled pixel, the last conv position (row-major) its window
