@@ -255,7 +255,8 @@ class StepCanvas(QWidget):
             lo, hi = 0.0, 1.0
         name = cmaps.default_for(bool(mixed.min() < 0))
         self._input_rgb = _pale(cmaps.to_rgb(mixed, name, lo, hi))
-        self._thumb = _rgb_image(cmaps.to_rgb(mixed, name, lo, hi))
+        k = max(1, max(mixed.shape) // (2 * THUMB_BOX))
+        self._thumb = _rgb_image(cmaps.to_rgb(mixed[::k, ::k], name, lo, hi))
         klo, khi = cmaps.limits(kernel, signed=True)
         self._kernel_rgb = cmaps.to_rgb(kernel, "diverging", klo, khi)
         x_top = float(np.abs(mixed).max()) if mixed.size else 0.0
@@ -268,27 +269,22 @@ class StepCanvas(QWidget):
             self._maps["pooled"] = fm.pooled
         self._map_rgb = {}
         self._map_bound = {}
+        self._map_stride = {}
         for key, values in self._maps.items():
             signed = cmaps.is_signed(values)
             mlo, mhi = cmaps.limits(values, signed=signed)
+            # a photo's map is drawn at most MAP_BOX px a side (x2 for UI scale 2):
+            # colour every k-th cell only, once here and at every step
+            k = max(1, max(values.shape) // (2 * MAP_BOX))
+            self._map_stride[key] = k
             self._map_rgb[key] = cmaps.to_rgb(
-                values, cmaps.default_for(signed), mlo, mhi
+                values[::k, ::k], cmaps.default_for(signed), mlo, mhi
             )
             finite = values[np.isfinite(values)]
             self._map_bound[key] = float(np.abs(finite).max()) if finite.size else 0.0
         if fm.pooled is not None:
             self._pool_last = self._pool_last_positions()
-
-    def _prepare_panels(self) -> None:
-        """Panel sizes at the current scale."""
-        self._panels = []
-        win = self._window
-        if win is None:
-            return
-        s = win.settings
-        mixed, kernel = self._mixed, self._kernel
-        c = win.padded.shape[0]
-        fmt = QFontMetricsF(self._font)
+        # the widest labels each grid can hold (they size the cells)
         samples = [
             *format_labels(_decimals_sample(mixed)),
             *format_labels(kernel),
@@ -300,7 +296,19 @@ class StepCanvas(QWidget):
         for values in self._maps.values():
             if max(values.shape) <= FULL_MAP_MAX:
                 samples += format_labels(_decimals_sample(values))
-        widest = max((fmt.horizontalAdvance(t) for t in samples), default=10)
+        self._samples = samples
+
+    def _prepare_panels(self) -> None:
+        """Panel sizes at the current scale."""
+        self._panels = []
+        win = self._window
+        if win is None:
+            return
+        s = win.settings
+        mixed = self._mixed
+        c = win.padded.shape[0]
+        fmt = QFontMetricsF(self._font)
+        widest = max((fmt.horizontalAdvance(t) for t in self._samples), default=10)
         cell = max(CELL_MIN * self._scale, math.ceil(widest + 8 * self._scale))
         self._cell = cell
 
@@ -369,7 +377,7 @@ class StepCanvas(QWidget):
             if max(mh, mw) <= FULL_MAP_MAX:
                 mc = cell
             else:
-                mc = max(1.0, MAP_BOX * self._scale / max(mh, mw))
+                mc = MAP_BOX * self._scale / max(mh, mw)  # below 1 px for photos
             panels.append(
                 _Panel(key, titles[key], mw * mc, mh * mc, cell=mc, rows=mh, cols=mw)
             )
@@ -757,7 +765,9 @@ class StepCanvas(QWidget):
                 shown=shown,
             )
         else:
-            rgb = np.where(shown[..., None], self._map_rgb[key], 255).astype(np.uint8)
+            k = self._map_stride[key]
+            rgb = np.where(shown[::k, ::k, None], self._map_rgb[key], 255)
+            rgb = rgb.astype(np.uint8)
             painter.drawImage(body, _rgb_image(rgb))
             pen = QPen(FAINT)
             painter.setPen(pen)
