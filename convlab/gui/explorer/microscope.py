@@ -142,10 +142,14 @@ class MicroscopePanel(QWidget):
     pool_cell_clicked(int, int)
         A real (not padded) cell of the pooling table was clicked: its activation-map
         (row, col), whose convolution the owner should explain.
+    animate_requested()
+        "Animate from here" was pressed: the owner plays the sliding window from the
+        inspected pixel.
     """
 
     close_requested = Signal()
     pool_cell_clicked = Signal(int, int)
+    animate_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -175,6 +179,15 @@ class MicroscopePanel(QWidget):
         close.clicked.connect(self.close_requested)
         head.addWidget(close)
         outer.addLayout(head)
+        # its own row: beside the title it would take the tables' width
+        self.animate_button = QPushButton("▶ Animate from here")
+        self.animate_button.setObjectName("microscope_animate")
+        self.animate_button.setToolTip(
+            "Animate the sliding window, starting at this pixel (Ctrl+Shift+A "
+            "animates the selected filter from its first output)"
+        )
+        self.animate_button.clicked.connect(self.animate_requested)
+        outer.addWidget(self.animate_button, 0, Qt.AlignmentFlag.AlignLeft)
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)

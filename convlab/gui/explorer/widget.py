@@ -45,6 +45,7 @@ from convlab.explore import Result, Settings
 
 from ..scroll import PanelScrollArea
 from ..workers import Task
+from .animation import AnimationKeys, AnimationPanel
 from .colormaps import (
     AUTO,
     CHOICE_LABELS,
@@ -309,10 +310,29 @@ class ExplorerWidget(QWidget):
             "Scroll to zoom, drag to pan: all maps follow."
         )
         top_row.addWidget(self.reset_zoom_button)
+        # hidden while the microscope is open (its "Animate from here" takes over):
+        # at 1280 px this row's width is what a 9x9 microscope needs
+        self.animate_button = QPushButton("▶ Animate")
+        self.animate_button.setObjectName("animate_button")
+        self.animate_button.setToolTip(
+            "Animate the sliding window of the selected filter, step by step "
+            "(Ctrl+Shift+A; Maps > Animate sliding window). Click a pixel, then "
+            "'Animate from here' in the microscope to start there."
+        )
+        top_row.addWidget(self.animate_button)
         centre_layout.addLayout(top_row)
         self.grid = FeatureGrid()
         self.grid.setMinimumWidth(GRID_MIN_WIDTH)
-        centre_layout.addWidget(self.grid, 1)
+        # the sliding-window animation shares the centre with the grid (hidden until
+        # opened); it scrolls and wraps, so it never widens the window
+        self.animation = AnimationPanel()
+        self.animation.hide()
+        self.animation_keys = AnimationKeys(self.animation)
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.setChildrenCollapsible(False)
+        self.centre_splitter.addWidget(self.grid)
+        self.centre_splitter.addWidget(self.animation)
+        centre_layout.addWidget(self.centre_splitter, 1)
         splitter.addWidget(centre)
 
         # right: the microscope (hidden until a click)
@@ -344,6 +364,9 @@ class ExplorerWidget(QWidget):
         self.show_controls_button.clicked.connect(self._on_show_controls_clicked)
         self.open_button.clicked.connect(self.open_image_dialog)
         self.draw_button.clicked.connect(self.open_draw_dialog)
+        self.animate_button.clicked.connect(self.open_animation)
+        self.animation.close_requested.connect(self.close_animation)
+        self.microscope.animate_requested.connect(self.animate_from_microscope)
 
     @staticmethod
     def _scrolled(widget: QWidget) -> QScrollArea:
@@ -430,6 +453,12 @@ class ExplorerWidget(QWidget):
             "close_microscope": self._action(
                 "Close &microscope", self.close_microscope, "Esc"
             ),
+            "animate": self._action(
+                "&Animate sliding window",
+                self.open_animation,
+                "Ctrl+Shift+A",
+                "Play, step and scrub the sliding window of the selected filter",
+            ),
         }
         self.samples_menu = QMenu("&Samples", self)
         for sample in image_data.SAMPLES:
@@ -462,7 +491,7 @@ class ExplorerWidget(QWidget):
         for key in ("save_bank", "load_bank"):
             filters_menu.addAction(a[key])
         view_menu = QMenu("&Maps", self)
-        for key in ("reset_zoom", "shared", "robust", "close_microscope"):
+        for key in ("reset_zoom", "shared", "robust", "close_microscope", "animate"):
             view_menu.addAction(a[key])
         view_menu.addSeparator()
         titles = {
@@ -541,6 +570,7 @@ class ExplorerWidget(QWidget):
         self._ui_scale = float(scale)
         self.grid.set_ui_scale(scale)
         self.microscope.set_ui_scale(scale)
+        self.animation.set_ui_scale(scale)
         self.input_view.setFixedHeight(round(INPUT_HEIGHT * min(scale, 1.6)))
         font = QApplication.font()
         font.setPointSizeF(font.pointSizeF() * 11.0 / 9.0)
@@ -691,6 +721,8 @@ class ExplorerWidget(QWidget):
         self.shapes.update_for(result.plan)
         if self._inspected is not None:
             self._refresh_microscope()
+        if not self.animation.isHidden():
+            self.animation.set_result(result)
         self._after_scene_shown()
         self.maps_displayed.emit(result)
 
@@ -878,6 +910,7 @@ class ExplorerWidget(QWidget):
         self.editor.setEnabled(entry is not None)
         if entry is not None:
             self.editor.set_kernel(entry.kernel, entry.bias)
+        self.animation.set_filter_index(index)
 
     def save_bank_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -943,6 +976,9 @@ class ExplorerWidget(QWidget):
         self, index: int, stage: str, row: int, col: int
     ) -> None:
         self.inspect(index, stage, row, col)
+        if not self.animation.isHidden():
+            self.animation.set_filter_index(index)
+            self.animation.jump_to_pixel(stage, row, col)
 
     def inspect(self, index: int, stage: str, row: int, col: int) -> None:
         """Open the microscope on one pixel of the result on display."""
@@ -978,6 +1014,8 @@ class ExplorerWidget(QWidget):
             return
         self.microscope.show_inspection(ins)
         was_hidden = self.microscope.isHidden()
+        self.animate_button.hide()
+        self.splitter.widget(1).layout().activate()  # its minimum width, now
         self.microscope.show()
         if was_hidden or self.microscope.width() < self.microscope.wanted_width():
             self._fit_microscope()
@@ -1017,9 +1055,31 @@ class ExplorerWidget(QWidget):
         grid = max(total - left - micro, grid_min)
         self.splitter.setSizes([left, grid, micro])
 
+    def open_animation(self) -> None:
+        """Show the sliding-window animation of the selected filter."""
+        self.animation.set_result(self._result, self.bank.current_index())
+        if self.animation.isHidden():
+            self.animation.show()
+            total = sum(self.centre_splitter.sizes())
+            self.centre_splitter.setSizes([total // 3, total - total // 3])
+        self.animation.setFocus()
+
+    def animate_from_microscope(self) -> None:
+        """Open the animation on the microscope's pixel."""
+        inspected = self._inspected
+        self.open_animation()
+        if inspected is not None:
+            index, stage, row, col = inspected
+            self.animation.set_filter_index(index)
+            self.animation.jump_to_pixel(stage, row, col)
+
+    def close_animation(self) -> None:
+        self.animation.hide()
+
     def close_microscope(self) -> None:
         self._inspected = None
         self.microscope.hide()
+        self.animate_button.show()
         self.grid.clear_marker()
         self.input_view.show_window(None)
 
@@ -1166,8 +1226,10 @@ class ExplorerWidget(QWidget):
         self.problem_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.problem_label.setStyleSheet("color: #c62828; font-size: 14pt;")
         self.problem_label.hide()
-        layout = self.grid.parentWidget().layout()
-        layout.insertWidget(layout.indexOf(self.grid) + 1, self.problem_label, 1)
+        # beside the grid, in the splitter it shares with the animation panel
+        self.centre_splitter.insertWidget(
+            self.centre_splitter.indexOf(self.grid) + 1, self.problem_label
+        )
 
     def _clear_stale_maps(self, plan: explore.Plan) -> None:
         """No maps rather than the previous image's: say what is wrong instead."""
