@@ -21,6 +21,7 @@ Conventions (per axis, input ``n``, kernel ``k``, stride ``s``, dilation ``d``, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -47,10 +48,11 @@ def _int_arg(value: object, name: str, minimum: int) -> int:
     kind = "positive" if minimum == 1 else "non-negative"
     if not _is_int(value):
         raise TypeError(f"`{name}` must be a {kind} int. Received: {name}={value!r}")
-    if value < minimum:  # type: ignore[operator]
+    number = int(cast(int, value))
+    if number < minimum:
         raise ValueError(f"`{name}` must be a {kind} int. Received: {name}={value!r}")
-    _check_bound((value,), name, value)
-    return int(value)  # type: ignore[arg-type]
+    _check_bound((number,), name, value)
+    return number
 
 
 def _axis_args(
