@@ -32,6 +32,8 @@ __all__ = ["main", "build_parser"]
 EXIT_INTERRUPTED = 130
 MAX_BATCH = 8192
 MAX_EPOCHS = 1000
+#: (C, H, W) of one MNIST digit, the only data train and evaluate use
+MNIST_SAMPLE = (1, 28, 28)
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -251,9 +253,12 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
         )
         return 2
     if args.save is not None:
-        folder = Path(args.save).expanduser().resolve().parent
-        if not folder.is_dir():
-            err.write(f"convlab train: error: --save folder does not exist: {folder}\n")
+        from convlab._files import check_writable
+
+        try:  # before the data and the training, not after
+            check_writable(Path(args.save).expanduser())
+        except OSError as exc:
+            err.write(f"convlab train: error: --save: {exc}\n")
             return 2
 
     preset = PRESETS[args.model]
@@ -315,19 +320,66 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
         f"{len(data.x_test):,} test images.\n"
     )
     if args.save is not None:
-        model.save(args.save)
-        out.write(f"Saved the model to {args.save}\n")
+        return _save_trained(model, Path(args.save).expanduser(), out, err)
     return 0
+
+
+def _fallback_paths(target: Path) -> list[Path]:
+    """Where a model goes when its own path fails: the working folder, then the
+    temporary folder, under a name that says what it is and when."""
+    import tempfile
+
+    name = f"{target.stem or 'model'}-unsaved-{time.strftime('%Y%m%d-%H%M%S')}.npz"
+    folders = [Path.cwd(), Path(tempfile.gettempdir())]
+    return [folder / name for folder in dict.fromkeys(folders)]
+
+
+def _save_trained(model: Any, target: Path, out: Any, err: Any) -> int:
+    """Save after training; a failure (full disk, folder made read-only or replaced
+    meanwhile) writes the model to a fallback path and says where: a trained model is
+    never lost silently. Exit 1 when the asked-for path failed."""
+    try:
+        model.save(target)
+    except OSError as exc:
+        first = exc
+    else:
+        out.write(f"Saved the model to {target}\n")
+        return 0
+    err.write(f"convlab train: error: {first}\n")
+    for fallback in _fallback_paths(target):
+        try:
+            model.save(fallback)
+        except OSError as exc:
+            err.write(f"convlab train: the fallback {fallback} failed too: {exc}\n")
+            continue
+        err.write(
+            f"convlab train: the trained model was saved to {fallback} instead.\n"
+        )
+        return 1
+    err.write("convlab train: error: the trained model could not be saved anywhere.\n")
+    return 1
 
 
 def _evaluate(args: argparse.Namespace, out: Any, err: Any) -> int:
     from convlab.nn import load_model
 
     model = load_model(args.model)
+    # MNIST digits are 1x28x28: say so before loading (perhaps downloading) them
+    if model.input_shape is not None and tuple(model.input_shape) != MNIST_SAMPLE:
+        err.write(
+            f"convlab evaluate: error: {args.model}: the model takes input "
+            f"{'x'.join(map(str, model.input_shape))}; MNIST images are "
+            f"{'x'.join(map(str, MNIST_SAMPLE))}.\n"
+        )
+        return 1
     if not model.compiled:
         model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
     data = _load_data(args.data, err)
-    loss, accuracy = model.evaluate(data.x_test, data.y_test)
+    try:
+        loss, accuracy = model.evaluate(data.x_test, data.y_test)
+    except ValueError as exc:  # e.g. an output layer of other than 10 classes
+        err.write(f"convlab evaluate: error: {args.model}: {exc}\n")
+        return 1
     out.write(
         f"{model.name}: test accuracy {100 * accuracy:.2f}% (loss {loss:.4f}) on "
         f"{len(data.x_test):,} {data.source} test images.\n"

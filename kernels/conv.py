@@ -119,8 +119,34 @@ class _Geometry:
             in_hw, (int(kh), int(kw)), self.stride, self.pads, self.dilation
         )
         check_padding_geometry(in_hw[0], in_hw[1], self.pads, self.mode, "padding")
+        # One output along an axis reads one window whatever the stride: compute with
+        # the smallest stride that still gives one, since the phase planes hold
+        # stride_h * stride_w planes (stride 10**6 on 8x8 asked for 7 TiB).
+        top, bottom, left, right = self.pads
+        self.stride = (
+            _one_window_stride(
+                self.out_hw[0],
+                self.stride[0],
+                in_hw[0] + top + bottom,
+                kh,
+                self.dilation[0],
+            ),
+            _one_window_stride(
+                self.out_hw[1],
+                self.stride[1],
+                in_hw[1] + left + right,
+                kw,
+                self.dilation[1],
+            ),
+        )
         self.x_shape = tuple(int(v) for v in x_shape)
         self.weight_shape = tuple(int(v) for v in weight_shape)
+
+
+def _one_window_stride(out: int, stride: int, padded: int, k: int, d: int) -> int:
+    if out != 1:
+        return stride
+    return min(stride, max(1, padded - (d * (int(k) - 1) + 1) + 1))
 
 
 def _weight4(weight: object) -> np.ndarray:
@@ -527,9 +553,15 @@ def conv2d_backward(
     w = _weight4(weight)
     geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
     g = _grad_out4(grad_out, (x4.shape[0], w.shape[0], *geo.out_hw))
+    if not isinstance(need_input_grad, bool | np.bool_):
+        raise TypeError(
+            "`need_input_grad` must be True or False. "
+            f"Received: need_input_grad={need_input_grad!r}"
+        )
     plan = _plan(geo, x=x4, weight=w if need_input_grad else None, grad_out=g)
     grad_x = _grad_input(plan.grad_input, g, geo, w) if need_input_grad else None
     grad_weight = _grad_weight(plan.grad_weight, g, x4, geo)
     grad_bias = np.empty(w.shape[0], np.float32)
-    _grad_bias(g.reshape(g.shape[0], g.shape[1], -1), grad_bias)
+    # explicit sizes: -1 cannot be inferred for an empty batch
+    _grad_bias(g.reshape(g.shape[0], g.shape[1], g.shape[2] * g.shape[3]), grad_bias)
     return grad_x, grad_weight, grad_bias

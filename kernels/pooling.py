@@ -351,7 +351,16 @@ def max_pool2d_backward(
     """
     shape, ndim = _as_shape(x_shape)
     g = _promote(_checks.as_float32(grad_out, "grad_out"), ndim, "grad_out", "x_shape")
-    idx_arr = np.asarray(indices)
+    message = (
+        "`indices` must be an integer array (as returned by max_pool2d). "
+        f"Received: indices of type {type(indices).__name__}"
+    )
+    if isinstance(indices, str | bytes | bytearray | memoryview) or indices is None:
+        raise TypeError(message)
+    try:
+        idx_arr = np.asarray(indices)
+    except (TypeError, ValueError) as exc:  # ragged lists
+        raise TypeError(message) from exc
     if not np.issubdtype(idx_arr.dtype, np.integer):
         raise TypeError(
             "`indices` must be an integer array (as returned by max_pool2d). "

@@ -21,8 +21,11 @@ Conventions (per axis, input ``n``, kernel ``k``, stride ``s``, dilation ``d``, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from ._checks import padding_spec, pair
+import numpy as np
+
+from ._checks import _check_bound, _is_int, padding_spec, pair
 
 __all__ = [
     "conv_output_size",
@@ -40,6 +43,54 @@ def _effective(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
+def _int_arg(value: object, name: str, minimum: int) -> int:
+    """One int argument of the one-axis helpers, ``minimum`` to ``MAX_INT_ARG``."""
+    kind = "positive" if minimum == 1 else "non-negative"
+    if not _is_int(value):
+        raise TypeError(f"`{name}` must be a {kind} int. Received: {name}={value!r}")
+    number = int(cast(int, value))
+    if number < minimum:
+        raise ValueError(f"`{name}` must be a {kind} int. Received: {name}={value!r}")
+    _check_bound((number,), name, value)
+    return number
+
+
+def _axis_args(
+    size: object, kernel: object, stride: object, dilation: object
+) -> tuple[int, int, int, int]:
+    return (
+        _int_arg(size, "size", 0),
+        _int_arg(kernel, "kernel", 1),
+        _int_arg(stride, "stride", 1),
+        _int_arg(dilation, "dilation", 1),
+    )
+
+
+def _axis_padding(padding: object) -> tuple[int, int]:
+    """``p`` or ``(before, after)``, non-negative ints."""
+    if _is_int(padding):
+        value = _int_arg(padding, "padding", 0)
+        return value, value
+    message = (
+        "`padding` must be a non-negative int or a pair (before, after) of "
+        f"non-negative ints. Received: padding={padding!r}"
+    )
+    if not isinstance(padding, tuple | list) or len(padding) != 2:
+        raise TypeError(message)
+    if not all(_is_int(v) for v in padding):
+        raise TypeError(message)
+    if any(v < 0 for v in padding):
+        raise ValueError(message)
+    _check_bound(padding, "padding", padding)
+    return int(padding[0]), int(padding[1])
+
+
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    return bool(value)
+
+
 def conv_output_size(
     size: int,
     kernel: int,
@@ -50,6 +101,10 @@ def conv_output_size(
 ) -> int:
     """Output length along one axis (PyTorch semantics); 0 for impossible geometry.
 
+    Raises ``TypeError``/``ValueError`` naming the argument for anything but ints
+    (``size >= 0``, ``kernel``, ``stride``, ``dilation >= 1``, ``padding >= 0`` or a
+    pair of them), each at most ``2**31 - 1``.
+
     >>> conv_output_size(5, 3), conv_output_size(5, 3, stride=2, padding=1)
     (3, 3)
     >>> [conv_output_size(n, 2, stride=2, ceil_mode=True) for n in (6, 7)]
@@ -57,7 +112,23 @@ def conv_output_size(
     >>> [conv_output_size(1, 2, stride=s, ceil_mode=True) for s in (2, 1)]
     [1, 0]
     """
-    before, after = (padding, padding) if isinstance(padding, int) else padding
+    size, kernel, stride, dilation = _axis_args(size, kernel, stride, dilation)
+    pads = _axis_padding(padding)
+    return _conv_output_size(
+        size, kernel, stride, pads, dilation, _check_flag(ceil_mode, "ceil_mode")
+    )
+
+
+def _conv_output_size(
+    size: int,
+    kernel: int,
+    stride: int,
+    padding: tuple[int, int],
+    dilation: int,
+    ceil_mode: bool,
+) -> int:
+    """:func:`conv_output_size` for checked arguments."""
+    before, after = padding
     span = size + before + after - _effective(kernel, dilation)
     if not ceil_mode:
         return span // stride + 1 if span >= 0 else 0
@@ -83,6 +154,12 @@ def same_padding(
     >>> same_padding(7, 3, stride=2), same_padding(6, 1, 2)
     ((1, 1), (0, 0))
     """
+    return _same_padding(*_axis_args(size, kernel, stride, dilation))
+
+
+def _same_padding(
+    size: int, kernel: int, stride: int, dilation: int
+) -> tuple[int, int]:
     out = -(-size // stride)
     total = max((out - 1) * stride + _effective(kernel, dilation) - size, 0)
     return total // 2, total - total // 2
@@ -105,13 +182,15 @@ def resolve_padding(
     (0, 0, 0, 0)
     """
     spec = padding_spec(padding)
+    in_h, in_w = pair(input_hw, "input_hw", minimum=0)
+    kh, kw = pair(kernel_hw, "kernel_hw")
+    sh, sw = pair(stride, "stride")
+    dh, dw = pair(dilation, "dilation")
     if spec == "valid":
         return (0, 0, 0, 0)
     if spec == "same":
-        sh, sw = pair(stride, "stride")
-        dh, dw = pair(dilation, "dilation")
-        top, bottom = same_padding(input_hw[0], kernel_hw[0], sh, dh)
-        left, right = same_padding(input_hw[1], kernel_hw[1], sw, dw)
+        top, bottom = _same_padding(in_h, kh, sh, dh)
+        left, right = _same_padding(in_w, kw, sw, dw)
         return (top, bottom, left, right)
     return spec  # type: ignore[return-value]
 
@@ -146,11 +225,13 @@ def conv2d_output_shape(
     ...
     ValueError: Output would be empty: input 5x5, kernel 7x7, stride 1, padding 0.
     """
+    in_hw = pair(input_hw, "input_hw", minimum=0)
     sh, sw = pair(stride, "stride")
     dh, dw = pair(dilation, "dilation")
-    kh, kw = pair(kernel_hw, "kernel_size")
-    pads = resolve_padding(padding, input_hw, (kh, kw), (sh, sw), (dh, dw))
-    return _output_hw(input_hw, (kh, kw), (sh, sw), pads, (dh, dw), ceil_mode, what)
+    kh, kw = pair(kernel_hw, "kernel_hw")
+    ceil = _check_flag(ceil_mode, "ceil_mode")
+    pads = resolve_padding(padding, in_hw, (kh, kw), (sh, sw), (dh, dw))
+    return _output_hw(in_hw, (kh, kw), (sh, sw), pads, (dh, dw), ceil, what)
 
 
 def _output_hw(
@@ -164,8 +245,8 @@ def _output_hw(
 ) -> tuple[int, int]:
     """:func:`conv2d_output_shape` for arguments already checked and resolved."""
     (kh, kw), (sh, sw), (dh, dw) = kernel_hw, stride, dilation
-    oh = conv_output_size(input_hw[0], kh, sh, pads[:2], dh, ceil_mode)
-    ow = conv_output_size(input_hw[1], kw, sw, pads[2:], dw, ceil_mode)
+    oh = _conv_output_size(input_hw[0], kh, sh, pads[:2], dh, ceil_mode)
+    ow = _conv_output_size(input_hw[1], kw, sw, pads[2:], dw, ceil_mode)
     if oh <= 0 or ow <= 0:
         stride_text = str(sh) if sh == sw else f"({sh}, {sw})"
         dil_text = "" if dh == dw == 1 else f", dilation {dh if dh == dw else (dh, dw)}"
@@ -190,6 +271,7 @@ def pool2d_output_shape(
     ((14, 14), (4, 4))
     """
     size = pair(pool_size, "pool_size")
+    pair(input_hw, "input_hw", minimum=0)
     return conv2d_output_shape(
         input_hw,
         size,
@@ -224,10 +306,12 @@ def size_formula(
     >>> size_formula(7, 3, 2, 0, dilation=2)
     'floor((7 + 0 + 0 - 2*(3-1)-1) / 2) + 1 = 2'
     """
-    before, after = (padding, padding) if isinstance(padding, int) else padding
+    size, kernel, stride, dilation = _axis_args(size, kernel, stride, dilation)
+    before, after = _axis_padding(padding)
+    ceil_mode = _check_flag(ceil_mode, "ceil_mode")
     kern = str(kernel) if dilation == 1 else f"{dilation}*({kernel}-1)-1"
     rounding = "ceil" if ceil_mode else "floor"
-    out = conv_output_size(size, kernel, stride, (before, after), dilation, ceil_mode)
+    out = _conv_output_size(size, kernel, stride, (before, after), dilation, ceil_mode)
     return f"{rounding}(({size} + {before} + {after} - {kern}) / {stride}) + 1 = {out}"
 
 
@@ -241,6 +325,8 @@ def output_size_conventions(
     [('PyTorch (floor)', 3), ('PyTorch ceil_mode', 4), ('Chainer cover_all', 4),
      ('Keras "valid"', 3), ('Keras "same"', 4)]
     """
+    size, kernel, stride, dilation = _axis_args(size, kernel, stride, dilation)
+    padding = _int_arg(padding, "padding", 0)
     dk = _effective(kernel, dilation)
     floor = conv_output_size(size, kernel, stride, padding, dilation)
     ceil = conv_output_size(size, kernel, stride, padding, dilation, ceil_mode=True)

@@ -141,6 +141,127 @@ def _bank(filters: object, **top: object) -> str:
 _OK = {"name": "ok", "kernel": [[1, 0], [0, 1]]}
 
 
+def _tiny_model_arrays() -> tuple[dict, dict[str, np.ndarray]]:
+    """The ``tiny`` preset as saved: (architecture dict, {key: array})."""
+    import tempfile
+
+    from convlab.nn.presets import tiny
+    from convlab.nn.saving import save_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.npz"
+        save_model(tiny(), path)
+        buffer = io.BytesIO(path.read_bytes())
+    with np.load(buffer, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    return json.loads(str(arrays.pop("architecture"))), arrays
+
+
+def model_bytes(change: Callable[[dict, dict], None] | None = None) -> bytes:
+    """A model file: the tiny preset with ``change(architecture, arrays)`` applied."""
+    record, arrays = _tiny_model_arrays()
+    if change is not None:
+        change(record, arrays)
+    buffer = io.BytesIO()
+    np.savez(buffer, architecture=np.array(json.dumps(record)), **arrays)
+    return buffer.getvalue()
+
+
+def _set_weight(key: str, value: object) -> Callable[[dict, dict], None]:
+    def change(record: dict, arrays: dict) -> None:
+        arrays[key] = value
+
+    return change
+
+
+def _huge_dense(record: dict, arrays: dict) -> None:
+    """Dense(3,000,000) declared; the file still holds the small kernel (29 KB)."""
+    record["model"]["layers"][-1]["config"]["units"] = 3_000_000
+
+
+def _input_28x27(record: dict, arrays: dict) -> None:
+    """Input 1x28x27 with a 28x28 first kernel: the width is too small for it."""
+    record["model"]["input_shape"] = [1, 28, 27]
+    record["model"]["layers"][0]["config"]["input_shape"] = [1, 28, 27]
+    record["model"]["layers"][0]["config"]["kernel_size"] = [28, 28]
+
+
+def _npy_header(shape: tuple[int, ...], dtype: str = "<f4") -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()  # the magic string included
+
+
+def model_zip_bomb(zeros_mb: int) -> bytes:
+    """A model whose dense kernel member inflates to ``zeros_mb`` MiB of zeros
+    (streamed into the zip: a few MB to make, whatever the size)."""
+    import zipfile
+
+    record, arrays = _tiny_model_arrays()
+    key = "weights/005/dense/kernel"
+    del arrays[key]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in {
+            "architecture": np.array(json.dumps(record)),
+            **arrays,
+        }.items():
+            with archive.open(name + ".npy", "w") as member:
+                np.lib.format.write_array(member, array)
+        count = zeros_mb * 2**20 // 4
+        with archive.open(key + ".npy", "w", force_zip64=True) as member:
+            member.write(_npy_header((count,)))
+            block = bytes(2**20)
+            for _ in range(zeros_mb):
+                member.write(block)
+    return buffer.getvalue()
+
+
+def model_lying_header() -> bytes:
+    """A 100-byte member whose .npy header declares 10**9 floats (numpy allocates
+    the array from the header before reading)."""
+    import zipfile
+
+    record, arrays = _tiny_model_arrays()
+    key = "weights/005/dense/kernel"
+    del arrays[key]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in {
+            "architecture": np.array(json.dumps(record)),
+            **arrays,
+        }.items():
+            with archive.open(name + ".npy", "w") as member:
+                np.lib.format.write_array(member, array)
+        archive.writestr(key + ".npy", _npy_header((10**9,)) + bytes(100))
+    return buffer.getvalue()
+
+
+def _no_architecture() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, weights=np.zeros(3, np.float32))
+    return buffer.getvalue()
+
+
+def _pickled_weight() -> bytes:
+    import zipfile
+
+    record, arrays = _tiny_model_arrays()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in {
+            "architecture": np.array(json.dumps(record)),
+            **arrays,
+        }.items():
+            with archive.open(name + ".npy", "w") as member:
+                if name.endswith("dense/bias"):
+                    array = np.array([object()] * 10, dtype=object)
+                np.lib.format.write_array(member, array, allow_pickle=True)
+    return buffer.getvalue()
+
+
 # ----------------------------------------------------------------------------- entries
 
 
@@ -549,6 +670,103 @@ CATALOGUE: list[Fault] = [
         r"secret\.json: permission denied",
         inject="eacces",
     ),
+    # ------------------------------------------------------------------ model files
+    Fault("tiny model", "model", _lazy("tiny.npz", model_bytes), "load"),
+    Fault(
+        "Dense(3,000,000) declared in a 29 KB model",
+        "model",
+        _lazy("dense3m.npz", lambda: model_bytes(_huge_dense)),
+        r"dense3m\.npz.*needs a kernel of shape \(400, 3000000\); the file holds "
+        r"\(400, 10\)",
+    ),
+    Fault(
+        "model zip bomb: 300 MiB of zeros in one weight",
+        "model",
+        _lazy("bomb.npz", lambda: model_zip_bomb(300)),
+        r"bomb\.npz.*declare 314,\d{3},\d{3} bytes uncompressed, more than the "
+        r"268,435,456",
+    ),
+    Fault(
+        "model zip bomb: 250 MiB of zeros, inside the budget",
+        "model",
+        _lazy("bomb250.npz", lambda: model_zip_bomb(250)),
+        r"bomb250\.npz.*needs a kernel of shape \(400, 10\); the file holds "
+        r"\(65536000,\)",
+    ),
+    Fault(
+        "model weight whose .npy header declares 10**9 floats",
+        "model",
+        _lazy("liar.npz", model_lying_header),
+        r"liar\.npz.*declares 4,000,000,000 bytes of data in a member of",
+    ),
+    Fault(
+        "model input 1x28x27 the first kernel does not fit",
+        "model",
+        _lazy("narrow.npz", lambda: model_bytes(_input_28x27)),
+        r"narrow\.npz.*the kernels cannot run this model on its input 1x28x27: "
+        r"layer 0 \"conv2d\" \(Conv2D\) .*[Oo]utput would be empty",
+    ),
+    Fault(
+        "model NaN weight",
+        "model",
+        _lazy(
+            "nan.npz",
+            lambda: model_bytes(
+                _set_weight(
+                    "weights/005/dense/bias",
+                    np.array([np.nan] * 9 + [np.inf], np.float32),
+                )
+            ),
+        ),
+        r"nan\.npz.*'weights/005/dense/bias' \(10,\) has 10 non-finite values "
+        r"\(9 NaN, 1 inf\)",
+    ),
+    Fault(
+        "model complex weight",
+        "model",
+        _lazy(
+            "complex.npz",
+            lambda: model_bytes(
+                _set_weight("weights/005/dense/bias", np.full(10, 1 + 2j))
+            ),
+        ),
+        r"complex\.npz.*'weights/005/dense/bias' is complex \(complex128\)",
+    ),
+    Fault(
+        "model int weight",
+        "model",
+        _lazy(
+            "int.npz",
+            lambda: model_bytes(_set_weight("weights/005/dense/bias", np.arange(10))),
+        ),
+        r"int\.npz.*has dtype int64; weights are float arrays",
+    ),
+    Fault(
+        "model pickled weight",
+        "model",
+        _lazy("pickle.npz", _pickled_weight),
+        r"pickle\.npz.*pickled Python objects",
+    ),
+    Fault(
+        "model without architecture",
+        "model",
+        _lazy("foreign.npz", _no_architecture),
+        r"foreign\.npz.*no 'architecture' record; the file holds weights",
+    ),
+    Fault(
+        "truncated model",
+        "model",
+        _lazy("cut.npz", lambda: model_bytes()[:3000]),
+        r"cut\.npz.*truncated or not an \.npz",
+    ),
+    Fault(
+        "corrupt model (PNG bytes)",
+        "model",
+        _lazy("png.npz", _small_png),
+        r"png\.npz.*not a convlab model file",
+    ),
+    Fault("folder model", "model", _dir("dir.npz"), r"dir\.npz.*is a folder"),
+    Fault("FIFO model", "model", _fifo("pipe.npz"), r"pipe\.npz.*not a regular"),
 ]
 
 #: The files whose peak memory the test measures in a fresh process.
@@ -559,6 +777,10 @@ WORST = (
     "gzip bomb: 100 labels then 600 MiB of zeros (600 KB of gzip)",
     "4294967295 images declared, gzip",
     "gzip bomb: 256 MiB of zeros, 342,392 images declared (the budget's worth)",
+    "Dense(3,000,000) declared in a 29 KB model",
+    "model zip bomb: 300 MiB of zeros in one weight",
+    "model zip bomb: 250 MiB of zeros, inside the budget",
+    "model weight whose .npy header declares 10**9 floats",
 )
 
 # ----------------------------------------------------------------------------- readers
@@ -568,12 +790,14 @@ def _readers() -> dict[str, tuple[Callable[[Path], object], type[BaseException]]
     from convlab.data.filters import FilterBankError, load_bank
     from convlab.data.images import ImageLoadError, load_image
     from convlab.data.mnist import MnistError, load_mnist, read_idx
+    from convlab.nn.saving import ModelFileError, load_model
 
     return {
         "image": (load_image, ImageLoadError),
         "idx": (read_idx, MnistError),
         "mnist": (load_mnist, MnistError),
         "bank": (load_bank, FilterBankError),
+        "model": (load_model, ModelFileError),
     }
 
 

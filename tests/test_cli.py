@@ -116,3 +116,108 @@ def test_full_mnist_evaluate(full_mnist_dir, tmp_path):
     assert "on 10,000" in out
     model = load_model(path)
     assert np.all(np.isfinite(model.get_weights()[0]))
+
+
+def _never_trains(monkeypatch):
+    """Fail the test if training starts: the checks must come first."""
+    from convlab.nn.model import Sequential
+
+    def refuse(self, xb, yb):
+        raise AssertionError("training started before the --save check")
+
+    monkeypatch.setattr(Sequential, "train_step", refuse)
+
+
+def test_save_onto_a_folder_or_into_a_missing_one_is_refused_before_training(
+    tmp_path, monkeypatch
+):
+    _never_trains(monkeypatch)
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    code, out, err = run("train", "--model", "tiny", "--save", str(folder))
+    assert code == 2
+    assert f"--save: {folder}: is a folder; choose a file name" in err
+    assert "Training" not in out
+    missing = tmp_path / "no" / "m.npz"
+    code, out, err = run("train", "--model", "tiny", "--save", str(missing))
+    assert code == 2
+    assert f"the folder {missing.parent} does not exist" in err
+
+
+def test_save_into_a_read_only_folder_is_refused_before_training(tmp_path, monkeypatch):
+    # root writes anywhere, so the folder's refusal is what os.access reports
+    import os
+
+    _never_trains(monkeypatch)
+    real_access = os.access
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda p, mode: False if str(p) == str(ro) else real_access(p, mode),
+    )
+    code, _, err = run("train", "--model", "tiny", "--save", str(ro / "m.npz"))
+    assert code == 2
+    assert f"no permission to write in {ro}" in err
+
+
+def test_a_failed_save_after_training_keeps_the_model(tmp_path, monkeypatch):
+    """Disk full at the end: the model goes to a fallback path, named on stderr,
+    loadable, with the test accuracy the run printed; exit 1."""
+    import errno
+
+    from convlab.nn import saving
+
+    target = tmp_path / "out" / "m.npz"
+    target.parent.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    real = saving.atomic_write
+
+    def full_disk(path):
+        if str(path) == str(target):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path)
+
+    monkeypatch.setattr(saving, "atomic_write", full_disk)
+    code, out, err = run(
+        "train", "--model", "tiny", "--steps", "3", "--save", str(target)
+    )
+    assert code == 1
+    assert "No space left on device" in err
+    saved = re.search(r"the trained model was saved to (\S+) instead", err)
+    assert saved, err
+    fallback = saved.group(1)
+    assert fallback.startswith(str(work))
+    assert not target.exists()
+    accuracy = re.search(r"Test accuracy: ([\d.]+)%", out).group(1)
+    monkeypatch.setattr(saving, "atomic_write", real)
+    code, out, err = run("evaluate", fallback)
+    assert code == 0, err
+    assert f"test accuracy {accuracy}%" in out
+
+
+def test_evaluate_on_models_it_cannot_run(tmp_path):
+    from convlab.nn import Dense, Flatten, Sequential
+
+    narrow = Sequential(
+        [Flatten(input_shape=(1, 28, 27)), Dense(10, activation="softmax")]
+    )
+    narrow.save(tmp_path / "narrow.npz")
+    code, out, err = run("evaluate", str(tmp_path / "narrow.npz"))
+    assert code == 1
+    assert "the model takes input 1x28x27; MNIST images are 1x28x28" in err
+    assert "Traceback" not in err
+    assert out == ""
+
+    nan = Sequential([Flatten(input_shape=(1, 28, 28)), Dense(10)])
+    weights = nan.get_weights()
+    weights[0][3, 4] = np.nan
+    nan.set_weights(weights)
+    nan.save(tmp_path / "nan.npz")
+    code, out, err = run("evaluate", str(tmp_path / "nan.npz"))
+    assert code == 1
+    assert "has 1 non-finite values (1 NaN, 0 inf)" in err
+    assert out == ""

@@ -27,7 +27,7 @@ def test_reader_handles_the_fault(fault, tmp_path):
 
 def test_catalogue_covers_every_reader_and_kind():
     readers = {f.reader for f in fc.CATALOGUE}
-    assert readers == {"image", "idx", "mnist", "bank"}
+    assert readers == {"image", "idx", "mnist", "bank", "model"}
     names = " ".join(f.name for f in fc.CATALOGUE).lower()
     for kind in (
         "truncated",

@@ -164,7 +164,9 @@ def test_wrong_weight_shape(saved, tmp_path):
 
     bad = _rewrite(saved, tmp_path / "shape.npz", change)
     with pytest.raises(
-        ModelFileError, match=r"Weight array 0 must have shape \(8, 1, 3, 3\)"
+        ModelFileError,
+        match=r'layer 0 "conv2d" \(Conv2D\) needs a kernel of shape \(8, 1, 3, 3\); '
+        r"the file holds \(8, 1, 5, 5\)",
     ):
         load_model(bad)
 

@@ -227,7 +227,7 @@ def test_size_formula_text():
         (
             lambda: conv2d_output_shape((5, 5), (0, 3)),
             ValueError,
-            r"`kernel_size` must be a positive int.*Received: kernel_size=\(0, 3\)",
+            r"`kernel_hw` must be a positive int.*Received: kernel_hw=\(0, 3\)",
         ),
         (
             lambda: conv2d_output_shape((5, 5), (3, 3), 1, "full"),

@@ -56,6 +56,17 @@ FORMAT = "convlab.model"
 VERSION = 1
 ARCHITECTURE_KEY = "architecture"
 
+#: The most bytes a model file's arrays may declare, uncompressed (all members
+#: together), and the architecture record alone: checked from the zip directory and
+#: each array's .npy header before anything is inflated (a 7 MB zip bomb read a
+#: 1.5 GB member). LeNet-5 is 0.25 MB; 256 MiB is 64 million float32 weights.
+MAX_MODEL_BYTES = 256 * 2**20
+MAX_ARCHITECTURE_BYTES = 2**20
+MAX_MODEL_MEMBERS = 10_000
+#: The most values one sample's activations may have at any layer: a model whose
+#: layer asks for more cannot be evaluated in a useful batch (64 MiB a sample).
+MAX_ACTIVATION_VALUES = 16 * 2**20
+
 
 class ModelFileError(ValueError):
     """A model file is missing, truncated, foreign or malformed."""
@@ -115,6 +126,10 @@ def read_model_file(
         malformed JSON, or weights that do not match the architecture's list.
     """
     p = Path(path)
+    if p.is_dir():
+        raise _fail(p, "it is a folder, not a model file.")
+    if p.exists() and not p.is_file():  # a FIFO would block the open below
+        raise _fail(p, "not a regular file (a named pipe or a device?).")
     if not p.is_file():
         raise _fail(p, "no such file.")
     try:
@@ -132,15 +147,10 @@ def read_model_file(
                     f"arrays), and this file starts with {magic!r}.",
                 )
             fh.seek(0)
+            _check_members(p, fh)
+            fh.seek(0)
             with np.load(fh, allow_pickle=False) as archive:
                 keys = list(archive.files)
-                if ARCHITECTURE_KEY not in keys:
-                    raise _fail(
-                        p,
-                        "not a convlab model (no 'architecture' record; the file holds "
-                        f"{', '.join(keys[:5]) or 'nothing'}"
-                        f"{'...' if len(keys) > 5 else ''}).",
-                    )
                 arrays = {key: archive[key] for key in keys}
     except ModelFileError:
         raise
@@ -178,7 +188,160 @@ def read_model_file(
         raise _fail(
             p, "the weight arrays do not match the architecture's list of weights."
         )
+    for key, array in arrays.items():
+        _check_weight(p, key, array)
     return architecture, arrays
+
+
+def _check_members(p: Path, fh: Any) -> None:
+    """The zip directory and each array's .npy header, before any inflating: keys
+    first (the architecture present, only .npy members), then declared sizes against
+    :data:`MAX_MODEL_BYTES`; an array whose header asks for more bytes than its member
+    declares is refused too (numpy allocates from the header)."""
+    with zipfile.ZipFile(fh) as archive:
+        infos = archive.infolist()
+        names = [info.filename for info in infos]
+        if f"{ARCHITECTURE_KEY}.npy" not in names:
+            keys = [n.removesuffix(".npy") for n in names]
+            raise _fail(
+                p,
+                "not a convlab model (no 'architecture' record; the file holds "
+                f"{', '.join(keys[:5]) or 'nothing'}"
+                f"{'...' if len(keys) > 5 else ''}).",
+            )
+        if len(infos) > MAX_MODEL_MEMBERS:
+            raise _fail(
+                p,
+                f"it holds {len(infos):,} arrays, more than the "
+                f"{MAX_MODEL_MEMBERS:,} a model file may have.",
+            )
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_MODEL_BYTES:
+            raise _fail(
+                p,
+                f"its arrays declare {declared:,} bytes uncompressed, more than the "
+                f"{MAX_MODEL_BYTES:,} a model file may hold.",
+            )
+        for info in infos:
+            if not info.filename.endswith(".npy") or info.is_dir():
+                raise _fail(p, f"member {info.filename!r} is not an .npy array.")
+            limit = (
+                MAX_ARCHITECTURE_BYTES
+                if info.filename == f"{ARCHITECTURE_KEY}.npy"
+                else MAX_MODEL_BYTES
+            )
+            if info.file_size > limit:
+                raise _fail(
+                    p,
+                    f"member {info.filename!r} declares {info.file_size:,} bytes, "
+                    f"more than the {limit:,} allowed.",
+                )
+            with archive.open(info) as member:
+                needed = _npy_bytes(p, info.filename, member)
+            if needed > info.file_size:
+                raise _fail(
+                    p,
+                    f"array {info.filename!r} declares {needed:,} bytes of data in "
+                    f"a member of {info.file_size:,} bytes.",
+                )
+
+
+def _npy_bytes(p: Path, name: str, member: Any) -> int:
+    """Data bytes an .npy header declares (shape times item size)."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(member)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(member)
+        else:
+            shape, _, dtype = fmt.read_array_header_2_0(member)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
+            raise _fail(
+                p, "it contains pickled Python objects, which convlab never loads."
+            ) from None
+        raise _fail(p, f"array {name!r} has no valid .npy header ({exc}).") from None
+    count = 1
+    for v in shape:
+        count *= int(v)
+    return count * dtype.itemsize
+
+
+def _check_weight(p: Path, key: str, array: np.ndarray) -> None:
+    """Real floating weights only, and every value finite: complex weights would lose
+    their imaginary part, and a NaN weight only shows as "accuracy 10% (loss nan)"."""
+    if array.dtype.kind == "c":
+        raise _fail(
+            p,
+            f"weight {key!r} is complex ({array.dtype}); weights are real numbers "
+            "(the imaginary part would be lost).",
+        )
+    if array.dtype.kind != "f":
+        raise _fail(
+            p, f"weight {key!r} has dtype {array.dtype}; weights are float arrays."
+        )
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = int(array.size - np.count_nonzero(finite))
+        nans = int(np.count_nonzero(np.isnan(array)))
+        raise _fail(
+            p,
+            f"weight {key!r} {array.shape} has {bad:,} non-finite values "
+            f"({nans:,} NaN, {bad - nans:,} inf); a model with them cannot predict.",
+        )
+
+
+def _check_plan(p: Path, layers: list, input_shape: Any, arrays: dict) -> None:
+    """Walk the layers' shapes from the saved input shape without building anything:
+    every layer must accept its input (else the reason, naming the layer), its
+    activations stay under :data:`MAX_ACTIVATION_VALUES` a sample, and each kernel's
+    shape must be the one the file holds, so building allocates no more than the file
+    declared (Dense(3,000,000) in a 29 KB file peaked at 13.8 GB)."""
+    from .data_adapter import sample_shape
+
+    try:
+        shape = sample_shape(tuple(input_shape))
+    except (TypeError, ValueError) as exc:
+        raise _fail(
+            p, f"the saved input shape {input_shape!r} is invalid: {exc}"
+        ) from None
+    shape0 = shape
+    for i, layer in enumerate(layers):
+        label = f'layer {i} "{layer.name or type(layer).__name__.lower()}"'
+        try:
+            out = tuple(int(v) for v in layer.compute_output_shape(shape))
+        except ValueError as exc:
+            raise _fail(
+                p,
+                "the kernels cannot run this model on its input "
+                f"{'x'.join(str(v) for v in shape0)}: "
+                f"{label} ({type(layer).__name__}) {exc}",
+            ) from None
+        values = 1
+        for v in out:
+            values *= v
+        if values > MAX_ACTIVATION_VALUES:
+            raise _fail(
+                p,
+                f"{label} ({type(layer).__name__}) would output "
+                f"{values:,} values a sample, more than the "
+                f"{MAX_ACTIVATION_VALUES:,} allowed.",
+            )
+        kernel_shape = getattr(layer, "_kernel_shape", None)
+        if kernel_shape is not None:
+            expected = tuple(int(v) for v in kernel_shape(shape))
+            prefix = f"weights/{i:03d}/"
+            keys = [k for k in arrays if k.startswith(prefix) and k.endswith("/kernel")]
+            key = keys[0] if len(keys) == 1 else f"{prefix}.../kernel"
+            held = arrays.get(key)
+            if held is None or held.shape != expected:
+                raise _fail(
+                    p,
+                    f"{label} ({type(layer).__name__}) needs a kernel "
+                    f"of shape {expected}; the file holds "
+                    f"{'none' if held is None else held.shape} under {key!r}.",
+                )
+        shape = out
 
 
 def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential:
@@ -195,12 +358,20 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     try:
         config = architecture["model"]
         model = Sequential(name=config["name"], seed=config["seed"])
+        layers = []
         for entry in config["layers"]:
             cls = LAYER_CLASSES.get(entry["class_name"])
             if cls is None:
                 raise _fail(p, f"unknown layer class {entry['class_name']!r}.")
-            model.add(cls.from_config(dict(entry["config"])))
-        if config["input_shape"] is not None and not model.built:
+            layers.append(cls.from_config(dict(entry["config"])))
+        # checked before any add(): a first layer with an input shape builds there
+        input_shape = config["input_shape"]
+        if input_shape is None and layers:
+            input_shape = layers[0].declared_input_shape
+        if input_shape is not None:
+            _check_plan(p, layers, input_shape, arrays)
+        for layer in layers:
+            model.add(layer)
             model.build(tuple(config["input_shape"]))
         items = weight_items(model)
         if [key for key, _ in items] != architecture["weights"]:
