@@ -233,14 +233,16 @@ class MainWindow(QMainWindow):
             return
         self.busy.setRange(0, total)
         self.busy.setValue(done)
-        self.busy.setFormat(f"{done} of {total} kernels")
-        self.busy.setToolTip(
+        self.busy.setFormat("%v of %m compiled")
+        tip = (
             "Compiling the numba kernels (first launch only; later launches load "
             "them from the cache). Maps are computed with NumPy meanwhile."
         )
-        self.statusBar().showMessage(
-            f"Compiling kernels {done + 1} of {total} ({name})…"
-        )
+        self.busy.setToolTip(tip)
+        # a permanent label: transient status messages must not hide the progress
+        self.warm_label.setText(f"Compiling kernels {done + 1} of {total} ({name})…")
+        self.warm_label.setToolTip(tip)
+        self.warm_label.show()
 
     def _on_warmup_finished(self, completed: object) -> None:
         if not completed:
