@@ -96,9 +96,18 @@ BACKENDS = ("kernels", "numpy", "auto")
 compile), or NumPy until the explorer's kernels are compiled (a first launch)."""
 
 
-def _resolve_backend(backend: str) -> str:
+# the warm-up step after which "auto" takes the kernels for each operation
+_STEP = {
+    "conv": "conv forward",
+    "relu": "relu",
+    "max": "max pooling",
+    "avg": "average pooling",
+}
+
+
+def _resolve_backend(backend: str, op: str = "conv") -> str:
     if backend == "auto":
-        return "kernels" if _warmup.is_warm("explorer") else "numpy"
+        return "kernels" if _warmup.is_done(_STEP[op]) else "numpy"
     if backend not in BACKENDS:
         raise ValueError(
             f"`backend` must be one of {', '.join(map(repr, BACKENDS))}. "
@@ -115,7 +124,7 @@ def activate(
     if name == "none":
         return z
     if name == "relu":
-        if _resolve_backend(backend) == "numpy":
+        if _resolve_backend(backend, "relu") == "numpy":
             return fallback.relu(z)
         return kernels.relu(z)
     if name == "leaky_relu":
@@ -215,8 +224,9 @@ def compute(
         Reuse the stages whose settings did not change since the last call with this
         cache (the same image object, the same filters, ...).
     backend : {"kernels", "numpy", "auto"}
-        See :data:`BACKENDS`. Results agree within float32 rounding; the backend is
-        part of the cache key, so a change of backend recomputes.
+        See :data:`BACKENDS`; "auto" decides per operation (conv, ReLU, max, average
+        pooling), by whether its warm-up step is done. Results agree within float32
+        rounding; the backend is part of the cache keys, so a change recomputes.
 
     Returns
     -------
@@ -229,8 +239,12 @@ def compute(
         When the plan reports a problem (nothing is computed).
     """
     start = time.perf_counter()
-    use = _resolve_backend(backend)
-    ops = fallback if use == "numpy" else kernels
+    _resolve_backend(backend)  # checked before any work
+    use = {op: _resolve_backend(backend, op) for op in _STEP}
+
+    def ops(op: str):
+        return fallback if use[op] == "numpy" else kernels
+
     if cache is None:
         cache = ComputeCache()
     x = cache.image(image)
@@ -258,7 +272,7 @@ def compute(
             settings.channels,
         )
         key: tuple = (
-            use,
+            use["conv"],
             tuple(settings.filters[i].kernel.tobytes() for i in members),
             tuple(settings.filters[i].bias for i in members),
             conv_args,
@@ -267,7 +281,7 @@ def compute(
         if conv_entry is None:
             weight = np.stack([settings.filters[i].kernel[None] for i in members])
             bias = np.array([settings.filters[i].bias for i in members], np.float32)
-            conv = ops.conv2d(
+            conv = ops("conv").conv2d(
                 mixed[None],
                 weight,
                 bias,
@@ -280,11 +294,11 @@ def compute(
             cache.put("conv", shape, key, conv_entry)
         conv, conv_max = conv_entry
 
-        key = (key, settings.activation, slope)
+        key = (key, use["relu"], settings.activation, slope)
         act_entry = cache.get("activation", shape, key)
         if act_entry is None:
             act = activate(
-                conv, settings.activation, settings.negative_slope, backend=use
+                conv, settings.activation, settings.negative_slope, backend=use["relu"]
             )
             act_max = conv_max if act is conv else _abs_max(act[0])
             act_entry = (act, act_max)
@@ -302,13 +316,13 @@ def compute(
                 settings.pool_padding_arg(),
                 settings.ceil_mode,
             )
-            key = (key, settings.pool, pool_args)
+            key = (key, use[settings.pool], settings.pool, pool_args)
             pool_entry = cache.get("pooled", shape, key)
             if pool_entry is None:
                 if settings.pool == "max":
-                    pooled, indices = ops.max_pool2d(act, *pool_args)
+                    pooled, indices = ops("max").max_pool2d(act, *pool_args)
                 else:
-                    pooled = ops.avg_pool2d(act, *pool_args)
+                    pooled = ops("avg").avg_pool2d(act, *pool_args)
                 pool_entry = (pooled, indices, _abs_max(pooled[0]))
                 cache.put("pooled", shape, key, pool_entry)
             pooled, indices, pool_max = pool_entry
