@@ -15,15 +15,18 @@ from typing import Any
 import numpy as np
 
 import kernels
+from kernels import _warmup
 
+from . import fallback
 from .planning import Plan, plan
-from .settings import ACTIVATIONS, Filter, InvalidSettings, Settings
+from .settings import ACTIVATIONS, InvalidSettings, Settings
 
 __all__ = [
     "FilterMaps",
     "Group",
     "Result",
     "ComputeCache",
+    "BACKENDS",
     "activate",
     "compute",
     "warmup",
@@ -88,11 +91,41 @@ def _as_chw(image: np.ndarray) -> np.ndarray:
     return x
 
 
-def activate(z: np.ndarray, name: str, negative_slope: float = 0.1) -> np.ndarray:
-    """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions."""
+BACKENDS = ("kernels", "numpy", "auto")
+"""``compute(backend=...)``: numba kernels, their NumPy twins (:mod:`.fallback`, no
+compile), or NumPy until the explorer's kernels are compiled (a first launch)."""
+
+
+# the warm-up step after which "auto" takes the kernels for each operation
+_STEP = {
+    "conv": "conv forward",
+    "relu": "relu",
+    "max": "max pooling",
+    "avg": "average pooling",
+}
+
+
+def _resolve_backend(backend: str, op: str = "conv") -> str:
+    if backend == "auto":
+        return "kernels" if _warmup.is_done(_STEP[op]) else "numpy"
+    if backend not in BACKENDS:
+        raise ValueError(
+            f"`backend` must be one of {', '.join(map(repr, BACKENDS))}. "
+            f"Received: backend={backend!r}"
+        )
+    return backend
+
+
+def activate(
+    z: np.ndarray, name: str, negative_slope: float = 0.1, *, backend: str = "kernels"
+) -> np.ndarray:
+    """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions
+    (``backend="numpy"``: ReLU by NumPy; the others are NumPy in kernels already)."""
     if name == "none":
         return z
     if name == "relu":
+        if _resolve_backend(backend, "relu") == "numpy":
+            return fallback.relu(z)
         return kernels.relu(z)
     if name == "leaky_relu":
         return kernels.leaky_relu(z, float(negative_slope))
@@ -172,7 +205,11 @@ class ComputeCache:
 
 
 def compute(
-    image: np.ndarray, settings: Settings, *, cache: ComputeCache | None = None
+    image: np.ndarray,
+    settings: Settings,
+    *,
+    cache: ComputeCache | None = None,
+    backend: str = "kernels",
 ) -> Result:
     """Convolution -> activation -> pooling for every filter of ``settings``.
 
@@ -186,6 +223,10 @@ def compute(
     cache : ComputeCache, optional
         Reuse the stages whose settings did not change since the last call with this
         cache (the same image object, the same filters, ...).
+    backend : {"kernels", "numpy", "auto"}
+        See :data:`BACKENDS`; "auto" decides per operation (conv, ReLU, max, average
+        pooling), by whether its warm-up step is done. Results agree within float32
+        rounding; the backend is part of the cache keys, so a change recomputes.
 
     Returns
     -------
@@ -198,6 +239,12 @@ def compute(
         When the plan reports a problem (nothing is computed).
     """
     start = time.perf_counter()
+    _resolve_backend(backend)  # checked before any work
+    use = {op: _resolve_backend(backend, op) for op in _STEP}
+
+    def ops(op: str):
+        return fallback if use[op] == "numpy" else kernels
+
     if cache is None:
         cache = ComputeCache()
     x = cache.image(image)
@@ -225,6 +272,7 @@ def compute(
             settings.channels,
         )
         key: tuple = (
+            use["conv"],
             tuple(settings.filters[i].kernel.tobytes() for i in members),
             tuple(settings.filters[i].bias for i in members),
             conv_args,
@@ -233,7 +281,7 @@ def compute(
         if conv_entry is None:
             weight = np.stack([settings.filters[i].kernel[None] for i in members])
             bias = np.array([settings.filters[i].bias for i in members], np.float32)
-            conv = kernels.conv2d(
+            conv = ops("conv").conv2d(
                 mixed[None],
                 weight,
                 bias,
@@ -246,10 +294,12 @@ def compute(
             cache.put("conv", shape, key, conv_entry)
         conv, conv_max = conv_entry
 
-        key = (key, settings.activation, slope)
+        key = (key, use["relu"], settings.activation, slope)
         act_entry = cache.get("activation", shape, key)
         if act_entry is None:
-            act = activate(conv, settings.activation, settings.negative_slope)
+            act = activate(
+                conv, settings.activation, settings.negative_slope, backend=use["relu"]
+            )
             act_max = conv_max if act is conv else _abs_max(act[0])
             act_entry = (act, act_max)
             cache.put("activation", shape, key, act_entry)
@@ -266,13 +316,13 @@ def compute(
                 settings.pool_padding_arg(),
                 settings.ceil_mode,
             )
-            key = (key, settings.pool, pool_args)
+            key = (key, use[settings.pool], settings.pool, pool_args)
             pool_entry = cache.get("pooled", shape, key)
             if pool_entry is None:
                 if settings.pool == "max":
-                    pooled, indices = kernels.max_pool2d(act, *pool_args)
+                    pooled, indices = ops("max").max_pool2d(act, *pool_args)
                 else:
-                    pooled = kernels.avg_pool2d(act, *pool_args)
+                    pooled = ops("avg").avg_pool2d(act, *pool_args)
                 pool_entry = (pooled, indices, _abs_max(pooled[0]))
                 cache.put("pooled", shape, key, pool_entry)
             pooled, indices, pool_max = pool_entry
@@ -307,24 +357,7 @@ def compute(
     )
 
 
-def warmup() -> None:
-    """Compile every kernel the explorer uses (tiny inputs; safe on a worker thread)."""
-    x = np.random.default_rng(0).random((3, 9, 9), dtype=np.float32)
-    flt = (
-        Filter("w", np.ones((3, 3), np.float32)),
-        Filter("v", np.ones((2, 3), np.float32)),
-    )
-    for pool in ("max", "avg", "none"):
-        for activation in ACTIVATIONS:
-            compute(x, Settings(filters=flt, pool=pool, activation=activation))
-    compute(
-        x,
-        Settings(
-            filters=flt,
-            padding="explicit",
-            padding_mode="reflect",
-            pool_size=(3, 3),
-            pool_stride=(1, 1),
-        ),
-    )
-    kernels.warmup()
+def warmup(progress=None) -> None:
+    """Compile every kernel, the explorer's first (see :func:`kernels.warmup`;
+    ``progress(done, total, name)``; safe on a worker thread)."""
+    kernels.warmup(progress)

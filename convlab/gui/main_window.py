@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -40,6 +41,17 @@ PREFERRED_SIZE = QSize(1500, 950)
 MIN_SIZE = QSize(800, 560)  # below 1024x768 minus a task bar
 WINDOW_TITLE = "convlab — see what convolutions do"
 SCENE_FILTER = "convlab scenes (*.convlab);;All files (*)"
+
+
+class _Cancelled(Exception):
+    """Ends the warm-up between two steps when the window closes."""
+
+
+class _WarmupRelay(QObject):
+    """Carries the warm-up's ``progressed(done, total, name)`` from its worker thread
+    to the window (connected to a MainWindow method: runs on the GUI thread)."""
+
+    progressed = Signal(int, int, str)
 
 
 def _trainer_class():
@@ -456,23 +468,75 @@ class MainWindow(QMainWindow):
 
     # -- warm-up ---------------------------------------------------------------------
     def _start_warmup(self) -> None:
-        self.statusBar().showMessage(WARMING_TEXT)
+        """Compile the kernels one by one on a thread of our own, with progress.
+
+        The explorer computes at once: with NumPy until its kernels are compiled
+        (``explore.compute(backend="auto")``), so a first launch shows maps in seconds.
+        The warm-up has its own one-thread pool, so it never takes a slot of the global
+        pool the explorer's computes and the trainer's data loading run on.
+        """
+        self.statusBar().showMessage(WARMING_TEXT, 3000)
+        self.warm_label = QLabel(WARMING_TEXT)
+        self.statusBar().insertPermanentWidget(0, self.warm_label)
+        self.busy.setRange(0, 0)
         self.busy.show()
-        task = Task(warmup_explorer)
+        self._warm_relay = _WarmupRelay()
+        self._warm_relay.progressed.connect(self._on_warmup_progressed)
+        self._warm_cancel = threading.Event()
+        task = Task(self._run_warmup)
         task.signals.finished.connect(self._on_warmup_finished)
         task.signals.failed.connect(self._on_warmup_failed)
         self._warm_task = task
-        task.start()
+        self._warm_pool = QThreadPool()
+        self._warm_pool.setMaxThreadCount(1)
+        self._warm_pool.start(task)
+        self.explorer.set_kernels_ready()
 
-    def _on_warmup_finished(self, _result: object) -> None:
+    def _run_warmup(self) -> bool:
+        """On the warm-up's thread: False if the window closed before the end."""
+        try:
+            warmup_explorer(self._warmup_progress)
+        except _Cancelled:
+            return False
+        return True
+
+    def _warmup_progress(self, done: int, total: int, name: str) -> None:
+        """The warm-up's callback, on its worker thread: data only, via the relay."""
+        if self._warm_cancel.is_set():
+            raise _Cancelled("the window closed")
+        self._warm_relay.progressed.emit(done, total, name)
+
+    def _on_warmup_progressed(self, done: int, total: int, name: str) -> None:
+        if self._warm_task is None or done >= total:
+            return
+        self.busy.setRange(0, total)
+        self.busy.setValue(done)
+        self.busy.setFormat("%v of %m compiled")
+        tip = (
+            "Compiling the numba kernels (first launch only; later launches load "
+            "them from the cache). Maps are computed with NumPy meanwhile."
+        )
+        self.busy.setToolTip(tip)
+        # a permanent label: transient status messages must not hide the progress
+        self.warm_label.setText(f"Compiling kernels {done + 1} of {total} ({name})…")
+        self.warm_label.setToolTip(tip)
+        self.warm_label.show()
+
+    def _on_warmup_finished(self, completed: object) -> None:
+        if not completed:
+            return
         self._warm_task = None
+        self.warm_label.hide()
         self.statusBar().showMessage("Kernels ready.", 3000)
         self.busy.hide()
         self.kernels_warmed.emit(True)
         self.explorer.set_kernels_ready()
 
     def _on_warmup_failed(self, message: str) -> None:
+        if self._warm_cancel.is_set():
+            return
         self._warm_task = None
+        self.warm_label.hide()
         self.busy.hide()
         self.statusBar().showMessage(
             f"Kernel warm-up failed ({message}); computing anyway.", 10000
@@ -504,6 +568,7 @@ class MainWindow(QMainWindow):
         if self.trainer is not None and hasattr(self.trainer, "shutdown"):
             self.trainer.shutdown()
         self.explorer.shutdown()
+        self._stop_warmup()
         super().closeEvent(event)
 
     # -- scenes and lectures ---------------------------------------------------------
@@ -632,3 +697,9 @@ class MainWindow(QMainWindow):
 
     def _on_lecture_position_changed(self, text: str) -> None:
         self.setWindowTitle(f"{text} — convlab" if text else WINDOW_TITLE)
+
+    def _stop_warmup(self) -> None:
+        pool = getattr(self, "_warm_pool", None)
+        if pool is not None:  # a compile cannot be interrupted: let the step end
+            self._warm_cancel.set()
+            pool.waitForDone(60_000)

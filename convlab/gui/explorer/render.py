@@ -84,7 +84,9 @@ class Renderer:
         clip_percentile: float | None = None,
     ) -> Rendered:
         start = time.perf_counter()
-        result = explore.compute(image, settings, cache=self.cache)
+        # NumPy until the explorer's kernels are compiled: maps on a first launch
+        # without waiting for numba (kernels._warmup)
+        result = explore.compute(image, settings, cache=self.cache, backend="auto")
         return self.render(result, shared, start, colormap, clip_percentile)
 
     def render(
@@ -198,11 +200,16 @@ def compute_and_render(
     return Renderer()(image, settings, shared, colormap, clip_percentile)
 
 
-def warmup() -> None:
-    """Compile every kernel (the trainer's backward passes too).
+def warmup(progress=None) -> None:
+    """Compile every kernel, the explorer's first, then the trainer's backward passes.
 
-    Safe on a worker thread. Loading compiled code holds the GIL, so doing it all at
-    start-up keeps the first training steps from stalling the GUI (the latency bench
-    saw 55 ms event-loop stalls without it, 40 ms with it).
+    ``progress(done, total, name)`` is called before each step and at the end (see
+    :func:`kernels.warmup`). Runs as a background warm-up: a trainer that needs its
+    kernels now (``kernels._warmup.prioritize``) goes first between two steps. Safe on
+    a worker thread. Loading compiled code holds the GIL, so doing it all at start-up
+    keeps the first training steps from stalling the GUI (the latency bench saw 55 ms
+    event-loop stalls without it, 40 ms with it).
     """
-    explore.warmup()  # runs kernels.warmup() too; do not call it again here
+    from kernels import _warmup
+
+    _warmup.warmup(progress, background=True)

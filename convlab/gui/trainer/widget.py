@@ -52,6 +52,7 @@ from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
 from .draw_panel import DrawPanel
 from .model_editor import ModelEditor
 from .panels import ActivationsTab, ResultsPanel, TrainingTab
+from .warming import CompileEvent, session_events
 
 __all__ = ["TrainerWidget"]
 
@@ -61,7 +62,7 @@ _ACTIVATIONS_TAB = 2
 def _is_urgent(event: Any) -> bool:
     """Epoch results and evaluations go out at once rather than waiting for the
     throttle."""
-    return isinstance(event, (EpochEvent, EvaluationEvent, FinishedEvent))
+    return isinstance(event, (EpochEvent, EvaluationEvent, FinishedEvent, CompileEvent))
 
 
 class TrainerWidget(QWidget):
@@ -421,7 +422,10 @@ class TrainerWidget(QWidget):
         s = self.settings()
         session = self.run.begin(s)
         self.curves.set_epoch_span(self.run.epochs_done + s.epochs)
-        worker = GeneratorWorker(session.events, max_rate=30, urgent=_is_urgent)
+        # the kernels the first step needs compile first, with progress (warming.py)
+        worker = GeneratorWorker(
+            lambda: session_events(session), max_rate=30, urgent=_is_urgent
+        )
         worker.yielded.connect(self._on_worker_yielded)
         worker.failed.connect(self._on_worker_failed)
         worker.finished.connect(self._on_worker_finished)
@@ -514,6 +518,8 @@ class TrainerWidget(QWidget):
             elif isinstance(ev, EvaluationEvent):
                 run.record(ev)
                 self.results.show_evaluation(ev, run.x_test)
+            elif isinstance(ev, CompileEvent):
+                self._show_compile_progress(ev)
             elif isinstance(ev, BusyEvent):
                 self.run_panel.speed_label.setText(
                     f"{ev.what} {ev.done:,} / {ev.total:,} test images"
@@ -521,6 +527,14 @@ class TrainerWidget(QWidget):
             elif isinstance(ev, FinishedEvent) and ev.stopped and ev.reason:
                 self._message(f"Training ended early: {ev.reason}", 15000)
         self._show_progress()
+
+    def _show_compile_progress(self, ev: CompileEvent) -> None:
+        """Before the first step: which pass of the model compiles, n of total."""
+        text = ev.text()
+        self.run_panel.speed_label.setText(text)
+        if ev.done < ev.total:
+            self.run_panel.progress.setFormat(f"compiling {ev.done} of {ev.total}")
+        self._message(text[:1].upper() + text[1:], 0 if ev.done < ev.total else 2000)
 
     def _show_progress(self) -> None:
         if self.run.state != RunState.PAUSED:
