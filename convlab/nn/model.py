@@ -89,8 +89,6 @@ class Sequential(Trainer):
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
         super().__init__()  # compile state
-        #: index of the first layer with parameters: backward stops there
-        self.first_trainable = 0
         for layer in layers or ():
             self.add(layer)
 
@@ -149,11 +147,6 @@ class Sequential(Trainer):
             layer.build(shape, np.random.default_rng([self.seed, i]))
             assert layer.output_shape is not None
             shape = layer.output_shape
-        self.first_trainable = next(
-            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers)
-        )
-        for i, layer in enumerate(self.layers):
-            layer.need_input_grad = i > self.first_trainable
 
     @property
     def output_shape(self) -> tuple[int, ...] | None:
@@ -214,12 +207,23 @@ class Sequential(Trainer):
         return sum(layer.count_params() for layer in self.layers)
 
     @property
+    def trainable(self) -> bool:
+        """False when every layer is frozen. Setting it sets every layer's
+        ``trainable`` (Keras: ``model.trainable = False`` freezes the whole model)."""
+        return any(layer.trainable for layer in self.layers) or not self.layers
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return [p for layer in self.layers for p in layer.params.values()]
+        return [p for layer in self.layers for p in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        return [s for layer in self.layers for s in layer.state.values()]
+        return [s for layer in self.layers for s in layer.non_trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]

@@ -3,8 +3,7 @@ mixin: ``compile``, the per-batch ``train_step`` / ``test_step`` / ``predict_ste
 and ``fit_events`` (the training loop as a generator of event records) with ``fit``,
 ``evaluate`` and ``predict`` on top.
 
-The host class provides ``layers``, ``output_shape``, ``first_trainable`` (index of
-the first layer with parameters: backward stops there) and
+The host class provides ``layers``, ``output_shape`` and
 ``input_layout(x, what)`` (checks ``x`` against the model, building it on first
 sight). Input handling is :mod:`convlab.nn.data_adapter`'s; argument checks are
 :mod:`convlab.nn.validation`'s.
@@ -65,7 +64,6 @@ class Trainer:
     """
 
     layers: list[Layer]
-    first_trainable: int
     seed: int
 
     def __init__(self) -> None:
@@ -116,6 +114,22 @@ class Trainer:
         return self.loss.check_labels(y, n, out[0])
 
     # ------------------------------------------------------------------ per batch
+    @property
+    def first_trainable(self) -> int:
+        """Index of the first layer that training updates (has parameters and is not
+        frozen); backward stops there. ``len(layers)`` when nothing trains."""
+        return next(
+            (
+                i
+                for i, layer in enumerate(self.layers)
+                if layer.params and layer.trainable
+            ),
+            len(self.layers),
+        )
+
+    def _trainable_layers(self) -> list[Layer]:
+        return [layer for layer in self.layers if layer.trainable and layer.params]
+
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         with one_blas_thread():  # see convlab/_threads.py
             for layer in self.layers:
@@ -145,12 +159,15 @@ class Trainer:
         batch's mean loss and the model's output. Moving statistics (BatchNormalization)
         update.
         """
+        first = self.first_trainable
+        for i, layer in enumerate(self.layers):
+            layer.need_input_grad = i > first
         with one_blas_thread():  # see convlab/_threads.py
             out = self._forward(xb, training=True)
             loss, grad_out, fused = self.loss_and_gradient(out, yb)
             grad: np.ndarray | None = grad_out
             last = len(self.layers) - 1
-            for i in range(last, self.first_trainable - 1, -1):
+            for i in range(last, first - 1, -1):
                 layer = self.layers[i]
                 assert grad is not None  # only the first trainable layer gives None
                 grad = (
@@ -169,7 +186,7 @@ class Trainer:
         assert self.optimizer is not None
         self.optimizer.apply_gradients(  # element-wise: no BLAS
             (layer.grads[key], param)
-            for layer in self.layers
+            for layer in self._trainable_layers()
             for key, param in layer.params.items()
         )
         return loss, _correct(out, yb) / len(xb)

@@ -28,6 +28,7 @@ __all__ = [
     "padding_mode",
     "positive_int",
     "positive_float",
+    "non_negative_float",
     "unit_float",
     "seed_value",
     "layer_instance",
@@ -70,6 +71,17 @@ def positive_float(value: object, name: str) -> float:
         or not float(value) > 0
     ):
         raise ValueError(f"`{name}` must be a float > 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def non_negative_float(value: object, name: str) -> float:
+    """``value`` as a float >= 0 (bools refused)."""
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not float(value) >= 0
+    ):
+        raise ValueError(f"`{name}` must be a float >= 0. Received: {name}={value!r}")
     return float(value)
 
 
