@@ -102,6 +102,19 @@ class Layer:
         derived from its seed, so a run repeats bit for bit). Nothing to do here;
         :class:`~convlab.nn.Dropout` keeps it for its masks."""
 
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """On a symbolic tensor (``Input(...)`` or a layer's output): the output
+        tensor, for ``Model(inputs, outputs)``. On an array: ``forward`` (the layer is
+        built from the array's per-sample shape when it is not built yet)."""
+        from .functional import SymbolicTensor, call_symbolic
+
+        if isinstance(x, SymbolicTensor | list | tuple):
+            return call_symbolic(self, x)
+        x = np.ascontiguousarray(x, np.float32)
+        if not self.built:
+            self.build(x.shape[1:])
+        return self.forward(x, training)
+
     # ------------------------------------------------------------------ maths
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError

@@ -12,6 +12,7 @@ from . import validation
 from .base_layer import KernelBiasLayer, Layer, shape_text
 
 __all__ = [
+    "InputLayer",
     "Flatten",
     "Dense",
     "Activation",
@@ -22,6 +23,22 @@ __all__ = [
 
 
 # ======================================================================= Flatten, Dense
+
+
+class InputLayer(Layer):
+    """The identity, standing for the model's input (Keras lists it first in a
+    functional model's ``layers``)."""
+
+    base_name = "input_layer"
+
+    def __init__(self, input_shape: object = None, name: str | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
 
 
 class Flatten(Layer):

@@ -32,6 +32,7 @@ __all__ = [
     "is_channels_last",
     "sample_shape",
     "split_validation",
+    "to_categorical",
     "to_model_input",
 ]
 
@@ -130,6 +131,42 @@ def to_model_input(xb: np.ndarray, layout: str) -> np.ndarray:
     if xb.dtype == np.uint8:  # as x / 255 would
         return np.divide(xb, np.float32(255.0), dtype=np.float32, order="C")
     return xb.astype(np.float32, order="C", copy=False)
+
+
+def to_categorical(
+    y: object, num_classes: int | None = None, dtype: object = "float32"
+) -> np.ndarray:
+    """Integer class labels -> one-hot rows (Keras's ``to_categorical``).
+
+    ``y`` of shape ``(N,)`` (or ``(N, 1)``) gives ``(N, num_classes)``;
+    ``num_classes`` defaults to ``max(y) + 1``.
+
+    >>> to_categorical([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.size and (
+        not (np.issubdtype(labels.dtype, np.integer) or np.all(np.mod(labels, 1) == 0))
+        or labels.min() < 0
+    ):
+        raise ValueError(
+            "`y` must hold non-negative integer class labels. "
+            f"Received: y from {labels.min()} to {labels.max()}, dtype={labels.dtype}"
+        )
+    labels = labels.astype(np.int64)
+    largest = int(labels.max()) + 1 if labels.size else 0
+    if num_classes is None:
+        num_classes = largest
+    elif not is_int(num_classes) or num_classes < max(largest, 1):
+        raise ValueError(
+            f"`num_classes` must be an int > every label (at least {max(largest, 1)}). "
+            f"Received: num_classes={num_classes!r}"
+        )
+    onehot = np.zeros((*labels.shape, int(num_classes)), dtype=np.dtype(dtype))
+    np.put_along_axis(onehot, labels[..., None], 1, axis=-1)
+    return onehot
 
 
 def split_validation(

@@ -42,6 +42,21 @@ from .trainer import Trainer
 __all__ = ["Sequential", "History", "SummaryRow"]
 
 
+def _class_name(layer: object) -> str:
+    """The saved class name: a convlab.nn class's own (a face's subclass, such as
+    convlab.keras.layers.Conv2D, saves as the nn class it extends)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("convlab.nn"):
+            return "Model" if cls.__name__ == "Model" else cls.__name__
+    return type(layer).__name__
+
+
+def _model_class() -> type:
+    from .functional import Model
+
+    return Model
+
+
 class SummaryRow(NamedTuple):
     """One row of :meth:`Sequential.summary_rows`: output shape has ``None`` for the
     batch."""
@@ -88,14 +103,29 @@ class Sequential(Trainer):
         self.seed = validation.seed_value(seed, allow_none=True)
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
+        self._pending_input: tuple[int, ...] | None = None
         super().__init__()  # compile state
+        # what the model needs to be a layer of another model (see "as a layer")
+        self.declared_input_shape: tuple[int, ...] | None = None
+        self.need_input_grad = True
         for layer in layers or ():
             self.add(layer)
 
     # ------------------------------------------------------------------ building
-    def add(self, layer: Layer) -> None:
-        """Append ``layer``; it gets a unique Keras-style name if it has none."""
-        validation.layer_instance(layer, Layer)
+    def add(self, layer: Layer | Sequential) -> None:
+        """Append ``layer`` (a layer, a model, or an ``Input(...)`` first); it gets a
+        unique Keras-style name if it has none."""
+        from .functional import SymbolicTensor
+
+        if isinstance(layer, SymbolicTensor):
+            if self.layers:
+                raise ValueError(
+                    "An Input(...) belongs first in a Sequential model. "
+                    f"Received it after {len(self.layers)} layers"
+                )
+            self._pending_input = layer.sample
+            return
+        validation.layer_instance(layer, (Layer, Sequential))
         if any(existing is layer for existing in self.layers):
             raise ValueError(f'Layer "{layer.name}" is already in the model.')
         names = {existing.name for existing in self.layers}
@@ -118,21 +148,39 @@ class Sequential(Trainer):
         self.layers.append(layer)
         if self.built:
             self._build_layers(len(self.layers) - 1)
+        elif len(self.layers) == 1 and self._pending_input is not None:
+            self.build(self._pending_input, internal=True)
         elif len(self.layers) == 1 and layer.declared_input_shape is not None:
-            self.build(layer.declared_input_shape)
+            self.build(layer.declared_input_shape, internal=True)
 
     @property
     def built(self) -> bool:
         return self.input_shape is not None
 
-    def build(self, input_shape: object) -> None:
+    def build(
+        self,
+        input_shape: object,
+        rng: np.random.Generator | None = None,
+        *,
+        internal: bool = False,
+    ) -> None:
         """Create every layer's weights for per-sample ``input_shape`` (any layout
-        :func:`~convlab.nn.layers.sample_shape` accepts)."""
+        :func:`~convlab.nn.layers.sample_shape` accepts; already convlab's ``(C, H,
+        W)`` when ``internal`` or when called as a layer of another model, with
+        ``rng``, which is unused: a model draws from its own seed)."""
         if not self.layers:
             raise ValueError(
                 "The model has no layers yet: add some before building it."
             )
-        self.input_shape = sample_shape(input_shape)
+        internal = internal or rng is not None
+        shape = (
+            tuple(int(v) for v in input_shape)  # type: ignore[attr-defined]
+            if internal
+            else sample_shape(input_shape)
+        )
+        if self.built and shape == self.input_shape and rng is not None:
+            return  # a built model inside another keeps its weights
+        self.input_shape = shape
         try:
             self._build_layers(0)
         except ValueError:
@@ -182,7 +230,11 @@ class Sequential(Trainer):
     _layout = input_layout
     _convert = staticmethod(to_model_input)
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def __call__(self, x: np.ndarray, training: bool = False) -> Any:
+        from .functional import SymbolicTensor, call_symbolic
+
+        if isinstance(x, SymbolicTensor | list | tuple):
+            return call_symbolic(self, x)
         if training:
             return self._forward(self.prepare(x), training=True)
         return self.predict(x)
@@ -201,6 +253,120 @@ class Sequential(Trainer):
                 h = layer.forward(h, training=False)
                 result.append((layer.name or "", h))
         return result
+
+    # ------------------------------------------------------------------ as a layer
+    # A model inside another model (Keras: a Sequential in a Sequential, a VGG16
+    # base called on an Input) is driven through the Layer protocol below; its
+    # weights appear to the outer model as one layer's, keyed "<layer>/<weight>".
+    base_name = "sequential"
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            if layer.trainable
+            for key, value in layer.params.items()
+        }
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            if layer.trainable
+            for key, value in layer.grads.items()
+        }
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            for key, value in (
+                layer.state.items()
+                if layer.trainable
+                else {**layer.params, **layer.state}.items()
+            )
+        }
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """Every array as ``{"<layer>/<key>": array}``, in get_weights order."""
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            for key, value in layer.weights.items()
+        }
+
+    @property
+    def trainable_count(self) -> int:
+        return sum(layer.trainable_count for layer in self.layers)
+
+    @property
+    def activation(self) -> str:
+        return self.layers[-1].activation if self.layers else "linear"
+
+    @property
+    def softmax_logits(self) -> np.ndarray | None:
+        return self.layers[-1].softmax_logits if self.layers else None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward_from(self, grad: np.ndarray, linear_last: bool) -> np.ndarray | None:
+        first = 0 if self.need_input_grad else self.first_trainable
+        for i, layer in enumerate(self.layers):
+            layer.need_input_grad = self.need_input_grad or i > first
+        out: np.ndarray | None = grad
+        last = len(self.layers) - 1
+        for i in range(last, first - 1, -1):
+            assert out is not None
+            layer = self.layers[i]
+            out = (
+                layer.backward_linear(out)
+                if linear_last and i == last
+                else layer.backward(out)
+            )
+        return out if self.need_input_grad else None
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        return self._backward_from(grad, False)
+
+    def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
+        return self._backward_from(grad_z, True)
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        for i, layer in enumerate(self.layers):
+            layer.reseed(np.random.default_rng([int(rng.integers(2**32)), i]))
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A model from :meth:`get_config` (layers rebuilt, weights fresh)."""
+        from .layers import LAYER_CLASSES
+
+        model = cls(name=config["name"], seed=config["seed"])
+        layers = []
+        for entry in config["layers"]:
+            name = entry["class_name"]
+            if name in ("Sequential", "Model"):
+                layer_cls: Any = Sequential if name == "Sequential" else _model_class()
+            else:
+                layer_cls = LAYER_CLASSES.get(name)
+            if layer_cls is None:
+                raise ValueError(f"unknown layer class {name!r}")
+            layers.append(layer_cls.from_config(dict(entry["config"])))
+        model.layers = []
+        for layer in layers:
+            model.layers.append(layer)  # no add(): input_shape may sit on any layer
+        if config.get("input_shape") is not None:
+            model.build(tuple(config["input_shape"]), internal=True)
+        for layer, entry in zip(model.layers, config["layers"], strict=True):
+            if entry["config"].get("trainable") is False:
+                layer.trainable = False
+        return model
 
     # ------------------------------------------------------------------ weights
     def count_params(self) -> int:
@@ -315,15 +481,18 @@ class Sequential(Trainer):
 
     # ------------------------------------------------------------------ config, saving
     def get_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "name": self.name,
             "seed": self.seed,
             "input_shape": list(self.input_shape) if self.input_shape else None,
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                {"class_name": _class_name(layer), "config": layer.get_config()}
                 for layer in self.layers
             ],
         }
+        if self.layers and not self.trainable:
+            config["trainable"] = False
+        return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`."""

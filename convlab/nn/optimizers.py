@@ -159,7 +159,9 @@ class Adam(Optimizer):
     ) -> None:
         t = self.iterations + 1
         self._alpha = np.float32(
-            self.current_learning_rate() * np.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+            self.current_learning_rate()
+            * np.sqrt(1.0 - self.beta_2**t)
+            / (1.0 - self.beta_1**t)
         )
         super().apply_gradients(grads_and_vars)
 

@@ -89,6 +89,7 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     architecture = {
         "format": FORMAT,
         "version": VERSION,
+        "class_name": "Model" if type(model).__name__ == "Model" else "Sequential",
         "model": model.get_config(),
         "compile": compile_config,
         "weights": [key for key, _ in items],
@@ -194,14 +195,19 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     architecture, arrays = read_model_file(p)
     try:
         config = architecture["model"]
-        model = Sequential(name=config["name"], seed=config["seed"])
+        model_class = architecture.get("class_name", "Sequential")
+        if model_class not in ("Sequential", "Model"):
+            raise _fail(p, f"unknown model class {model_class!r}.")
         for entry in config["layers"]:
-            cls = LAYER_CLASSES.get(entry["class_name"])
-            if cls is None:
-                raise _fail(p, f"unknown layer class {entry['class_name']!r}.")
-            model.add(cls.from_config(dict(entry["config"])))
-        if config["input_shape"] is not None and not model.built:
-            model.build(tuple(config["input_shape"]))
+            name = entry["class_name"]
+            if name not in LAYER_CLASSES and name not in ("Sequential", "Model"):
+                raise _fail(p, f"unknown layer class {name!r}.")
+        if model_class == "Model":
+            from .functional import Model
+
+            model = Model.from_config(config)
+        else:
+            model = Sequential.from_config(config)
         items = weight_items(model)
         if [key for key, _ in items] != architecture["weights"]:
             raise _fail(p, "the weight names do not match the layers.")

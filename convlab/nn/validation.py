@@ -109,7 +109,7 @@ def seed_value(value: object, name: str = "seed", *, allow_none: bool = False) -
     return int(value)
 
 
-def layer_instance(layer: object, layer_class: type) -> None:
+def layer_instance(layer: object, layer_class: type | tuple[type, ...]) -> None:
     """``Sequential.add``'s argument must be a ``layer_class`` (``Layer``) instance."""
     if not isinstance(layer, layer_class):
         raise TypeError(
@@ -142,7 +142,16 @@ def pool_padding(padding: object) -> str:
 
 
 def momentum_value(momentum: object) -> float:
-    """BatchNormalization's ``momentum``: a float in [0, 1) (bools pass, as before)."""
+    """BatchNormalization's ``momentum``: a float in [0, 1) (bools pass, as before).
+
+    An int above 1 is Chainer's habit (``L.BatchNormalization(96)`` takes the channel
+    count): the message says so."""
+    if is_int(momentum) and momentum > 1:  # type: ignore[operator]
+        raise ValueError(
+            "`momentum` must be a float in [0, 1). Received: momentum="
+            f"{momentum!r}. convlab infers the channel count; Chainer's "
+            f"L.BatchNormalization({momentum!r}) is BatchNormalization()"
+        )
     if not isinstance(momentum, numbers.Real) or not 0.0 <= float(momentum) < 1.0:
         raise ValueError(
             f"`momentum` must be a float in [0, 1). Received: momentum={momentum!r}"
