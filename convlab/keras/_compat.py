@@ -8,9 +8,7 @@ from typing import Any
 __all__ = ["Keras2Warning", "note", "rename"]
 
 
-class Keras2Warning(UserWarning):
-    """A Keras 2 (or older) spelling that convlab accepts; the message names the
-    modern one. Silence with ``warnings.simplefilter("ignore", Keras2Warning)``."""
+from convlab.nn.validation import Keras2Warning
 
 
 def note(message: str) -> None:

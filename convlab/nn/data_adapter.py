@@ -19,7 +19,8 @@ as they are. Batches are converted one at a time, so ``x`` may stay uint8.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,8 @@ from .validation import is_int, real_array
 __all__ = [
     "LAYOUTS",
     "ArrayDataAdapter",
+    "GeneratorDataAdapter",
+    "is_batch_source",
     "infer_layout",
     "is_channels_last",
     "sample_shape",
@@ -246,3 +249,93 @@ class ArrayDataAdapter:
             index = order[lo:hi] if order is not None else slice(lo, hi)
             yb = self.labels[index] if self.labels is not None else None
             yield to_model_input(self.x[index], self.layout), yb
+
+
+def is_batch_source(x: object) -> bool:
+    """True for what :class:`GeneratorDataAdapter` serves: an iterator or generator
+    (``next()``) or a Keras ``Sequence``-like object (``len()`` and ``[i]``), not an
+    array."""
+    if isinstance(x, np.ndarray | list | tuple | dict | str):
+        return False
+    return hasattr(x, "__next__") or (
+        hasattr(x, "__getitem__") and hasattr(x, "__len__")
+    )
+
+
+class GeneratorDataAdapter:
+    """Batches from a generator, an iterator (such as ``ImageDataGenerator.flow``)
+    or a ``Sequence``-like object, converted one at a time as arrays are.
+
+    Parameters
+    ----------
+    source : iterator or Sequence-like
+        Yields ``(x, y)`` (or ``(x, y, sample_weight)``, whose weights are refused)
+        for training and evaluation, ``x`` or ``(x, ...)`` for prediction.
+    steps : int or None
+        Batches per pass; ``None`` takes ``len(source)`` when it has one.
+    prepare : callable
+        ``prepare(xb, what) -> float32 model input`` (checks the layout).
+    check_labels : callable or None
+        ``check_labels(yb, n) -> labels``; ``None`` for prediction.
+    what : str
+        The argument's name in messages (``"x"``, ``"validation_data"``).
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        steps: int | None,
+        prepare: Callable[[np.ndarray, str], np.ndarray],
+        check_labels: Callable[[object, int], np.ndarray] | None,
+        what: str = "x",
+        steps_name: str = "steps_per_epoch",
+    ) -> None:
+        self.source, self.prepare, self.check = source, prepare, check_labels
+        self.what = what
+        self.indexed = not hasattr(source, "__next__")
+        if steps is None:
+            try:
+                steps = len(source)
+            except TypeError:
+                raise ValueError(
+                    f"`{steps_name}` is required when `{what}` is a generator with no "
+                    f"length: how many batches make an epoch? Received: "
+                    f"{steps_name}=None"
+                ) from None
+        self.steps = int(steps)
+        self.num_samples = 0  # unknown: the source shuffles, not the loop
+
+    def _next(self, step: int) -> Any:
+        if self.indexed:
+            return self.source[step % len(self.source)]
+        try:
+            return next(self.source)
+        except StopIteration:
+            raise ValueError(
+                f"`{self.what}` ran out of data after {step} batches of the "
+                f"{self.steps} asked for. Give a smaller steps count, or a generator "
+                "that loops forever (ImageDataGenerator.flow does)."
+            ) from None
+
+    def batches(
+        self, order: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """One pass of ``steps`` batches ``(xb, yb)`` (``order`` is ignored)."""
+        for step in range(self.steps):
+            item = self._next(step)
+            if self.check is None:
+                xb = item[0] if isinstance(item, tuple | list) else item
+                yield self.prepare(np.asarray(xb), self.what), None
+                continue
+            if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+                raise ValueError(
+                    f"`{self.what}` must yield (x, y) batches. Received: an item of "
+                    f"type {type(item).__name__}"
+                )
+            if len(item) == 3 and item[2] is not None:
+                raise ValueError(
+                    f"`{self.what}` yielded (x, y, sample_weight): convlab does not "
+                    "weight samples; yield (x, y)."
+                )
+            xb = np.asarray(item[0])
+            yield self.prepare(xb, self.what), self.check(item[1], len(xb))

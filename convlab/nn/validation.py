@@ -13,6 +13,7 @@ Vocabulary checks live beside their vocabulary and are re-exported here:
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,9 @@ from ._activations import check_activation
 from .initializers import check_initializer
 
 __all__ = [
+    "Keras2Warning",
+    "keras2_note",
+    "generator_arguments",
     "is_int",
     "pair",
     "padding_mode",
@@ -51,6 +55,36 @@ __all__ = [
 ]
 
 is_int = _checks._is_int
+
+
+class Keras2Warning(UserWarning):
+    """A Keras 2 (or older) spelling that convlab accepts; the message names the
+    modern one. Silence with ``warnings.simplefilter("ignore", Keras2Warning)``."""
+
+
+def keras2_note(old: str, new: str, stacklevel: int = 3) -> None:
+    """One line: ``old`` is Keras 2's spelling, write ``new``."""
+    warnings.warn(
+        f"{old} is Keras 2's spelling; write {new}.", Keras2Warning, stacklevel
+    )
+
+
+def generator_arguments(y: object, validation_split: float) -> None:
+    """With a generator as ``x``, ``y`` and ``validation_split`` must be left out."""
+    if y is not None:
+        raise ValueError(
+            "`y` must be None when `x` is a generator or iterator: the labels come "
+            f"from it. Received: y of type {type(y).__name__}"
+        )
+    if validation_split:
+        raise ValueError(
+            "`validation_split` only works with arrays; with a generator, pass "
+            "`validation_data` (another generator, or ImageDataGenerator's "
+            "subset='validation'). Received: "
+            f"validation_split={validation_split!r}"
+        )
+
+
 #: kernels' own checks, for the layers' geometry arguments
 pair = _checks.pair
 padding_mode = _checks.padding_mode
