@@ -12,7 +12,16 @@ convlab.data's and kernels'. Keras 2 spellings work and say, once, with a
 
 from __future__ import annotations
 
-from . import callbacks, datasets, layers, losses, models, optimizers, utils
+from . import (
+    callbacks,
+    datasets,
+    layers,
+    losses,
+    models,
+    optimizers,
+    preprocessing,
+    utils,
+)
 from ._compat import Keras2Warning
 from .layers import Input
 from .models import Model, Sequential
@@ -28,5 +37,6 @@ __all__ = [
     "losses",
     "models",
     "optimizers",
+    "preprocessing",
     "utils",
 ]
