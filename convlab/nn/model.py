@@ -226,10 +226,6 @@ class Sequential(Trainer):
         converted to its float32 input, in one batch."""
         return to_model_input(x, self.input_layout(x))
 
-    # the old private names, still called by benchmarks/bench_train.py
-    _layout = input_layout
-    _convert = staticmethod(to_model_input)
-
     def __call__(self, x: np.ndarray, training: bool = False) -> Any:
         from .functional import SymbolicTensor, call_symbolic
 
