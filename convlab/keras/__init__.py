@@ -13,6 +13,8 @@ convlab.data's and kernels'. Keras 2 spellings work and say, once, with a
 from __future__ import annotations
 
 from . import (
+    applications,
+    backend,
     callbacks,
     datasets,
     layers,
@@ -31,6 +33,8 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "applications",
+    "backend",
     "callbacks",
     "datasets",
     "layers",

@@ -50,6 +50,11 @@ __all__ = ["Trainer", "INFERENCE_BATCH"]
 INFERENCE_BATCH = 256
 
 
+#: Keras 2's fit_generator options for parallel loading; convlab reads the generator
+#: on the training thread, so they change nothing and are accepted as such
+_LOADER_OPTIONS = ("workers", "use_multiprocessing", "max_queue_size")
+
+
 def _correct(out: np.ndarray, y: np.ndarray) -> int:
     """How many rows of ``out`` have their largest value at the true class."""
     truth = y if y.ndim == 1 else y.argmax(axis=1)
@@ -544,6 +549,8 @@ class Trainer:
     def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> History:
         """Keras 2's name for ``fit`` on a generator (a note says so)."""
         validation.keras2_note("model.fit_generator(gen, ...)", "model.fit(gen, ...)")
+        for loader_option in _LOADER_OPTIONS:  # parallel loading: batches come in order
+            kwargs.pop(loader_option, None)
         return self.fit(generator, None, *args, **kwargs)
 
     def evaluate_generator(
