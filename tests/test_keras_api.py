@@ -431,3 +431,35 @@ def test_trainable_flags_survive_save_and_load(tmp_path: Path):
     assert type(loaded.optimizer).__name__ == "RMSprop"
     x = RNG.random((4, 10, 10, 1), dtype=np.float32)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam", "rmsprop"])
+def test_optimizer_state_survives_save_and_load(tmp_path: Path, optimizer):
+    make = {
+        "sgd_momentum": lambda: SGD(0.05, momentum=0.9),
+        "adam": lambda: Adam(1e-2),
+        "rmsprop": lambda: RMSprop(1e-2, momentum=0.5),
+    }[optimizer]
+    x = RNG.random((32, 10, 10, 1), dtype=np.float32)
+    y = RNG.integers(0, 3, 32)
+    model = _small_cnn()
+    model.layers[3].trainable = False
+    model.compile(make(), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 4
+    for m in (model, loaded):
+        m.train_step(m.prepare(x[:8]), y[:8])
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_h5_name_gets_a_note_and_loads(tmp_path: Path):
+    model = _small_cnn()
+    with pytest.warns(Keras2Warning, match=r"wrote its own \.npz format"):
+        model.save(tmp_path / "model.h5")
+    x = RNG.random((2, 10, 10, 1), dtype=np.float32)
+    np.testing.assert_array_equal(
+        load_model(tmp_path / "model.h5").predict(x), model.predict(x)
+    )

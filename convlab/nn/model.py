@@ -491,8 +491,17 @@ class Sequential(Trainer):
         return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`."""
+        """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`. A
+        ``.h5`` or ``.keras`` name gets the same content and a note saying so."""
         from .saving import save_model
+
+        suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+        if suffix in ("h5", "hdf5", "keras"):
+            validation.keras2_note(
+                f"model.save('{os.fspath(path)}') in Keras's HDF5/.keras format",
+                "model.save('model.npz'): convlab wrote its own .npz format (not "
+                "HDF5) under that name, which load_model reads",
+            )
 
         save_model(self, path)
 

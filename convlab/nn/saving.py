@@ -16,8 +16,11 @@ read with ``allow_pickle=False``, holding:
     One float32 array per weight, e.g. ``weights/000/conv2d/kernel`` (F, C, KH, KW),
     ``weights/004/batch_normalization/moving_mean``.
 
-The optimiser's configuration is saved, not its moment estimates: a loaded model
-resumes training with a fresh optimiser state.
+The optimiser's configuration, step count and state (``optimizer/<weight key>/<slot>``
+arrays listed in ``"optimizer_state"``: velocities, moments) are saved too, so a
+loaded model resumes training where it stopped. Layers' ``trainable`` flags are in
+their configs. Whatever the file name (``model.h5``, ``model.keras``), the content is
+this format, not HDF5 or Keras's zip.
 
 The file is written to a temporary file in the target folder and renamed over the
 target (:func:`os.replace`), so a crash or Ctrl-C never leaves half a model behind. A
@@ -70,6 +73,24 @@ def weight_items(model: Sequential) -> list[tuple[str, np.ndarray]]:
     ]
 
 
+def optimizer_state_items(
+    model: Sequential, items: list[tuple[str, np.ndarray]]
+) -> list[tuple[str, np.ndarray]]:
+    """``[("optimizer/<weight key>/<slot>", array), ...]``: the optimiser's slots
+    (momentum velocities, Adam's moments, RMSprop's averages) of each weight."""
+    optimizer = model.optimizer if model.compiled else None
+    if optimizer is None:
+        return []
+    state = []
+    for key, array in items:
+        entry = optimizer._slots.get(id(array))
+        if entry is not None and entry[0] is array:
+            state += [
+                (f"optimizer/{key}/{j}", slot) for j, slot in enumerate(entry[1:])
+            ]
+    return state
+
+
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Write ``model`` (architecture, weights, compile settings) to ``path``
     atomically."""
@@ -94,8 +115,13 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
         "compile": compile_config,
         "weights": [key for key, _ in items],
     }
+    state = optimizer_state_items(model, items)
+    if compile_config is not None:
+        compile_config["iterations"] = model.optimizer.iterations  # type: ignore[union-attr]
+    architecture["optimizer_state"] = [key for key, _ in state]
     arrays: dict[str, Any] = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     arrays.update(items)
+    arrays.update(state)
     with atomic_write(target) as handle:
         np.savez(handle, **arrays)
 
@@ -174,12 +200,36 @@ def read_model_file(
             f"format version {version!r} is not supported "
             f"(this convlab reads 1 to {VERSION}).",
         )
+    state_names = architecture.get("optimizer_state") or []
+    if not isinstance(state_names, list) or not set(state_names) <= set(arrays):
+        raise _fail(p, "the optimizer state does not match its list of arrays.")
+    weight_arrays = {k: v for k, v in arrays.items() if k not in set(state_names)}
     names = architecture.get("weights")
-    if not isinstance(names, list) or sorted(names) != sorted(arrays):
+    if not isinstance(names, list) or sorted(names) != sorted(weight_arrays):
         raise _fail(
             p, "the weight arrays do not match the architecture's list of weights."
         )
     return architecture, arrays
+
+
+def _restore_optimizer_state(
+    model: Sequential,
+    items: list[tuple[str, np.ndarray]],
+    arrays: dict[str, np.ndarray],
+    architecture: dict[str, Any],
+) -> None:
+    names = architecture.get("optimizer_state") or []
+    optimizer = model.optimizer
+    assert optimizer is not None
+    for key, array in items:
+        slots = []
+        while f"optimizer/{key}/{len(slots)}" in names:
+            slot = arrays[f"optimizer/{key}/{len(slots)}"]
+            if slot.shape != array.shape:
+                raise ValueError(f"optimizer state for {key} has shape {slot.shape}")
+            slots.append(slot.astype(np.float32))
+        if slots:
+            optimizer._slots[id(array)] = (array, *slots)
 
 
 def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential:
@@ -222,6 +272,8 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
                 loss=loss_cls(**compiled["loss"]["config"]),
                 metrics=compiled["metrics"],
             )
+            _restore_optimizer_state(model, items, arrays, architecture)
+            model.optimizer.iterations = int(compiled.get("iterations", 0))
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
