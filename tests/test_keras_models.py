@@ -218,3 +218,51 @@ def test_model_called_on_input_as_transfer_learning_does(tmp_path):
     ]
     assert loaded.layers[1].trainable is False
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def test_channels_last_whatever_the_channel_count(tmp_path):
+    model = Sequential(
+        [
+            Conv2D(8, 3, input_shape=(10, 12, 4)),  # RGBA-like: 4 channels
+            MaxPooling2D(),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ],
+        seed=0,
+    )
+    assert model.input_shape == (4, 10, 12)
+    x = RNG.random((5, 10, 12, 4), dtype=np.float32)
+    nchw = x.transpose(0, 3, 1, 2).copy()
+    out = model.predict(x)
+    # the same numbers as the layers computing on the NCHW transpose by hand
+    h = nchw
+    for layer in model.layers:
+        h = layer.forward(h)
+    np.testing.assert_array_equal(out, h)
+    with pytest.raises(
+        ValueError, match=r"expected shape=\(None, 10, 12, 4\) \(N, H, W, C\)"
+    ):
+        model.predict(nchw)
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "(None, 8, 10, 8)" in text  # conv output: H 8, W 10, C 8 (NHWC)
+    assert "(None, 4, 5, 8)" in text
+    assert "(batch, height, width, channels)" in text
+    two = Sequential([Input(shape=(6, 6, 2)), Flatten(), Dense(2)])
+    assert two.predict(np.zeros((3, 6, 6, 2), np.float32)).shape == (3, 2)
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.channels_last
+    np.testing.assert_array_equal(loaded.predict(x), out)
+
+
+def test_channels_first_when_asked():
+    model = Sequential(
+        [Conv2D(2, 3, input_shape=(4, 10, 12), data_format="channels_first")]
+    )
+    assert model.input_shape == (4, 10, 12)
+    assert model.predict(np.zeros((1, 4, 10, 12), np.float32)).shape == (1, 2, 8, 10)

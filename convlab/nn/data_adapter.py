@@ -83,13 +83,17 @@ def sample_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
 
 
 def infer_layout(
-    x: object, input_shape: tuple[int, ...] | None, what: str = "x"
+    x: object,
+    input_shape: tuple[int, ...] | None,
+    what: str = "x",
+    channels_last: bool = False,
 ) -> tuple[str, tuple[int, ...]]:
     """How to read ``x`` for a model with per-sample ``input_shape`` (``None`` when
     not built yet): ``(layout, per-sample shape in the model's layout)``.
 
     The caller compares the per-sample shape with its own; this function only reads
-    ``x``.
+    ``x``. ``channels_last`` (a model declared in Keras's layout, such as
+    ``convlab.keras``'s) reads every rank-4 batch as ``(N, H, W, C)``, whatever ``C``.
 
     >>> infer_layout(np.zeros((5, 28, 28, 1), np.uint8), None)
     ('nhwc', (1, 28, 28))
@@ -104,7 +108,7 @@ def infer_layout(
         return "flat", tuple(x.shape[1:])
     if x.ndim == 3:
         return "nhw", (1, *x.shape[1:])
-    if x.ndim == 4 and is_channels_last(x.shape[1:]):
+    if x.ndim == 4 and (channels_last or is_channels_last(x.shape[1:])):
         return "nhwc", (x.shape[3], x.shape[1], x.shape[2])
     if x.ndim == 4:
         return "nchw", tuple(x.shape[1:])

@@ -37,8 +37,11 @@ class SymbolicTensor:
         layers: tuple[Any, ...] = (),
         origin: SymbolicTensor | None = None,
         name: str | None = None,
+        channels_last: bool = False,
     ) -> None:
         self.sample = sample
+        #: declared in Keras's layout (see Sequential.channels_last)
+        self.channels_last = channels_last
         self.layers = layers
         self.origin = origin if origin is not None else self
         self.name = name
@@ -91,7 +94,10 @@ def call_symbolic(layer: Any, inputs: object) -> SymbolicTensor:
         layer._fresh = True  # the Model draws its weights again from the model seed
     assert layer.output_shape is not None
     return SymbolicTensor(
-        tuple(layer.output_shape), (*inputs.layers, layer), inputs.origin
+        tuple(layer.output_shape),
+        (*inputs.layers, layer),
+        inputs.origin,
+        channels_last=inputs.channels_last,
     )
 
 
@@ -139,6 +145,7 @@ class Model(Sequential):
             )
         chain = y.layers[len(x.layers) :]
         super().__init__(name=name, seed=seed)
+        self.channels_last = x.channels_last
         self.layers = [InputLayer(input_shape=None, name=x.name or "input_layer")]
         self.layers += list(chain)
         self._check_names()

@@ -104,6 +104,10 @@ class Sequential(Trainer):
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
         self._pending_input: tuple[int, ...] | None = None
+        #: True when the model was declared in Keras's layout (convlab.keras's
+        #: layers, Input): every rank-4 batch is read as (N, H, W, C) and summary()
+        #: prints (None, H, W, C)
+        self.channels_last = False
         super().__init__()  # compile state
         # what the model needs to be a layer of another model (see "as a layer")
         self.declared_input_shape: tuple[int, ...] | None = None
@@ -124,7 +128,10 @@ class Sequential(Trainer):
                     f"Received it after {len(self.layers)} layers"
                 )
             self._pending_input = layer.sample
+            self.channels_last = layer.channels_last
             return
+        if not self.layers and getattr(layer, "channels_last", False):
+            self.channels_last = True
         validation.layer_instance(layer, (Layer, Sequential))
         if any(existing is layer for existing in self.layers):
             raise ValueError(f'Layer "{layer.name}" is already in the model.')
@@ -205,18 +212,24 @@ class Sequential(Trainer):
         """How to read ``x`` (:func:`~convlab.nn.data_adapter.infer_layout`): builds
         the model from the data when it has no input shape yet, checks the per-sample
         shape against the model's otherwise."""
-        layout, per_sample = infer_layout(x, self.input_shape, what)
+        layout, per_sample = infer_layout(x, self.input_shape, what, self.channels_last)
         if not self.built:
             self.build(per_sample)
         elif per_sample != self.input_shape:
             first = self.layers[0]
-            found = shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
+            expected: tuple[int | None, ...] = (None, *self.input_shape)
+            found_shape = (x.shape[0] if layout != "hw" else 1, *per_sample)
+            axes = "(N, C, H, W)"
+            if self.channels_last and len(expected) == 4:
+                expected = (None, *self.input_shape[1:], self.input_shape[0])
+                found_shape = tuple(x.shape)
+                axes = "(N, H, W, C)"
             raise ValueError(
                 f'Input of layer "{first.name}" ({type(first).__name__}) '
                 "is incompatible with "
                 f'model "{self.name}": '
-                f"expected shape={shape_text((None, *self.input_shape))} "
-                f"(N, C, H, W), found shape={found} "
+                f"expected shape={shape_text(expected)} "
+                f"{axes}, found shape={shape_text(found_shape)} "
                 f"from {what}.shape={x.shape}"
             )
         return layout
@@ -344,6 +357,7 @@ class Sequential(Trainer):
         from .layers import LAYER_CLASSES
 
         model = cls(name=config["name"], seed=config["seed"])
+        model.channels_last = bool(config.get("channels_last", False))
         layers = []
         for entry in config["layers"]:
             name = entry["class_name"]
@@ -424,8 +438,8 @@ class Sequential(Trainer):
     def summary(
         self, print_fn: Callable[[str], Any] | None = None, line_length: int = 65
     ) -> None:
-        """Print Keras's summary table (output shapes are NCHW, the layout convlab
-        uses)."""
+        """Print Keras's summary table (output shapes in NCHW, the layout convlab
+        uses, or in NHWC for a model declared channels-last)."""
         print_fn = print_fn or print
         rows = self.summary_rows()
         total = self.count_params()
@@ -462,14 +476,20 @@ class Sequential(Trainer):
             "=" * line_length,
         ]
         for i, (_layer, r) in enumerate(zip(self.layers, rows, strict=True)):
-            lines.append(row(labels[i], shape_text(r.output_shape), f"{r.params:,}"))
+            shape = r.output_shape
+            if self.channels_last and len(shape) == 4:
+                shape = (shape[0], shape[2], shape[3], shape[1])
+            lines.append(row(labels[i], shape_text(shape), f"{r.params:,}"))
             lines.append("=" * line_length if i == len(rows) - 1 else "")
         lines += [
             f"Total params: {amount(total)}",
             f"Trainable params: {amount(trainable)}",
             f"Non-trainable params: {amount(total - trainable)}",
             "_" * line_length,
-            "Output shapes are (batch, channels, height, width): "
+            "Output shapes are (batch, height, width, channels), as Keras prints them "
+            "(convlab computes in NCHW)."
+            if self.channels_last
+            else "Output shapes are (batch, channels, height, width): "
             "convlab works in NCHW.",
         ]
         for text in lines:
@@ -488,6 +508,8 @@ class Sequential(Trainer):
         }
         if self.layers and not self.trainable:
             config["trainable"] = False
+        if self.channels_last:
+            config["channels_last"] = True
         return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
