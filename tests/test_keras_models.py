@@ -266,3 +266,53 @@ def test_channels_first_when_asked():
     )
     assert model.input_shape == (4, 10, 12)
     assert model.predict(np.zeros((1, 4, 10, 12), np.float32)).shape == (1, 2, 8, 10)
+
+
+# ------------------------------------------------------------------ feature cache
+
+
+def _transfer(seed=0, dropout_in_base=False):
+    layers = [Conv2D(4, 3, input_shape=(12, 12, 1)), MaxPooling2D()]
+    if dropout_in_base:
+        layers.append(Dropout(0.3))
+    base = Sequential(layers, name="base", seed=seed)
+    base.trainable = False
+    model = Sequential(
+        [base, Flatten(), Dense(8, activation="relu"), Dense(3, activation="softmax")],
+        seed=seed,
+    )
+    model.compile(SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy", ["acc"])
+    return model, base
+
+
+def test_frozen_base_runs_once_per_fit_and_gives_the_same_numbers(monkeypatch):
+    cached, base = _transfer()
+    calls = []
+    forward = base.forward
+    monkeypatch.setattr(
+        base,
+        "forward",
+        lambda x, training=False: calls.append(len(x)) or forward(x, training),
+    )
+    assert cached.frozen_prefix() == 2  # the base and the Flatten after it
+    history = cached.fit(X, Y, batch_size=8, epochs=3, validation_split=0.25, verbose=0)
+    assert sum(calls) == len(X)  # 36 training + 12 validation images, once
+    plain, _ = _transfer()
+    events = plain.fit_events(
+        X, Y, batch_size=8, epochs=3, validation_split=0.25, seed=plain.seed,
+        cache_frozen=False,
+    )  # fmt: skip
+    plain_history = [e for e in events if type(e).__name__ == "FinishedEvent"][
+        0
+    ].history
+    for a, b in zip(cached.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert history.history == plain_history.history
+
+
+def test_no_cache_when_the_base_is_random_or_trainable():
+    model, base = _transfer(dropout_in_base=True)
+    assert model.frozen_prefix() == 0  # dropout differs in training
+    model, base = _transfer()
+    base.trainable = True
+    assert model.frozen_prefix() == 0

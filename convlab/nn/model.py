@@ -155,6 +155,10 @@ class Sequential(Trainer):
         self.layers.append(layer)
         if self.built:
             self._build_layers(len(self.layers) - 1)
+        elif len(self.layers) == 1 and isinstance(layer, Sequential) and layer.built:
+            assert layer.input_shape is not None
+            self.channels_last = layer.channels_last
+            self.build(layer.input_shape, internal=True)  # a built model first
         elif len(self.layers) == 1 and self._pending_input is not None:
             self.build(self._pending_input, internal=True)
         elif len(self.layers) == 1 and layer.declared_input_shape is not None:
