@@ -64,7 +64,7 @@ def convlab_step_ms(x, y, steps: int) -> float:
     from convlab.nn.presets import keras_tutorial
 
     model = keras_tutorial(seed=0)
-    xb = model._convert(x[:BATCH], model._layout(x[:BATCH]))
+    xb = model.prepare(x[:BATCH])
     yb = y[:BATCH].astype(np.int64)
     times = []
     for i in range(steps + 2):

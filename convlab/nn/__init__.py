@@ -19,6 +19,7 @@ from __future__ import annotations
 from ._activations import ACTIVATIONS
 from .data_adapter import ArrayDataAdapter
 from .events import EpochEvent, FinishedEvent, StepEvent
+from .functional import Input, Model, SymbolicTensor
 from .layers import (
     Activation,
     AveragePooling2D,
@@ -28,19 +29,24 @@ from .layers import (
     Dropout,
     Flatten,
     GlobalAveragePooling2D,
+    InputLayer,
     Layer,
     MaxPooling2D,
     ReLU,
 )
 from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 from .model import History, Sequential
-from .optimizers import SGD, Adam, Optimizer
+from .optimizers import SGD, Adam, Optimizer, RMSprop
 from .saving import ModelFileError, load_model
 from .trainer import Trainer
 
 __all__ = [
     "ACTIVATIONS",
     "Sequential",
+    "Model",
+    "Input",
+    "InputLayer",
+    "SymbolicTensor",
     "History",
     "Trainer",
     "ArrayDataAdapter",
@@ -60,6 +66,7 @@ __all__ = [
     "BatchNormalization",
     "SGD",
     "Adam",
+    "RMSprop",
     "Optimizer",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",

@@ -33,6 +33,11 @@ class Layer:
         Per sample, internal layout; known once built.
     params, grads, state : dict of str to ndarray
         Trainable arrays, their gradients after ``backward``, non-trainable arrays.
+    trainable : bool
+        ``False`` freezes the layer, as in Keras: training leaves its ``params``
+        unchanged, ``summary()`` counts them as non-trainable, saving keeps the flag
+        (and a frozen :class:`~convlab.nn.BatchNormalization` runs in inference
+        mode).
     """
 
     base_name: ClassVar[str] = "layer"
@@ -50,6 +55,7 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
         self.built = False
+        self.trainable = True
         #: False for the first trainable layer of a model: its input gradient is never
         #: used
         self.need_input_grad = True
@@ -96,6 +102,19 @@ class Layer:
         derived from its seed, so a run repeats bit for bit). Nothing to do here;
         :class:`~convlab.nn.Dropout` keeps it for its masks."""
 
+    def __call__(self, x: Any, training: bool = False) -> Any:
+        """On a symbolic tensor (``Input(...)`` or a layer's output): the output
+        tensor, for ``Model(inputs, outputs)``. On an array: ``forward`` (the layer is
+        built from the array's per-sample shape when it is not built yet)."""
+        from .functional import SymbolicTensor, call_symbolic
+
+        if isinstance(x, SymbolicTensor | list | tuple):
+            return call_symbolic(self, x)
+        x = np.ascontiguousarray(x, np.float32)
+        if not self.built:
+            self.build(x.shape[1:])
+        return self.forward(x, training)
+
     # ------------------------------------------------------------------ maths
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -135,11 +154,23 @@ class Layer:
     # ------------------------------------------------------------------ weights
     @property
     def trainable_count(self) -> int:
+        """Parameters training updates: 0 for a frozen layer."""
+        if not self.trainable:
+            return 0
         return int(sum(p.size for p in self.params.values()))
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return list(self.params.values()) if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[np.ndarray]:
+        frozen = [] if self.trainable else list(self.params.values())
+        return frozen + list(self.state.values())
 
     def count_params(self) -> int:
         """Trainable plus non-trainable parameters, as Keras counts them."""
-        return self.trainable_count + int(sum(s.size for s in self.state.values()))
+        return int(sum(w.size for w in self.weights.values()))
 
     @property
     def weights(self) -> dict[str, np.ndarray]:
@@ -178,15 +209,23 @@ class Layer:
         config: dict[str, Any] = {"name": self.name}
         if self.declared_input_shape is not None:
             config["input_shape"] = list(self.declared_input_shape)
+        if not self.trainable:
+            config["trainable"] = False
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        return cls(**config)
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        layer = cls(**config)
+        layer.trainable = bool(trainable)
+        return layer
 
     def __repr__(self) -> str:
         args = ", ".join(
-            f"{k}={v!r}" for k, v in self.get_config().items() if k != "name"
+            f"{k}={v!r}"
+            for k, v in self.get_config().items()
+            if k not in ("name", "trainable")
         )
         return f"{type(self).__name__}({args})" + (
             f" name={self.name!r}" if self.name else ""

@@ -12,6 +12,7 @@ from . import validation
 from .base_layer import KernelBiasLayer, Layer, shape_text
 
 __all__ = [
+    "InputLayer",
     "Flatten",
     "Dense",
     "Activation",
@@ -22,6 +23,22 @@ __all__ = [
 
 
 # ======================================================================= Flatten, Dense
+
+
+class InputLayer(Layer):
+    """The identity, standing for the model's input (Keras lists it first in a
+    functional model's ``layers``)."""
+
+    base_name = "input_layer"
+
+    def __init__(self, input_shape: object = None, name: str | None = None) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        return x
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        return grad
 
 
 class Flatten(Layer):
@@ -278,12 +295,17 @@ class BatchNormalization(Layer):
         axes, view = self._axes_and_view(x)
         gamma = self.params["gamma"].reshape(view)
         beta = self.params["beta"].reshape(view)
-        if not training:
+        if not training or not self.trainable:
+            # a frozen BatchNormalization runs in inference mode (Keras 2.1.3 and
+            # later): moving statistics neither used from the batch nor updated
             mean = self.state["moving_mean"].reshape(view)
             inv_std = 1.0 / np.sqrt(
                 self.state["moving_variance"] + np.float32(self.epsilon)
             )
-            return (x - mean) * (gamma * inv_std.reshape(view)) + beta
+            scale = (gamma * inv_std.reshape(view)).astype(np.float32)
+            if training:
+                self._frozen_scale, self._x_hat = scale, None
+            return (x - mean) * scale + beta
         mean = x.mean(axis=axes, dtype=np.float32)
         centred = x - mean.reshape(view)
         var = np.mean(centred * centred, axis=axes, dtype=np.float32)
@@ -294,9 +316,14 @@ class BatchNormalization(Layer):
         self.state["moving_mean"] += m * (mean - self.state["moving_mean"])
         self.state["moving_variance"] += m * (var - self.state["moving_variance"])
         self._x_hat, self._inv_std = x_hat, inv_std
+        self._frozen_scale = None
         return x_hat * gamma + beta
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
+        if self._frozen_scale is not None:  # frozen: an affine map of the input
+            grad_x = grad * self._frozen_scale
+            self._frozen_scale = None
+            return grad_x
         x_hat = self._x_hat
         if x_hat is None:
             raise self._no_forward_error()
@@ -314,6 +341,7 @@ class BatchNormalization(Layer):
         return grad_x
 
     _x_hat: np.ndarray | None = None
+    _frozen_scale: np.ndarray | None = None
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -19,7 +19,8 @@ as they are. Batches are converted one at a time, so ``x`` may stay uint8.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +29,13 @@ from .validation import is_int, real_array
 __all__ = [
     "LAYOUTS",
     "ArrayDataAdapter",
+    "GeneratorDataAdapter",
+    "is_batch_source",
     "infer_layout",
     "is_channels_last",
     "sample_shape",
     "split_validation",
+    "to_categorical",
     "to_model_input",
 ]
 
@@ -79,13 +83,17 @@ def sample_shape(shape: object, name: str = "input_shape") -> tuple[int, ...]:
 
 
 def infer_layout(
-    x: object, input_shape: tuple[int, ...] | None, what: str = "x"
+    x: object,
+    input_shape: tuple[int, ...] | None,
+    what: str = "x",
+    channels_last: bool = False,
 ) -> tuple[str, tuple[int, ...]]:
     """How to read ``x`` for a model with per-sample ``input_shape`` (``None`` when
     not built yet): ``(layout, per-sample shape in the model's layout)``.
 
     The caller compares the per-sample shape with its own; this function only reads
-    ``x``.
+    ``x``. ``channels_last`` (a model declared in Keras's layout, such as
+    ``convlab.keras``'s) reads every rank-4 batch as ``(N, H, W, C)``, whatever ``C``.
 
     >>> infer_layout(np.zeros((5, 28, 28, 1), np.uint8), None)
     ('nhwc', (1, 28, 28))
@@ -100,7 +108,7 @@ def infer_layout(
         return "flat", tuple(x.shape[1:])
     if x.ndim == 3:
         return "nhw", (1, *x.shape[1:])
-    if x.ndim == 4 and is_channels_last(x.shape[1:]):
+    if x.ndim == 4 and (channels_last or is_channels_last(x.shape[1:])):
         return "nhwc", (x.shape[3], x.shape[1], x.shape[2])
     if x.ndim == 4:
         return "nchw", tuple(x.shape[1:])
@@ -130,6 +138,42 @@ def to_model_input(xb: np.ndarray, layout: str) -> np.ndarray:
     if xb.dtype == np.uint8:  # as x / 255 would
         return np.divide(xb, np.float32(255.0), dtype=np.float32, order="C")
     return xb.astype(np.float32, order="C", copy=False)
+
+
+def to_categorical(
+    y: object, num_classes: int | None = None, dtype: object = "float32"
+) -> np.ndarray:
+    """Integer class labels -> one-hot rows (Keras's ``to_categorical``).
+
+    ``y`` of shape ``(N,)`` (or ``(N, 1)``) gives ``(N, num_classes)``;
+    ``num_classes`` defaults to ``max(y) + 1``.
+
+    >>> to_categorical([0, 2, 1]).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.size and (
+        not (np.issubdtype(labels.dtype, np.integer) or np.all(np.mod(labels, 1) == 0))
+        or labels.min() < 0
+    ):
+        raise ValueError(
+            "`y` must hold non-negative integer class labels. "
+            f"Received: y from {labels.min()} to {labels.max()}, dtype={labels.dtype}"
+        )
+    labels = labels.astype(np.int64)
+    largest = int(labels.max()) + 1 if labels.size else 0
+    if num_classes is None:
+        num_classes = largest
+    elif not is_int(num_classes) or num_classes < max(largest, 1):
+        raise ValueError(
+            f"`num_classes` must be an int > every label (at least {max(largest, 1)}). "
+            f"Received: num_classes={num_classes!r}"
+        )
+    onehot = np.zeros((*labels.shape, int(num_classes)), dtype=np.dtype(dtype))
+    np.put_along_axis(onehot, labels[..., None], 1, axis=-1)
+    return onehot
 
 
 def split_validation(
@@ -209,3 +253,93 @@ class ArrayDataAdapter:
             index = order[lo:hi] if order is not None else slice(lo, hi)
             yb = self.labels[index] if self.labels is not None else None
             yield to_model_input(self.x[index], self.layout), yb
+
+
+def is_batch_source(x: object) -> bool:
+    """True for what :class:`GeneratorDataAdapter` serves: an iterator or generator
+    (``next()``) or a Keras ``Sequence``-like object (``len()`` and ``[i]``), not an
+    array."""
+    if isinstance(x, np.ndarray | list | tuple | dict | str):
+        return False
+    return hasattr(x, "__next__") or (
+        hasattr(x, "__getitem__") and hasattr(x, "__len__")
+    )
+
+
+class GeneratorDataAdapter:
+    """Batches from a generator, an iterator (such as ``ImageDataGenerator.flow``)
+    or a ``Sequence``-like object, converted one at a time as arrays are.
+
+    Parameters
+    ----------
+    source : iterator or Sequence-like
+        Yields ``(x, y)`` (or ``(x, y, sample_weight)``, whose weights are refused)
+        for training and evaluation, ``x`` or ``(x, ...)`` for prediction.
+    steps : int or None
+        Batches per pass; ``None`` takes ``len(source)`` when it has one.
+    prepare : callable
+        ``prepare(xb, what) -> float32 model input`` (checks the layout).
+    check_labels : callable or None
+        ``check_labels(yb, n) -> labels``; ``None`` for prediction.
+    what : str
+        The argument's name in messages (``"x"``, ``"validation_data"``).
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        steps: int | None,
+        prepare: Callable[[np.ndarray, str], np.ndarray],
+        check_labels: Callable[[object, int], np.ndarray] | None,
+        what: str = "x",
+        steps_name: str = "steps_per_epoch",
+    ) -> None:
+        self.source, self.prepare, self.check = source, prepare, check_labels
+        self.what = what
+        self.indexed = not hasattr(source, "__next__")
+        if steps is None:
+            try:
+                steps = len(source)
+            except TypeError:
+                raise ValueError(
+                    f"`{steps_name}` is required when `{what}` is a generator with no "
+                    f"length: how many batches make an epoch? Received: "
+                    f"{steps_name}=None"
+                ) from None
+        self.steps = int(steps)
+        self.num_samples = 0  # unknown: the source shuffles, not the loop
+
+    def _next(self, step: int) -> Any:
+        if self.indexed:
+            return self.source[step % len(self.source)]
+        try:
+            return next(self.source)
+        except StopIteration:
+            raise ValueError(
+                f"`{self.what}` ran out of data after {step} batches of the "
+                f"{self.steps} asked for. Give a smaller steps count, or a generator "
+                "that loops forever (ImageDataGenerator.flow does)."
+            ) from None
+
+    def batches(
+        self, order: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """One pass of ``steps`` batches ``(xb, yb)`` (``order`` is ignored)."""
+        for step in range(self.steps):
+            item = self._next(step)
+            if self.check is None:
+                xb = item[0] if isinstance(item, tuple | list) else item
+                yield self.prepare(np.asarray(xb), self.what), None
+                continue
+            if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+                raise ValueError(
+                    f"`{self.what}` must yield (x, y) batches. Received: an item of "
+                    f"type {type(item).__name__}"
+                )
+            if len(item) == 3 and item[2] is not None:
+                raise ValueError(
+                    f"`{self.what}` yielded (x, y, sample_weight): convlab does not "
+                    "weight samples; yield (x, y)."
+                )
+            xb = np.asarray(item[0])
+            yield self.prepare(xb, self.what), self.check(item[1], len(xb))

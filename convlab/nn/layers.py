@@ -30,6 +30,7 @@ from .core_layers import (
     Dense,
     Dropout,
     Flatten,
+    InputLayer,
     ReLU,
 )
 from .data_adapter import is_channels_last, sample_shape
@@ -37,6 +38,7 @@ from .data_adapter import is_channels_last, sample_shape
 __all__ = [
     "Layer",
     "KernelBiasLayer",
+    "InputLayer",
     "Conv2D",
     "MaxPooling2D",
     "AveragePooling2D",
@@ -57,6 +59,7 @@ __all__ = [
 LAYER_CLASSES: dict[str, type[Layer]] = {
     cls.__name__: cls
     for cls in (
+        InputLayer,
         Conv2D,
         MaxPooling2D,
         AveragePooling2D,

@@ -19,6 +19,8 @@ from . import validation
 from ._activations import log_softmax, softmax
 
 __all__ = [
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "get_loss",
@@ -121,11 +123,41 @@ LOSSES = {
 }
 
 
+def categorical_crossentropy(
+    y_true: object, y_pred: object, from_logits: bool = False
+) -> np.ndarray:
+    """Per-sample cross-entropy for one-hot ``y_true`` (Keras's function): float32
+    ``(N,)``. Also accepted by ``compile(loss=...)``."""
+    return _per_sample(CategoricalCrossentropy(from_logits), y_true, y_pred)
+
+
+def sparse_categorical_crossentropy(
+    y_true: object, y_pred: object, from_logits: bool = False
+) -> np.ndarray:
+    """Per-sample cross-entropy for integer ``y_true`` (Keras's function): float32
+    ``(N,)``. Also accepted by ``compile(loss=...)``."""
+    return _per_sample(SparseCategoricalCrossentropy(from_logits), y_true, y_pred)
+
+
+def _per_sample(loss: _Crossentropy, y_true: object, y_pred: object) -> np.ndarray:
+    pred = validation.predictions_2d(y_pred)
+    labels = loss.check_labels(y_true, len(pred), pred.shape[1])
+    logp = (
+        log_softmax(pred.astype(np.float64))
+        if loss.from_logits
+        else np.log(np.clip(pred, _EPS, 1.0 - _EPS).astype(np.float64))
+    )
+    target = loss._targets(labels, pred.shape[1])
+    return (-(target * logp).sum(axis=1)).astype(np.float32)
+
+
 def get_loss(loss: object) -> _Crossentropy:
     if isinstance(loss, _Crossentropy):
         return loss
     if isinstance(loss, str) and loss in LOSSES:
         return LOSSES[loss]()
+    if callable(loss) and getattr(loss, "__name__", None) in LOSSES:
+        return LOSSES[loss.__name__]()  # keras.losses.categorical_crossentropy
     raise ValueError(
         f"`loss` must be one of {', '.join(repr(name) for name in LOSSES)} "
         "or a loss instance. "

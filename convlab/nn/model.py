@@ -42,6 +42,21 @@ from .trainer import Trainer
 __all__ = ["Sequential", "History", "SummaryRow"]
 
 
+def _class_name(layer: object) -> str:
+    """The saved class name: a convlab.nn class's own (a face's subclass, such as
+    convlab.keras.layers.Conv2D, saves as the nn class it extends)."""
+    for cls in type(layer).__mro__:
+        if cls.__module__.startswith("convlab.nn"):
+            return "Model" if cls.__name__ == "Model" else cls.__name__
+    return type(layer).__name__
+
+
+def _model_class() -> type:
+    from .functional import Model
+
+    return Model
+
+
 class SummaryRow(NamedTuple):
     """One row of :meth:`Sequential.summary_rows`: output shape has ``None`` for the
     batch."""
@@ -88,16 +103,36 @@ class Sequential(Trainer):
         self.seed = validation.seed_value(seed, allow_none=True)
         self.layers: list[Layer] = []
         self.input_shape: tuple[int, ...] | None = None
+        self._pending_input: tuple[int, ...] | None = None
+        #: True when the model was declared in Keras's layout (convlab.keras's
+        #: layers, Input): every rank-4 batch is read as (N, H, W, C) and summary()
+        #: prints (None, H, W, C)
+        self.channels_last = False
         super().__init__()  # compile state
-        #: index of the first layer with parameters: backward stops there
-        self.first_trainable = 0
+        # what the model needs to be a layer of another model (see "as a layer")
+        self.declared_input_shape: tuple[int, ...] | None = None
+        self.need_input_grad = True
         for layer in layers or ():
             self.add(layer)
 
     # ------------------------------------------------------------------ building
-    def add(self, layer: Layer) -> None:
-        """Append ``layer``; it gets a unique Keras-style name if it has none."""
-        validation.layer_instance(layer, Layer)
+    def add(self, layer: Layer | Sequential) -> None:
+        """Append ``layer`` (a layer, a model, or an ``Input(...)`` first); it gets a
+        unique Keras-style name if it has none."""
+        from .functional import SymbolicTensor
+
+        if isinstance(layer, SymbolicTensor):
+            if self.layers:
+                raise ValueError(
+                    "An Input(...) belongs first in a Sequential model. "
+                    f"Received it after {len(self.layers)} layers"
+                )
+            self._pending_input = layer.sample
+            self.channels_last = layer.channels_last
+            return
+        if not self.layers and getattr(layer, "channels_last", False):
+            self.channels_last = True
+        validation.layer_instance(layer, (Layer, Sequential))
         if any(existing is layer for existing in self.layers):
             raise ValueError(f'Layer "{layer.name}" is already in the model.')
         names = {existing.name for existing in self.layers}
@@ -120,21 +155,43 @@ class Sequential(Trainer):
         self.layers.append(layer)
         if self.built:
             self._build_layers(len(self.layers) - 1)
+        elif len(self.layers) == 1 and isinstance(layer, Sequential) and layer.built:
+            assert layer.input_shape is not None
+            self.channels_last = layer.channels_last
+            self.build(layer.input_shape, internal=True)  # a built model first
+        elif len(self.layers) == 1 and self._pending_input is not None:
+            self.build(self._pending_input, internal=True)
         elif len(self.layers) == 1 and layer.declared_input_shape is not None:
-            self.build(layer.declared_input_shape)
+            self.build(layer.declared_input_shape, internal=True)
 
     @property
     def built(self) -> bool:
         return self.input_shape is not None
 
-    def build(self, input_shape: object) -> None:
+    def build(
+        self,
+        input_shape: object,
+        rng: np.random.Generator | None = None,
+        *,
+        internal: bool = False,
+    ) -> None:
         """Create every layer's weights for per-sample ``input_shape`` (any layout
-        :func:`~convlab.nn.layers.sample_shape` accepts)."""
+        :func:`~convlab.nn.layers.sample_shape` accepts; already convlab's ``(C, H,
+        W)`` when ``internal`` or when called as a layer of another model, with
+        ``rng``, which is unused: a model draws from its own seed)."""
         if not self.layers:
             raise ValueError(
                 "The model has no layers yet: add some before building it."
             )
-        self.input_shape = sample_shape(input_shape)
+        internal = internal or rng is not None
+        shape = (
+            tuple(int(v) for v in input_shape)  # type: ignore[attr-defined]
+            if internal
+            else sample_shape(input_shape)
+        )
+        if self.built and shape == self.input_shape and rng is not None:
+            return  # a built model inside another keeps its weights
+        self.input_shape = shape
         try:
             self._build_layers(0)
         except ValueError:
@@ -149,11 +206,6 @@ class Sequential(Trainer):
             layer.build(shape, np.random.default_rng([self.seed, i]))
             assert layer.output_shape is not None
             shape = layer.output_shape
-        self.first_trainable = next(
-            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers)
-        )
-        for i, layer in enumerate(self.layers):
-            layer.need_input_grad = i > self.first_trainable
 
     @property
     def output_shape(self) -> tuple[int, ...] | None:
@@ -164,18 +216,24 @@ class Sequential(Trainer):
         """How to read ``x`` (:func:`~convlab.nn.data_adapter.infer_layout`): builds
         the model from the data when it has no input shape yet, checks the per-sample
         shape against the model's otherwise."""
-        layout, per_sample = infer_layout(x, self.input_shape, what)
+        layout, per_sample = infer_layout(x, self.input_shape, what, self.channels_last)
         if not self.built:
             self.build(per_sample)
         elif per_sample != self.input_shape:
             first = self.layers[0]
-            found = shape_text((x.shape[0] if layout != "hw" else 1, *per_sample))
+            expected: tuple[int | None, ...] = (None, *self.input_shape)
+            found_shape = (x.shape[0] if layout != "hw" else 1, *per_sample)
+            axes = "(N, C, H, W)"
+            if self.channels_last and len(expected) == 4:
+                expected = (None, *self.input_shape[1:], self.input_shape[0])
+                found_shape = tuple(x.shape)
+                axes = "(N, H, W, C)"
             raise ValueError(
                 f'Input of layer "{first.name}" ({type(first).__name__}) '
                 "is incompatible with "
                 f'model "{self.name}": '
-                f"expected shape={shape_text((None, *self.input_shape))} "
-                f"(N, C, H, W), found shape={found} "
+                f"expected shape={shape_text(expected)} "
+                f"{axes}, found shape={shape_text(found_shape)} "
                 f"from {what}.shape={x.shape}"
             )
         return layout
@@ -185,11 +243,11 @@ class Sequential(Trainer):
         converted to its float32 input, in one batch."""
         return to_model_input(x, self.input_layout(x))
 
-    # the old private names, still called by benchmarks/bench_train.py
-    _layout = input_layout
-    _convert = staticmethod(to_model_input)
+    def __call__(self, x: np.ndarray, training: bool = False) -> Any:
+        from .functional import SymbolicTensor, call_symbolic
 
-    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if isinstance(x, SymbolicTensor | list | tuple):
+            return call_symbolic(self, x)
         if training:
             return self._forward(self.prepare(x), training=True)
         return self.predict(x)
@@ -209,17 +267,143 @@ class Sequential(Trainer):
                 result.append((layer.name or "", h))
         return result
 
+    # ------------------------------------------------------------------ as a layer
+    # A model inside another model (Keras: a Sequential in a Sequential, a VGG16
+    # base called on an Input) is driven through the Layer protocol below; its
+    # weights appear to the outer model as one layer's, keyed "<layer>/<weight>".
+    base_name = "sequential"
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            if layer.trainable
+            for key, value in layer.params.items()
+        }
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            if layer.trainable
+            for key, value in layer.grads.items()
+        }
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            for key, value in (
+                layer.state.items()
+                if layer.trainable
+                else {**layer.params, **layer.state}.items()
+            )
+        }
+
+    @property
+    def weights(self) -> dict[str, np.ndarray]:
+        """Every array as ``{"<layer>/<key>": array}``, in get_weights order."""
+        return {
+            f"{layer.name}/{key}": value
+            for layer in self.layers
+            for key, value in layer.weights.items()
+        }
+
+    @property
+    def trainable_count(self) -> int:
+        return sum(layer.trainable_count for layer in self.layers)
+
+    @property
+    def activation(self) -> str:
+        return self.layers[-1].activation if self.layers else "linear"
+
+    @property
+    def softmax_logits(self) -> np.ndarray | None:
+        return self.layers[-1].softmax_logits if self.layers else None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward_from(self, grad: np.ndarray, linear_last: bool) -> np.ndarray | None:
+        first = 0 if self.need_input_grad else self.first_trainable
+        for i, layer in enumerate(self.layers):
+            layer.need_input_grad = self.need_input_grad or i > first
+        out: np.ndarray | None = grad
+        last = len(self.layers) - 1
+        for i in range(last, first - 1, -1):
+            assert out is not None
+            layer = self.layers[i]
+            out = (
+                layer.backward_linear(out)
+                if linear_last and i == last
+                else layer.backward(out)
+            )
+        return out if self.need_input_grad else None
+
+    def backward(self, grad: np.ndarray) -> np.ndarray | None:
+        return self._backward_from(grad, False)
+
+    def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
+        return self._backward_from(grad_z, True)
+
+    def reseed(self, rng: np.random.Generator) -> None:
+        for i, layer in enumerate(self.layers):
+            layer.reseed(np.random.default_rng([int(rng.integers(2**32)), i]))
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        """A model from :meth:`get_config` (layers rebuilt, weights fresh)."""
+        from .layers import LAYER_CLASSES
+
+        model = cls(name=config["name"], seed=config["seed"])
+        model.channels_last = bool(config.get("channels_last", False))
+        layers = []
+        for entry in config["layers"]:
+            name = entry["class_name"]
+            if name in ("Sequential", "Model"):
+                layer_cls: Any = Sequential if name == "Sequential" else _model_class()
+            else:
+                layer_cls = LAYER_CLASSES.get(name)
+            if layer_cls is None:
+                raise ValueError(f"unknown layer class {name!r}")
+            layers.append(layer_cls.from_config(dict(entry["config"])))
+        model.layers = []
+        for layer in layers:
+            model.layers.append(layer)  # no add(): input_shape may sit on any layer
+        if config.get("input_shape") is not None:
+            model.build(tuple(config["input_shape"]), internal=True)
+        for layer, entry in zip(model.layers, config["layers"], strict=True):
+            if entry["config"].get("trainable") is False:
+                layer.trainable = False
+        return model
+
     # ------------------------------------------------------------------ weights
     def count_params(self) -> int:
         return sum(layer.count_params() for layer in self.layers)
 
     @property
+    def trainable(self) -> bool:
+        """False when every layer is frozen. Setting it sets every layer's
+        ``trainable`` (Keras: ``model.trainable = False`` freezes the whole model)."""
+        return any(layer.trainable for layer in self.layers) or not self.layers
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        for layer in self.layers:
+            layer.trainable = bool(value)
+
+    @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return [p for layer in self.layers for p in layer.params.values()]
+        return [p for layer in self.layers for p in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        return [s for layer in self.layers for s in layer.state.values()]
+        return [s for layer in self.layers for s in layer.non_trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.get_weights()]
@@ -258,8 +442,8 @@ class Sequential(Trainer):
     def summary(
         self, print_fn: Callable[[str], Any] | None = None, line_length: int = 65
     ) -> None:
-        """Print Keras's summary table (output shapes are NCHW, the layout convlab
-        uses)."""
+        """Print Keras's summary table (output shapes in NCHW, the layout convlab
+        uses, or in NHWC for a model declared channels-last)."""
         print_fn = print_fn or print
         rows = self.summary_rows()
         total = self.count_params()
@@ -296,14 +480,20 @@ class Sequential(Trainer):
             "=" * line_length,
         ]
         for i, (_layer, r) in enumerate(zip(self.layers, rows, strict=True)):
-            lines.append(row(labels[i], shape_text(r.output_shape), f"{r.params:,}"))
+            shape = r.output_shape
+            if self.channels_last and len(shape) == 4:
+                shape = (shape[0], shape[2], shape[3], shape[1])
+            lines.append(row(labels[i], shape_text(shape), f"{r.params:,}"))
             lines.append("=" * line_length if i == len(rows) - 1 else "")
         lines += [
             f"Total params: {amount(total)}",
             f"Trainable params: {amount(trainable)}",
             f"Non-trainable params: {amount(total - trainable)}",
             "_" * line_length,
-            "Output shapes are (batch, channels, height, width): "
+            "Output shapes are (batch, height, width, channels), as Keras prints them "
+            "(convlab computes in NCHW)."
+            if self.channels_last
+            else "Output shapes are (batch, channels, height, width): "
             "convlab works in NCHW.",
         ]
         for text in lines:
@@ -311,19 +501,33 @@ class Sequential(Trainer):
 
     # ------------------------------------------------------------------ config, saving
     def get_config(self) -> dict[str, Any]:
-        return {
+        config = {
             "name": self.name,
             "seed": self.seed,
             "input_shape": list(self.input_shape) if self.input_shape else None,
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                {"class_name": _class_name(layer), "config": layer.get_config()}
                 for layer in self.layers
             ],
         }
+        if self.layers and not self.trainable:
+            config["trainable"] = False
+        if self.channels_last:
+            config["channels_last"] = True
+        return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`."""
+        """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`. A
+        ``.h5`` or ``.keras`` name gets the same content and a note saying so."""
         from .saving import save_model
+
+        suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+        if suffix in ("h5", "hdf5", "keras"):
+            validation.keras2_note(
+                f"model.save('{os.fspath(path)}') in Keras's HDF5/.keras format",
+                "model.save('model.npz'): convlab wrote its own .npz format (not "
+                "HDF5) under that name, which load_model reads",
+            )
 
         save_model(self, path)
 

@@ -16,8 +16,11 @@ read with ``allow_pickle=False``, holding:
     One float32 array per weight, e.g. ``weights/000/conv2d/kernel`` (F, C, KH, KW),
     ``weights/004/batch_normalization/moving_mean``.
 
-The optimiser's configuration is saved, not its moment estimates: a loaded model
-resumes training with a fresh optimiser state.
+The optimiser's configuration, step count and state (``optimizer/<weight key>/<slot>``
+arrays listed in ``"optimizer_state"``: velocities, moments) are saved too, so a
+loaded model resumes training where it stopped. Layers' ``trainable`` flags are in
+their configs. Whatever the file name (``model.h5``, ``model.keras``), the content is
+this format, not HDF5 or Keras's zip.
 
 The file is written to a temporary file in the target folder and renamed over the
 target (:func:`os.replace`), so a crash or Ctrl-C never leaves half a model behind. A
@@ -81,6 +84,24 @@ def weight_items(model: Sequential) -> list[tuple[str, np.ndarray]]:
     ]
 
 
+def optimizer_state_items(
+    model: Sequential, items: list[tuple[str, np.ndarray]]
+) -> list[tuple[str, np.ndarray]]:
+    """``[("optimizer/<weight key>/<slot>", array), ...]``: the optimiser's slots
+    (momentum velocities, Adam's moments, RMSprop's averages) of each weight."""
+    optimizer = model.optimizer if model.compiled else None
+    if optimizer is None:
+        return []
+    state = []
+    for key, array in items:
+        entry = optimizer._slots.get(id(array))
+        if entry is not None and entry[0] is array:
+            state += [
+                (f"optimizer/{key}/{j}", slot) for j, slot in enumerate(entry[1:])
+            ]
+    return state
+
+
 def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     """Write ``model`` (architecture, weights, compile settings) to ``path``
     atomically."""
@@ -100,12 +121,18 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     architecture = {
         "format": FORMAT,
         "version": VERSION,
+        "class_name": "Model" if type(model).__name__ == "Model" else "Sequential",
         "model": model.get_config(),
         "compile": compile_config,
         "weights": [key for key, _ in items],
     }
+    state = optimizer_state_items(model, items)
+    if compile_config is not None:
+        compile_config["iterations"] = model.optimizer.iterations  # type: ignore[union-attr]
+    architecture["optimizer_state"] = [key for key, _ in state]
     arrays: dict[str, Any] = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     arrays.update(items)
+    arrays.update(state)
     with atomic_write(target) as handle:
         np.savez(handle, **arrays)
 
@@ -183,8 +210,12 @@ def read_model_file(
             f"format version {version!r} is not supported "
             f"(this convlab reads 1 to {VERSION}).",
         )
+    state_names = architecture.get("optimizer_state") or []
+    if not isinstance(state_names, list) or not set(state_names) <= set(arrays):
+        raise _fail(p, "the optimizer state does not match its list of arrays.")
+    weight_arrays = {k: v for k, v in arrays.items() if k not in set(state_names)}
     names = architecture.get("weights")
-    if not isinstance(names, list) or sorted(names) != sorted(arrays):
+    if not isinstance(names, list) or sorted(names) != sorted(weight_arrays):
         raise _fail(
             p, "the weight arrays do not match the architecture's list of weights."
         )
@@ -291,7 +322,9 @@ def _check_weight(p: Path, key: str, array: np.ndarray) -> None:
         )
 
 
-def _check_plan(p: Path, layers: list, input_shape: Any, arrays: dict) -> None:
+def _check_plan(
+    p: Path, layers: list, input_shape: Any, arrays: dict, *, internal: bool = False
+) -> None:
     """Walk the layers' shapes from the saved input shape without building anything:
     every layer must accept its input (else the reason, naming the layer), its
     activations stay under :data:`MAX_ACTIVATION_VALUES` a sample, and each kernel's
@@ -300,7 +333,11 @@ def _check_plan(p: Path, layers: list, input_shape: Any, arrays: dict) -> None:
     from .data_adapter import sample_shape
 
     try:
-        shape = sample_shape(tuple(input_shape))
+        shape = (
+            tuple(int(v) for v in input_shape)
+            if internal
+            else sample_shape(tuple(input_shape))
+        )
     except (TypeError, ValueError) as exc:
         raise _fail(
             p, f"the saved input shape {input_shape!r} is invalid: {exc}"
@@ -344,6 +381,26 @@ def _check_plan(p: Path, layers: list, input_shape: Any, arrays: dict) -> None:
         shape = out
 
 
+def _restore_optimizer_state(
+    model: Sequential,
+    items: list[tuple[str, np.ndarray]],
+    arrays: dict[str, np.ndarray],
+    architecture: dict[str, Any],
+) -> None:
+    names = architecture.get("optimizer_state") or []
+    optimizer = model.optimizer
+    assert optimizer is not None
+    for key, array in items:
+        slots = []
+        while f"optimizer/{key}/{len(slots)}" in names:
+            slot = arrays[f"optimizer/{key}/{len(slots)}"]
+            if slot.shape != array.shape:
+                raise ValueError(f"optimizer state for {key} has shape {slot.shape}")
+            slots.append(slot.astype(np.float32))
+        if slots:
+            optimizer._slots[id(array)] = (array, *slots)
+
+
 def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential:
     """Build the saved model, set its weights, and compile it as it was compiled.
 
@@ -357,22 +414,30 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
     architecture, arrays = read_model_file(p)
     try:
         config = architecture["model"]
-        model = Sequential(name=config["name"], seed=config["seed"])
-        layers = []
+        model_class = architecture.get("class_name", "Sequential")
+        if model_class not in ("Sequential", "Model"):
+            raise _fail(p, f"unknown model class {model_class!r}.")
         for entry in config["layers"]:
-            cls = LAYER_CLASSES.get(entry["class_name"])
-            if cls is None:
-                raise _fail(p, f"unknown layer class {entry['class_name']!r}.")
-            layers.append(cls.from_config(dict(entry["config"])))
-        # checked before any add(): a first layer with an input shape builds there
-        input_shape = config["input_shape"]
-        if input_shape is None and layers:
-            input_shape = layers[0].declared_input_shape
-        if input_shape is not None:
-            _check_plan(p, layers, input_shape, arrays)
-        for layer in layers:
-            model.add(layer)
-            model.build(tuple(config["input_shape"]))
+            name = entry["class_name"]
+            if name not in LAYER_CLASSES and name not in ("Sequential", "Model"):
+                raise _fail(p, f"unknown layer class {name!r}.")
+        flat = all(e["class_name"] in LAYER_CLASSES for e in config["layers"])
+        if model_class == "Sequential" and flat:
+            # checked before anything is built: the layers alone allocate nothing
+            layers = [
+                LAYER_CLASSES[e["class_name"]].from_config(dict(e["config"]))
+                for e in config["layers"]
+            ]
+            if config["input_shape"] is not None:  # saved as convlab's (C, H, W)
+                _check_plan(p, layers, config["input_shape"], arrays, internal=True)
+            elif layers and layers[0].declared_input_shape is not None:
+                _check_plan(p, layers, layers[0].declared_input_shape, arrays)
+        if model_class == "Model":
+            from .functional import Model
+
+            model = Model.from_config(config)
+        else:
+            model = Sequential.from_config(config)
         items = weight_items(model)
         if [key for key, _ in items] != architecture["weights"]:
             raise _fail(p, "the weight names do not match the layers.")
@@ -387,6 +452,8 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
                 loss=loss_cls(**compiled["loss"]["config"]),
                 metrics=compiled["metrics"],
             )
+            _restore_optimizer_state(model, items, arrays, architecture)
+            model.optimizer.iterations = int(compiled.get("iterations", 0))
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -3,8 +3,7 @@ mixin: ``compile``, the per-batch ``train_step`` / ``test_step`` / ``predict_ste
 and ``fit_events`` (the training loop as a generator of event records) with ``fit``,
 ``evaluate`` and ``predict`` on top.
 
-The host class provides ``layers``, ``output_shape``, ``first_trainable`` (index of
-the first layer with parameters: backward stops there) and
+The host class provides ``layers``, ``output_shape`` and
 ``input_layout(x, what)`` (checks ``x`` against the model, building it on first
 sight). Input handling is :mod:`convlab.nn.data_adapter`'s; argument checks are
 :mod:`convlab.nn.validation`'s.
@@ -29,7 +28,13 @@ import numpy as np
 from .._threads import one_blas_thread
 from . import validation
 from .base_layer import shape_text
-from .data_adapter import ArrayDataAdapter, split_validation
+from .data_adapter import (
+    ArrayDataAdapter,
+    GeneratorDataAdapter,
+    is_batch_source,
+    split_validation,
+    to_model_input,
+)
 from .events import EpochEvent, Event, FinishedEvent, History, StepEvent
 from .losses import get_loss
 from .optimizers import Optimizer, get_optimizer
@@ -38,11 +43,35 @@ from .progress import ProgressLine
 if TYPE_CHECKING:
     from .base_layer import Layer
 
-__all__ = ["Trainer", "INFERENCE_BATCH"]
+__all__ = ["Trainer", "INFERENCE_BATCH", "CACHE_LIMIT_BYTES"]
 
 #: batch size used by predict/evaluate when none is given (results do not depend on
 #: it: inference has no batch statistics)
 INFERENCE_BATCH = 256
+
+
+#: largest cache of frozen-prefix features a fit keeps (float32 bytes): a frozen
+#: VGG16 base on 100x100 images gives 4.6 KB per image, 100,000 images per 460 MB
+CACHE_LIMIT_BYTES = 512 * 2**20
+
+
+def _deterministic(layer: Any) -> bool:
+    """True when ``layer.forward`` gives the same in training as in inference."""
+    sub = getattr(layer, "layers", None)
+    if sub is not None:
+        return all(_deterministic(inner) for inner in sub)
+    name = type(layer).__mro__
+    kinds = {cls.__name__ for cls in name}
+    if "Dropout" in kinds:
+        return float(layer.rate) == 0.0
+    if "BatchNormalization" in kinds:
+        return not layer.trainable  # frozen: inference mode in training too
+    return True
+
+
+#: Keras 2's fit_generator options for parallel loading; convlab reads the generator
+#: on the training thread, so they change nothing and are accepted as such
+_LOADER_OPTIONS = ("workers", "use_multiprocessing", "max_queue_size")
 
 
 def _correct(out: np.ndarray, y: np.ndarray) -> int:
@@ -65,7 +94,6 @@ class Trainer:
     """
 
     layers: list[Layer]
-    first_trainable: int
     seed: int
 
     def __init__(self) -> None:
@@ -116,11 +144,62 @@ class Trainer:
         return self.loss.check_labels(y, n, out[0])
 
     # ------------------------------------------------------------------ per batch
+    @property
+    def first_trainable(self) -> int:
+        """Index of the first layer that training updates (has parameters and is not
+        frozen); backward stops there. ``len(layers)`` when nothing trains."""
+        return next(
+            (
+                i
+                for i, layer in enumerate(self.layers)
+                if layer.params and layer.trainable
+            ),
+            len(self.layers),
+        )
+
+    def _trainable_layers(self) -> list[Layer]:
+        return [layer for layer in self.layers if layer.trainable and layer.params]
+
+    #: during a fit on cached features of a frozen prefix, the first layer that runs
+    _start_layer = 0
+
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         with one_blas_thread():  # see convlab/_threads.py
-            for layer in self.layers:
+            for layer in self.layers[self._start_layer :]:
                 x = layer.forward(x, training)
         return x
+
+    def frozen_prefix(self) -> int:
+        """How many leading layers a fit may run once and cache: the layers before
+        the first trainable one, when each of them computes the same in training as
+        in inference (no active Dropout, no BatchNormalization in training mode).
+        0 when nothing can be cached."""
+        first = self.first_trainable
+        if first == 0 or first >= len(self.layers):
+            return 0
+        for layer in self.layers[:first]:
+            if not _deterministic(layer):
+                return 0
+        return first
+
+    def _cached_features(
+        self, x: np.ndarray, layout: str, prefix: int
+    ) -> np.ndarray | None:
+        """The output of ``layers[:prefix]`` for all of ``x`` (None when it would
+        exceed :data:`CACHE_LIMIT_BYTES`)."""
+        shape = self.layers[prefix - 1].output_shape
+        assert shape is not None
+        if len(x) * int(np.prod(shape)) * 4 > CACHE_LIMIT_BYTES:
+            return None
+        out = np.empty((len(x), *shape), np.float32)
+        data = ArrayDataAdapter(x, None, layout, INFERENCE_BATCH)
+        with one_blas_thread():
+            for step, (xb, _) in enumerate(data.batches()):
+                for layer in self.layers[:prefix]:
+                    xb = layer.forward(xb, False)
+                lo, hi = data.batch_bounds(step)
+                out[lo:hi] = xb
+        return out
 
     def loss_and_gradient(
         self, out: np.ndarray, y: np.ndarray
@@ -145,12 +224,15 @@ class Trainer:
         batch's mean loss and the model's output. Moving statistics (BatchNormalization)
         update.
         """
+        first = self.first_trainable
+        for i, layer in enumerate(self.layers):
+            layer.need_input_grad = i > first
         with one_blas_thread():  # see convlab/_threads.py
             out = self._forward(xb, training=True)
             loss, grad_out, fused = self.loss_and_gradient(out, yb)
             grad: np.ndarray | None = grad_out
             last = len(self.layers) - 1
-            for i in range(last, self.first_trainable - 1, -1):
+            for i in range(last, max(first, self._start_layer) - 1, -1):
                 layer = self.layers[i]
                 assert grad is not None  # only the first trainable layer gives None
                 grad = (
@@ -169,7 +251,7 @@ class Trainer:
         assert self.optimizer is not None
         self.optimizer.apply_gradients(  # element-wise: no BLAS
             (layer.grads[key], param)
-            for layer in self.layers
+            for layer in self._trainable_layers()
             for key, param in layer.params.items()
         )
         return loss, _correct(out, yb) / len(xb)
@@ -183,7 +265,9 @@ class Trainer:
         """The model's output for a prepared batch, in inference mode."""
         return self._forward(xb, training=False)
 
-    def evaluate_batches(self, data: ArrayDataAdapter) -> tuple[float, float]:
+    def evaluate_batches(
+        self, data: ArrayDataAdapter | GeneratorDataAdapter
+    ) -> tuple[float, float]:
         """Mean loss and accuracy over every batch of ``data`` (checked labels), each
         batch weighted by its size."""
         total_loss, correct, seen = 0.0, 0, 0
@@ -198,10 +282,34 @@ class Trainer:
         return total_loss / seen, correct / seen
 
     # ------------------------------------------------------------------ the loop
+    def prepare_batch(self, xb: np.ndarray, what: str = "x") -> np.ndarray:
+        """One batch from a generator checked against the model (built from it on
+        first sight) and converted to float32 model input."""
+        return to_model_input(xb, self.input_layout(xb, what))
+
+    def _source_adapter(
+        self,
+        source: Any,
+        steps: int | None,
+        what: str,
+        steps_name: str,
+        labels: bool = True,
+    ) -> GeneratorDataAdapter:
+        if steps is not None:
+            steps = validation.positive_int(steps, steps_name)
+        return GeneratorDataAdapter(
+            source,
+            steps,
+            self.prepare_batch,
+            self.check_labels if labels else None,
+            what,
+            steps_name,
+        )
+
     def fit_events(
         self,
-        x: np.ndarray,
-        y: np.ndarray,
+        x: Any,
+        y: np.ndarray | None = None,
         *,
         batch_size: int = 32,
         epochs: int = 1,
@@ -210,6 +318,8 @@ class Trainer:
         shuffle: bool = True,
         seed: int = 0,
         steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        cache_frozen: bool = True,
     ) -> Iterator[Event]:
         """Train on ``(x, y)``, yielding a :class:`StepEvent` after every batch, an
         :class:`EpochEvent` after every epoch and a :class:`FinishedEvent` at the end.
@@ -220,8 +330,12 @@ class Trainer:
             Images (any layout :mod:`convlab.nn.data_adapter` accepts; uint8 is scaled
             to [0, 1]) and labels. Batches are converted one at a time, so ``x`` may
             stay uint8. The model is built from ``x`` if it has no input shape yet.
+            ``x`` may instead be a generator, an iterator (``ImageDataGenerator.
+            flow``) or a ``Sequence``-like object yielding ``(x, y)`` batches; ``y``
+            is then ``None`` and ``batch_size``, ``shuffle`` and
+            ``validation_split`` are the source's business.
         batch_size, epochs : int
-        validation_data : (x_val, y_val), optional
+        validation_data : (x_val, y_val) or a generator, optional
         validation_split : float in [0, 1)
             Fraction held out from the end of ``x`` (before shuffling), when no
             ``validation_data`` is given.
@@ -231,7 +345,17 @@ class Trainer:
             Seeds the shuffling and the dropout masks (with the model's own seed for
             the weights, a run is reproducible bit for bit).
         steps_per_epoch : int, optional
-            Stop each epoch after this many batches (a quick look, a smoke test).
+            Stop each epoch after this many batches (a quick look, a smoke test);
+            for a generator with no ``len()``, the epoch's length.
+        validation_steps : int, optional
+            Batches drawn from a ``validation_data`` generator per evaluation
+            (default ``len()`` of it).
+        cache_frozen : bool
+            With arrays, when the model starts with frozen layers that compute the
+            same in training as in inference (:meth:`frozen_prefix`: a frozen
+            transfer-learning base), run them once over ``x`` (and the
+            validation arrays) and train the rest on their cached output, so each
+            epoch costs only the trainable head. Same numbers as without the cache.
 
         Yields
         ------
@@ -252,34 +376,106 @@ class Trainer:
             )
         validation.unit_float(validation_split, "validation_split")
         seed = validation.seed_value(seed)
-        layout = self.input_layout(x)
-        if len(x) == 0:
-            raise ValueError("`x` is empty: there is nothing to train on.")
-        labels = self.check_labels(y, len(x))
+        val: ArrayDataAdapter | GeneratorDataAdapter | None = None
+        data: ArrayDataAdapter | GeneratorDataAdapter
+        start_layer = 0
+        if is_batch_source(x):
+            validation.generator_arguments(y, validation_split)
+            data = self._source_adapter(x, steps_per_epoch, "x", "steps_per_epoch")
+        else:
+            layout = self.input_layout(x)
+            if len(x) == 0:
+                raise ValueError("`x` is empty: there is nothing to train on.")
+            labels = self.check_labels(y, len(x))
+            if validation_data is None and validation_split > 0:
+                x, labels, x_val, y_val = split_validation(x, labels, validation_split)
+                val = ArrayDataAdapter(x_val, y_val, layout, INFERENCE_BATCH)
+            data = ArrayDataAdapter(x, labels, layout, batch_size, steps_per_epoch)
+            # a validation generator's raw batches would need the prefix: no cache
+            val_source = validation_data is not None and is_batch_source(
+                validation_data
+            )
+            prefix = self.frozen_prefix() if cache_frozen and not val_source else 0
+            features = self._cached_features(x, layout, prefix) if prefix else None
+            if features is not None:
+                start_layer = prefix
+                data = ArrayDataAdapter(
+                    features,
+                    labels,
+                    "nchw" if features.ndim == 4 else "flat",
+                    batch_size,
+                    steps_per_epoch,
+                )
+                if val is not None:
+                    val = self._cached_adapter(val, prefix)
 
-        val = None
-        if validation_data is not None:
+        if validation_data is not None and is_batch_source(validation_data):
+            val = self._source_adapter(
+                validation_data, validation_steps, "validation_data", "validation_steps"
+            )
+        elif validation_data is not None:
             x_val, y_val = validation.validation_pair(validation_data)
             val_layout = self.input_layout(x_val, "validation_data[0]")
             val_labels = self.check_labels(y_val, len(x_val))
             val = ArrayDataAdapter(x_val, val_labels, val_layout, INFERENCE_BATCH)
-        elif validation_split > 0:
-            x, labels, x_val, y_val = split_validation(x, labels, validation_split)
-            val = ArrayDataAdapter(x_val, y_val, layout, INFERENCE_BATCH)
+            if start_layer:
+                val = self._cached_adapter(val, start_layer)
 
-        data = ArrayDataAdapter(x, labels, layout, batch_size, steps_per_epoch)
         steps = data.steps
-        history = History({"batch_size": batch_size, "epochs": epochs, "steps": steps})
+        history = History(
+            {
+                "batch_size": batch_size
+                if isinstance(data, ArrayDataAdapter)
+                else None,
+                "epochs": epochs,
+                "steps": steps,
+            }
+        )
         shuffle_rng = np.random.default_rng([seed, 0])
         for i, layer in enumerate(self.layers):
             layer.reseed(np.random.default_rng([seed, 1, i]))
 
+        self._start_layer = start_layer
+        try:
+            yield from self._fit_loop(
+                data, val, epochs, shuffle, shuffle_rng, history, steps
+            )
+        finally:
+            self._start_layer = 0
+
+    def _cached_adapter(self, val: Any, prefix: int) -> Any:
+        if not isinstance(val, ArrayDataAdapter):
+            return val
+        features = self._cached_features(val.x, val.layout, prefix)
+        if features is None:
+            raise MemoryError("validation features exceed CACHE_LIMIT_BYTES")
+        return ArrayDataAdapter(
+            features,
+            val.labels,
+            "nchw" if features.ndim == 4 else "flat",
+            val.batch_size,
+        )
+
+    def _fit_loop(
+        self,
+        data: Any,
+        val: Any,
+        epochs: int,
+        shuffle: bool,
+        shuffle_rng: np.random.Generator,
+        history: History,
+        steps: int,
+    ) -> Iterator[Event]:
         images_seen = 0
         # one BLAS thread for the whole run, not switched around every step
         # (convlab/_threads.py)
         with one_blas_thread():
             for epoch in range(1, epochs + 1):
-                order = shuffle_rng.permutation(data.num_samples) if shuffle else None
+                order = (
+                    shuffle_rng.permutation(data.num_samples)
+                    if shuffle and isinstance(data, ArrayDataAdapter)
+                    else None
+                )
                 started = time.perf_counter()
                 loss_sum = correct_sum = 0.0
                 epoch_images = 0
@@ -342,36 +538,44 @@ class Trainer:
     # ------------------------------------------------------------------ Keras API
     def fit(
         self,
-        x: np.ndarray,
-        y: np.ndarray,
-        batch_size: int = 32,
+        x: Any,
+        y: np.ndarray | None = None,
+        batch_size: int | None = None,
         epochs: int = 1,
         verbose: int | str = "auto",
         validation_split: float = 0.0,
-        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+        validation_data: Any = None,
         shuffle: bool = True,
         seed: int | None = None,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
     ) -> History:
         """Train for ``epochs`` passes over ``(x, y)``; Keras's ``fit``.
 
         Parameters
         ----------
-        x : ndarray
-            Images in any layout :mod:`convlab.nn.data_adapter` lists.
-        y : ndarray
+        x : ndarray, generator or iterator
+            Images in any layout :mod:`convlab.nn.data_adapter` lists, or a source of
+            ``(x, y)`` batches (``ImageDataGenerator.flow(...)``, a Python generator,
+            a ``Sequence``-like object).
+        y : ndarray, optional
             ``(N,)`` integer labels for ``sparse_categorical_crossentropy``, ``(N, K)``
-            one-hot for ``categorical_crossentropy``.
+            one-hot for ``categorical_crossentropy``; ``None`` for a generator.
         batch_size, epochs : int
+            ``batch_size`` defaults to 32 (arrays only).
         verbose : 0, 1, 2 or "auto"
             1 / "auto": a progress line per step; 2: one line per epoch; 0: silent.
         validation_split : float in [0, 1)
             Hold out this fraction, taken from the *end* of ``x`` before shuffling
             (Keras).
-        validation_data : (x_val, y_val), optional
+        validation_data : (x_val, y_val) or a generator, optional
             Takes precedence over ``validation_split``.
         shuffle : bool
         seed : int, optional
             Shuffling and dropout seed; ``None`` uses ``model.seed``.
+        steps_per_epoch, validation_steps : int, optional
+            Batches per epoch and per validation (needed for generators with no
+            ``len()``).
 
         Returns
         -------
@@ -381,12 +585,14 @@ class Trainer:
         events = self.fit_events(
             x,
             y,
-            batch_size=batch_size,
+            batch_size=32 if batch_size is None else batch_size,
             epochs=epochs,
             validation_data=validation_data,
             validation_split=validation_split,
             shuffle=shuffle,
             seed=self.seed if seed is None else seed,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
         )
         line = ProgressLine(sys.stdout, epochs=epochs) if verbose else None
         history = None
@@ -404,31 +610,75 @@ class Trainer:
 
     def evaluate(
         self,
-        x: np.ndarray,
-        y: np.ndarray,
+        x: Any,
+        y: np.ndarray | None = None,
         batch_size: int | None = None,
         verbose: int = 0,
+        steps: int | None = None,
     ) -> list[float] | float:
         """``[loss, accuracy]`` (just ``loss`` when compiled without metrics), inference
-        mode."""
+        mode. ``x`` may be a source of ``(x, y)`` batches, read for ``steps``
+        batches (default its ``len()``)."""
         validation.require_compiled(self.compiled, "evaluate")
-        layout = self.input_layout(x)
-        labels = self.check_labels(y, len(x))
-        data = ArrayDataAdapter(x, labels, layout, batch_size or INFERENCE_BATCH)
+        data: ArrayDataAdapter | GeneratorDataAdapter
+        if is_batch_source(x):
+            validation.generator_arguments(y, 0.0)
+            data = self._source_adapter(x, steps, "x", "steps")
+        else:
+            layout = self.input_layout(x)
+            labels = self.check_labels(y, len(x))
+            data = ArrayDataAdapter(
+                x, labels, layout, batch_size or INFERENCE_BATCH, steps
+            )
         loss, accuracy = self.evaluate_batches(data)
         if verbose:
             print(f"loss: {loss:.4f} - accuracy: {accuracy:.4f}")
         return [loss, accuracy] if self.metrics else loss
 
     def predict(
-        self, x: np.ndarray, batch_size: int | None = None, verbose: int = 0
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: int = 0,
+        steps: int | None = None,
     ) -> np.ndarray:
         """The model's outputs (class probabilities for a softmax model), float32
-        (N, K)."""
-        data = ArrayDataAdapter(
-            x, None, self.input_layout(x), batch_size or INFERENCE_BATCH
-        )
+        (N, K). ``x`` may be a source of batches (``x`` or ``(x, y)``), read for
+        ``steps`` batches (default its ``len()``)."""
+        data: ArrayDataAdapter | GeneratorDataAdapter
+        if is_batch_source(x):
+            data = self._source_adapter(x, steps, "x", "steps", labels=False)
+        else:
+            data = ArrayDataAdapter(
+                x, None, self.input_layout(x), batch_size or INFERENCE_BATCH, steps
+            )
         outputs = [self.predict_step(xb) for xb, _ in data.batches()]
         if not outputs:
             return np.zeros((0, *(self.output_shape or ())), np.float32)
         return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+
+    # ------------------------------------------------------------------ Keras 2 names
+    def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> History:
+        """Keras 2's name for ``fit`` on a generator (a note says so)."""
+        validation.keras2_note("model.fit_generator(gen, ...)", "model.fit(gen, ...)")
+        for loader_option in _LOADER_OPTIONS:  # parallel loading: batches come in order
+            kwargs.pop(loader_option, None)
+        return self.fit(generator, None, *args, **kwargs)
+
+    def evaluate_generator(
+        self, generator: Any, steps: int | None = None, **kwargs: Any
+    ) -> list[float] | float:
+        """Keras 2's name for ``evaluate`` on a generator (a note says so)."""
+        validation.keras2_note(
+            "model.evaluate_generator(gen, ...)", "model.evaluate(gen, ...)"
+        )
+        return self.evaluate(generator, steps=steps, **kwargs)
+
+    def predict_generator(
+        self, generator: Any, steps: int | None = None, **kwargs: Any
+    ) -> np.ndarray:
+        """Keras 2's name for ``predict`` on a generator (a note says so)."""
+        validation.keras2_note(
+            "model.predict_generator(gen, ...)", "model.predict(gen, ...)"
+        )
+        return self.predict(generator, steps=steps, **kwargs)

@@ -13,6 +13,7 @@ Vocabulary checks live beside their vocabulary and are re-exported here:
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -23,11 +24,15 @@ from ._activations import check_activation
 from .initializers import check_initializer
 
 __all__ = [
+    "Keras2Warning",
+    "keras2_note",
+    "generator_arguments",
     "is_int",
     "pair",
     "padding_mode",
     "positive_int",
     "positive_float",
+    "non_negative_float",
     "unit_float",
     "seed_value",
     "layer_instance",
@@ -50,6 +55,36 @@ __all__ = [
 ]
 
 is_int = _checks._is_int
+
+
+class Keras2Warning(UserWarning):
+    """A Keras 2 (or older) spelling that convlab accepts; the message names the
+    modern one. Silence with ``warnings.simplefilter("ignore", Keras2Warning)``."""
+
+
+def keras2_note(old: str, new: str, stacklevel: int = 3) -> None:
+    """One line: ``old`` is Keras 2's spelling, write ``new``."""
+    warnings.warn(
+        f"{old} is Keras 2's spelling; write {new}.", Keras2Warning, stacklevel
+    )
+
+
+def generator_arguments(y: object, validation_split: float) -> None:
+    """With a generator as ``x``, ``y`` and ``validation_split`` must be left out."""
+    if y is not None:
+        raise ValueError(
+            "`y` must be None when `x` is a generator or iterator: the labels come "
+            f"from it. Received: y of type {type(y).__name__}"
+        )
+    if validation_split:
+        raise ValueError(
+            "`validation_split` only works with arrays; with a generator, pass "
+            "`validation_data` (another generator, or ImageDataGenerator's "
+            "subset='validation'). Received: "
+            f"validation_split={validation_split!r}"
+        )
+
+
 #: kernels' own checks, for the layers' geometry arguments
 pair = _checks.pair
 padding_mode = _checks.padding_mode
@@ -70,6 +105,17 @@ def positive_float(value: object, name: str) -> float:
         or not float(value) > 0
     ):
         raise ValueError(f"`{name}` must be a float > 0. Received: {name}={value!r}")
+    return float(value)
+
+
+def non_negative_float(value: object, name: str) -> float:
+    """``value`` as a float >= 0 (bools refused)."""
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not float(value) >= 0
+    ):
+        raise ValueError(f"`{name}` must be a float >= 0. Received: {name}={value!r}")
     return float(value)
 
 
@@ -97,7 +143,7 @@ def seed_value(value: object, name: str = "seed", *, allow_none: bool = False) -
     return int(value)
 
 
-def layer_instance(layer: object, layer_class: type) -> None:
+def layer_instance(layer: object, layer_class: type | tuple[type, ...]) -> None:
     """``Sequential.add``'s argument must be a ``layer_class`` (``Layer``) instance."""
     if not isinstance(layer, layer_class):
         raise TypeError(
@@ -130,7 +176,16 @@ def pool_padding(padding: object) -> str:
 
 
 def momentum_value(momentum: object) -> float:
-    """BatchNormalization's ``momentum``: a float in [0, 1) (bools pass, as before)."""
+    """BatchNormalization's ``momentum``: a float in [0, 1) (bools pass, as before).
+
+    An int above 1 is Chainer's habit (``L.BatchNormalization(96)`` takes the channel
+    count): the message says so."""
+    if is_int(momentum) and momentum > 1:  # type: ignore[operator]
+        raise ValueError(
+            "`momentum` must be a float in [0, 1). Received: momentum="
+            f"{momentum!r}. convlab infers the channel count; Chainer's "
+            f"L.BatchNormalization({momentum!r}) is BatchNormalization()"
+        )
     if not isinstance(momentum, numbers.Real) or not 0.0 <= float(momentum) < 1.0:
         raise ValueError(
             f"`momentum` must be a float in [0, 1). Received: momentum={momentum!r}"
