@@ -65,6 +65,17 @@ def _is_urgent(event: Any) -> bool:
     return isinstance(event, (EpochEvent, EvaluationEvent, FinishedEvent))
 
 
+def gui_data_advice(message: str) -> str:
+    """A data error's advice in the GUI's words: the command line's ``--data PATH``
+    is the Data list's folder choice here."""
+    message = message.rstrip(".")
+    return message.replace(
+        "use --data PATH with a folder holding the four IDX files",
+        'choose "folder with IDX files..." in the Data list (a folder holding the '
+        "four IDX files), or the bundled subset, which works offline",
+    )
+
+
 class TrainerWidget(QWidget):
     """The training tab.
 
@@ -313,6 +324,7 @@ class TrainerWidget(QWidget):
 
     @Slot(str)
     def _on_data_failed(self, message: str) -> None:
+        message = gui_data_advice(message)
         self._forget_finished_tasks()
         self.data_panel.data_progress.hide()
         data = self.run.data
