@@ -212,3 +212,25 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 def as_probe_input(image: np.ndarray) -> np.ndarray:
     """One digit, float in [0, 1] ``(28, 28)`` -> ``(1, 1, 28, 28)`` float32."""
     return np.asarray(image, np.float32).reshape(1, 1, *IMAGE_SHAPE)
+
+
+def ends_with_softmax(model: Any) -> bool:
+    """The model's last layer applies softmax (its outputs are probabilities)."""
+    layers = getattr(model, "layers", None) or []
+    return bool(layers) and getattr(layers[-1], "activation", None) == "softmax"
+
+
+def make_loss(model: Any) -> Any:
+    """Sparse cross-entropy for ``model``: from the logits when it ends without
+    softmax (a last Dense with activation "none"), since cross-entropy of raw outputs
+    read as probabilities does not train (the trainer issue saw 16% accuracy)."""
+    from convlab.nn.losses import SparseCategoricalCrossentropy
+
+    return SparseCategoricalCrossentropy(from_logits=not ends_with_softmax(model))
+
+
+def softmax_rows(values: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32 (for a model that outputs logits)."""
+    z = np.asarray(values, np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)

@@ -151,10 +151,20 @@ class TrainerRun:
         self.optimizer: Any = None
         self.settings = TrainSettings()
         self.epochs_done = 0  # finished epochs of this model, across runs
+        #: where the curves' x axis stands: epochs trained, fractional after a Stop
+        #: within an epoch (the next run's curves continue from there)
+        self.x_done = 0.0
+        #: how the last run ended: "", "finished", "stopped" or "failed"
+        self.outcome = ""
+        self.failure = ""
+        #: what the model is, for the Results' labels: a preset name, "edited
+        #: layers" or the file it was opened from
+        self.model_label = ""
         self.run_epochs = 0
         self.run_steps = 0
         self.last_step: StepEvent | None = None
         self.last_eval: EvaluationEvent | None = None
+        self._run_x0 = 0.0
 
     # ------------------------------------------------------------------ state
     @property
@@ -229,7 +239,9 @@ class TrainerRun:
         self.data_changed.emit()
 
     # ------------------------------------------------------------------ model
-    def set_specs(self, specs: list[dict[str, Any]], seed: int = 0) -> StackCheck:
+    def set_specs(
+        self, specs: list[dict[str, Any]], seed: int = 0, label: str = ""
+    ) -> StackCheck:
         """A fresh model (weights from ``seed``) for ``specs``, or none if they do not
         make one; returns the row-by-row check. Raises ValueError if convlab.nn
         refuses a stack the check passed."""
@@ -248,11 +260,14 @@ class TrainerRun:
             self._settle()
             self.model_changed.emit()
             raise
-        self.set_model(model, specs)
+        self.set_model(model, specs, label=label)
         return self.check
 
-    def set_model(self, model: Any, specs: list[dict[str, Any]] | None = None) -> None:
-        """Install a built model (a loaded one, say): counters and results restart."""
+    def set_model(
+        self, model: Any, specs: list[dict[str, Any]] | None = None, label: str = ""
+    ) -> None:
+        """Install a built model (a loaded one, say): counters and results restart
+        (``last_eval`` is None until this model is evaluated)."""
         self._require_not_running("change the model")
         specs = engine.specs_from_model(model) if specs is None else specs
         self.specs = [dict(s) for s in specs]
@@ -260,6 +275,9 @@ class TrainerRun:
         self.model = model
         self.optimizer = None
         self.epochs_done = 0
+        self.x_done = 0.0
+        self.outcome = self.failure = ""
+        self.model_label = label
         self.last_step = None
         self.last_eval = None
         self._settle()
@@ -272,7 +290,7 @@ class TrainerRun:
 
         model = load_model(path)
         specs = engine.specs_from_model(model)
-        self.set_model(model, specs)
+        self.set_model(model, specs, label=Path(path).name)
         return model
 
     def save(self, path: str | Path) -> None:
@@ -292,9 +310,45 @@ class TrainerRun:
             self.optimizer.learning_rate = float(value)
 
     # ------------------------------------------------------------------ a run
+    def training_count(self, validation_split: float) -> int:
+        """How many images train once ``validation_split`` is held out (Keras's
+        rule, as ``convlab.nn`` splits)."""
+        n = 0 if self.x_train is None else len(self.x_train)
+        return int(n * (1.0 - float(validation_split))) if validation_split > 0 else n
+
+    def start_problem(self, settings: TrainSettings) -> str:
+        """Why Start cannot train with ``settings`` ("" if it can): the data must
+        leave training and, with a split, validation images."""
+        n = 0 if self.x_train is None else len(self.x_train)
+        split = float(settings.validation_split)
+        kept = self.training_count(split)
+        if n == 0:
+            return "There are no training images: load MNIST or raise the limit."
+        if kept == 0:
+            return (
+                f"Validation split {split:.0%} of {n} training image"
+                f"{'' if n == 1 else 's'} leaves none to train on: use more training "
+                "images or a smaller split."
+            )
+        if split > 0 and kept == n:
+            return (
+                f"Validation split {split:.0%} of {n} training images holds out none: "
+                "use a larger split or 0%."
+            )
+        return ""
+
     def begin(self, settings: TrainSettings) -> TrainingSession:
-        """READY -> TRAINING: compile and return the session a worker runs."""
+        """READY -> TRAINING: compile and return the session a worker runs.
+
+        Raises ValueError (nothing changes) when :meth:`start_problem` names one."""
         self._require(RunState.READY, "start training")
+        problem = self.start_problem(settings)
+        if problem:
+            raise ValueError(
+                f"{problem} Received: training images="
+                f"{0 if self.x_train is None else len(self.x_train)}, "
+                f"validation_split={settings.validation_split}"
+            )
         if (
             self.optimizer is None
             or type(self.optimizer).__name__.lower() != settings.optimizer
@@ -305,7 +359,8 @@ class TrainerRun:
         self.optimizer.learning_rate = settings.learning_rate
         self.model.compile(
             optimizer=self.optimizer,
-            loss="sparse_categorical_crossentropy",
+            # from the logits when the model ends without softmax
+            loss=engine.make_loss(self.model),
             metrics=["accuracy"],
         )
         session = TrainingSession(
@@ -323,6 +378,8 @@ class TrainerRun:
         self.run_epochs = settings.epochs
         self.run_steps = 0
         self.last_step = None
+        self.outcome = self.failure = ""
+        self._run_x0 = self.x_done
         self._transition(RunState.TRAINING, "start training")
         return session
 
@@ -343,8 +400,14 @@ class TrainerRun:
         elif isinstance(event, EvaluationEvent):
             self.last_eval = event
 
-    def finish(self) -> None:
-        """The worker ended (finished, stopped or failed): back to READY or IDLE."""
+    def fail(self, message: str) -> None:
+        """The worker reported an error: the run's outcome is "failed" (a later
+        :meth:`finish` keeps it)."""
+        self.outcome, self.failure = "failed", str(message)
+
+    def finish(self, stopped: bool = False) -> None:
+        """The worker ended (finished, stopped or failed): back to READY or IDLE.
+        ``outcome`` becomes "stopped" or "finished" unless :meth:`fail` came first."""
         if not self._state.running:
             raise TransitionError(
                 "Cannot finish a run while the trainer is "
@@ -353,7 +416,12 @@ class TrainerRun:
         ev = self.last_step
         if ev is not None:
             self.epochs_done += ev.epoch - (0 if ev.step >= ev.steps_per_epoch else 1)
+            self.x_done = (
+                self._run_x0 + ev.epoch - 1 + ev.step / max(ev.steps_per_epoch, 1)
+            )
             self.last_step = None
+        if self.outcome != "failed":
+            self.outcome = "stopped" if stopped else "finished"
         ready = self.data is not None and self.model is not None
         self._transition(RunState.READY if ready else RunState.IDLE, "finish")
 
@@ -365,7 +433,8 @@ class TrainerRun:
     def epoch_x(self, epoch: int, step: int, steps: int) -> float:
         """Position on the curves' x axis: epochs completed, fractional within an
         epoch."""
-        return self.epochs_done + epoch - 1 + step / max(steps, 1)
+        x0 = self._run_x0 if self._state.running else self.x_done
+        return x0 + epoch - 1 + step / max(steps, 1)
 
     def progress(self) -> RunProgress | None:
         """Where the current run is, from its last step (None before the first)."""

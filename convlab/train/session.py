@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
 
-from .engine import as_probe_input, first_conv
+from .engine import as_probe_input, ends_with_softmax, first_conv, softmax_rows
 
 __all__ = [
     "BusyEvent",
@@ -33,6 +33,7 @@ __all__ = [
     "TrainingSession",
     "compute_probe",
     "evaluate",
+    "evaluate_model",
 ]
 
 
@@ -108,10 +109,8 @@ def _probe(model: Any, image: np.ndarray) -> Probe:
     layers = model.activations(as_probe_input(image))
     acts = [(name, np.array(out[0], np.float32, copy=True)) for name, out in layers]
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
-    total = float(probs.sum())
-    if probs.min() < 0 or not 0.99 < total < 1.01:  # the model ends without softmax
-        e = np.exp(probs - probs.max())
-        probs = e / e.sum()
+    if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
+        probs = softmax_rows(probs)
     return Probe(np.array(image, np.float32).reshape(IMAGE_SHAPE), acts, probs)
 
 
@@ -143,6 +142,7 @@ def evaluate(
     is quick), then yields one EvaluationEvent-like tuple ``(predictions,
     probabilities)``."""
     probs = np.empty((len(x), NUM_CLASSES), np.float32)
+    logits = not ends_with_softmax(model)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
         if lock is None:
@@ -150,8 +150,45 @@ def evaluate(
         else:
             with lock:
                 probs[start:stop] = model.predict(x[start:stop])
+        if logits:  # the captions show probabilities, never raw outputs
+            probs[start:stop] = softmax_rows(probs[start:stop])
         yield BusyEvent("evaluating", stop, len(x))
     yield probs.argmax(axis=1), probs
+
+
+def evaluate_model(
+    model: Any,
+    lock: threading.Lock,
+    x: np.ndarray,
+    y: np.ndarray,
+    epoch: int = 0,
+) -> EvaluationEvent:
+    """The whole of :func:`evaluate` as one EvaluationEvent (call on a worker thread):
+    the Results of a model that was opened rather than trained here (``epoch`` 0)."""
+    t0 = time.perf_counter()
+    result = None
+    for item in evaluate(model, x, y, lock=lock):
+        if not isinstance(item, BusyEvent):
+            result = item
+    if result is None:  # no test images
+        result = (np.zeros(0, np.int64), np.zeros((0, NUM_CLASSES), np.float32))
+    return EvaluationEvent(
+        epoch,
+        np.asarray(result[0], np.int64),
+        result[1],
+        np.asarray(y, np.int64),
+        time.perf_counter() - t0,
+    )
+
+
+def _without_held(event: Any, held: float, epoch_images: int) -> Any:
+    """``event`` (a StepEvent) with its speed over the epoch's time minus ``held``
+    seconds spent paused."""
+    ips = float(event.images_per_second)
+    if held <= 0 or ips <= 0 or epoch_images <= 0:
+        return event
+    elapsed = epoch_images / ips
+    return replace(event, images_per_second=epoch_images / max(elapsed - held, 1e-9))
 
 
 class TrainingSession:
@@ -183,7 +220,7 @@ class TrainingSession:
         return compute_probe(self.model, self.lock, test, draw, version)
 
     def events(self):
-        from convlab.train import EpochEvent, train_events
+        from convlab.train import EpochEvent, StepEvent, train_events
 
         s = self.settings
         gen = train_events(
@@ -198,6 +235,12 @@ class TrainingSession:
         )
         last_snapshot = 0.0
         seen_version = self.probes.get()[2]
+        # time this generator spends suspended in a yield (a pause, the consumer's
+        # work) since the epoch began: taken out of the epoch's seconds and speed, so
+        # a pause does not read as a slow epoch
+        held = 0.0
+        base = 0  # images seen before this epoch
+        last_seen = 0
         try:
             while True:
                 with self.lock:
@@ -205,15 +248,27 @@ class TrainingSession:
                         event = next(gen)
                     except StopIteration:
                         break
+                if isinstance(event, StepEvent):
+                    if event.step == 1:
+                        held, base = 0.0, last_seen
+                    last_seen = event.images_seen
+                    event = _without_held(event, held, event.images_seen - base)
+                elif isinstance(event, EpochEvent):
+                    event = replace(event, seconds=max(event.seconds - held, 0.0))
+                t_yield = time.perf_counter()
                 yield event
                 now = time.perf_counter()
+                held += now - t_yield
                 version = self.probes.get()[2]
                 if (
                     now - last_snapshot >= self.snapshot_interval
                     or version != seen_version
                     or isinstance(event, EpochEvent)
                 ):
-                    yield self._snapshot()
+                    snapshot = self._snapshot()
+                    t_yield = time.perf_counter()
+                    yield snapshot
+                    held += time.perf_counter() - t_yield
                     last_snapshot, seen_version = time.perf_counter(), version
                 if isinstance(event, EpochEvent) and len(self.x_eval):
                     t0 = time.perf_counter()

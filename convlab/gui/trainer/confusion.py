@@ -95,7 +95,19 @@ class ConfusionView(QWidget):
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hint)
 
-    def set_matrix(self, matrix: np.ndarray, epoch: int | None = None) -> None:
+    def clear(self, title: str = "") -> None:
+        """No matrix (a new model has not been evaluated): empty cells, ``title``."""
+        self.matrix = None
+        self.image.clear()
+        for item in self.texts:
+            item.setText("")
+        self.selection.hide()
+        self.title.setText(title or "Confusion matrix: no results for this model yet")
+
+    def set_matrix(
+        self, matrix: np.ndarray, epoch: int | None = None, what: str = ""
+    ) -> None:
+        """``what``: the model the matrix belongs to, for the title."""
         m = np.asarray(matrix, np.int64)
         self.matrix = m
         total = max(int(m.sum()), 1)
@@ -112,9 +124,11 @@ class ConfusionView(QWidget):
                 item = self.texts[t * NUM_CLASSES + p]
                 item.setText(str(n) if n else "")
                 item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
-        when = f" after epoch {epoch}" if epoch is not None else ""
+        when = f" after epoch {epoch}" if epoch else ""
+        of = f" of {what}" if what else ""
         self.title.setText(
-            f"Confusion matrix{when}: {total - errors} of {total} test images right "
+            f"Confusion matrix{of}{when}: {total - errors} of {total} test images "
+            "right "
             f"({(total - errors) / total:.1%}), {errors} mistakes"
         )
 

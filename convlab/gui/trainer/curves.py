@@ -92,9 +92,15 @@ class _Hover:
     mouse."""
 
     def __init__(
-        self, plot: pg.PlotItem, curves: list[tuple[str, GrowingSeries]], fmt: str
+        self,
+        plot: pg.PlotItem,
+        curves: list[tuple[str, GrowingSeries]],
+        fmt: str,
+        top: bool = True,
     ) -> None:
-        self.plot, self.curves, self.fmt = plot, curves, fmt
+        """``top``: the read-out hangs from the plot's top edge, else stands on its
+        bottom edge (the side away from the plot's legend)."""
+        self.plot, self.curves, self.fmt, self.top = plot, curves, fmt, top
         self.line = pg.InfiniteLine(
             angle=90, movable=False, pen=pg.mkPen((200, 200, 200, 120), width=1)
         )
@@ -135,8 +141,8 @@ class _Hover:
         (x0, x1), (y0, y1) = vb.viewRange()
         # keep the read-out inside the plot: flip to the left half past the middle
         anchor_x = 1 if point.x() > (x0 + x1) / 2 else 0
-        self.text.setAnchor((anchor_x, 0))
-        self.text.setPos(point.x(), y1)
+        self.text.setAnchor((anchor_x, 0 if self.top else 1))
+        self.text.setPos(point.x(), y1 if self.top else y0)
         self.line.show()
         self.text.show()
 
@@ -201,11 +207,13 @@ class CurvesView(QWidget):
                 self.loss_plot,
                 [("loss", self.loss_raw), ("smoothed", self.loss_smooth)],
                 "{:.4f}",
+                top=False,  # the legend is in the top-right corner
             ),
             _Hover(
                 self.acc_plot,
                 [("training", self.acc_train), ("validation", self.acc_val)],
                 "{:.2%}",
+                top=True,  # the legend is in the bottom-right corner
             ),
         ]
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)

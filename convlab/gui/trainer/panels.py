@@ -130,20 +130,37 @@ class ResultsPanel(QSplitter):
         self._images: np.ndarray | None = None
         self._selected_cell: tuple[int, int] | None = None
 
-    def clear(self) -> None:
-        self._eval = None
+    def clear(self, what: str = "", note: str = "") -> None:
+        """Forget the shown results (a new model): ``what`` names the model, ``note``
+        says when results will come."""
+        self._eval, self._images, self._selected_cell = None, None, None
+        of = f" for {what}" if what else " for this model"
+        note = note or "train it: results come after each epoch"
+        self.confusion.clear(f"Confusion matrix: no results{of} yet ({note})")
+        self.cell_gallery.set_digits(np.zeros((0, 28, 28), np.uint8), [])
+        self.cell_gallery.set_title(
+            "Click a cell of the confusion matrix to see its test images."
+        )
+        self.examples.set_digits(np.zeros((0, 28, 28), np.uint8), [])
+        self.examples.set_title(f"Example predictions: none{of} yet")
 
-    def show_evaluation(self, ev: EvaluationEvent, images: np.ndarray) -> None:
-        """``images``: the evaluated test images, uint8 (N, 28, 28)."""
+    def show_evaluation(
+        self, ev: EvaluationEvent, images: np.ndarray, what: str = ""
+    ) -> None:
+        """``images``: the evaluated test images, uint8 (N, 28, 28); ``what``: the
+        model they belong to (a preset, a file); epoch 0 means as it is, untrained
+        here."""
         self._eval, self._images = ev, images
         matrix = confusion_matrix(ev.labels, ev.predictions)
-        self.confusion.set_matrix(matrix, epoch=ev.epoch)
+        self.confusion.set_matrix(matrix, epoch=ev.epoch, what=what)
         n = min(EXAMPLES, len(ev.labels))
         captions = [top_caption(ev.probabilities[i]) for i in range(n)]
         correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]
         right = int(np.sum(ev.predictions == ev.labels))
+        when = f" after epoch {ev.epoch}" if ev.epoch else ""
+        of = f" of {what}" if what else ""
         self.examples.set_title(
-            f"Example predictions after epoch {ev.epoch} (green frame right, red "
+            f"Example predictions{of}{when} (green frame right, red "
             f"wrong; under each the two likeliest digits): test accuracy "
             f"{right / max(len(ev.labels), 1):.2%}"
         )

@@ -45,6 +45,7 @@ from convlab.train.session import (
     SnapshotEvent,
     TrainSettings,
     compute_probe,
+    evaluate_model,
 )
 
 from ..workers import GeneratorWorker, Task
@@ -63,6 +64,17 @@ def _is_urgent(event: Any) -> bool:
     """Epoch results and evaluations go out at once rather than waiting for the
     throttle."""
     return isinstance(event, (EpochEvent, EvaluationEvent, FinishedEvent, CompileEvent))
+
+
+def gui_data_advice(message: str) -> str:
+    """A data error's advice in the GUI's words: the command line's ``--data PATH``
+    is the Data list's folder choice here."""
+    message = message.rstrip(".")
+    return message.replace(
+        "use --data PATH with a folder holding the four IDX files",
+        'choose "folder with IDX files..." in the Data list (a folder holding the '
+        "four IDX files), or the bundled subset, which works offline",
+    )
 
 
 class TrainerWidget(QWidget):
@@ -97,6 +109,9 @@ class TrainerWidget(QWidget):
         self._probe_dirty = False
         self._closing = False
         self._pending_test_probe = None
+        self._model_base = "the model"
+        self._eval_task: Task | None = None
+        self._eval_model: Any = None
 
         self._build_controls()
         self._build_tabs()
@@ -201,7 +216,9 @@ class TrainerWidget(QWidget):
             a = QAction(text, self)
             if shortcut:
                 a.setShortcut(QKeySequence(shortcut))
-                a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                # the window's: F5 works wherever the focus is while the trainer
+                # shows (a hidden tab's actions do not fire)
+                a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             a.setStatusTip(tip)
             a.triggered.connect(slot)
             self.menu.addAction(a)
@@ -238,8 +255,12 @@ class TrainerWidget(QWidget):
         state = self.run.state
         running, ready = state.running, state == RunState.READY
         rp = self.run_panel
+        problem = self.run.start_problem(self.settings()) if ready else ""
         for w in (rp.start_button, self.start_action):
-            w.setEnabled(ready)
+            w.setEnabled(ready and not problem)
+        rp.start_button.setToolTip(
+            problem or "Train the model on the training images (F5)"
+        )
         for w in (rp.pause_button, self.pause_action, rp.stop_button, self.stop_action):
             w.setEnabled(running)
         rp.pause_button.setText("Resume" if state == RunState.PAUSED else "Pause")
@@ -304,6 +325,7 @@ class TrainerWidget(QWidget):
 
     @Slot(str)
     def _on_data_failed(self, message: str) -> None:
+        message = gui_data_advice(message)
         self._forget_finished_tasks()
         self.data_panel.data_progress.hide()
         data = self.run.data
@@ -324,6 +346,7 @@ class TrainerWidget(QWidget):
         )
 
     def _on_run_data_changed(self) -> None:
+        self._refresh_controls()
         self.data_panel.show_summary(self.run)
         spin = self.training_tab.test_index_spin
         spin.blockSignals(True)
@@ -335,6 +358,7 @@ class TrainerWidget(QWidget):
     @Slot(int)
     def _on_val_spin_changed(self, _value: int) -> None:
         self.data_panel.show_summary(self.run)
+        self._refresh_controls()
 
     @Slot()
     def _on_data_folder_requested(self) -> None:
@@ -359,12 +383,16 @@ class TrainerWidget(QWidget):
             return
         self.editor.set_specs(specs, preset=name)
         self.hyper_panel.apply_preset(*engine.preset_settings(name))
+        self._model_base = f'the "{name}" preset'
         self._rebuild_model(message=False)
 
     def _rebuild_model(self, message: bool = True) -> bool:
         """A fresh model from the editor's specs (new weights from the seed)."""
+        label = f"{self._model_base} (fresh weights, seed {self.seed_spin.value()})"
         try:
-            check = self.run.set_specs(self.editor.specs(), seed=self.seed_spin.value())
+            check = self.run.set_specs(
+                self.editor.specs(), seed=self.seed_spin.value(), label=label
+            )
         except ValueError as exc:
             self.editor.message.setText(f"The engine refused this stack: {exc}")
             self.editor.message.show()
@@ -382,7 +410,7 @@ class TrainerWidget(QWidget):
             return
         self.editor.set_layer_names([layer.name for layer in model.layers])
         self.curves.clear()
-        self.results.clear()
+        self.results.clear(self.run.model_label)
         self.run_panel.clear()
         conv = engine.first_conv(model)
         self.filters.set_weight(
@@ -392,6 +420,7 @@ class TrainerWidget(QWidget):
 
     @Slot()
     def _on_editor_specs_changed(self) -> None:
+        self._model_base = "the edited layers"
         self._rebuild_model(message=False)
 
     @Slot(str)
@@ -412,6 +441,11 @@ class TrainerWidget(QWidget):
 
     @Slot()
     def start_training(self) -> None:
+        problem = self.run.start_problem(self.settings())
+        if self.run.state == RunState.READY and problem:
+            self._message(problem, 8000)
+            self.run_panel.speed_label.setText(problem)
+            return
         if self.run.state != RunState.READY:
             if self.run.data is None:
                 self._message("Wait for the data to load first.")
@@ -421,7 +455,7 @@ class TrainerWidget(QWidget):
             return
         s = self.settings()
         session = self.run.begin(s)
-        self.curves.set_epoch_span(self.run.epochs_done + s.epochs)
+        self.curves.set_epoch_span(int(np.ceil(self.run.x_done)) + s.epochs)
         # the kernels the first step needs compile first, with progress (warming.py)
         worker = GeneratorWorker(
             lambda: session_events(session), max_rate=30, urgent=_is_urgent
@@ -499,7 +533,7 @@ class TrainerWidget(QWidget):
                     run.epoch_x(ev.epoch, ev.step, ev.steps_per_epoch), float(loss)
                 )
             elif isinstance(ev, EpochEvent):
-                x = float(run.epoch_number(ev.epoch))
+                x = run.epoch_x(ev.epoch, 1, 1)  # the end of this epoch
                 self.curves.add_epoch(
                     x, float(ev.accuracy), ev.val_accuracy, ev.val_loss
                 )
@@ -517,7 +551,7 @@ class TrainerWidget(QWidget):
                 self._show_snapshot(ev)
             elif isinstance(ev, EvaluationEvent):
                 run.record(ev)
-                self.results.show_evaluation(ev, run.x_test)
+                self.results.show_evaluation(ev, run.x_test, run.model_label)
             elif isinstance(ev, CompileEvent):
                 self._show_compile_progress(ev)
             elif isinstance(ev, BusyEvent):
@@ -542,6 +576,7 @@ class TrainerWidget(QWidget):
 
     @Slot(str)
     def _on_worker_failed(self, message: str) -> None:
+        self.run.fail(message)
         self._message(f"Training failed: {message}", 15000)
         self.run_panel.speed_label.setText(f"failed: {message}")
 
@@ -554,16 +589,19 @@ class TrainerWidget(QWidget):
         if worker is not None:
             worker.wait(2000)
         if self.run.state.running:
-            self.run.finish()
+            self.run.finish(stopped)
         if self._closing:
             return
-        self.run_panel.speed_label.setText("stopped" if stopped else "done")
-        self._message(
-            "Training stopped: the model keeps what it learned so far"
-            if stopped
-            else "Training finished",
-            5000,
-        )
+        if self.run.outcome == "failed":  # _on_worker_failed said why: keep it shown
+            self.run_panel.speed_label.setText(f"failed: {self.run.failure}")
+        else:
+            self.run_panel.speed_label.setText("stopped" if stopped else "done")
+            self._message(
+                "Training stopped: the model keeps what it learned so far"
+                if stopped
+                else "Training finished",
+                5000,
+            )
         self._request_probe()
         self.training_finished.emit(stopped)
 
@@ -700,13 +738,73 @@ class TrainerWidget(QWidget):
             self._message(f"Could not open {Path(path).name}: {exc}", 10000)
             return False
         self.editor.set_specs(specs, preset="custom")
-        self.run.set_model(model, specs)
+        self._model_base = Path(path).name
+        self.run.set_model(model, specs, label=Path(path).name)
+        settings = self._take_saved_settings(model)
         self._message(
             f"Opened {Path(path).name}: {len(model.layers)} layers, "
-            f"{model.count_params():,} parameters",
-            5000,
+            f"{model.count_params():,} parameters; {settings}",
+            8000,
         )
+        self._evaluate_current_model()
         return True
+
+    def _take_saved_settings(self, model: Any) -> str:
+        """Optimizer and learning rate from the file when it saved them, else the
+        defaults; the batch size goes back to the default (a file does not keep it).
+        Returns what was set, for the status bar."""
+        default = TrainSettings()
+        opt = getattr(model, "optimizer", None) if model.compiled else None
+        name = type(opt).__name__.lower() if opt is not None else default.optimizer
+        lr = float(getattr(opt, "learning_rate", default.learning_rate))
+        hp = self.hyper_panel
+        if hp.optimizer_combo.findData(name) < 0:
+            name, lr = default.optimizer, default.learning_rate
+        hp.optimizer_combo.setCurrentIndex(hp.optimizer_combo.findData(name))
+        hp.lr_spin.setValue(lr)
+        hp.batch_spin.setValue(default.batch_size)
+        source = "saved" if opt is not None else "default"
+        return (
+            f"{source} optimizer {name}, learning rate {lr:g}; batch size "
+            f"{default.batch_size}"
+        )
+
+    def _evaluate_current_model(self) -> None:
+        """The Results for a model as it is (opened from a file): one thread-pool
+        task over the test images."""
+        run = self.run
+        if run.model is None or run.x_test is None or not len(run.x_test):
+            return
+        self.results.clear(run.model_label, "evaluating the test images...")
+        task = Task(evaluate_model, run.model, run.lock, run.x_test, run.y_test)
+        task.signals.finished.connect(self._on_evaluation_finished)
+        task.signals.failed.connect(self._on_evaluation_failed)
+        self._eval_model = run.model
+        self._eval_task = task
+        self._tasks.add(task)
+        task.start()
+
+    def evaluation_pending(self) -> bool:
+        return self._eval_task is not None
+
+    @Slot(object)
+    def _on_evaluation_finished(self, ev: EvaluationEvent) -> None:
+        self._forget_finished_tasks()
+        self._eval_task = None
+        run = self.run
+        # a stale answer (the model changed meanwhile, or training began) is dropped
+        if self._closing or run.model is not self._eval_model or run.state.running:
+            return
+        if len(ev.labels) != len(run.x_test):
+            return
+        run.record(ev)
+        self.results.show_evaluation(ev, run.x_test, f"{run.model_label} as opened")
+
+    @Slot(str)
+    def _on_evaluation_failed(self, message: str) -> None:
+        self._forget_finished_tasks()
+        self._eval_task = None
+        self._message(f"Could not evaluate the model: {message}", 8000)
 
     @Slot()
     def export_filters(self) -> None:
