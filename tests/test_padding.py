@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import kernels
 from kernels import pad2d, pad2d_backward, pad_index_map
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
@@ -219,3 +220,27 @@ def test_pad2d_fill_beyond_float32_is_infinite_not_a_warning():
 def test_pad2d_backward_rejects_a_huge_pad():
     with pytest.raises(ValueError, match="`padding` must be at most"):
         pad2d_backward(np.ones((1, 1, 3, 3), np.float32), 2**63)
+
+
+def _refusal(call) -> str | None:
+    try:
+        call()
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_check_padding_geometry_refuses_exactly_what_pad2d_refuses(mode):
+    """The public rule and the kernel agree, word for word: one statement of the
+    reflect/circular limits (the explorer's plan calls the rule without padding)."""
+    x = np.zeros((1, 1, 3, 4), np.float32)
+    refused = 0
+    for pads in [(0, 0, 0, 0), (2, 2, 3, 3), (3, 0, 0, 0), (0, 0, 4, 0), (0, 4, 0, 0)]:
+        by_kernel = _refusal(lambda p=pads: pad2d(x, p, mode))
+        by_rule = _refusal(
+            lambda p=pads: kernels.check_padding_geometry(3, 4, p, mode, "padding")
+        )
+        assert by_rule == by_kernel
+        refused += by_rule is not None
+    assert refused == {"zeros": 0, "replicate": 0, "reflect": 3, "circular": 1}[mode]
