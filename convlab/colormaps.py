@@ -335,7 +335,13 @@ def lut_index(
             f"`lo` and `hi` must be finite with lo < hi. Received: lo={lo!r}, hi={hi!r}"
         )
     t = np.asarray(values, np.float64) - 0.5 * (lo + hi)
-    t *= 255.0 / (hi - lo)
+    with np.errstate(over="ignore"):  # a subnormal range: values beyond it clip
+        scale = 255.0 / (hi - lo)
+        if np.isfinite(scale):
+            t *= scale
+        else:  # 255 / 2e-311 overflows; dividing first keeps 0 at the centre
+            t /= hi - lo
+            t *= 255.0
     t += 128.0
     nan = np.isnan(t)
     if nan.any():

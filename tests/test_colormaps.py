@@ -230,3 +230,13 @@ def test_is_signed_with_a_fraction():
     assert cm.is_signed(edges, cm.SIGNED_FRACTION)
     with pytest.raises(ValueError, match=r"Received: min_fraction=1.5"):
         cm.is_signed(edges, 1.5)
+
+
+def test_a_subnormal_range_still_colours_without_warnings():
+    """A map of values around 1e-311 (found by hypothesis): 255 / range overflows,
+    so the arithmetic divides first; 0 stays at the centre, the ends at the ends."""
+    v = np.array([[0.0, 2.2e-311, -2.2e-311, 0.0]])
+    lo, hi = cm.limits(v, signed=True)
+    index, nan = cm.lut_index(v, lo, hi)
+    assert nan is None
+    assert index.tolist() == [[128, 255, 0, 128]]
