@@ -131,17 +131,25 @@ def conv2d_grads(
     return gx, gw, grad_out.sum(axis=(0, 2, 3))
 
 
-def numeric_grad(f, x, g, eps):
-    """Central finite differences of ``sum(g * f(x))`` with respect to each entry of
-    ``x`` (float64, contiguous; perturbed in place and restored)."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
+def central_difference(f, array, eps, indices=None):
+    """Central finite differences of the scalar ``f()`` with respect to entries of
+    ``array``, which ``f`` reads and which is perturbed in place and restored: every
+    entry, or only the flat ``indices`` given (the rest stay 0). Float64 result of the
+    array's shape. The one finite-difference helper of the suite."""
+    grad = np.zeros(array.shape, np.float64)
+    flat, gflat = array.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size) if indices is None else indices:
         old = flat[i]
         flat[i] = old + eps
-        plus = np.sum(g * f(x))
+        plus = f()
         flat[i] = old - eps
-        minus = np.sum(g * f(x))
+        minus = f()
         flat[i] = old
         gflat[i] = (plus - minus) / (2 * eps)
     return grad
+
+
+def numeric_grad(f, x, g, eps):
+    """Central finite differences of ``sum(g * f(x))`` with respect to each entry of
+    ``x`` (float64, contiguous; perturbed in place and restored)."""
+    return central_difference(lambda: np.sum(g * f(x)), x, eps).astype(x.dtype)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from naive import central_difference
 
 from convlab.nn import (
     Activation,
@@ -34,21 +35,6 @@ def _scalar(layer, x, projection, reset=None):
     return float(np.sum(out.astype(np.float64) * projection))
 
 
-def _numeric(f, array, eps):
-    """Central differences of f() w.r.t. every entry of ``array`` (changed in place)."""
-    grad = np.zeros(array.shape, np.float64)
-    flat, g = array.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        up = f()
-        flat[i] = old - eps
-        down = f()
-        flat[i] = old
-        g[i] = (up - down) / (2 * eps)
-    return grad
-
-
 def check_layer(layer, x_shape, *, eps=EPS, rtol=2e-3, atol=1e-3, seed=0, reset=None):
     rng = np.random.default_rng(seed)
     layer.build(sample_shape(x_shape[1:]) if len(x_shape) > 2 else x_shape[1:], rng)
@@ -61,12 +47,16 @@ def check_layer(layer, x_shape, *, eps=EPS, rtol=2e-3, atol=1e-3, seed=0, reset=
     analytic_params = {k: v.copy() for k, v in layer.grads.items()}
 
     x_work = x.copy()
-    numeric_x = _numeric(lambda: _scalar(layer, x_work, projection, reset), x_work, eps)
+    numeric_x = central_difference(
+        lambda: _scalar(layer, x_work, projection, reset), x_work, eps
+    )
     np.testing.assert_allclose(
         grad_x, numeric_x, rtol=rtol, atol=atol, err_msg="input gradient"
     )
     for key, param in layer.params.items():
-        numeric = _numeric(lambda: _scalar(layer, x, projection, reset), param, eps)
+        numeric = central_difference(
+            lambda: _scalar(layer, x, projection, reset), param, eps
+        )
         np.testing.assert_allclose(
             analytic_params[key],
             numeric,
