@@ -41,11 +41,12 @@ FILL_MODES = ("constant", "nearest", "reflect", "wrap")
 @njit
 def _map_coordinate(v: float, size: int, mode: int) -> float:
     """scipy's ``map_coordinate``: a coordinate outside ``[0, size - 1]`` brought
-    back inside (or ``-1.0`` for "constant")."""
+    back inside, or ``-inf`` for "constant" (never a coordinate: reflect brings a
+    value just below 0 to about -1.0, which the old -1.0 sentinel took for outside)."""
     if v >= 0.0 and v <= size - 1:
         return v
     if mode == 0:  # constant
-        return -1.0
+        return -math.inf
     if size <= 1:
         return 0.0
     if v < 0.0:
@@ -100,7 +101,7 @@ def _affine_nhwc(
             for c in range(width):
                 sr = _map_coordinate(a * r + b * c + t0, height, mode)
                 sc = _map_coordinate(d * r + e * c + t1, width, mode)
-                if sr == -1.0 or sc == -1.0:  # only "constant" returns -1
+                if sr == -math.inf or sc == -math.inf:  # outside, "constant" mode
                     for ch in range(channels):
                         out[n, r, c, ch] = cval
                     continue

@@ -130,3 +130,13 @@ def test_errors_name_the_argument():
         affine_transform(x, eye, fill_mode="mirror")
     with pytest.raises(ValueError, match=r"Received: order=3"):
         affine_transform(x, eye, order=3)
+
+
+def test_reflect_just_below_zero_is_not_taken_for_outside():
+    """A source column of -4e-132 (found by hypothesis) reflects to -1.0 + 4e-132,
+    which is -1.0 in float64: the edge pixel, not the "constant" sentinel."""
+    x = np.array([[[[1.0], [2.0]]]], np.float32)  # (1, 1, 2, 1)
+    matrix = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -4.3069499734777865e-132]])
+    got = affine_transform(x, matrix, order=0, fill_mode="reflect", cval=-1.0)
+    np.testing.assert_array_equal(got, naive_affine(x, matrix[None], 0, "reflect", -1))
+    assert got[0, 0, 0, 0] == 1.0
