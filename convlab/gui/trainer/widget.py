@@ -18,7 +18,6 @@ thread between steps, or by a prediction task when training is paused or stopped
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,20 +43,18 @@ from convlab.train.session import (
     EvaluationEvent,
     SnapshotEvent,
     TrainSettings,
-    compute_probe,
-    evaluate_model,
 )
 
 from ..workers import GeneratorWorker, Task
 from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
 from .draw_panel import DrawPanel
+from .live_views import LiveViewsMixin
 from .model_editor import ModelEditor
+from .model_files import ModelFilesMixin
 from .panels import ActivationsTab, ResultsPanel, TrainingTab
 from .warming import CompileEvent, session_events
 
 __all__ = ["TrainerWidget"]
-
-_ACTIVATIONS_TAB = 2
 
 
 def _is_urgent(event: Any) -> bool:
@@ -77,8 +74,12 @@ def gui_data_advice(message: str) -> str:
     )
 
 
-class TrainerWidget(QWidget):
+class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
     """The training tab.
+
+    Two method groups live in mixins beside it: :mod:`.live_views` (predictions,
+    filters and activations for the current model) and :mod:`.model_files` (save,
+    open, evaluate an opened model, export filters).
 
     Signals
     -------
@@ -614,206 +615,6 @@ class TrainerWidget(QWidget):
         self.run.set_learning_rate(value)
         if self.run.optimizer is not None and self.run.state.running:
             self._message(f"Learning rate now {value:g}", 2000)
-
-    # ============================================================ live views
-    def _show_snapshot(self, ev: SnapshotEvent) -> None:
-        if ev.filters is not None:
-            self.filters.set_weight(ev.filters[1], ev.filters[0])
-        if ev.test_probe is not None:
-            p = ev.test_probe
-            index = self.training_tab.test_index_spin.value()
-            self.training_tab.show_test_probe(p, self.run.label_of_test(index))
-            if self.tabs.currentIndex() == _ACTIVATIONS_TAB:
-                self.activations_tab.view.set_activations(p.activations, image=p.image)
-            else:
-                self._pending_test_probe = p
-        if ev.draw_probe is not None and self.draw_panel.digit is not None:
-            self.draw_panel.show_result(
-                ev.draw_probe.probabilities, ev.draw_probe.activations
-            )
-
-    @Slot(int)
-    def _on_tabs_current_changed(self, index: int) -> None:
-        pending = self._pending_test_probe
-        if index == _ACTIVATIONS_TAB and pending is not None:
-            self.activations_tab.view.set_activations(
-                pending.activations, image=pending.image
-            )
-            self._pending_test_probe = None
-
-    def _request_probe(self) -> None:
-        """Recompute the live views for the current model: the worker does it during
-        training; otherwise one thread-pool task at a time, the latest request
-        winning."""
-        if self.run.model is None or self._closing:
-            return
-        if self.run.state == RunState.TRAINING and self._worker is not None:
-            return  # the session takes a snapshot when it sees the new inputs
-        if self._probe_task is not None:
-            self._probe_dirty = True
-            return
-        test, draw, version = self.run.probes.get()
-        task = Task(compute_probe, self.run.model, self.run.lock, test, draw, version)
-        task.signals.finished.connect(self._on_probe_finished)
-        task.signals.failed.connect(self._on_probe_failed)
-        self._probe_task = task
-        self._probe_dirty = False
-        task.start()
-
-    def probe_pending(self) -> bool:
-        """A prediction for the live views is being computed off the GUI thread."""
-        return self._probe_task is not None
-
-    @Slot(object)
-    def _on_probe_finished(self, ev: SnapshotEvent) -> None:
-        self._probe_task = None
-        if self._closing:
-            return
-        self._show_snapshot(ev)
-        if self._probe_dirty:
-            self._request_probe()
-
-    @Slot(str)
-    def _on_probe_failed(self, message: str) -> None:
-        self._probe_task = None
-        self._message(f"Could not run the model: {message}", 8000)
-
-    @Slot(int)
-    def _on_test_index_changed(self, index: int) -> None:
-        image = self.run.test_image(index)
-        if image is None:
-            return
-        self.run.probes.set_test_image(image)
-        self._request_probe()
-
-    @Slot(object)
-    def _on_draw_digit_changed(self, digit: Any) -> None:
-        self.run.probes.set_draw_image(digit)
-        if digit is not None:
-            self._request_probe()
-
-    # ============================================================ files and links
-    @Slot()
-    def _on_save_action_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save model", "model.npz", "convlab models (*.npz)"
-        )
-        if path:
-            self.save_model(path)
-
-    @Slot()
-    def _on_open_action_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open model", "", "convlab models (*.npz);;All files (*)"
-        )
-        if path:
-            self.load_model(path)
-
-    def save_model(self, path: str | Path) -> bool:
-        if self.run.model is None:
-            self._message("No model to save", 4000)
-            return False
-        if self.run.state == RunState.TRAINING:
-            self._message("Pause or stop training before saving", 4000)
-            return False
-        try:
-            self.run.save(path)
-        except Exception as exc:
-            self._message(f"Could not save the model: {exc}", 10000)
-            return False
-        self._message(f"Model saved to {path}", 5000)
-        return True
-
-    def load_model(self, path: str | Path) -> bool:
-        """Open a saved model; on any error, a status message and nothing changes."""
-        if self.run.state.running:
-            self._message("Stop training before opening a model", 4000)
-            return False
-        try:
-            from convlab.nn import load_model
-
-            model = load_model(path)
-            specs = engine.specs_from_model(model)
-        except Exception as exc:
-            self._message(f"Could not open {Path(path).name}: {exc}", 10000)
-            return False
-        self.editor.set_specs(specs, preset="custom")
-        self._model_base = Path(path).name
-        self.run.set_model(model, specs, label=Path(path).name)
-        settings = self._take_saved_settings(model)
-        self._message(
-            f"Opened {Path(path).name}: {len(model.layers)} layers, "
-            f"{model.count_params():,} parameters; {settings}",
-            8000,
-        )
-        self._evaluate_current_model()
-        return True
-
-    def _take_saved_settings(self, model: Any) -> str:
-        """Optimizer and learning rate from the file when it saved them, else the
-        defaults; the batch size goes back to the default (a file does not keep it).
-        Returns what was set, for the status bar."""
-        default = TrainSettings()
-        opt = getattr(model, "optimizer", None) if model.compiled else None
-        name = type(opt).__name__.lower() if opt is not None else default.optimizer
-        lr = float(getattr(opt, "learning_rate", default.learning_rate))
-        hp = self.hyper_panel
-        if hp.optimizer_combo.findData(name) < 0:
-            name, lr = default.optimizer, default.learning_rate
-        hp.optimizer_combo.setCurrentIndex(hp.optimizer_combo.findData(name))
-        hp.lr_spin.setValue(lr)
-        hp.batch_spin.setValue(default.batch_size)
-        source = "saved" if opt is not None else "default"
-        return (
-            f"{source} optimizer {name}, learning rate {lr:g}; batch size "
-            f"{default.batch_size}"
-        )
-
-    def _evaluate_current_model(self) -> None:
-        """The Results for a model as it is (opened from a file): one thread-pool
-        task over the test images."""
-        run = self.run
-        if run.model is None or run.x_test is None or not len(run.x_test):
-            return
-        self.results.clear(run.model_label, "evaluating the test images...")
-        task = Task(evaluate_model, run.model, run.lock, run.x_test, run.y_test)
-        task.signals.finished.connect(self._on_evaluation_finished)
-        task.signals.failed.connect(self._on_evaluation_failed)
-        self._eval_model = run.model
-        self._eval_task = task
-        self._tasks.add(task)
-        task.start()
-
-    def evaluation_pending(self) -> bool:
-        return self._eval_task is not None
-
-    @Slot(object)
-    def _on_evaluation_finished(self, ev: EvaluationEvent) -> None:
-        self._forget_finished_tasks()
-        self._eval_task = None
-        run = self.run
-        # a stale answer (the model changed meanwhile, or training began) is dropped
-        if self._closing or run.model is not self._eval_model or run.state.running:
-            return
-        if len(ev.labels) != len(run.x_test):
-            return
-        run.record(ev)
-        self.results.show_evaluation(ev, run.x_test, f"{run.model_label} as opened")
-
-    @Slot(str)
-    def _on_evaluation_failed(self, message: str) -> None:
-        self._forget_finished_tasks()
-        self._eval_task = None
-        self._message(f"Could not evaluate the model: {message}", 8000)
-
-    @Slot()
-    def export_filters(self) -> None:
-        bank = engine.filter_bank(self.run.model) if self.run.model is not None else []
-        if not bank:
-            self._message("The model has no Conv2D layer to export", 4000)
-            return
-        self.filters_exported.emit(bank)
-        self._message(f"Sent {len(bank)} learned filters to the explorer", 4000)
 
     # ============================================================ housekeeping
     def _forget_finished_tasks(self) -> None:

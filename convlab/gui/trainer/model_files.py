@@ -1,0 +1,147 @@
+"""The trainer's model files and links: save and open a model (with its saved
+optimizer settings), evaluate an opened model on the test images, and send the
+learned filters to the explorer.
+
+A mixin of :class:`~.widget.TrainerWidget` (its signals and state are the widget's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QFileDialog
+
+from convlab.train import engine
+from convlab.train.run import RunState
+from convlab.train.session import EvaluationEvent, TrainSettings, evaluate_model
+
+from ..workers import Task
+
+
+class ModelFilesMixin:
+    """Model files and links of :class:`~.widget.TrainerWidget`."""
+
+    # ============================================================ files and links
+    @Slot()
+    def _on_save_action_triggered(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save model", "model.npz", "convlab models (*.npz)"
+        )
+        if path:
+            self.save_model(path)
+
+    @Slot()
+    def _on_open_action_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open model", "", "convlab models (*.npz);;All files (*)"
+        )
+        if path:
+            self.load_model(path)
+
+    def save_model(self, path: str | Path) -> bool:
+        if self.run.model is None:
+            self._message("No model to save", 4000)
+            return False
+        if self.run.state == RunState.TRAINING:
+            self._message("Pause or stop training before saving", 4000)
+            return False
+        try:
+            self.run.save(path)
+        except Exception as exc:
+            self._message(f"Could not save the model: {exc}", 10000)
+            return False
+        self._message(f"Model saved to {path}", 5000)
+        return True
+
+    def load_model(self, path: str | Path) -> bool:
+        """Open a saved model; on any error, a status message and nothing changes."""
+        if self.run.state.running:
+            self._message("Stop training before opening a model", 4000)
+            return False
+        try:
+            from convlab.nn import load_model
+
+            model = load_model(path)
+            specs = engine.specs_from_model(model)
+        except Exception as exc:
+            self._message(f"Could not open {Path(path).name}: {exc}", 10000)
+            return False
+        self.editor.set_specs(specs, preset="custom")
+        self._model_base = Path(path).name
+        self.run.set_model(model, specs, label=Path(path).name)
+        settings = self._take_saved_settings(model)
+        self._message(
+            f"Opened {Path(path).name}: {len(model.layers)} layers, "
+            f"{model.count_params():,} parameters; {settings}",
+            8000,
+        )
+        self._evaluate_current_model()
+        return True
+
+    def _take_saved_settings(self, model: Any) -> str:
+        """Optimizer and learning rate from the file when it saved them, else the
+        defaults; the batch size goes back to the default (a file does not keep it).
+        Returns what was set, for the status bar."""
+        default = TrainSettings()
+        opt = getattr(model, "optimizer", None) if model.compiled else None
+        name = type(opt).__name__.lower() if opt is not None else default.optimizer
+        lr = float(getattr(opt, "learning_rate", default.learning_rate))
+        hp = self.hyper_panel
+        if hp.optimizer_combo.findData(name) < 0:
+            name, lr = default.optimizer, default.learning_rate
+        hp.optimizer_combo.setCurrentIndex(hp.optimizer_combo.findData(name))
+        hp.lr_spin.setValue(lr)
+        hp.batch_spin.setValue(default.batch_size)
+        source = "saved" if opt is not None else "default"
+        return (
+            f"{source} optimizer {name}, learning rate {lr:g}; batch size "
+            f"{default.batch_size}"
+        )
+
+    def _evaluate_current_model(self) -> None:
+        """The Results for a model as it is (opened from a file): one thread-pool
+        task over the test images."""
+        run = self.run
+        if run.model is None or run.x_test is None or not len(run.x_test):
+            return
+        self.results.clear(run.model_label, "evaluating the test images...")
+        task = Task(evaluate_model, run.model, run.lock, run.x_test, run.y_test)
+        task.signals.finished.connect(self._on_evaluation_finished)
+        task.signals.failed.connect(self._on_evaluation_failed)
+        self._eval_model = run.model
+        self._eval_task = task
+        self._tasks.add(task)
+        task.start()
+
+    def evaluation_pending(self) -> bool:
+        return self._eval_task is not None
+
+    @Slot(object)
+    def _on_evaluation_finished(self, ev: EvaluationEvent) -> None:
+        self._forget_finished_tasks()
+        self._eval_task = None
+        run = self.run
+        # a stale answer (the model changed meanwhile, or training began) is dropped
+        if self._closing or run.model is not self._eval_model or run.state.running:
+            return
+        if len(ev.labels) != len(run.x_test):
+            return
+        run.record(ev)
+        self.results.show_evaluation(ev, run.x_test, f"{run.model_label} as opened")
+
+    @Slot(str)
+    def _on_evaluation_failed(self, message: str) -> None:
+        self._forget_finished_tasks()
+        self._eval_task = None
+        self._message(f"Could not evaluate the model: {message}", 8000)
+
+    @Slot()
+    def export_filters(self) -> None:
+        bank = engine.filter_bank(self.run.model) if self.run.model is not None else []
+        if not bank:
+            self._message("The model has no Conv2D layer to export", 4000)
+            return
+        self.filters_exported.emit(bank)
+        self._message(f"Sent {len(bank)} learned filters to the explorer", 4000)
