@@ -39,3 +39,16 @@ def _private_gui_settings(tmp_path_factory, monkeypatch):
     colour maps): every test gets its own settings file."""
     folder = tmp_path_factory.mktemp("settings")
     monkeypatch.setenv("CONVLAB_SETTINGS", str(folder / "convlab.ini"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels():
+    """Compile every kernel once, before the first test (from the cache when warm).
+
+    On an empty cache the compiles would otherwise happen inside whichever test first
+    needs a kernel, and numba holds the GIL while it compiles: a GUI test waiting on a
+    hover or a redraw then waits on a compile of tens of seconds. Compiling up front
+    moves that time, it adds none."""
+    import kernels
+
+    kernels.warmup()

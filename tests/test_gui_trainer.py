@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QPointF, Qt  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -337,11 +337,20 @@ def test_menu_interface(trainer):
 
 
 def _hover(qtbot, graphics, scene_pos, until):
-    """Move the mouse over a pyqtgraph view to ``scene_pos``, as a user would, and
-    wait until the read-out ``until()`` holds."""
-    pos = graphics.mapFromScene(scene_pos)
-    QTest.mouseMove(graphics.viewport(), pos)
-    qtbot.waitUntil(until, timeout=5000)
+    """Move the mouse over a pyqtgraph view to ``scene_pos()``, as a user would, and
+    wait until the read-out ``until()`` holds.
+
+    The position is mapped again and the move sent again (from one pixel aside, so
+    Qt sees a move) on every poll: under load the plot's layout and view range can
+    still settle after the first move, which then pointed at another spot."""
+
+    def moved_and_read() -> bool:
+        pos = graphics.mapFromScene(scene_pos())
+        QTest.mouseMove(graphics.viewport(), pos + QPoint(1, 0))
+        QTest.mouseMove(graphics.viewport(), pos)
+        return until()
+
+    qtbot.waitUntil(moved_and_read, timeout=15_000)
 
 
 def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
@@ -365,7 +374,7 @@ def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
     _hover(
         qtbot,
         curves.graphics,
-        curves.loss_plot.vb.mapViewToScene(QPointF(0.55, 1)),
+        lambda: curves.loss_plot.vb.mapViewToScene(QPointF(0.55, 1)),
         lambda: hover.text.toPlainText() == expected,
     )
     assert hover.text.isVisible()
@@ -374,7 +383,7 @@ def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
     _hover(
         qtbot,
         curves.graphics,
-        curves.acc_plot.vb.mapViewToScene(QPointF(0.9, 0.5)),
+        lambda: curves.acc_plot.vb.mapViewToScene(QPointF(0.9, 0.5)),
         lambda: acc.text.toPlainText() == expected,
     )
     assert not hover.text.isVisible()  # the mouse left the loss plot
@@ -394,7 +403,7 @@ def test_filter_hover_reads_out_the_weight(qtbot, trainer):
     _hover(
         qtbot,
         view.graphics,
-        view.image.mapToScene(QPointF(4.5, 6.5)),
+        lambda: view.image.mapToScene(QPointF(4.5, 6.5)),
         lambda: view.readout.text() == expected,
     )
     # a gap between filters keeps the last read-out (the move is delivered at once:
