@@ -313,3 +313,48 @@ def test_command_line_opens_a_scene(qtbot):
     settle(qtbot, win.explorer)
     assert_shows(win.explorer, load_scene(SCENES / "03b-padding-modes.convlab"))
     win.close()
+
+
+def test_a_scene_restores_the_trainers_model_and_settings(window, qtbot, tmp_path):
+    """The trainer's layers and settings travel with the scene: saved, then shown
+    again on opening after the trainer was changed."""
+    trainer = window.trainer
+    editor_specs = trainer.editor.specs()
+    trainer.hyper_panel.epochs_spin.setValue(7)
+    trainer.hyper_panel.seed_spin.setValue(42)
+    trainer.data_panel.val_spin.setValue(20)
+    target = tmp_path / "with-trainer.convlab"
+    assert window.lecture.save(target)
+    saved = load_scene(target).trainer
+    assert saved["model"] == editor_specs
+    assert saved["settings"]["epochs"] == 7
+    # change the trainer, then reopen the scene
+    trainer.hyper_panel.epochs_spin.setValue(2)
+    trainer.hyper_panel.seed_spin.setValue(1)
+    trainer.data_panel.val_spin.setValue(5)
+    changed = [dict(spec) for spec in editor_specs]
+    first_conv = next(spec for spec in changed if spec["type"] == "Conv2D")
+    first_conv["filters"] += 3
+    trainer.editor.set_specs(changed, preset="custom")
+    assert trainer.editor.specs() != editor_specs
+    assert window.lecture.open(target, confirm=False)
+    settle(qtbot, window.explorer)
+    assert trainer.editor.specs() == editor_specs
+    got = trainer.settings()
+    assert (got.epochs, got.seed, got.validation_split) == (7, 42, 0.2)
+
+
+def test_a_bad_trainer_part_is_refused_and_nothing_changes(window, qtbot, tmp_path):
+    source = SCENES / "02-stride.convlab"
+    data = json.loads(source.read_text())
+    data["trainer"] = {"model": [{"type": "Dense", "units": 0}]}
+    target = tmp_path / "bad-trainer.convlab"
+    target.write_text(json.dumps(data))
+    before_settings = window.explorer.result().settings
+    before_specs = window.trainer.editor.specs()
+    messages = []
+    window.lecture.status_message.connect(lambda text, _ms: messages.append(text))
+    assert not window.lecture.open(target, confirm=False)
+    assert "layer 0" in messages[-1]
+    assert window.explorer.result().settings is before_settings
+    assert window.trainer.editor.specs() == before_specs

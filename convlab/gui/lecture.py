@@ -13,9 +13,9 @@ the lecture controller that steps through a folder of scenes.
 What a v1 scene cannot hold: the explorer's "auto" colour-map choice (saved as the
 map the selected filter shows, ``diverging`` or ``grey``), the shared colour scale
 (scenes are per map; opening one turns it off) and fixed colour limits (shown per
-map, with a status message). The trainer has no public setter: its model spec and
-settings are saved (``trainer = {"model": [...], "settings": {...}}``) but opening a
-scene leaves the trainer as it is.
+map, with a status message). The trainer's model spec and settings are saved
+(``trainer = {"model": [...], "settings": {...}}``) and restored on opening, checked by
+the trainer (:meth:`TrainerWidget.check_scene_state`) before anything changes.
 """
 
 from __future__ import annotations
@@ -314,7 +314,10 @@ class LectureController(QObject):
             if confirm and not self.confirm_discard():
                 return False
             scene = load_scene(target)
+            trainer_part = self._checked_trainer_part(scene, target.name)
             notes = apply_scene(self.explorer, scene, name=target.name)
+            if trainer_part is not None:
+                self.trainer.restore_scene_state(*trainer_part)
             scenes = scene_folder(target)
         except (SceneError, OSError) as exc:
             self.status_message.emit(f"Could not open the scene: {exc}", 15000)
@@ -326,6 +329,21 @@ class LectureController(QObject):
         extra = f" ({'; '.join(notes)})" if notes else ""
         self.status_message.emit(f"Opened {text}{extra}", 8000)
         return True
+
+    def _checked_trainer_part(self, scene: Scene, name: str) -> tuple | None:
+        """The scene's trainer model and settings, checked by the trainer before
+        anything changes (SceneError naming the problem); None if there is none or
+        no trainer."""
+        restore = getattr(self.trainer, "check_scene_state", None)
+        part = scene.trainer or {}
+        if restore is None or not (part.get("model") or part.get("settings")):
+            return None
+        model, settings = part.get("model"), part.get("settings")
+        try:
+            restore(model, settings)
+        except (TypeError, ValueError) as exc:
+            raise SceneError(f"{name}: {exc}") from None
+        return model, settings
 
     def step(self, offset: int) -> bool:
         """Open the scene ``offset`` places along the folder (+1 next, -1 previous)."""

@@ -212,6 +212,18 @@ class HyperPanel(QGroupBox):
             self.optimizer_combo.setCurrentIndex(self.optimizer_combo.findData("adam"))
         self.lr_spin.setValue(learning_rate)
 
+    def set_settings(self, settings: TrainSettings) -> None:
+        """Show ``settings`` (a scene's): optimizer, learning rate, batch, epochs,
+        seed. The caller checked them (:meth:`TrainerWidget.check_scene_state`)."""
+        with QSignalBlocker(self.optimizer_combo):
+            self.optimizer_combo.setCurrentIndex(
+                self.optimizer_combo.findData(settings.optimizer)
+            )
+        self.lr_spin.setValue(settings.learning_rate)
+        self.batch_spin.setValue(settings.batch_size)
+        self.epochs_spin.setValue(settings.epochs)
+        self.seed_spin.setValue(settings.seed)
+
     def settings(self, validation_split: float) -> TrainSettings:
         return TrainSettings(
             optimizer=self.optimizer_combo.currentData(),

@@ -18,6 +18,7 @@ thread between steps, or by a prediction task when training is paused or stopped
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.train import engine
+from convlab.train import check_stack, engine
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
 from convlab.train.run import FULL, RunState, TrainerRun, load_data, source_name
 from convlab.train.session import (
@@ -435,6 +436,58 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         if self.run.state.running:
             return
         self._rebuild_model()
+
+    # ============================================================ scenes
+    def check_scene_state(
+        self, model: list[dict[str, Any]] | None, settings: dict[str, Any] | None
+    ) -> TrainSettings | None:
+        """A scene's trainer part, checked without changing anything: the layer
+        stack (as the editor checks it) and the training settings. Raises
+        ``ValueError`` naming what is wrong."""
+        if self.run.state.running:
+            raise ValueError("the trainer is training: stop it to open a scene")
+        if model is not None:
+            check = check_stack(model)
+            if not check.ok:
+                raise ValueError(
+                    f"the scene's model, layer {check.error_index}: {check.error}"
+                )
+        if settings is None:
+            return None
+        known = {f.name for f in dataclasses.fields(TrainSettings)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ValueError(f"unknown trainer settings {unknown}")
+        ts = TrainSettings(**settings)
+        panel = self.hyper_panel
+        checks = (
+            ("optimizer", panel.optimizer_combo.findData(ts.optimizer) >= 0),
+            ("learning_rate", panel.lr_spin.minimum() <= ts.learning_rate <= 1.0),
+            ("batch_size", panel.batch_spin.minimum() <= ts.batch_size),
+            ("epochs", 1 <= ts.epochs <= panel.epochs_spin.maximum()),
+            ("validation_split", 0.0 <= ts.validation_split <= 0.5),
+        )
+        for name, ok in checks:
+            if not ok:
+                raise ValueError(
+                    f"trainer setting `{name}` out of range. Received: "
+                    f"{name}={getattr(ts, name)!r}"
+                )
+        return ts
+
+    def restore_scene_state(
+        self, model: list[dict[str, Any]] | None, settings: dict[str, Any] | None
+    ) -> None:
+        """Show a scene's model (fresh weights from its seed) and settings; raises
+        ``ValueError`` (nothing changed) as :meth:`check_scene_state` does."""
+        ts = self.check_scene_state(model, settings)
+        if ts is not None:
+            self.hyper_panel.set_settings(ts)
+            self.data_panel.val_spin.setValue(round(ts.validation_split * 100))
+        if model is not None:
+            self.editor.set_specs(model, preset="custom")
+            self._model_base = "the scene's layers"
+            self._rebuild_model(message=False)
 
     # ============================================================ training
     def settings(self) -> TrainSettings:
