@@ -16,8 +16,10 @@ from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from qt_input import stroke  # noqa: E402
+from trainer_helpers import Messages  # noqa: E402
+from trainer_helpers import subset as _subset  # noqa: E402
 
-from convlab.data.mnist import MnistData, load_mnist  # noqa: E402
+from convlab.data.mnist import load_mnist  # noqa: E402
 from convlab.gui.app import configure_pyqtgraph  # noqa: E402
 from convlab.gui.trainer import TrainerWidget  # noqa: E402
 from convlab.gui.trainer.model_editor import _ERROR_BG  # noqa: E402
@@ -27,25 +29,6 @@ from convlab.train.specs import check_stack  # noqa: E402
 @pytest.fixture(scope="module")
 def bundled():
     return load_mnist("bundled")
-
-
-def _subset(data, n_train, n_test):
-    return MnistData(
-        data.x_train[:n_train],
-        data.y_train[:n_train],
-        data.x_test[:n_test],
-        data.y_test[:n_test],
-        source="bundled",
-    )
-
-
-class Messages:
-    def __init__(self, widget):
-        self.texts: list[str] = []
-        widget.status_message.connect(self.on_message)
-
-    def on_message(self, text, _timeout):  # same thread (emitted by the widget)
-        self.texts.append(text)
 
 
 @pytest.fixture

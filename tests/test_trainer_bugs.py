@@ -238,6 +238,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget  # noqa: E402
+from trainer_helpers import Messages  # noqa: E402
+from trainer_helpers import subset as _subset  # noqa: E402
 
 from convlab.data.mnist import load_mnist  # noqa: E402
 
@@ -245,25 +247,6 @@ from convlab.data.mnist import load_mnist  # noqa: E402
 @pytest.fixture(scope="module")
 def bundled():
     return load_mnist("bundled")
-
-
-def _subset(data, n_train, n_test):
-    return MnistData(
-        data.x_train[:n_train],
-        data.y_train[:n_train],
-        data.x_test[:n_test],
-        data.y_test[:n_test],
-        source="bundled",
-    )
-
-
-class Messages:
-    def __init__(self, widget):
-        self.texts: list[str] = []
-        widget.status_message.connect(self.on_message)
-
-    def on_message(self, text, _timeout):
-        self.texts.append(text)
 
 
 @pytest.fixture
