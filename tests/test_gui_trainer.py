@@ -16,12 +16,14 @@ from PySide6.QtGui import QColor  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from qt_input import stroke  # noqa: E402
-from trainer_helpers import Messages  # noqa: E402
+from trainer_helpers import (  # noqa: E402
+    Messages,  # noqa: E402
+    open_trainer,
+    train,
+)
 from trainer_helpers import subset as _subset  # noqa: E402
 
 from convlab.data.mnist import load_mnist  # noqa: E402
-from convlab.gui.app import configure_pyqtgraph  # noqa: E402
-from convlab.gui.trainer import TrainerWidget  # noqa: E402
 from convlab.gui.trainer.model_editor import _ERROR_BG  # noqa: E402
 from convlab.train.specs import check_stack  # noqa: E402
 
@@ -33,21 +35,9 @@ def bundled():
 
 @pytest.fixture
 def trainer(qtbot, bundled):
-    configure_pyqtgraph()
-    widget = TrainerWidget(load_data=False)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    widget.set_data(_subset(bundled, 1200, 300))
-    widget.seed_spin.setValue(0)
+    widget = open_trainer(qtbot, _subset(bundled, 1200, 300))
     yield widget
     widget.shutdown()
-
-
-def _train(qtbot, widget, timeout=120_000):
-    with qtbot.waitSignal(widget.training_finished, timeout=timeout) as blocker:
-        widget.start_training()
-    return blocker.args[0]
 
 
 def test_short_run_adds_points_to_the_curves(qtbot, trainer):
@@ -58,7 +48,7 @@ def test_short_run_adds_points_to_the_curves(qtbot, trainer):
     )
     trainer.batch_spin.setValue(32)
     trainer.epochs_spin.setValue(2)
-    stopped = _train(qtbot, trainer)
+    stopped = train(qtbot, trainer)
     assert stopped is False
     steps = 2 * int(np.ceil(1200 * 0.9 / 32))  # 10% held out for validation
     x, y = trainer.curves.raw_item.getData()
@@ -86,7 +76,7 @@ def test_short_run_adds_points_to_the_curves(qtbot, trainer):
 
 def test_confusion_cell_click_shows_those_digits(qtbot, trainer):
     trainer.batch_spin.setValue(64)
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     trainer.tabs.setCurrentIndex(3)
     view = trainer.confusion
     qtbot.waitExposed(view.graphics)
@@ -173,7 +163,7 @@ def test_pause_resume_and_learning_rate_change(qtbot, trainer, bundled):
 def test_saved_and_reloaded_model_predicts_identically(
     qtbot, trainer, bundled, tmp_path
 ):
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     path = tmp_path / "tiny.npz"
     assert trainer.save_model(path)
     before = trainer.model.predict(bundled.x_test[:50])
@@ -215,7 +205,7 @@ def test_corrupt_model_file_gives_a_message_and_changes_nothing(
 
 
 def test_drawing_strokes_produces_a_prediction(qtbot, trainer):
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     trainer.tabs.setCurrentWidget(trainer.draw_panel)
     canvas = trainer.draw_panel.canvas
     qtbot.waitExposed(canvas)

@@ -238,7 +238,11 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget  # noqa: E402
-from trainer_helpers import Messages  # noqa: E402
+from trainer_helpers import (  # noqa: E402
+    Messages,  # noqa: E402
+    open_trainer,
+    train,
+)
 from trainer_helpers import subset as _subset  # noqa: E402
 
 from convlab.data.mnist import load_mnist  # noqa: E402
@@ -251,24 +255,9 @@ def bundled():
 
 @pytest.fixture
 def trainer(qtbot, bundled):
-    from convlab.gui.app import configure_pyqtgraph
-    from convlab.gui.trainer import TrainerWidget
-
-    configure_pyqtgraph()
-    widget = TrainerWidget(load_data=False)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    widget.set_data(_subset(bundled, 600, 200))
-    widget.seed_spin.setValue(0)
+    widget = open_trainer(qtbot, _subset(bundled, 600, 200))
     yield widget
     widget.shutdown()
-
-
-def _train(qtbot, widget, timeout=120_000):
-    with qtbot.waitSignal(widget.training_finished, timeout=timeout) as blocker:
-        widget.start_training()
-    return blocker.args[0]
 
 
 def _accuracy(model, data):
@@ -279,7 +268,7 @@ def test_results_are_cleared_on_reset_and_recomputed_for_an_opened_model(
     qtbot, trainer, bundled, tmp_path
 ):
     trainer.epochs_spin.setValue(2)
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     assert trainer.confusion.matrix.sum() == 200
     assert 'the "tiny" preset' in trainer.confusion.title.text()
     path = tmp_path / "trained.npz"
@@ -321,7 +310,7 @@ def test_a_failed_run_never_shows_success(qtbot, trainer, monkeypatch):
 
     monkeypatch.setattr(session_module.TrainingSession, "events", failing_events)
     messages = Messages(trainer)
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     assert (
         trainer.run_panel.speed_label.text() == "failed: RuntimeError: the engine broke"
     )
@@ -336,7 +325,7 @@ def test_logits_model_captions_are_probabilities(qtbot, trainer):
     trainer.editor.set_specs(specs, preset="custom")
     trainer._on_editor_specs_changed()
     assert trainer.model.layers[-1].activation == "linear"
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     percents = [float(p) for c in trainer.examples.captions for p in _percent_values(c)]
     assert percents
     assert all(0 <= p <= 100 for p in percents)
@@ -376,7 +365,7 @@ def test_f5_starts_training_with_the_focus_outside_the_trainer(qtbot, bundled):
 def test_opening_a_model_takes_its_saved_learning_rate(qtbot, trainer, tmp_path):
     trainer.lr_spin.setValue(0.004)
     trainer.epochs_spin.setValue(1)
-    _train(qtbot, trainer)
+    train(qtbot, trainer)
     path = tmp_path / "lr.npz"
     assert trainer.save_model(path)
     trainer.lr_spin.setValue(0.02)
