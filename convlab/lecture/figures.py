@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from convlab._files import _umask, atomic_write
+from convlab._files import atomic_write
 
 # F401: limits and style constants, importable from here as before (not in __all__)
 from .figure_animation import (
@@ -194,5 +194,4 @@ def render(
         data = buffer.getvalue()
     with atomic_write(path) as handle:
         handle.write(data)
-        os.fchmod(handle.fileno(), 0o666 & ~_umask())
     return path

@@ -41,7 +41,7 @@ import os
 import stat
 from pathlib import Path
 
-from convlab._files import _umask, atomic_write
+from convlab._files import atomic_write
 
 from .folder import adjacent_scene, scene_folder
 from .scene_json import scene_from_json, scene_to_json
@@ -109,7 +109,6 @@ def save_scene(path: str | os.PathLike[str], scene: Scene) -> None:
     data = text.encode("utf-8")
     with atomic_write(path) as handle:
         handle.write(data)
-        os.fchmod(handle.fileno(), 0o666 & ~_umask())
 
 
 def _reject_constant(name: str) -> float:
