@@ -49,10 +49,10 @@ Progress = Callable[[int, int, str], object]
 
 #: the named sources, in the order the GUI lists them: (key, label)
 SOURCES: tuple[tuple[str, str], ...] = (
-    ("bundled", "MNIST bundled subset (offline)"),
+    ("bundled", "MNIST subset (offline)"),
     ("full", "full MNIST (downloads once)"),
-    ("fashion_mnist", "Fashion-MNIST (downloads once)"),
-    ("cifar10", "CIFAR-10 (downloads 170 MB once)"),
+    ("fashion_mnist", "Fashion-MNIST (download)"),
+    ("cifar10", "CIFAR-10 (170 MB download)"),
 )
 _ALIASES = {"mnist": "full", "fashion-mnist": "fashion_mnist", "cifar-10": "cifar10"}
 
