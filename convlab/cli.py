@@ -8,7 +8,10 @@ Examples
     convlab train                                  # lenet5 on the bundled subset
     convlab train --model tiny --epochs 1 --save tiny.npz
     convlab train --model keras --data full --epochs 3 --batch-size 128
+    convlab train --data cifar10 --model tiny --epochs 2
+    convlab train --data ~/photos/animals --size 64 64 --color rgb --save a.npz
     convlab evaluate tiny.npz --data /path/to/mnist
+    convlab evaluate a.npz --data ~/photos/animals
     convlab summary keras
     convlab render assets/scenes/01-what-a-kernel-does.convlab --out k.png --scale 2
 
@@ -32,8 +35,16 @@ __all__ = ["main", "build_parser"]
 EXIT_INTERRUPTED = 130
 MAX_BATCH = 8192
 MAX_EPOCHS = 1000
-#: (C, H, W) of one MNIST digit, the only data train and evaluate use
+#: (C, H, W) of one MNIST digit
 MNIST_SAMPLE = (1, 28, 28)
+#: --data names whose images are MNIST-shaped (checked before loading)
+_MNIST_SHAPED = ("bundled", "full", "mnist", "fashion_mnist", "fashion-mnist")
+_DATA_HELP = (
+    '"bundled" (offline MNIST subset, default), "full" or "mnist" (60,000 MNIST '
+    'images, downloaded once), "fashion_mnist", "cifar10" (downloaded once), a '
+    "folder of class sub-folders of images (png, jpg, bmp; see --size, --color) "
+    "or a folder holding the four MNIST IDX files"
+)
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -77,14 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     from convlab.nn.presets import PRESETS
 
     parser = argparse.ArgumentParser(
-        prog="convlab", description="Train and inspect small CNNs on MNIST, headless."
+        prog="convlab",
+        description="Train and inspect small CNNs on MNIST, Fashion-MNIST, CIFAR-10 "
+        "or your own folders of images, headless.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
         "train",
-        help="train a preset model on MNIST",
-        description="Train a preset model on MNIST and report its test accuracy.",
+        help="train a preset model on MNIST or other image data",
+        description="Train a preset model on MNIST (or the data --data names) and "
+        "report its test accuracy.",
     )
     train.add_argument(
         "--model",
@@ -115,13 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--momentum", type=_momentum, default=0.9, help="SGD momentum (default: 0.9)"
     )
-    train.add_argument(
-        "--data",
-        default="bundled",
-        help='"bundled" (offline subset, default), '
-        '"full" (60,000 images, downloaded once) '
-        "or a folder holding the four MNIST IDX files",
-    )
+    train.add_argument("--data", default="bundled", help=_DATA_HELP)
+    _folder_arguments(train)
     train.add_argument(
         "--seed", type=_int_in(0, 2**32 - 1), default=0, help="default: 0"
     )
@@ -139,7 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="F",
-        help="hold out this fraction of the training set for validation (default: 0)",
+        help="hold out this fraction of the training set for validation (default: "
+        "0; for a folder of class sub-folders, of each class)",
+    )
+    train.add_argument(
+        "--test-split",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="a folder of class sub-folders: the fraction of each class kept for the "
+        "test accuracy (default: 0.2)",
     )
 
     evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
@@ -147,7 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
         "model", metavar="MODEL", help="a model file written by --save"
     )
     evaluate.add_argument(
-        "--data", default="bundled", help="as for train (default: bundled)"
+        "--data",
+        default="bundled",
+        help="as for train (default: bundled); a folder of class sub-folders is "
+        "split as train splits it (same --seed, --validation-split, --test-split) "
+        "and evaluated on its test part",
+    )
+    _folder_arguments(evaluate, size_default="the model's input size")
+    evaluate.add_argument(
+        "--validation-split", type=float, default=0.0, metavar="F", help="as for train"
+    )
+    evaluate.add_argument(
+        "--test-split", type=float, default=0.2, metavar="F", help="as for train"
+    )
+    evaluate.add_argument(
+        "--seed", type=_int_in(0, 2**32 - 1), default=0, help="as for train"
     )
 
     summary = commands.add_parser("summary", help="print a model's layer table")
@@ -192,6 +224,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _folder_arguments(
+    parser: argparse.ArgumentParser, size_default: str = "32 32"
+) -> None:
+    parser.add_argument(
+        "--size",
+        type=_int_in(4, 512),
+        nargs=2,
+        metavar=("H", "W"),
+        default=None,
+        help="a folder of class sub-folders: resize every image to H x W "
+        f"(default: {size_default})",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("rgb", "grayscale"),
+        default=None,
+        help="a folder of class sub-folders: read images in colour or greyscale "
+        "(default: rgb" + (")" if size_default == "32 32" else ", or the model's)"),
+    )
+
+
 def _render(args: argparse.Namespace, out: Any, err: Any) -> int:
     from convlab.explore import InvalidSettings
     from convlab.lecture.figures import check_output, render
@@ -224,20 +277,69 @@ def _render(args: argparse.Namespace, out: Any, err: Any) -> int:
     return 0
 
 
-def _load_data(source: str, err: Any) -> Any:
-    from convlab.data.mnist import load_mnist
+def _load_data(
+    source: str, err: Any, args: argparse.Namespace | None = None, model: Any = None
+) -> Any:
+    """The TrainData ``--data`` names (a folder read with --size/--color and split
+    with --validation-split/--test-split/--seed; for evaluate the size and colour
+    default to ``model``'s input)."""
+    from convlab.train.datasets import FolderOptions, load_train_data
 
     def progress(done: int, total: int, what: str) -> None:
-        size = (
-            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
-            if total
-            else f"{done / 1e6:.1f} MB"
-        )
-        err.write(f"\rdownloading {what}: {size}   ")
+        if what.startswith("reading "):
+            err.write(f"\r{what}   ")
+        else:
+            size = (
+                f"{done / 1e6:.1f}/{total / 1e6:.1f} MB"
+                if total
+                else f"{done / 1e6:.1f} MB"
+            )
+            err.write(f"\rdownloading {what}: {size}   ")
+        if total and done >= total:
+            err.write("\n")
         err.flush()
 
-    data = load_mnist(source, progress=progress)
-    return data
+    size = getattr(args, "size", None)
+    color = getattr(args, "color", None)
+    shape = None if model is None else getattr(model, "input_shape", None)
+    if shape is not None and len(shape) == 3:
+        size = size or shape[1:]
+        color = color or ("grayscale" if shape[0] == 1 else "rgb")
+    options = FolderOptions(
+        size=tuple(size or (32, 32)),
+        color=color or "rgb",
+        validation=float(getattr(args, "validation_split", 0.0)),
+        test=float(getattr(args, "test_split", 0.2)),
+        seed=int(getattr(args, "seed", 0)),
+    )
+    return load_train_data(source, progress=progress, folder_options=options)
+
+
+def _split_problem(args: argparse.Namespace) -> str:
+    v, t = args.validation_split, getattr(args, "test_split", 0.2)
+    if not 0.0 <= v < 1.0:
+        return f"--validation-split must be in [0, 1); got {v:g}"
+    if not 0.0 <= t < 0.9:
+        return f"--test-split must be in [0, 0.9); got {t:g}"
+    return ""
+
+
+def _model_for(preset: Any, data: Any, seed: int) -> Any:
+    """``preset`` built for the data: as it is for MNIST-shaped data, else its layers
+    rebuilt for the data's (C, H, W) with the last Dense set to the class count."""
+    from convlab.train import engine
+
+    if data.input_shape == MNIST_SAMPLE and data.num_classes == 10:
+        return preset.build(seed=seed)
+    specs = engine.preset_specs(preset.name)
+    dense = [i for i, s in enumerate(specs) if s["type"] == "Dense"]
+    if dense:
+        specs[dense[-1]]["units"] = data.num_classes
+    return engine.build_model(specs, seed=seed, input_shape=data.input_shape)
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "x".join(str(int(v)) for v in shape)
 
 
 def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
@@ -246,11 +348,9 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
     from convlab.train import EpochEvent, FinishedEvent, StepEvent, train_events
     from convlab.train.progress import ProgressLine
 
-    if not 0.0 <= args.validation_split < 1.0:
-        err.write(
-            f"convlab train: error: --validation-split must be in [0, 1); "
-            f"got {args.validation_split:g}\n"
-        )
+    problem = _split_problem(args)
+    if problem:
+        err.write(f"convlab train: error: {problem}\n")
         return 2
     if args.save is not None:
         from convlab._files import check_writable
@@ -262,8 +362,15 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
             return 2
 
     preset = PRESETS[args.model]
-    data = _load_data(args.data, err)
-    model = preset.build(seed=args.seed)
+    data = _load_data(args.data, err, args)
+    try:
+        model = _model_for(preset, data, args.seed)
+    except ValueError as exc:
+        err.write(
+            f"convlab train: error: --model {args.model} does not fit "
+            f"{_shape_text(data.input_shape)} images: {exc}\n"
+        )
+        return 2
     if args.optimizer == "adam":
         optimizer = Adam(learning_rate=args.lr or preset.learning_rate)
     else:
@@ -277,11 +384,18 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
     batch_size = args.batch_size or preset.batch_size
     out.write(
         f"Training {preset.name} ({model.count_params():,} parameters) "
-        f"on {len(data.x_train):,} "
-        f"{data.source} MNIST images: {epochs} epoch(s), "
-        f"batch {batch_size}, {optimizer!r}\n"
+        f"on {len(data.x_train):,} {data.name} images "
+        f"({_shape_text(data.input_shape)}, {data.num_classes} classes): "
+        f"{epochs} epoch(s), batch {batch_size}, {optimizer!r}\n"
     )
+    if data.skipped:
+        first, why = data.skipped[0]
+        out.write(
+            f"Skipped {len(data.skipped):,} unreadable file"
+            f"{'s' if len(data.skipped) > 1 else ''} (first: {why}).\n"
+        )
     out.flush()
+    has_val = data.x_val is not None
     line = ProgressLine(err, epochs=epochs)
     events = train_events(
         model,
@@ -289,7 +403,8 @@ def _train(args: argparse.Namespace, out: Any, err: Any) -> int:
         data.y_train,
         batch_size=batch_size,
         epochs=epochs,
-        validation_split=args.validation_split,
+        validation_data=(data.x_val, data.y_val) if has_val else None,
+        validation_split=0.0 if has_val else args.validation_split,
         seed=args.seed,
         steps_per_epoch=args.steps,
     )
@@ -363,26 +478,47 @@ def _save_trained(model: Any, target: Path, out: Any, err: Any) -> int:
 def _evaluate(args: argparse.Namespace, out: Any, err: Any) -> int:
     from convlab.nn import load_model
 
+    problem = _split_problem(args)
+    if problem:
+        err.write(f"convlab evaluate: error: {problem}\n")
+        return 2
     model = load_model(args.model)
+    shape = None if model.input_shape is None else tuple(model.input_shape)
     # MNIST digits are 1x28x28: say so before loading (perhaps downloading) them
-    if model.input_shape is not None and tuple(model.input_shape) != MNIST_SAMPLE:
+    if args.data in _MNIST_SHAPED and shape is not None and shape != MNIST_SAMPLE:
         err.write(
             f"convlab evaluate: error: {args.model}: the model takes input "
-            f"{'x'.join(map(str, model.input_shape))}; MNIST images are "
-            f"{'x'.join(map(str, MNIST_SAMPLE))}.\n"
+            f"{_shape_text(shape)}; MNIST images are {_shape_text(MNIST_SAMPLE)}.\n"
         )
         return 1
     if not model.compiled:
         model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
-    data = _load_data(args.data, err)
+    data = _load_data(args.data, err, args, model)
+    if shape is not None and shape != data.input_shape:
+        err.write(
+            f"convlab evaluate: error: {args.model}: the model takes input "
+            f"{_shape_text(shape)}; {data.name} images are "
+            f"{_shape_text(data.input_shape)}.\n"
+        )
+        return 1
+    outputs = (model.output_shape or (None,))[-1]
+    if outputs is not None and int(outputs) != data.num_classes:
+        err.write(
+            f"convlab evaluate: error: {args.model}: the model has {outputs} outputs; "
+            f"{data.name} has {data.num_classes} classes.\n"
+        )
+        return 1
     try:
-        loss, accuracy = model.evaluate(data.x_test, data.y_test)
+        x = data.x_test
+        if getattr(model, "channels_last", False):  # a convlab.keras model
+            x = x.transpose(0, 2, 3, 1)
+        loss, accuracy = model.evaluate(x, data.y_test)
     except ValueError as exc:  # e.g. an output layer of other than 10 classes
         err.write(f"convlab evaluate: error: {args.model}: {exc}\n")
         return 1
     out.write(
         f"{model.name}: test accuracy {100 * accuracy:.2f}% (loss {loss:.4f}) on "
-        f"{len(data.x_test):,} {data.source} test images.\n"
+        f"{len(data.x_test):,} {data.name} test images.\n"
     )
     return 0
 
@@ -429,13 +565,21 @@ def main(
         "summary": _summary,
         "render": _render,
     }[args.command]
+    from convlab.data.datasets import DatasetDownloadError
     from convlab.data.mnist import MnistError
     from convlab.lecture.scene import SceneError
     from convlab.nn.saving import ModelFileError
+    from convlab.train.datasets import DataLoadError
 
     try:
         return handler(args, out, err)
-    except (ModelFileError, MnistError, SceneError) as exc:
+    except (
+        ModelFileError,
+        MnistError,
+        SceneError,
+        DataLoadError,
+        DatasetDownloadError,
+    ) as exc:
         err.write(f"convlab {args.command}: error: {exc}\n")
         return 1
     except KeyboardInterrupt:

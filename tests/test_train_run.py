@@ -198,7 +198,7 @@ def test_data_cut_honours_the_limits_and_notifies():
     run.set_train_limit(40)
     assert len(run.x_train) == len(run.y_train) == 40
     assert run.train_limit == 40
-    np.testing.assert_array_equal(run.x_train, data.x_train[:40])
+    np.testing.assert_array_equal(run.x_train, data.x_train[:40, None])  # NCHW
     np.testing.assert_array_equal(run.y_test, data.y_test[:12])
     assert run.x_train.dtype == np.uint8  # scaled batch by batch by the engine
     assert len(seen.calls) == 2

@@ -715,17 +715,12 @@ class DirectoryIterator(_Iterator):
                 f"Received: color_mode={color_mode!r}"
             )
         subset = _subset(subset, generator.validation_split)
-        names = classes or sorted(p.name for p in root.iterdir() if p.is_dir())
+        names, per_class = class_image_files(root, classes, follow_links)
         self.class_indices = {name: i for i, name in enumerate(names)}
         self.num_classes = len(names)
         filenames: list[str] = []
         labels: list[int] = []
-        for name in names:
-            files = sorted(
-                str(p.relative_to(root))
-                for p in _walk(root / name, follow_links)
-                if p.suffix.lower() in IMAGE_EXTENSIONS
-            )
+        for name, files in zip(names, per_class, strict=True):
             if subset is not None:
                 cut = int(len(files) * generator.validation_split)
                 files = files[:cut] if subset == "validation" else files[cut:]
@@ -772,6 +767,26 @@ class DirectoryIterator(_Iterator):
         if self.class_mode == "input":
             return xb, xb.copy()
         return xb
+
+
+def class_image_files(
+    root: Path, classes: list[str] | None = None, follow_links: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """The class names (``classes``, or ``root``'s sub-folders sorted) and, per class,
+    its image files (by extension, any depth) relative to ``root``, sorted: the walk
+    of :meth:`ImageDataGenerator.flow_from_directory` and of the trainer's folder
+    reader (:func:`convlab.train.datasets.load_image_folder`)."""
+    root = Path(root)
+    names = list(classes or sorted(p.name for p in root.iterdir() if p.is_dir()))
+    files = [
+        sorted(
+            str(p.relative_to(root))
+            for p in _walk(root / name, follow_links)
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+        )
+        for name in names
+    ]
+    return names, files
 
 
 def _walk(folder: Path, follow_links: bool) -> list[Path]:

@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from convlab.data.mnist import IMAGE_SHAPE
-
 __all__ = [
     "editor_activation",
     "nn_activation",
@@ -139,14 +137,36 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
     return LAYER_CLASSES[kind](**kwargs)
 
 
-def build_model(specs: list[dict[str, Any]], seed: int = 0) -> Any:
-    """A built ``Sequential`` for MNIST's greyscale digits; raises ValueError if
-    invalid."""
+#: MNIST's digits as the models see them, (C, H, W): the default input shape
+DEFAULT_INPUT_SHAPE = (1, 28, 28)
+
+
+def _input_shape(input_shape: Any) -> tuple[int, int, int]:
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
+    if len(shape) != 3 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0
+        for v in shape
+    ):
+        raise ValueError(
+            "`input_shape` must be (channels, height, width), positive ints. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    return int(shape[0]), int(shape[1]), int(shape[2])
+
+
+def build_model(
+    specs: list[dict[str, Any]],
+    seed: int = 0,
+    input_shape: tuple[int, int, int] = DEFAULT_INPUT_SHAPE,
+) -> Any:
+    """A built ``Sequential`` for images of ``input_shape`` (C, H, W); raises
+    ValueError if invalid."""
     from convlab.nn import Sequential
 
+    shape = _input_shape(input_shape)
     layers = [layer_from_spec(s) for s in specs]
     model = Sequential(layers, seed=int(seed))
-    model.build((1, *IMAGE_SHAPE))
+    model.build(shape, internal=True)  # per-sample (C, H, W)
     return model
 
 
@@ -204,14 +224,27 @@ def make_optimizer(name: str, learning_rate: float) -> Any:
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:
-    """MNIST's uint8 ``(N, 28, 28)`` as the engine takes it: it scales uint8 to [0, 1]
-    batch by batch (as ``convlab train`` does), so the big array stays 4x smaller."""
-    return np.ascontiguousarray(images, np.uint8).reshape(len(images), *IMAGE_SHAPE)
+    """uint8 images ``(N, H, W)`` or ``(N, C, H, W)`` as the engine takes them,
+    ``(N, C, H, W)`` uint8: it scales uint8 to [0, 1] batch by batch (as ``convlab
+    train`` does), so the big array stays 4x smaller."""
+    x = np.asarray(images)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4:
+        raise ValueError(
+            "`images` must have shape (N, H, W) or (N, C, H, W). "
+            f"Received: shape {x.shape}"
+        )
+    return np.ascontiguousarray(x, np.uint8)
 
 
 def as_probe_input(image: np.ndarray) -> np.ndarray:
-    """One digit, float in [0, 1] ``(28, 28)`` -> ``(1, 1, 28, 28)`` float32."""
-    return np.asarray(image, np.float32).reshape(1, 1, *IMAGE_SHAPE)
+    """One image, float in [0, 1], ``(H, W)`` or ``(C, H, W)`` -> ``(1, C, H, W)``
+    float32."""
+    x = np.asarray(image, np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    return x.reshape(1, *x.shape)
 
 
 def ends_with_softmax(model: Any) -> bool:

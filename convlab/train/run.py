@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from convlab.data.mnist import MnistData
-
 from . import engine
+from .datasets import TrainData, load_train_data
 from .events import StepEvent
 from .session import EvaluationEvent, ProbeInputs, TrainingSession, TrainSettings
 from .specs import StackCheck, check_stack
@@ -34,6 +33,7 @@ __all__ = [
     "RunState",
     "TrainerRun",
     "TransitionError",
+    "TrainData",
     "load_data",
     "source_name",
 ]
@@ -97,11 +97,17 @@ def source_name(source: str) -> str:
     return Path(source).name or str(source)
 
 
-def load_data(source: str, progress: Callable[[int, int, str], None] | None = None):
-    """``load_mnist(source)``; call it on a worker thread (it may download)."""
-    from convlab.data.mnist import load_mnist
-
-    return load_mnist(source, progress=progress)
+def load_data(
+    source: str,
+    progress: Callable[[int, int, str], None] | None = None,
+    folder_options: Any = None,
+    cancel: Any = None,
+) -> TrainData:
+    """:func:`convlab.train.datasets.load_train_data` (MNIST, Fashion-MNIST,
+    CIFAR-10, a folder); call it on a worker thread (it may download)."""
+    return load_train_data(
+        source, progress=progress, folder_options=folder_options, cancel=cancel
+    )
 
 
 @dataclass(frozen=True)
@@ -135,11 +141,14 @@ class TrainerRun:
         self.data_changed = Callbacks()
         self.model_changed = Callbacks()
         self._state = RunState.IDLE
-        self.data: MnistData | None = None
+        self.data: TrainData | None = None
         self.x_train: np.ndarray | None = None
         self.y_train: np.ndarray | None = None
         self.x_test: np.ndarray | None = None
         self.y_test: np.ndarray | None = None
+        #: a validation part the data set holds (a folder split), else None
+        self.x_val: np.ndarray | None = None
+        self.y_val: np.ndarray | None = None
         #: the most training images used (0 = all); tests and lectures use a few 1000
         self.max_train_images = 0
         #: the most test images evaluated after each epoch (0 = all)
@@ -218,12 +227,84 @@ class TrainerRun:
         self._train_limit = int(n)
         self._cut()
 
-    def set_data(self, data: MnistData) -> None:
-        """Use ``data`` for training and evaluation (the first images, see limits)."""
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the data's images (MNIST's before any data)."""
+        if self.data is None:
+            return engine.DEFAULT_INPUT_SHAPE
+        return self.data.input_shape
+
+    @property
+    def num_classes(self) -> int:
+        return 10 if self.data is None else self.data.num_classes
+
+    @property
+    def class_names(self) -> list[str]:
+        if self.data is None:
+            return [str(i) for i in range(10)]
+        return list(self.data.class_names)
+
+    def set_data(self, data: Any) -> str:
+        """Use ``data`` (:class:`TrainData`, or MnistData, converted) for training
+        and evaluation (the first images, see limits). The model follows the data's
+        input shape and class count (:meth:`adapt_model_to_data`); returns what that
+        changed, in words ("" if nothing)."""
         self._require_not_running("change the data")
+        if not isinstance(data, TrainData):
+            data = TrainData.from_mnist(data)
         self.data = data
         self._cut()
+        note = self.adapt_model_to_data()
         self._settle()
+        return note
+
+    def model_fits_data(self) -> bool:
+        """The current model takes the data's images and gives one output per
+        class."""
+        model = self.model
+        if model is None or self.data is None:
+            return True
+        shape = getattr(model, "input_shape", None)
+        try:
+            inp = tuple(int(v) for v in shape) if shape is not None else None
+            out = int(model.output_shape[-1])
+        except (TypeError, AttributeError, IndexError, ValueError):
+            return False
+        return inp == self.input_shape and out == self.num_classes
+
+    def adapt_model_to_data(self) -> str:
+        """Make the model follow the data: when its input shape or class count differs,
+        rebuild the current layer stack for the data's (C, H, W) with the last Dense
+        set to the class count (fresh weights). Returns a sentence for the status bar
+        ("" when nothing changed, or there is no model yet).
+
+        One place for this step, so presets and fine-tuning can extend it."""
+        if self.data is None or not self.specs:
+            return ""
+        if self.model is not None and self.model_fits_data():
+            return ""
+        specs = [dict(s) for s in self.specs]
+        changed = []
+        dense = [i for i, s in enumerate(specs) if s.get("type") == "Dense"]
+        if dense and int(specs[dense[-1]].get("units", 0)) != self.num_classes:
+            i = dense[-1]
+            changed.append(
+                f"layer {i + 1} Dense units {specs[i].get('units')} -> "
+                f"{self.num_classes}"
+            )
+            specs[i]["units"] = self.num_classes
+        c, h, w = self.input_shape
+        try:
+            check = self.set_specs(specs, label=self.model_label)
+        except ValueError as err:
+            return f"The layers do not make a model for {c}x{h}x{w} images: {err}"
+        what = f"the model was rebuilt for {c}x{h}x{w} images, {self.num_classes} "
+        what += "classes (new weights)"
+        if changed:
+            what += "; " + ", ".join(changed)
+        if not check.ok:
+            return f"The layers do not fit {c}x{h}x{w} images: {check.error}"
+        return what[0].upper() + what[1:] + "."
 
     def _cut(self) -> None:
         data = self.data
@@ -236,6 +317,11 @@ class TrainerRun:
         self.y_train = np.asarray(data.y_train[:n], np.int64)
         self.x_test = engine.to_model_input(data.x_test[:m])
         self.y_test = np.asarray(data.y_test[:m], np.int64)
+        if data.x_val is not None and len(data.x_val):
+            self.x_val = engine.to_model_input(data.x_val)
+            self.y_val = np.asarray(data.y_val, np.int64)
+        else:
+            self.x_val = self.y_val = None
         self.data_changed.emit()
 
     # ------------------------------------------------------------------ model
@@ -246,7 +332,7 @@ class TrainerRun:
         make one; returns the row-by-row check. Raises ValueError if convlab.nn
         refuses a stack the check passed."""
         self._require_not_running("change the model")
-        self.check = check_stack(specs)
+        self.check = self._check(specs)
         self.specs = [dict(s) for s in specs]
         if not self.check.ok:
             self.model = None
@@ -254,7 +340,7 @@ class TrainerRun:
             self.model_changed.emit()
             return self.check
         try:
-            model = engine.build_model(specs, seed=seed)
+            model = engine.build_model(specs, seed=seed, input_shape=self.input_shape)
         except ValueError:
             self.model = None
             self._settle()
@@ -262,6 +348,11 @@ class TrainerRun:
             raise
         self.set_model(model, specs, label=label)
         return self.check
+
+    def _check(self, specs: list[dict[str, Any]]) -> StackCheck:
+        return check_stack(
+            specs, input_shape=self.input_shape, num_classes=self.num_classes
+        )
 
     def set_model(
         self, model: Any, specs: list[dict[str, Any]] | None = None, label: str = ""
@@ -271,7 +362,7 @@ class TrainerRun:
         self._require_not_running("change the model")
         specs = engine.specs_from_model(model) if specs is None else specs
         self.specs = [dict(s) for s in specs]
-        self.check = check_stack(self.specs)
+        self.check = self._check(self.specs)
         self.model = model
         self.optimizer = None
         self.epochs_done = 0
@@ -320,10 +411,19 @@ class TrainerRun:
         """Why Start cannot train with ``settings`` ("" if it can): the data must
         leave training and, with a split, validation images."""
         n = 0 if self.x_train is None else len(self.x_train)
-        split = float(settings.validation_split)
+        split = 0.0 if self.x_val is not None else float(settings.validation_split)
         kept = self.training_count(split)
         if n == 0:
-            return "There are no training images: load MNIST or raise the limit."
+            return "There are no training images: load data or raise the limit."
+        if not self.model_fits_data():
+            shape = getattr(self.model, "input_shape", None) or ()
+            c, h, w = self.input_shape
+            return (
+                f"The model takes {'x'.join(str(v) for v in shape)} images with "
+                f"{getattr(self.model, 'output_shape', (0,))[-1]} outputs but the "
+                f"data has {c}x{h}x{w} images in {self.num_classes} classes: rebuild "
+                "the layers for this data."
+            )
         if kept == 0:
             return (
                 f"Validation split {split:.0%} of {n} training image"
@@ -373,6 +473,7 @@ class TrainerRun:
             settings,
             self.probes,
             epoch_offset=self.epochs_done,
+            validation_data=(None if self.x_val is None else (self.x_val, self.y_val)),
         )
         self.settings = settings
         self.run_epochs = settings.epochs
@@ -462,7 +563,9 @@ class TrainerRun:
         return int(self.y_test[index])
 
     def test_image(self, index: int) -> np.ndarray | None:
-        """Test image ``index`` as float in [0, 1], (28, 28)."""
+        """Test image ``index`` as float in [0, 1]: (H, W) when grey, (C, H, W)
+        when colour."""
         if self.x_test is None or not 0 <= index < len(self.x_test):
             return None
-        return self.x_test[index] / np.float32(255.0)
+        image = self.x_test[index] / np.float32(255.0)
+        return image[0] if image.shape[0] == 1 else image

@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
-
 from .engine import as_probe_input, ends_with_softmax, first_conv, softmax_rows
 
 __all__ = [
@@ -52,9 +50,9 @@ class Probe:
     """One image's journey through the model: every layer's output and the
     probabilities."""
 
-    image: np.ndarray  # (28, 28) float32
+    image: np.ndarray  # (H, W) grey or (C, H, W) colour, float32 in [0, 1]
     activations: list[tuple[str, np.ndarray]]
-    probabilities: np.ndarray  # (10,)
+    probabilities: np.ndarray  # (num_classes,)
 
 
 @dataclass
@@ -69,7 +67,7 @@ class SnapshotEvent:
 class EvaluationEvent:
     epoch: int
     predictions: np.ndarray  # (N,) int
-    probabilities: np.ndarray  # (N, 10) float32
+    probabilities: np.ndarray  # (N, num_classes) float32
     labels: np.ndarray  # (N,) int
     seconds: float
 
@@ -111,7 +109,10 @@ def _probe(model: Any, image: np.ndarray) -> Probe:
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
     if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
         probs = softmax_rows(probs)
-    return Probe(np.array(image, np.float32).reshape(IMAGE_SHAPE), acts, probs)
+    shown = np.array(image, np.float32)
+    if shown.ndim == 3 and shown.shape[0] == 1:
+        shown = shown[0]  # grey: (H, W), as before
+    return Probe(shown, acts, probs)
 
 
 def compute_probe(
@@ -131,6 +132,14 @@ def compute_probe(
         )
 
 
+def _num_outputs(model: Any) -> int:
+    """The model's output width (its class count)."""
+    try:
+        return int(model.output_shape[-1])
+    except (AttributeError, TypeError, IndexError):
+        return 10
+
+
 def evaluate(
     model: Any,
     x: np.ndarray,
@@ -141,7 +150,7 @@ def evaluate(
     """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop
     is quick), then yields one EvaluationEvent-like tuple ``(predictions,
     probabilities)``."""
-    probs = np.empty((len(x), NUM_CLASSES), np.float32)
+    probs = np.empty((len(x), _num_outputs(model)), np.float32)
     logits = not ends_with_softmax(model)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
@@ -171,7 +180,10 @@ def evaluate_model(
         if not isinstance(item, BusyEvent):
             result = item
     if result is None:  # no test images
-        result = (np.zeros(0, np.int64), np.zeros((0, NUM_CLASSES), np.float32))
+        result = (
+            np.zeros(0, np.int64),
+            np.zeros((0, _num_outputs(model)), np.float32),
+        )
     return EvaluationEvent(
         epoch,
         np.asarray(result[0], np.int64),
@@ -207,6 +219,7 @@ class TrainingSession:
         *,
         epoch_offset: int = 0,
         snapshot_interval: float = 0.3,
+        validation_data: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.model, self.lock = model, lock
         self.x_train, self.y_train = x_train, y_train
@@ -214,6 +227,9 @@ class TrainingSession:
         self.settings, self.probes = settings, probes
         self.epoch_offset = epoch_offset
         self.snapshot_interval = snapshot_interval
+        #: a held-out part of the data set (a folder split): used instead of
+        #: ``settings.validation_split``
+        self.validation_data = validation_data
 
     def _snapshot(self) -> SnapshotEvent:
         test, draw, version = self.probes.get()
@@ -229,7 +245,8 @@ class TrainingSession:
             self.y_train,
             batch_size=s.batch_size,
             epochs=s.epochs,
-            validation_split=s.validation_split,
+            validation_data=self.validation_data,
+            validation_split=0.0 if self.validation_data else s.validation_split,
             shuffle=True,
             seed=s.seed,
         )

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
 from convlab.nn import ACTIVATIONS as NN_ACTIVATIONS
 
 from .engine import layer_from_spec
@@ -34,15 +33,18 @@ __all__ = [
     "copy_specs",
 ]
 
-#: MNIST images as the models see them: (channels, height, width).
-INPUT_SHAPE = (1, *IMAGE_SHAPE)
+#: MNIST images as the models see them: (channels, height, width); the default
+#: input of :func:`check_stack` (the trainer passes its data's shape)
+INPUT_SHAPE = (1, 28, 28)
+#: MNIST's class count, the default of :func:`check_stack` and of a new Dense
+NUM_CLASSES = 10
 
 #: convlab.nn's activation names as the editor shows them: "none" for nn's "linear"
 #: (the mapping both ways is :func:`convlab.train.engine.nn_activation` / its inverse)
 ACTIVATIONS = tuple("none" if a == "linear" else a for a in NN_ACTIVATIONS)
 _ACT_TIP = (
     "applied to each output: relu keeps positives; softmax turns the last layer's "
-    f"{NUM_CLASSES} outputs into probabilities"
+    "outputs (one per class) into probabilities"
 )
 _PAD_TIP = '"valid": windows stay inside; "same": pads so that only strides shrink'
 
@@ -113,7 +115,7 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
             64,
             1,
             4096,
-            tip=f"outputs; the last layer needs {NUM_CLASSES}",
+            tip="outputs; the last layer needs one per class",
         ),
         Param("activation", "choice", "relu", choices=ACTIVATIONS, tip=_ACT_TIP),
     ),
@@ -134,7 +136,7 @@ LAYER_TYPES: dict[str, tuple[Param, ...]] = {
 }
 
 
-def default_spec(kind: str) -> dict[str, Any]:
+def default_spec(kind: str, num_classes: int = NUM_CLASSES) -> dict[str, Any]:
     if kind not in LAYER_TYPES:
         raise ValueError(
             f"`kind` must be one of {', '.join(LAYER_TYPES)}. Received: kind={kind!r}"
@@ -143,7 +145,7 @@ def default_spec(kind: str) -> dict[str, Any]:
     for p in LAYER_TYPES[kind]:
         spec[p.name] = p.default
     if kind == "Dense":
-        spec.update(units=NUM_CLASSES, activation="softmax")
+        spec.update(units=int(num_classes), activation="softmax")
     return spec
 
 
@@ -251,7 +253,7 @@ def _layer_output(
 def check_stack(
     specs: list[dict[str, Any]],
     input_shape: tuple[int, ...] = INPUT_SHAPE,
-    classes: int = NUM_CLASSES,
+    num_classes: int = NUM_CLASSES,
 ) -> StackCheck:
     """Shapes and parameter counts row by row; stops at the first layer that breaks.
 
@@ -276,9 +278,10 @@ def check_stack(
             return result
         result.rows.append(Row(i, spec, shape, params))
     last = len(specs) - 1
+    classes = int(num_classes)
     if shape != (classes,):
         msg = (
-            f"The model must end with {classes} outputs, one per digit, but gives "
+            f"The model must end with {classes} outputs, one per class, but gives "
             f"{_shape_text(shape)}. End with Dense({classes}, softmax)."
         )
         result.rows[last].error = msg

@@ -6,9 +6,8 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollArea, QWidget
 
-from convlab.data.mnist import IMAGE_SHAPE
-
-from .mosaic import DIVERGING, GREY, SEQUENTIAL, colorize, tile, to_pixmap
+from .mosaic import DIVERGING, SEQUENTIAL, colorize, tile, to_pixmap
+from .predictions import image_rgb
 
 __all__ = ["ActivationsView", "describe_shape"]
 
@@ -130,15 +129,16 @@ class ActivationsView(QScrollArea):
                 0,
                 (
                     "input",
-                    np.asarray(image, np.float32).reshape(1, *IMAGE_SHAPE)
-                    if np.size(image) == 784
-                    else np.asarray(image),
+                    # (H, W) grey or (C, H, W): kept as (C, H, W)
+                    np.asarray(image, np.float32)[None]
+                    if np.ndim(image) == 2
+                    else np.asarray(image, np.float32),
                 ),
             )
         arrays = []
         for _name, arr in items:
             a = np.asarray(arr, np.float32)
-            if a.ndim in (2, 4) and a.shape[0] == 1:
+            if a.ndim == 4 and a.shape[0] == 1 or a.ndim == 2 and a.shape[0] == 1:
                 a = a[0]
             arrays.append(a)
         self._items = [(name, a) for (name, _), a in zip(items, arrays, strict=True)]
@@ -171,15 +171,17 @@ class ActivationsView(QScrollArea):
             if not visible:
                 continue
             name, a = items[i]
-            if name == "input" and a.ndim == 3 and a.shape[0] == 1:
-                rgb = colorize(a[0], GREY, 0.0, 1.0)
-                zoom = max(1, min(4, col_width // IMAGE_SHAPE[1]))
+            is_input = name == "input" and a.ndim == 3 and a.shape[0] in (1, 3)
+            if is_input:
+                rgb = image_rgb(a)
+                zoom = max(1, min(4, col_width // a.shape[2]))
             else:
                 rgb, zoom = _picture(a, col_width)
             title.setText(
-                f"{i}. {name}: {describe_shape(a.shape)}"
-                if name != "input"
-                else "input: what the model sees (28x28)"
+                f"input: what the model sees ({a.shape[1]}x{a.shape[2]}"
+                f"{', RGB' if a.shape[0] == 3 else ''})"
+                if is_input
+                else f"{i}. {name}: {describe_shape(a.shape)}"
             )
             title.setToolTip(title.text())
             pixmap = to_pixmap(rgb, zoom)

@@ -1,5 +1,5 @@
-"""The confusion matrix: rows are true digits, columns the model's answers; click a
-cell."""
+"""The confusion matrix: rows are true classes, columns the model's answers; click a
+cell. :meth:`ConfusionView.set_classes` follows the data's classes."""
 
 from __future__ import annotations
 
@@ -8,20 +8,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from convlab.data.mnist import NUM_CLASSES
-
 from .curves import style_axes
 from .mosaic import SEQUENTIAL
 
 __all__ = ["ConfusionView", "confusion_matrix"]
 
 _FONT_PT = 11
+NUM_CLASSES = 10  # MNIST's digits, until set_classes
 
 
 def confusion_matrix(
     y_true: np.ndarray, y_pred: np.ndarray, classes: int = NUM_CLASSES
 ) -> np.ndarray:
-    """Counts ``(classes, classes)``: ``m[t, p]`` images of digit t that were called
+    """Counts ``(classes, classes)``: ``m[t, p]`` images of class t that were called
     p."""
     m = np.zeros((classes, classes), np.int64)
     np.add.at(m, (np.asarray(y_true, np.intp), np.asarray(y_pred, np.intp)), 1)
@@ -51,30 +50,17 @@ class ConfusionView(QWidget):
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        ticks = [[(i + 0.5, str(i)) for i in range(NUM_CLASSES)]]
         style_axes(
             self.plot,
             {"bottom": "predicted digit (the model's answer)", "left": "true digit"},
             _FONT_PT + 1,
         )
-        for side in ("bottom", "left"):
-            self.plot.getAxis(side).setTicks(ticks)
         self.image = pg.ImageItem()
-        self.image.setRect(0, 0, NUM_CLASSES, NUM_CLASSES)
         self.plot.addItem(self.image)
-        self.plot.setRange(
-            xRange=(0, NUM_CLASSES), yRange=(0, NUM_CLASSES), padding=0.02
-        )
         self.texts: list[pg.TextItem] = []
-        cell_font = pg.QtGui.QFont()
-        cell_font.setPointSize(_FONT_PT - 1)
-        for t in range(NUM_CLASSES):
-            for p in range(NUM_CLASSES):
-                item = pg.TextItem("", anchor=(0.5, 0.5))
-                item.setFont(cell_font)
-                item.setPos(p + 0.5, t + 0.5)
-                self.plot.addItem(item)
-                self.texts.append(item)
+        self.class_names: list[str] = []
+        self.n = 0
+        self.set_classes([str(i) for i in range(NUM_CLASSES)])
         self.selection = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         self.selection.setPen(pg.mkPen((80, 220, 120), width=3))
         self.selection.hide()
@@ -94,6 +80,44 @@ class ConfusionView(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.hint)
+
+    def set_classes(self, names: list[str]) -> None:
+        """Rows and columns for ``names`` (ticks, cell texts); clears the matrix."""
+        names = [str(v) for v in names]
+        if names == self.class_names:
+            return
+        self.class_names, n = names, len(names)
+        self.n = n
+        digits = names == [str(i) for i in range(n)]
+        noun = "digit" if digits and n == 10 else "class"
+        self.plot.setLabel("bottom", f"predicted {noun} (the model's answer)")
+        self.plot.setLabel("left", f"true {noun}")
+        width = max(3, 60 // max(n, 1))
+        labels = [
+            name if len(name) <= width else name[: width - 1] + "\u2026"
+            for name in names
+        ]
+        step = max(1, n // 20)
+        ticks = [[(i + 0.5, labels[i]) for i in range(0, n, step)]]
+        for side in ("bottom", "left"):
+            self.plot.getAxis(side).setTicks(ticks)
+        self.image.setRect(0, 0, n, n)
+        self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
+        for item in self.texts:
+            self.plot.removeItem(item)
+        self.texts = []
+        cell_font = pg.QtGui.QFont()
+        cell_font.setPointSize(_FONT_PT - 1 if n <= 12 else 7)
+        if n <= 30:  # beyond that the counts do not fit their cells
+            for t in range(n):
+                for p in range(n):
+                    item = pg.TextItem("", anchor=(0.5, 0.5))
+                    item.setFont(cell_font)
+                    item.setPos(p + 0.5, t + 0.5)
+                    self.plot.addItem(item)
+                    self.texts.append(item)
+        if hasattr(self, "selection"):  # after __init__
+            self.clear()
 
     def clear(self, title: str = "") -> None:
         """No matrix (a new model has not been evaluated): empty cells, ``title``."""
@@ -117,13 +141,17 @@ class ConfusionView(QWidget):
         shade = np.log1p(share * 100) / np.log1p(100)
         rgb = SEQUENTIAL[np.clip((shade * 230).astype(int), 0, 255)]
         self.image.setImage(np.ascontiguousarray(rgb), autoLevels=False)
-        self.image.setRect(0, 0, NUM_CLASSES, NUM_CLASSES)
-        for t in range(NUM_CLASSES):
-            for p in range(NUM_CLASSES):
-                n = int(m[t, p])
-                item = self.texts[t * NUM_CLASSES + p]
-                item.setText(str(n) if n else "")
-                item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
+        k = m.shape[0]
+        self.image.setRect(0, 0, k, k)
+        if len(self.texts) == k * k:
+            for t in range(k):
+                for p in range(k):
+                    n = int(m[t, p])
+                    item = self.texts[t * k + p]
+                    item.setText(str(n) if n else "")
+                    item.setColor(
+                        (20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235)
+                    )
         when = f" after epoch {epoch}" if epoch else ""
         of = f" of {what}" if what else ""
         self.title.setText(
@@ -142,6 +170,7 @@ class ConfusionView(QWidget):
             return
         point = self.plot.vb.mapSceneToView(event.scenePos())
         pred, true = int(np.floor(point.x())), int(np.floor(point.y()))
-        if 0 <= pred < NUM_CLASSES and 0 <= true < NUM_CLASSES:
+        k = self.matrix.shape[0]
+        if 0 <= pred < k and 0 <= true < k:
             self.select(true, pred)
             self.cell_clicked.emit(true, pred)

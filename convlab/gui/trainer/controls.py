@@ -15,14 +15,17 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QWidget,
 )
 
+from convlab.train.datasets import SOURCES, FolderOptions
 from convlab.train.progress import format_seconds
-from convlab.train.run import BUNDLED, FULL, TrainerRun, source_name
+from convlab.train.run import TrainerRun
 from convlab.train.session import TrainSettings
 
 __all__ = ["DataPanel", "HyperPanel", "ProgressRelay", "RunPanel"]
@@ -61,32 +64,93 @@ def _fmt_time(seconds: float) -> str:
     return format_seconds(seconds)
 
 
+#: the Data list's folder choices
+CLASS_FOLDER, IDX_FOLDER = "classes", "folder"
+
+
 class DataPanel(QGroupBox):
-    """Source, training-image limit, validation split and a summary of the data.
+    """Source (MNIST, Fashion-MNIST, CIFAR-10, a folder), a folder's reading options
+    (target size, colour, validation/test split), training-image limit, validation
+    split and a summary of the data.
 
     Signals
     -------
     folder_requested()
         The user chose "folder with IDX files..." (the widget asks for the folder).
+    class_folder_requested()
+        The user chose "folder of class sub-folders..." (the widget asks for it).
+    reload_requested()
+        Read the current folder again with the options shown.
+    cancel_requested()
+        Stop reading a folder.
     source_chosen(str)
-        ``"bundled"`` or ``"full"``.
+        A named source: ``"bundled"``, ``"full"``, ``"fashion_mnist"``, ``"cifar10"``.
     """
 
     folder_requested = Signal()
+    class_folder_requested = Signal()
+    reload_requested = Signal()
+    cancel_requested = Signal()
     source_chosen = Signal(str)
 
     def __init__(self) -> None:
-        super().__init__("Data: MNIST")
+        super().__init__("Data")
         form = QFormLayout(self)
         self.source_combo = QComboBox()
-        self.source_combo.addItem("bundled subset (offline)", BUNDLED)
-        self.source_combo.addItem("full MNIST (downloads once)", FULL)
-        self.source_combo.addItem("folder with IDX files...", "folder")
+        for key, label in SOURCES:
+            self.source_combo.addItem(label, key)
+        self.source_combo.addItem("folder of class folders...", CLASS_FOLDER)
+        self.source_combo.addItem("folder with IDX files...", IDX_FOLDER)
         self.source_combo.setToolTip(
-            "Bundled: 12,000 images shipped with convlab. Full: 70,000 images, "
-            "downloaded once into the cache folder and checked."
+            "MNIST bundled: 12,000 images shipped with convlab. Full MNIST, "
+            "Fashion-MNIST, CIFAR-10: downloaded once into the cache folder and "
+            "checked. A folder of class sub-folders: your own images (png, jpg, bmp, "
+            "any size), one sub-folder per class."
         )
         self.source_combo.activated.connect(self._on_source_combo_activated)
+        # a folder's reading options: shown while a folder of classes is chosen
+        self.folder_box = QWidget()
+        fb = QFormLayout(self.folder_box)
+        fb.setContentsMargins(0, 0, 0, 0)
+        self.height_spin, self.width_spin = QSpinBox(), QSpinBox()
+        for spin in (self.height_spin, self.width_spin):
+            spin.setRange(4, 512)
+            spin.setValue(32)
+        self.height_spin.setToolTip("Every image is resized to this height (pixels)")
+        self.width_spin.setToolTip("Every image is resized to this width (pixels)")
+        size_row = QHBoxLayout()
+        size_row.setContentsMargins(0, 0, 0, 0)
+        size_row.addWidget(self.height_spin)
+        size_row.addWidget(QLabel("x"))
+        size_row.addWidget(self.width_spin)
+        self.color_combo = QComboBox()
+        self.color_combo.addItem("colour (RGB)", "rgb")
+        self.color_combo.addItem("greyscale", "grayscale")
+        self.color_combo.setToolTip("Read the images in colour (3 channels) or grey")
+        self.folder_val_spin, self.folder_test_spin = QSpinBox(), QSpinBox()
+        for spin, value in ((self.folder_val_spin, 10), (self.folder_test_spin, 20)):
+            spin.setRange(0, 60)
+            spin.setValue(value)
+            spin.setSuffix(" %")
+        self.folder_val_spin.setToolTip(
+            "Share of each class held out for validation (seeded)"
+        )
+        self.folder_test_spin.setToolTip(
+            "Share of each class kept for the test accuracy (seeded)"
+        )
+        split_row = QHBoxLayout()
+        split_row.setContentsMargins(0, 0, 0, 0)
+        split_row.addWidget(self.folder_val_spin)
+        split_row.addWidget(QLabel("/"))
+        split_row.addWidget(self.folder_test_spin)
+        self.reload_button = QPushButton("Read the folder again")
+        self.reload_button.setToolTip("Read the folder with the size, colour, split")
+        self.reload_button.clicked.connect(self.reload_requested)
+        fb.addRow("Image size", size_row)
+        fb.addRow("Colour", self.color_combo)
+        fb.addRow("Val / test", split_row)
+        fb.addRow(self.reload_button)
+        self.folder_box.hide()
         self.train_limit_spin = QSpinBox()
         self.train_limit_spin.setRange(0, 60000)
         self.train_limit_spin.setSingleStep(1000)
@@ -108,19 +172,41 @@ class DataPanel(QGroupBox):
         self.data_label.setTextFormat(Qt.TextFormat.PlainText)
         self.data_progress = QProgressBar()
         self.data_progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop reading the folder")
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        progress_row = QHBoxLayout()
+        progress_row.setContentsMargins(0, 0, 0, 0)
+        progress_row.addWidget(self.data_progress, 1)
+        progress_row.addWidget(self.cancel_button)
         self.data_progress.hide()
+        self.cancel_button.hide()
         form.addRow("Source", self.source_combo)
+        form.addRow(self.folder_box)
         form.addRow("Training images", self.train_limit_spin)
         form.addRow("Validation split", self.val_spin)
         form.addRow(self.data_label)
-        form.addRow(self.data_progress)
+        form.addRow(progress_row)
 
     def _on_source_combo_activated(self, index: int) -> None:
         source = self.source_combo.itemData(index)
-        if source == "folder":
+        self.folder_box.setVisible(source == CLASS_FOLDER)
+        if source == IDX_FOLDER:
             self.folder_requested.emit()
+        elif source == CLASS_FOLDER:
+            self.class_folder_requested.emit()
         else:
             self.source_chosen.emit(source)
+
+    def folder_options(self, seed: int = 0) -> FolderOptions:
+        """The options a folder of class sub-folders is read with."""
+        return FolderOptions(
+            size=(self.height_spin.value(), self.width_spin.value()),
+            color=self.color_combo.currentData(),
+            validation=self.folder_val_spin.value() / 100.0,
+            test=self.folder_test_spin.value() / 100.0,
+            seed=seed,
+        )
 
     def set_text(self, text: str, width: int = 40) -> None:
         self.data_label.setText("\n".join(textwrap.wrap(text, width)) or text)
@@ -128,32 +214,58 @@ class DataPanel(QGroupBox):
     def show_summary(self, run: TrainerRun) -> None:
         if run.data is None or run.x_train is None or run.x_test is None:
             return
-        n, total = len(run.x_train), len(run.data.x_train)
-        train = int(n * (1.0 - self.val_spin.value() / 100.0))
+        data = run.data
+        n, total = len(run.x_train), len(data.x_train)
+        c, h, w = data.input_shape
+        head = "\n".join(textwrap.wrap(data.name, 40)) or data.name
+        shape = f"  {h}x{w} {'RGB' if c == 3 else 'grey'}, {data.num_classes} classes"
+        if run.x_val is not None:
+            split = f"  {n:,} to train, {len(run.x_val):,} to validate (split)"
+        else:
+            train = int(n * (1.0 - self.val_spin.value() / 100.0))
+            split = f"  {train:,} to train, {n - train:,} to validate"
+        skipped = (
+            f"\n  {len(data.skipped):,} unreadable files skipped"
+            if data.skipped
+            else ""
+        )
         self.data_label.setText(
-            f"{source_name(run.data.source)}: {n:,} of {total:,} images\n"
-            f"  {train:,} to train, {n - train:,} to validate\n"
-            f"  {len(run.x_test):,} test images"
+            f"{head}: {n:,} of {total:,} images\n{shape}\n{split}\n"
+            f"  {len(run.x_test):,} test images{skipped}"
         )
 
-    def select_source(self, source: str) -> None:
-        index = self.source_combo.findData(
-            source if source in (BUNDLED, FULL) else "folder"
-        )
+    def select_source(self, source: str, class_folder: bool = False) -> None:
+        """Show ``source`` (a named source or a folder path) as the current choice."""
+        index = self.source_combo.findData(source)
+        if index < 0:
+            index = self.source_combo.findData(
+                CLASS_FOLDER if class_folder else IDX_FOLDER
+            )
         with QSignalBlocker(self.source_combo):
             self.source_combo.setCurrentIndex(max(index, 0))
+        self.folder_box.setVisible(self.source_combo.currentData() == CLASS_FOLDER)
 
     def show_download(self, done: int, total: int, what: str) -> None:
+        """Progress of a download (bytes) or of reading a folder (images: ``what``
+        starts with "reading")."""
         self.data_progress.show()
+        reading = what.startswith("reading")
+        self.cancel_button.setVisible(reading)
         if total:
             self.data_progress.setRange(0, 1000)
             self.data_progress.setValue(int(1000 * done / total))
             self.data_progress.setFormat(
-                f"{what}: {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+                what if reading else f"{what}: {done / 1e6:.1f} of {total / 1e6:.1f} MB"
             )
         else:
             self.data_progress.setRange(0, 0)
-            self.data_progress.setFormat(f"{what}: {done / 1e6:.1f} MB")
+            self.data_progress.setFormat(
+                what if reading else f"{what}: {done / 1e6:.1f} MB"
+            )
+
+    def hide_progress(self) -> None:
+        self.data_progress.hide()
+        self.cancel_button.hide()
 
 
 class HyperPanel(QGroupBox):

@@ -16,14 +16,30 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.data.digit import preprocess_digit
-from convlab.data.mnist import IMAGE_SHAPE
 
 from ..draw_canvas import DrawCanvas
 from .activations_view import ActivationsView
 from .mosaic import GREY, colorize, to_pixmap
 from .predictions import ProbabilityBars
 
-__all__ = ["DrawPanel"]
+__all__ = ["DIGIT_SHAPE", "DrawPanel", "draw_problem"]
+
+#: what the canvas makes: a 28x28 grey digit, as MNIST's
+DIGIT_SHAPE = (28, 28)
+
+
+def draw_problem(data: object) -> str:
+    """Why drawing makes no sense for ``data`` ("" when it does): the canvas makes
+    28x28 grey digits 0-9, so the data must be digits of that shape."""
+    if data is None or getattr(data, "is_digits", True):
+        return ""
+    c, h, w = data.input_shape  # type: ignore[attr-defined]
+    colour = "colour" if c == 3 else "grey"
+    return (
+        "Drawing makes 28x28 grey digits 0-9, for a model trained on MNIST; "
+        f"{data.name} has {h}x{w} {colour} images in "  # type: ignore[attr-defined]
+        f"{data.num_classes} classes. Load MNIST to draw."  # type: ignore[attr-defined]
+    )
 
 
 class DrawPanel(QWidget):
@@ -62,7 +78,7 @@ class DrawPanel(QWidget):
         tools.addStretch(1)
 
         self.preview = QLabel()
-        self.preview.setFixedSize(IMAGE_SHAPE[1] * 5, IMAGE_SHAPE[0] * 5)
+        self.preview.setFixedSize(DIGIT_SHAPE[1] * 5, DIGIT_SHAPE[0] * 5)
         self.preview.setStyleSheet("border: 1px solid #888;")
         self.preview.setToolTip(
             "Cropped, scaled into 20x20 and centred by its centre of mass "
@@ -109,7 +125,7 @@ class DrawPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
-        self._show_preview(np.zeros(IMAGE_SHAPE, np.float32))
+        self._show_preview(np.zeros(DIGIT_SHAPE, np.float32))
 
     def _show_preview(self, digit: np.ndarray) -> None:
         self.preview.setPixmap(to_pixmap(colorize(digit, GREY, 0.0, 1.0), 5))

@@ -67,6 +67,9 @@ class ModelEditor(QWidget):
         super().__init__(parent)
         self._specs: list[dict[str, Any]] = []
         self.check = StackCheck()
+        #: the data's (C, H, W) and class count the stack is checked for (tdata)
+        self.input_shape: tuple[int, int, int] = (1, 28, 28)
+        self.num_classes = 10
         self._names: list[str] = []
         self._keep_form = False
 
@@ -164,6 +167,13 @@ class ModelEditor(QWidget):
         self._select_preset(preset)
         self._refresh(select=0 if specs else None)
 
+    def set_input(self, input_shape: tuple[int, int, int], num_classes: int) -> None:
+        """Check the stack for the data's (C, H, W) and class count (no
+        ``specs_changed``)."""
+        self.input_shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
+        self.num_classes = int(num_classes)
+        self._refresh(select=self._selected())
+
     def set_layer_names(self, names: list[str]) -> None:
         self._names = list(names)
         # names change no argument: keep the form (and the spin box being typed in)
@@ -201,7 +211,7 @@ class ModelEditor(QWidget):
         return rows[0].row() if rows else None
 
     def _refresh(self, select: int | None) -> None:
-        self.check = check_stack(self._specs)
+        self.check = check_stack(self._specs, self.input_shape, self.num_classes)
         with QSignalBlocker(self.table):
             self.table.setRowCount(len(self._specs))
             for i, spec in enumerate(self._specs):
@@ -233,8 +243,10 @@ class ModelEditor(QWidget):
             if select is not None and 0 <= select < len(self._specs):
                 self.table.selectRow(select)
         total = self.check.total_params
+        c, h, w = self.input_shape
         self.totals.setText(
-            f"Total params: {total:,}   (input: 28x28 greyscale digits)"
+            f"Total params: {total:,}   (input: {h}x{w} "
+            f"{'RGB' if c == 3 else 'greyscale'}, {self.num_classes} classes)"
         )
         if self.check.ok:
             self.message.hide()
@@ -362,7 +374,7 @@ class ModelEditor(QWidget):
                 spec[name] = w.value()
         self._names = []
         self._select_preset("custom")
-        self.check = check_stack(self._specs)
+        self.check = check_stack(self._specs, self.input_shape, self.num_classes)
         # refresh the table without rebuilding the form the user is typing in
         self._keep_form = True
         try:
@@ -374,7 +386,7 @@ class ModelEditor(QWidget):
     # convenience for tests and for the main window
     def add_layer(self, kind: str, at: int | None = None) -> None:
         at = len(self._specs) if at is None else at
-        self._specs.insert(at, default_spec(kind))
+        self._specs.insert(at, default_spec(kind, self.num_classes))
         self._names = []
         self._changed(at)
 

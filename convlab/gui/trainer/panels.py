@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.data.mnist import IMAGE_SHAPE
 from convlab.train.session import EvaluationEvent, Probe
 
 from .activations_view import ActivationsView
@@ -23,8 +22,8 @@ from .confusion import ConfusionView, confusion_matrix
 from .controls import BIG_FONT_CSS
 from .curves import CurvesView
 from .filters_view import FiltersView
-from .mosaic import GREY, colorize, to_pixmap
-from .predictions import DigitGallery, ProbabilityBars, top_caption
+from .mosaic import to_pixmap
+from .predictions import DigitGallery, ProbabilityBars, image_rgb, top_caption
 
 __all__ = ["ActivationsTab", "ResultsPanel", "TrainingTab"]
 
@@ -62,7 +61,8 @@ class TrainingTab(QSplitter):
         pv.addLayout(row)
         row = QHBoxLayout()
         self.test_preview = QLabel()
-        self.test_preview.setFixedSize(IMAGE_SHAPE[1] * 3, IMAGE_SHAPE[0] * 3)
+        self.test_preview.setFixedSize(28 * 3, 28 * 3)
+        self.test_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.test_caption = QLabel("")
         self.test_caption.setWordWrap(True)
         self.test_caption.setStyleSheet(BIG_FONT_CSS)
@@ -78,15 +78,34 @@ class TrainingTab(QSplitter):
         self.addWidget(bottom)
         self.setSizes([420, 330])
 
+    def set_class_names(self, names: list[str]) -> None:
+        """The data's classes, for the bars and the caption."""
+        self.test_bars.set_classes(names)
+
     def show_test_probe(self, probe: Probe, label: int | None) -> None:
         self.test_bars.set_probabilities(probe.probabilities)
+        names = self.test_bars.class_names
         best = int(np.argmax(probe.probabilities))
         verdict = "right" if best == label else "wrong"
+
+        def name(i: int | None) -> str:
+            return str(names[i]) if i is not None and 0 <= i < len(names) else str(i)
+
         self.test_caption.setText(
-            f"This is a {label}.\nThe model says {best} "
+            f"This is a {name(label)}.\nThe model says {name(best)} "
             f"({probe.probabilities[best]:.0%}): {verdict}."
         )
-        self.test_preview.setPixmap(to_pixmap(colorize(probe.image, GREY, 0.0, 1.0), 3))
+        rgb = image_rgb(probe.image)
+        side = max(rgb.shape[:2])
+        pixmap = to_pixmap(rgb, max(1, 84 // side))
+        if pixmap.width() > 84 or pixmap.height() > 84:
+            pixmap = pixmap.scaled(
+                84,
+                84,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        self.test_preview.setPixmap(pixmap)
 
 
 class ActivationsTab(QWidget):
@@ -129,6 +148,12 @@ class ResultsPanel(QSplitter):
         self._eval: EvaluationEvent | None = None
         self._images: np.ndarray | None = None
         self._selected_cell: tuple[int, int] | None = None
+        self.class_names = [str(i) for i in range(10)]
+
+    def set_class_names(self, names: list[str]) -> None:
+        """The data's classes (the matrix's rows and columns, the captions)."""
+        self.class_names = [str(n) for n in names]
+        self.confusion.set_classes(self.class_names)
 
     def clear(self, what: str = "", note: str = "") -> None:
         """Forget the shown results (a new model): ``what`` names the model, ``note``
@@ -137,31 +162,33 @@ class ResultsPanel(QSplitter):
         of = f" for {what}" if what else " for this model"
         note = note or "train it: results come after each epoch"
         self.confusion.clear(f"Confusion matrix: no results{of} yet ({note})")
-        self.cell_gallery.set_digits(np.zeros((0, 28, 28), np.uint8), [])
+        self.cell_gallery.set_digits(np.zeros((0, 1, 28, 28), np.uint8), [])
         self.cell_gallery.set_title(
             "Click a cell of the confusion matrix to see its test images."
         )
-        self.examples.set_digits(np.zeros((0, 28, 28), np.uint8), [])
+        self.examples.set_digits(np.zeros((0, 1, 28, 28), np.uint8), [])
         self.examples.set_title(f"Example predictions: none{of} yet")
 
     def show_evaluation(
         self, ev: EvaluationEvent, images: np.ndarray, what: str = ""
     ) -> None:
-        """``images``: the evaluated test images, uint8 (N, 28, 28); ``what``: the
+        """``images``: the evaluated test images, uint8 (N, C, H, W); ``what``: the
         model they belong to (a preset, a file); epoch 0 means as it is, untrained
         here."""
         self._eval, self._images = ev, images
-        matrix = confusion_matrix(ev.labels, ev.predictions)
+        names = self.class_names
+        k = ev.probabilities.shape[1] if ev.probabilities.ndim == 2 else len(names)
+        matrix = confusion_matrix(ev.labels, ev.predictions, max(k, len(names)))
         self.confusion.set_matrix(matrix, epoch=ev.epoch, what=what)
         n = min(EXAMPLES, len(ev.labels))
-        captions = [top_caption(ev.probabilities[i]) for i in range(n)]
+        captions = [top_caption(ev.probabilities[i], names=names) for i in range(n)]
         correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]
         right = int(np.sum(ev.predictions == ev.labels))
         when = f" after epoch {ev.epoch}" if ev.epoch else ""
         of = f" of {what}" if what else ""
         self.examples.set_title(
             f"Example predictions{of}{when} (green frame right, red "
-            f"wrong; under each the two likeliest digits): test accuracy "
+            f"wrong; under each the two likeliest classes): test accuracy "
             f"{right / max(len(ev.labels), 1):.2%}"
         )
         self.examples.set_digits(images[:n], captions, correct)
@@ -185,15 +212,22 @@ class ResultsPanel(QSplitter):
             return
         idx = np.flatnonzero((ev.labels == true) & (ev.predictions == pred))
         shown = idx[:CELL_IMAGES]
-        what = "the model recognised" if true == pred else f"the model called {pred}"
+        names = self.class_names
+
+        def name(i: int) -> str:
+            return names[i] if 0 <= i < len(names) else str(i)
+
+        what = (
+            "the model recognised" if true == pred else f"the model called {name(pred)}"
+        )
         noun = "test image" if len(idx) == 1 else "test images"
         self.cell_gallery.set_title(
-            f"{len(idx)} {noun} of a true {true} that {what}"
+            f"{len(idx)} {noun} of a true {name(true)} that {what}"
             + (f" (first {len(shown)} shown)" if len(idx) > len(shown) else "")
-            + ". Under each: the model's two likeliest digits."
+            + ". Under each: the model's two likeliest classes."
         )
         self.cell_gallery.set_digits(
             images[shown],
-            [top_caption(ev.probabilities[i]) for i in shown],
+            [top_caption(ev.probabilities[i], names=names) for i in shown],
             [true == pred] * len(shown),
         )

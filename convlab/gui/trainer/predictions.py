@@ -1,5 +1,5 @@
-"""Digits with the model's answers: a gallery of test images and a bar chart of
-probabilities."""
+"""Images with the model's answers: a gallery of test images (grey or colour, any
+size) and a bar chart of probabilities over the data's classes."""
 
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
-
 from .curves import TEXT_COLOR, style_axes
 from .mosaic import GREY, colorize, to_pixmap
 
-__all__ = ["DigitGallery", "ProbabilityBars", "top_caption"]
+__all__ = ["DigitGallery", "ProbabilityBars", "image_rgb", "short_name", "top_caption"]
 
 _FONT_PT = 11
 _FRAME_RIGHT = np.array([76, 175, 80], np.uint8)
@@ -29,14 +27,47 @@ _FRAME_WRONG = np.array([239, 83, 80], np.uint8)
 _FRAME_GREY = np.array([136, 136, 136], np.uint8)
 
 
-def top_caption(probs: np.ndarray, k: int = 2) -> str:
+def short_name(name: str, width: int = 10) -> str:
+    """A class name cut to ``width`` characters (with an ellipsis) for a caption."""
+    name = str(name)
+    return name if len(name) <= width else name[: width - 1] + "\u2026"
+
+
+def top_caption(probs: np.ndarray, k: int = 2, names: list[str] | None = None) -> str:
+    """The ``k`` likeliest classes and their probabilities: ``"7: 91%  1: 5%"``
+    (class names, shortened, when given)."""
     order = np.argsort(probs)[::-1][:k]
-    return "  ".join(f"{d}: {probs[d]:.0%}" for d in order)
+    label = (
+        (lambda d: short_name(names[d]))
+        if names is not None and len(names) == len(probs)
+        else str
+    )
+    return "  ".join(f"{label(d)}: {probs[d]:.0%}" for d in order)
+
+
+def image_rgb(image: np.ndarray) -> np.ndarray:
+    """One image, uint8 0-255 or float in [0, 1], ``(H, W)``, ``(1, H, W)`` or
+    ``(3, H, W)``, as RGB uint8 ``(H, W, 3)``: grey through the grey ramp, colour as
+    it is."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[0] == 1:
+        a = a[0]
+    if a.dtype == np.uint8:
+        a = a.astype(np.float32) / 255.0
+    if a.ndim == 2:
+        return colorize(np.asarray(a, np.float32), GREY, 0.0, 1.0)
+    rgb = np.clip(np.asarray(a, np.float32).transpose(1, 2, 0), 0.0, 1.0)
+    return np.ascontiguousarray(np.rint(rgb * 255.0).astype(np.uint8))
+
+
+def _zoom_for(side: int, target: int = 84) -> int:
+    return max(1, target // max(int(side), 1))
 
 
 class DigitGallery(QWidget):
-    """A titled, wrapping list of 28x28 digits with captions; green frame right, red
-    wrong.
+    """A titled, wrapping list of test images with captions; green frame right, red
+    wrong. Grey images through the grey ramp, colour ones in colour; small images are
+    enlarged (28x28 by 3), large ones shrunk to about 96 pixels.
 
     The tiles flow into as many columns as the width allows (a QListWidget in icon
     mode).
@@ -57,15 +88,22 @@ class DigitGallery(QWidget):
         self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.setMovement(QListView.Movement.Static)
         self.list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
-        side = max(IMAGE_SHAPE) * zoom + 8
-        self.list.setIconSize(QSize(side, side))
-        self.list.setGridSize(QSize(side + 26, side + 30))
+        self._tile_side = 0
+        self._set_tile_side(28 * zoom + 8)
         self.list.setSpacing(2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.list, 1)
         self.captions: list[str] = []
+        #: the RGB tiles last shown (frame included), for tests
+        self.tiles: list[np.ndarray] = []
+
+    def _set_tile_side(self, side: int) -> None:
+        if side != self._tile_side:
+            self._tile_side = side
+            self.list.setIconSize(QSize(side, side))
+            self.list.setGridSize(QSize(max(side + 26, 110), side + 30))
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
@@ -73,28 +111,43 @@ class DigitGallery(QWidget):
     def set_digits(
         self, images: np.ndarray, captions: list[str], correct: list[bool] | None = None
     ) -> None:
-        """``images (N, 28, 28)`` uint8 or float in [0, 1]."""
+        """``images``: ``(N, H, W)`` or ``(N, C, H, W)`` (C 1 or 3), uint8 or float
+        in [0, 1]."""
         imgs = np.asarray(images)
-        if imgs.dtype == np.uint8:
-            imgs = imgs.astype(np.float32) / 255.0
         self.list.clear()
+        self.tiles = []
+        if len(imgs):
+            h, w = imgs.shape[-2:]
+            zoom = _zoom_for(max(h, w), 28 * self.zoom)
+            self._set_tile_side(min(max(h, w) * zoom + 8, 104))
         for i in range(len(imgs)):
             ok = None if correct is None else correct[i]
             frame = (
                 _FRAME_GREY if ok is None else (_FRAME_RIGHT if ok else _FRAME_WRONG)
             )
-            rgb = np.empty((32, 32, 3), np.uint8)
+            picture = image_rgb(imgs[i])
+            h, w = picture.shape[:2]
+            rgb = np.empty((h + 4, w + 4, 3), np.uint8)
             rgb[:] = frame
-            rgb[2:30, 2:30] = colorize(imgs[i], GREY, 0.0, 1.0)
-            item = QListWidgetItem(QIcon(to_pixmap(rgb, self.zoom)), captions[i])
+            rgb[2:-2, 2:-2] = picture
+            self.tiles.append(rgb)
+            pixmap = to_pixmap(rgb, zoom)
+            if pixmap.width() > 96 or pixmap.height() > 96:
+                pixmap = pixmap.scaled(
+                    96,
+                    96,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            item = QListWidgetItem(QIcon(pixmap), captions[i])
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.list.addItem(item)
         self.captions = list(captions)
 
 
 class ProbabilityBars(pg.PlotWidget):
-    """Ten bars, one per digit; the most probable one highlighted and named in the
-    title."""
+    """One bar per class (the digits by default); the most probable one highlighted
+    and named in the title. :meth:`set_classes` follows the data."""
 
     def __init__(
         self,
@@ -104,42 +157,67 @@ class ProbabilityBars(pg.PlotWidget):
     ) -> None:
         super().__init__(parent, background=(25, 25, 32))
         self.prefix, self.empty = prefix, empty
-        self.probs = np.zeros(NUM_CLASSES, np.float32)
+        self.class_names = [str(i) for i in range(10)]
+        self.probs = np.zeros(10, np.float32)
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
         plot.hideButtons()
         plot.setYRange(0, 1, padding=0.02)
-        plot.setXRange(-0.6, 9.6, padding=0)
         style_axes(plot, {"left": "probability", "bottom": "digit"}, _FONT_PT + 1)
-        plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(NUM_CLASSES)]])
         self.bars = pg.BarGraphItem(
-            x=np.arange(NUM_CLASSES),
+            x=np.arange(10),
             height=self.probs,
             width=0.75,
-            brushes=[pg.mkBrush(90, 170, 255)] * NUM_CLASSES,
+            brushes=[pg.mkBrush(90, 170, 255)] * 10,
         )
         plot.addItem(self.bars)
         plot.setTitle(empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+        self.set_classes(self.class_names)
+
+    def set_classes(self, names: list[str]) -> None:
+        """One bar per name; the bars are cleared."""
+        self.class_names = [str(n) for n in names]
+        n = len(self.class_names)
+        plot = self.getPlotItem()
+        digits = self.class_names == [str(i) for i in range(n)]
+        plot.setLabel("bottom", "digit" if digits and n == 10 else "class")
+        # names under the bars while they fit, else the class numbers
+        width = max(3, 60 // max(n, 1))
+        labels = (
+            [short_name(name, width) for name in self.class_names]
+            if n <= 12
+            else [str(i) for i in range(n)]
+        )
+        step = max(1, n // 20)
+        plot.getAxis("bottom").setTicks([[(i, labels[i]) for i in range(0, n, step)]])
+        plot.setXRange(-0.6, n - 0.4, padding=0)
+        self.set_probabilities(None)
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
+        n = len(self.class_names)
         if probs is None:
-            self.probs = np.zeros(NUM_CLASSES, np.float32)
-            self.bars.setOpts(height=self.probs)
+            self.probs = np.zeros(n, np.float32)
+            self.bars.setOpts(
+                x=np.arange(n),
+                height=self.probs,
+                brushes=[pg.mkBrush(90, 170, 255)] * n,
+            )
             self.getPlotItem().setTitle(
                 self.empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR
             )
             return
-        p = np.asarray(probs, np.float32).reshape(-1)[:NUM_CLASSES]
+        p = np.asarray(probs, np.float32).reshape(-1)[:n]
         self.probs = p
         best = int(np.argmax(p))
         brushes = [
             pg.mkBrush(255, 170, 60) if i == best else pg.mkBrush(90, 170, 255)
             for i in range(len(p))
         ]
-        self.bars.setOpts(height=p, brushes=brushes)
+        self.bars.setOpts(x=np.arange(len(p)), height=p, brushes=brushes)
+        name = self.class_names[best] if best < n else str(best)
         self.getPlotItem().setTitle(
-            f"{self.prefix}{best} ({p[best]:.0%})",
+            f"{self.prefix}{name} ({p[best]:.0%})",
             size=f"{_FONT_PT + 3}pt",
             color=TEXT_COLOR,
         )

@@ -19,6 +19,7 @@ thread between steps, or by a prediction task when training is paused or stopped
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import numpy as np
@@ -37,8 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.train import check_stack, engine
+from convlab.train.datasets import DataLoadCancelled, source_label
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
-from convlab.train.run import FULL, RunState, TrainerRun, load_data, source_name
+from convlab.train.run import RunState, TrainerRun, load_data
 from convlab.train.session import (
     BusyEvent,
     EvaluationEvent,
@@ -48,7 +50,8 @@ from convlab.train.session import (
 
 from ..workers import GeneratorWorker, Task
 from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
-from .draw_panel import DrawPanel
+from .data_view import DataView
+from .draw_panel import DrawPanel, draw_problem
 from .live_views import LiveViewsMixin
 from .model_editor import ModelEditor
 from .model_files import ModelFilesMixin
@@ -147,6 +150,13 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self.data_panel = DataPanel()
         self.data_panel.source_chosen.connect(self._start_loading_data)
         self.data_panel.folder_requested.connect(self._on_data_folder_requested)
+        # -- tdata: folders of class sub-folders, reading them again, cancel
+        self.data_panel.class_folder_requested.connect(self._on_class_folder_requested)
+        self.data_panel.reload_requested.connect(self._on_data_reload_requested)
+        self.data_panel.cancel_requested.connect(self._on_data_cancel_requested)
+        self._loading_cancel: threading.Event | None = None
+        self._data_task: Task | None = None
+        self._class_folder = ""
         self.data_panel.train_limit_spin.valueChanged.connect(
             self._on_train_limit_changed
         )
@@ -207,6 +217,9 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self.tabs.addTab(self.activations_tab, "Activations")
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.draw_panel, "Draw a digit")
+        # -- tdata: the Data tab (thumbnails and counts per class)
+        self.data_view = DataView()
+        self.tabs.addTab(self.data_view, "Data")
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
     def _build_menu(self) -> None:
@@ -275,6 +288,13 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         dp, hp = self.data_panel, self.hyper_panel
         for w in (dp.source_combo, dp.train_limit_spin, dp.val_spin):
             w.setEnabled(not running)
+        dp.folder_box.setEnabled(not running)
+        if self.run.x_val is not None:  # tdata: the folder's own validation part
+            dp.val_spin.setEnabled(False)
+            dp.val_spin.setToolTip(
+                "This folder's validation part was split off when it was read (Val / "
+                "test above): change it there and read the folder again"
+            )
         for w in (hp.batch_spin, hp.epochs_spin, hp.seed_spin, hp.optimizer_combo):
             w.setEnabled(not running)
 
@@ -295,32 +315,54 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
 
     # ============================================================ data
     @Slot()
-    def _start_loading_data(self, source: str = "bundled") -> None:
+    def _start_loading_data(self, source: str = "bundled", options: Any = None) -> None:
+        """Load ``source`` (a named data set or a folder) on a pool thread, with a
+        progress bar; ``options``: a folder of class sub-folders' FolderOptions."""
         if self._closing:
             return
-        self.data_panel.set_text(f"Loading {source_name(source)} MNIST...")
-        if source == FULL:
-            relay = ProgressRelay()
-            relay.progressed.connect(self._on_data_progressed)
-            self._relay = relay
+        if self._loading_cancel is not None:  # a folder still being read: stop it
+            self._loading_cancel.set()
+        self.data_panel.set_text(f"Loading {source_label(source)}...")
+        relay = ProgressRelay()
+        relay.progressed.connect(self._on_data_progressed)
+        self._relay = relay
+        cancel = threading.Event()
+        self._loading_cancel = cancel
+        if source not in ("bundled",):
             self.data_panel.data_progress.setRange(0, 0)
+            self.data_panel.data_progress.setFormat(f"loading {source_label(source)}")
             self.data_panel.data_progress.show()
-            task = Task(load_data, source, relay)
-        else:
-            task = Task(load_data, source)
+        task = Task(load_data, source, relay, options, cancel)
         task.signals.finished.connect(self._on_data_loaded)
         task.signals.failed.connect(self._on_data_failed)
         self._tasks.add(task)
+        self._data_task = task
         task.start()
+
+    def _take_data_task(self) -> bool:
+        """Forget the finished data task; True if it is the latest load (an older
+        one, replaced or cancelled, is stale)."""
+        sender = self.sender()
+        self._forget_finished_tasks()
+        latest = self._data_task is not None and sender is self._data_task.signals
+        if latest:
+            self._data_task = None
+            self._loading_cancel = None
+            self.data_panel.hide_progress()
+        return latest
 
     @Slot(int, int, str)
     def _on_data_progressed(self, done: int, total: int, what: str) -> None:
         self.data_panel.show_download(done, total, what)
 
+    def data_loading(self) -> bool:
+        """A data set is being loaded (downloaded, read) off the GUI thread."""
+        return self._loading_cancel is not None
+
     @Slot(object)
     def _on_data_loaded(self, data: Any) -> None:
-        self._forget_finished_tasks()
-        self.data_panel.data_progress.hide()
+        if not self._take_data_task():
+            return
         if self.run.state.running:  # the source combo is disabled then: a stale load
             return
         self.set_data(data)
@@ -328,28 +370,103 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
     @Slot(str)
     def _on_data_failed(self, message: str) -> None:
         message = gui_data_advice(message)
-        self._forget_finished_tasks()
-        self.data_panel.data_progress.hide()
+        if not self._take_data_task():
+            return
         data = self.run.data
-        have = "" if data is None else f" Keeping {data.source} data."
-        self.data_panel.set_text(f"Could not load: {message}.{have}")
-        self._message(f"Could not load MNIST: {message}", 10000)
+        have = "" if data is None else f" Keeping {data.name}."
+        if DataLoadCancelled.__name__ in message or "was cancelled" in message:
+            self.data_panel.set_text(f"Reading cancelled.{have}")
+            self._message(f"Reading the folder was cancelled.{have}", 6000)
+        else:
+            self.data_panel.set_text(f"Could not load: {message}.{have}")
+            self._message(f"Could not load the data: {message}", 10000)
         if data is not None:
-            self.data_panel.select_source(data.source)
+            self._select_data_source(data)
+        if data is not None:
+            self.data_panel.show_summary(self.run)
+
+    def _select_data_source(self, data: Any) -> None:
+        self.data_panel.select_source(
+            data.source, class_folder=data.source == self._class_folder
+        )
 
     def set_data(self, data: Any) -> None:
-        """Use ``data`` (an ``MnistData``) for training and evaluation."""
-        self.run.set_data(data)
-        self.data_panel.select_source(data.source)
-        self._message(
-            f"MNIST loaded: {len(data.x_train):,} training and "
-            f"{len(data.x_test):,} test images ({data.source})",
-            4000,
+        """Use ``data`` (a TrainData, or an MnistData) for training and evaluation;
+        the model follows its input shape and class count."""
+        from convlab.train.datasets import TrainData
+
+        if not isinstance(data, TrainData):
+            data = TrainData.from_mnist(data)
+        self.editor.set_input(data.input_shape, data.num_classes)
+        preset = self.editor.preset_combo.currentData() or "custom"
+        note = self.run.set_data(data)
+        if note:
+            self.editor.set_specs(
+                self.run.specs,
+                preset=preset,
+                names=[layer.name for layer in self.run.model.layers]
+                if self.run.model is not None
+                else None,
+            )
+        self._select_data_source(data)
+        self.training_tab.set_class_names(data.class_names)
+        self.results.set_class_names(data.class_names)
+        self.results.clear(self.run.model_label)
+        self._show_draw_availability(data)
+        skipped = (
+            f"; {len(data.skipped):,} unreadable files skipped" if data.skipped else ""
         )
+        self._message(
+            f"{data.name} loaded: {len(data.x_train):,} training and "
+            f"{len(data.x_test):,} test images{skipped}."
+            + (f" {note}" if note else ""),
+            8000 if note or skipped else 4000,
+        )
+
+    def _show_draw_availability(self, data: Any) -> None:
+        """The Draw tab only for 28x28 grey digits; otherwise disabled, saying why."""
+        index = self.tabs.indexOf(self.draw_panel)
+        problem = draw_problem(data)
+        self.tabs.setTabEnabled(index, not problem)
+        self.tabs.setTabToolTip(index, problem or "Draw a digit and see the answer")
+        if problem:
+            self.draw_panel.canvas.clear()
+            self.run.probes.set_draw_image(None)
+
+    @Slot()
+    def _on_class_folder_requested(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Folder with one sub-folder of images per class"
+        )
+        if folder:
+            self.load_class_folder(folder)
+        elif self.run.data is not None:
+            self._select_data_source(self.run.data)
+
+    def load_class_folder(self, folder: str) -> None:
+        """Read ``folder`` (class sub-folders) with the Data panel's options, off the
+        GUI thread."""
+        self._class_folder = str(folder)
+        options = self.data_panel.folder_options(seed=self.seed_spin.value())
+        self._start_loading_data(str(folder), options)
+
+    @Slot()
+    def _on_data_reload_requested(self) -> None:
+        if self._class_folder:
+            self.load_class_folder(self._class_folder)
+        else:
+            self._on_class_folder_requested()
+
+    @Slot()
+    def _on_data_cancel_requested(self) -> None:
+        if self._loading_cancel is not None:
+            self._loading_cancel.set()
 
     def _on_run_data_changed(self) -> None:
         self._refresh_controls()
         self.data_panel.show_summary(self.run)
+        if self.run.data is not None:
+            self.data_view.set_data(self.run.data, len(self.run.x_train))
         spin = self.training_tab.test_index_spin
         spin.blockSignals(True)
         spin.setRange(0, len(self.run.x_test) - 1)
