@@ -77,8 +77,15 @@ def vgg16_weights_path(include_top: bool) -> Path:
 
 
 def _check_weights(weights: object, include_top: bool, classes: int) -> None:
-    if weights is None or (isinstance(weights, str | Path) and weights != "imagenet"):
+    if weights is None:
         return
+    if isinstance(weights, str | Path) and weights != "imagenet":
+        if Path(weights).is_file():
+            return
+        raise ValueError(
+            "`weights` must be None, 'imagenet' or the path of an existing weight "
+            f"file (Keras's rule). Received: weights={weights!r}"
+        )
     if weights == "imagenet":
         if include_top and classes != 1000:
             raise ValueError(
