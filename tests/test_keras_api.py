@@ -372,6 +372,17 @@ def test_frozen_model_and_nested_sequential():
     assert model.count_params() == 40 + 4 * 16 * 3 + 3
 
 
+def _hwc_flatten(torch):
+    """Keras's Flatten for a channels-last model, in torch: NCHW -> NHWC, then
+    flatten (rows, columns, channels)."""
+
+    class HWCFlatten(torch.nn.Module):
+        def forward(self, x):
+            return x.permute(0, 2, 3, 1).flatten(1)
+
+    return HWCFlatten()
+
+
 def test_frozen_step_matches_torch():
     torch = _torch()
     x = RNG.random((8, 10, 10, 1), dtype=np.float32)
@@ -390,7 +401,7 @@ def test_frozen_step_matches_torch():
             lin.bias.copy_(torch.tensor(b))
     conv.requires_grad_(False)
     net = torch.nn.Sequential(
-        conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), d1,
+        conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2), _hwc_flatten(torch), d1,
         torch.nn.ReLU(), d2,
     )  # fmt: skip
     opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], 0.1, 0.9)
@@ -433,12 +444,15 @@ def test_trainable_flags_survive_save_and_load(tmp_path: Path):
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
-@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam", "rmsprop"])
+@pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam", "rmsprop", "adadelta"])
 def test_optimizer_state_survives_save_and_load(tmp_path: Path, optimizer):
+    from convlab.keras.optimizers import Adadelta
+
     make = {
         "sgd_momentum": lambda: SGD(0.05, momentum=0.9),
         "adam": lambda: Adam(1e-2),
         "rmsprop": lambda: RMSprop(1e-2, momentum=0.5),
+        "adadelta": lambda: Adadelta(decay=1e-3),
     }[optimizer]
     x = RNG.random((32, 10, 10, 1), dtype=np.float32)
     y = RNG.integers(0, 3, 32)
@@ -457,9 +471,46 @@ def test_optimizer_state_survives_save_and_load(tmp_path: Path, optimizer):
 
 def test_h5_name_gets_a_note_and_loads(tmp_path: Path):
     model = _small_cnn()
-    with pytest.warns(Keras2Warning, match=r"wrote its own \.npz format"):
+    with pytest.warns(
+        Keras2Warning, match=r"wrote convlab's model format .* not Keras's HDF5"
+    ):
         model.save(tmp_path / "model.h5")
+    with pytest.warns(Keras2Warning, match=r"not Keras's \.keras, under that name"):
+        model.save(tmp_path / "model.keras")
+    assert (tmp_path / "model.keras").read_bytes()[:2] == b"PK"  # what it says
     x = RNG.random((2, 10, 10, 1), dtype=np.float32)
-    np.testing.assert_array_equal(
-        load_model(tmp_path / "model.h5").predict(x), model.predict(x)
+    for name in ("model.h5", "model.keras"):
+        np.testing.assert_array_equal(
+            load_model(tmp_path / name).predict(x), model.predict(x)
+        )
+
+
+def test_a_binary_model_saved_as_keras_resumes_exactly(tmp_path: Path):
+    from convlab.keras.optimizers import Adadelta
+
+    x = RNG.random((16, 10, 10, 1), dtype=np.float32)
+    y = RNG.integers(0, 2, 16)
+    model = Sequential(
+        [
+            Conv2D(4, 3, activation="relu", input_shape=(10, 10, 1)),
+            MaxPooling2D(),
+            Flatten(),
+            Dense(1, activation="sigmoid"),
+        ],
+        seed=1,
     )
+    model.layers[0].trainable = False
+    model.compile(Adadelta(), "binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    with pytest.warns(Keras2Warning, match=r"not Keras's \.keras"):
+        model.save(tmp_path / "cats_vs_dogs.keras")
+    loaded = load_model(tmp_path / "cats_vs_dogs.keras")
+    assert loaded.loss.name == "binary_crossentropy"
+    assert loaded.layers[0].trainable is False
+    assert loaded.layers[2].order == "hwc"
+    assert loaded.output_shape == (None, 1)
+    assert loaded.evaluate(x, y) == model.evaluate(x, y)
+    for m in (model, loaded):
+        m.train_step(m.prepare(x[:8]), m.check_labels(y[:8], 8))
+    for a, b in zip(model.get_weights(), loaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -80,6 +80,14 @@ def test_fit_on_a_generator_equals_fit_on_the_same_batches_as_arrays():
     )
 
 
+def _Permute(torch, dims):  # noqa: N802
+    class Permute(torch.nn.Module):
+        def forward(self, x):
+            return x.permute(*dims)
+
+    return Permute()
+
+
 def test_generator_fit_step_matches_torch():
     torch = pytest.importorskip("torch")
     model = _cnn(seed=5)
@@ -90,8 +98,10 @@ def test_generator_fit_step_matches_torch():
         conv.bias.copy_(torch.tensor(w[1]))
         lin.weight.copy_(torch.tensor(w[2].T))
         lin.bias.copy_(torch.tensor(w[3]))
+    # Keras's Flatten in a channels-last model: rows, columns, then channels
+    hwc = _Permute(torch, (0, 2, 3, 1))
     net = torch.nn.Sequential(
-        conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), lin
+        conv, torch.nn.ReLU(), torch.nn.MaxPool2d(2), hwc, torch.nn.Flatten(), lin
     )
     opt = torch.optim.SGD(net.parameters(), 0.1)
     model.fit(_batches(X, Y, 16), steps_per_epoch=3, verbose=0)
@@ -175,7 +185,8 @@ def test_functional_model_seeds_its_layers_and_sequential_accepts_input():
     assert not np.array_equal(build(2).get_weights()[0], a.get_weights()[0])
     seq = Sequential([Input(shape=(8,)), Dense(4), Dense(2)])
     assert len(seq.layers) == 2  # Keras: no InputLayer in a Sequential's layers
-    assert seq.output_shape == (2,)
+    assert seq.output_shape == (None, 2)  # Keras's, with the batch axis
+    assert seq.sample_output_shape == (2,)  # convlab's, per sample
 
 
 def test_non_chain_graphs_get_a_clear_message():
@@ -233,7 +244,11 @@ def test_channels_last_whatever_the_channel_count(tmp_path):
         ],
         seed=0,
     )
-    assert model.input_shape == (4, 10, 12)
+    assert model.input_shape == (None, 10, 12, 4)  # Keras's, the caller's layout
+    assert model.sample_input_shape == (4, 10, 12)  # convlab's internal NCHW
+    assert model.output_shape == (None, 3)
+    assert model.layers[0].output_shape == (None, 8, 10, 8)
+    assert model.layers[1].input_shape == (None, 8, 10, 8)
     x = RNG.random((5, 10, 12, 4), dtype=np.float32)
     nchw = x.transpose(0, 3, 1, 2).copy()
     out = model.predict(x)
@@ -264,7 +279,8 @@ def test_channels_first_when_asked():
     model = Sequential(
         [Conv2D(2, 3, input_shape=(4, 10, 12), data_format="channels_first")]
     )
-    assert model.input_shape == (4, 10, 12)
+    assert model.input_shape == (None, 4, 10, 12)
+    assert model.output_shape == (None, 2, 8, 10)
     assert model.predict(np.zeros((1, 4, 10, 12), np.float32)).shape == (1, 2, 8, 10)
 
 

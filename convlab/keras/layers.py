@@ -33,6 +33,9 @@ __all__ = [
     "AveragePooling2D",
     "AvgPool2D",
     "GlobalAveragePooling2D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPooling2D",
+    "GlobalMaxPool2D",
     "Flatten",
     "Dense",
     "Activation",
@@ -68,6 +71,7 @@ def _apply_layout(layer: Any, input_shape: object, data_format: object) -> None:
     if shape is not None:
         layer.declared_input_shape = shape
     layer.channels_last = data_format != "channels_first"
+    layer.keras_shapes = True
 
 
 def Input(  # noqa: N802 (Keras's name)
@@ -83,6 +87,7 @@ def Input(  # noqa: N802 (Keras's name)
         shape = tuple(batch_shape)[1:]  # type: ignore[call-overload]
     tensor.sample = _keras_shape(shape, data_format)
     tensor.channels_last = data_format != "channels_first"
+    tensor.keras_shapes = True
     return tensor
 
 
@@ -194,7 +199,24 @@ MaxPool2D = MaxPooling2D
 AveragePooling2D = _with_trainable(_nn.AveragePooling2D)
 AvgPool2D = AveragePooling2D
 GlobalAveragePooling2D = _with_trainable(_nn.GlobalAveragePooling2D)
-Flatten = _with_trainable(_nn.Flatten)
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPooling2D = _with_trainable(_nn.GlobalMaxPooling2D)
+GlobalMaxPool2D = GlobalMaxPooling2D
+_Flatten = _with_trainable(_nn.Flatten)
+
+
+class Flatten(_Flatten):  # type: ignore[misc, valid-type]
+    """Keras's ``Flatten``: in a channels-last model it flattens rows, then columns,
+    then channels (Keras's order, so a Dense after it takes Keras's weights); with
+    ``data_format="channels_first"`` it permutes to that same order first, as
+    Keras does."""
+
+    def __init__(self, *args: Any, data_format: str | None = None, **kw: Any) -> None:
+        super().__init__(*args, data_format=data_format, **kw)
+        if data_format == "channels_first":
+            self.order = "hwc"
+
+
 Activation = _with_trainable(_nn.Activation)
 ReLU = _with_trainable(_nn.ReLU)
 Dropout = _with_trainable(_nn.Dropout)

@@ -11,7 +11,18 @@ from convlab.nn import optimizers as _nn
 
 from ._compat import note, rename
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "sgd", "adam", "rmsprop", "get"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "RMSprop",
+    "Adadelta",
+    "sgd",
+    "adam",
+    "rmsprop",
+    "adadelta",
+    "get",
+]
 
 Optimizer = _nn.Optimizer
 
@@ -37,6 +48,13 @@ class RMSprop(_nn.RMSprop):
         super().__init__(*args, **rename("RMSprop", kwargs, "lr", "learning_rate"))
 
 
+class Adadelta(_nn.Adadelta):
+    __doc__ = _nn.Adadelta.__doc__
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **rename("Adadelta", kwargs, "lr", "learning_rate"))
+
+
 def _lowercase(cls: type[_nn.Optimizer]) -> Any:
     name = cls.__name__
 
@@ -58,6 +76,7 @@ def _lowercase(cls: type[_nn.Optimizer]) -> Any:
 sgd = _lowercase(SGD)
 adam = _lowercase(Adam)
 rmsprop = _lowercase(RMSprop)
+adadelta = _lowercase(Adadelta)
 
 
 def get(identifier: object) -> _nn.Optimizer:

@@ -29,14 +29,19 @@ from .layers import (
     Dropout,
     Flatten,
     GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
     InputLayer,
     Layer,
     MaxPooling2D,
     ReLU,
 )
-from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
+from .losses import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+)
 from .model import History, Sequential
-from .optimizers import SGD, Adam, Optimizer, RMSprop
+from .optimizers import SGD, Adadelta, Adam, Optimizer, RMSprop
 from .saving import ModelFileError, load_model
 from .trainer import Trainer
 
@@ -58,6 +63,7 @@ __all__ = [
     "MaxPooling2D",
     "AveragePooling2D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
     "Flatten",
     "Dense",
     "Activation",
@@ -67,9 +73,11 @@ __all__ = [
     "SGD",
     "Adam",
     "RMSprop",
+    "Adadelta",
     "Optimizer",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
     "load_model",
     "ModelFileError",
 ]

@@ -2,38 +2,101 @@
 (Keras's ``VGG16``, layer for layer and name for name) and :func:`alexnet_bn`
 (Chainer's ``examples/imagenet/alexbn.py``: AlexNet with batch normalisation).
 
-Weights start at random (Glorot uniform kernels, zero biases, as Keras). Keras's
-published ImageNet weights are HDF5 files, which convlab does not read yet:
-``weights="imagenet"`` says so instead of building a model that only looks trained.
+Weights start at random (Glorot uniform kernels, zero biases, as Keras), or, for
+VGG16 with ``weights="imagenet"``, are Keras's published ImageNet weights: the HDF5
+file is downloaded on first use (checksum, cache, progress, a clear offline error;
+:func:`convlab.data.datasets.fetch_file`) and read by
+:mod:`convlab.nn.h5weights` (h5py, the optional ``convlab[h5]`` extra).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from .conv_layers import Conv2D, GlobalAveragePooling2D, MaxPooling2D
+from .conv_layers import (
+    Conv2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from .core_layers import BatchNormalization, Dense, Dropout, Flatten, ReLU
 from .functional import Input, Model, SymbolicTensor
 
-__all__ = ["vgg16", "alexnet_bn", "VGG16_NOTOP_PARAMS"]
+__all__ = [
+    "vgg16",
+    "alexnet_bn",
+    "VGG16_NOTOP_PARAMS",
+    "VGG16_WEIGHTS",
+    "KERAS_APPLICATIONS_MIRRORS",
+    "vgg16_weights_path",
+]
 
 #: Keras's count for VGG16(include_top=False)
 VGG16_NOTOP_PARAMS = 14_714_688
 _BLOCKS = ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3))
 
+#: where Keras's applications download VGG16's weights from (keras/applications/
+#: vgg16.py; the second is the original release the first one copies)
+KERAS_APPLICATIONS_MIRRORS = [
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16",
+    "https://github.com/fchollet/deep-learning-models/releases/download/v0.1",
+]
+#: include_top -> (file name, (algorithm, digest)), the file_hash Keras lists
+VGG16_WEIGHTS = {
+    True: (
+        "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
+        ("md5", "64373286793e3c8b2b4e3219cbf3544b"),
+    ),
+    False: (
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        ("md5", "6d6bbae143d832006294945121d1f1fc"),
+    ),
+}
 
-def _weights(weights: object) -> None:
+
+def vgg16_weights_path(include_top: bool) -> Path:
+    """Keras's ImageNet weights for VGG16 (528 MB with the top, 58 MB without),
+    downloaded into ``<datasets cache>/models`` on first use and checked against
+    Keras's published md5.
+
+    Raises
+    ------
+    convlab.data.datasets.DatasetDownloadError
+        Offline or a wrong checksum: the message says where to put a copy.
+    """
+    from convlab.data import datasets
+
+    filename, checksum = VGG16_WEIGHTS[bool(include_top)]
+    return datasets.fetch_file(
+        filename,
+        KERAS_APPLICATIONS_MIRRORS,
+        checksum,
+        datasets.datasets_cache_dir() / "models",
+    )
+
+
+def _check_weights(weights: object, include_top: bool, classes: int) -> None:
     if weights is None:
         return
-    if weights == "imagenet":
+    if isinstance(weights, str | Path) and weights != "imagenet":
+        if Path(weights).is_file():
+            return
         raise ValueError(
-            "weights='imagenet' needs Keras's HDF5 weight file, which convlab cannot "
-            "read yet: use weights=None (random initial weights) and train, or load "
-            "convlab weights with model.load_weights(path). Received: "
-            "weights='imagenet'"
+            "`weights` must be None, 'imagenet' or the path of an existing weight "
+            f"file (Keras's rule). Received: weights={weights!r}"
         )
+    if weights == "imagenet":
+        if include_top and classes != 1000:
+            raise ValueError(
+                "With weights='imagenet' and include_top=True, `classes` must be "
+                "1000 (ImageNet's); for other classes use include_top=False and add "
+                f"your own head. Received: classes={classes}"
+            )
+        return
     raise ValueError(
-        f"`weights` must be None or 'imagenet'. Received: weights={weights!r}"
+        "`weights` must be None, 'imagenet' or the path of a weight file. "
+        f"Received: weights={weights!r}"
     )
 
 
@@ -52,26 +115,30 @@ def vgg16(
     ``classes``. Layer names are Keras's (``block1_conv1`` ... ``predictions``).
 
     ``input_shape`` defaults to (224, 224, 3); without the top any size of at least
-    32x32 works. ``pooling``: None, "avg" (GlobalAveragePooling2D) when
-    ``include_top`` is False.
+    32x32 works. ``pooling``: None, "avg" (GlobalAveragePooling2D) or "max"
+    (GlobalMaxPooling2D) when ``include_top`` is False.
+
+    The model is channels-last, as Keras's: it reads ``(N, H, W, 3)`` batches, and
+    its Flatten orders rows, columns, channels, as the published weights need.
+    ``weights``: None (random), ``"imagenet"`` (Keras's file, see
+    :func:`vgg16_weights_path`) or the path of a weight file
+    (:meth:`~convlab.nn.Sequential.load_weights`).
     """
-    _weights(weights)
+    _check_weights(weights, include_top, classes)
     if include_top and input_shape is not None and tuple(input_shape) != (224, 224, 3):
         raise ValueError(
             "With include_top=True, VGG16 takes input_shape=(224, 224, 3) (its Dense "
             "layers are sized for it); use include_top=False for other sizes. "
             f"Received: input_shape={input_shape!r}"
         )
-    if pooling not in (None, "avg"):
+    if pooling not in (None, "avg", "max"):
         raise ValueError(
-            "`pooling` must be None or 'avg' (convlab has no GlobalMaxPooling2D yet). "
-            f"Received: pooling={pooling!r}"
+            f"`pooling` must be None, 'avg' or 'max'. Received: pooling={pooling!r}"
         )
-    inputs = (
-        input_tensor
-        if input_tensor is not None
-        else Input(shape=input_shape or (224, 224, 3), name="input_layer")
-    )
+    if input_tensor is None:
+        input_tensor = Input(shape=input_shape or (224, 224, 3), name="input_layer")
+        input_tensor.channels_last = True  # Keras's architecture, Keras's layout
+    inputs = input_tensor
     x = inputs
     for b, (filters, convs) in enumerate(_BLOCKS, start=1):
         for c in range(1, convs + 1):
@@ -96,7 +163,14 @@ def vgg16(
         )(x)
     elif pooling == "avg":
         x = GlobalAveragePooling2D(name="global_average_pooling2d")(x)
-    return Model(inputs, x, name="vgg16", seed=seed)
+    elif pooling == "max":
+        x = GlobalMaxPooling2D(name="global_max_pooling2d")(x)
+    model = Model(inputs, x, name="vgg16", seed=seed)
+    if weights == "imagenet":
+        model.load_weights(vgg16_weights_path(include_top))
+    elif weights is not None:
+        model.load_weights(weights)  # type: ignore[arg-type]
+    return model
 
 
 def alexnet_bn(

@@ -14,12 +14,25 @@ from . import validation
 from .data_adapter import sample_shape
 from .initializers import initialize
 
-__all__ = ["Layer", "KernelBiasLayer", "shape_text"]
+__all__ = ["Layer", "KernelBiasLayer", "shape_text", "keras_shape"]
 
 
 def shape_text(shape: tuple[int | None, ...]) -> str:
     """A shape as Keras prints it, ``None`` for the batch: ``(None, 6, 28, 28)``."""
     return "(" + ", ".join("None" if v is None else str(v) for v in shape) + ")"
+
+
+def keras_shape(sample: tuple[int, ...], channels_last: bool) -> tuple[int | None, ...]:
+    """A per-sample internal shape ``(C, H, W)`` / ``(D,)`` as Keras shows it: the
+    batch axis first, in the caller's layout (``(None, H, W, C)`` for
+    channels-last)."""
+    if channels_last and len(sample) == 3:
+        return (None, sample[1], sample[2], sample[0])
+    return (None, *sample)
+
+
+def layout_name(channels_last: bool) -> str:
+    return "channels_last" if channels_last else "channels_first"
 
 
 class Layer:
@@ -29,8 +42,20 @@ class Layer:
     ----------
     name : str or None
         Set by the model (``conv2d``, ``conv2d_1``, ...) when not given.
-    input_shape, output_shape : tuple of int or None
-        Per sample, internal layout; known once built.
+    sample_input_shape, sample_output_shape : tuple of int or None
+        Per sample, convlab's internal layout (``(C, H, W)`` or ``(features,)``);
+        known once built.
+    input_shape, output_shape : tuple or None
+        The same shapes as the user reads them: for a convlab.nn layer, the
+        per-sample internal shape (as before); for a layer of the Keras face
+        (``keras_shapes``) Keras's, with the batch axis, in the model's layout:
+        ``(None, 100, 100, 32)`` channels-last.
+    keras_shapes : bool
+        Show ``input_shape``/``output_shape`` as Keras does (set by
+        :mod:`convlab.keras`'s layers and by a model holding one).
+    channels_last : bool
+        The layout of the model the layer is in (set when it is built): Keras's
+        shapes and :class:`~convlab.nn.Flatten`'s order follow it.
     params, grads, state : dict of str to ndarray
         Trainable arrays, their gradients after ``backward``, non-trainable arrays.
     trainable : bool
@@ -43,14 +68,16 @@ class Layer:
     base_name: ClassVar[str] = "layer"
     #: activation applied at the end of ``forward`` ("linear" for none)
     activation: str = "linear"
+    keras_shapes: bool = False
+    channels_last: bool = False
 
     def __init__(self, *, name: str | None = None, input_shape: object = None) -> None:
         self.name = validation.layer_name(name)
         self.declared_input_shape = (
             None if input_shape is None else sample_shape(input_shape)
         )
-        self.input_shape: tuple[int, ...] | None = None
-        self.output_shape: tuple[int, ...] | None = None
+        self.sample_input_shape: tuple[int, ...] | None = None
+        self.sample_output_shape: tuple[int, ...] | None = None
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.state: dict[str, np.ndarray] = {}
@@ -73,14 +100,29 @@ class Layer:
             output_shape = self.compute_output_shape(input_shape)
         except ValueError as exc:
             raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}): {exc}'
+                f'Layer "{self.name or self.base_name}" ({type(self).__name__}): {exc}'
             ) from None
-        self.input_shape = input_shape
-        self.output_shape = output_shape
+        self.sample_input_shape = input_shape
+        self.sample_output_shape = output_shape
         self._create_params(
             input_shape, rng if rng is not None else np.random.default_rng(0)
         )
         self.built = True
+
+    def _shown(self, sample: tuple[int, ...] | None) -> tuple[int | None, ...] | None:
+        if sample is None or not self.keras_shapes:
+            return sample
+        return keras_shape(sample, self.channels_last)
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        """See the class docstring: internal per sample, or Keras's for the face."""
+        return self._shown(self.sample_input_shape)
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...] | None:
+        """See the class docstring: internal per sample, or Keras's for the face."""
+        return self._shown(self.sample_output_shape)
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return input_shape
@@ -131,7 +173,7 @@ class Layer:
         a = act.FORWARD[self.activation](z)
         if training:
             self._a = a
-            self._z = z if self.activation == "softmax" else None
+            self._z = z if self.activation in ("softmax", "sigmoid") else None
         return a
 
     def _activation_backward(self, grad: np.ndarray) -> np.ndarray:
@@ -144,6 +186,13 @@ class Layer:
         """The pre-softmax logits of the last ``forward(x, training=True)`` when this
         layer ends in a softmax, else ``None``: what a fused softmax/cross-entropy
         differentiates, sending its gradient to :meth:`backward_linear`."""
+        return self._z if self.activation == "softmax" else None
+
+    @property
+    def logits(self) -> np.ndarray | None:
+        """The pre-activation of the last ``forward(x, training=True)`` when this
+        layer ends in a softmax or a sigmoid (what a fused loss differentiates), else
+        ``None``."""
         return self._z
 
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:

@@ -17,6 +17,7 @@ __all__ = [
     "MaxPooling2D",
     "AveragePooling2D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
 ]
 
 
@@ -248,3 +249,35 @@ class GlobalAveragePooling2D(Layer):
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         return kernels.global_avg_pool2d_backward(grad, self._x_shape)
+
+
+class GlobalMaxPooling2D(Layer):
+    """Maximum over height and width: ``(N, C, H, W) -> (N, C)``, Keras's
+    ``GlobalMaxPooling2D``. Backward sends each gradient to the first position that
+    holds the maximum (NumPy's ``argmax``; ties are rare in float data)."""
+
+    base_name = "global_max_pooling2d"
+
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        self._require_images(input_shape)
+        return (input_shape[0],)
+
+    _x_shape: tuple[int, ...] | None = None
+    _argmax: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        flat = x.reshape(x.shape[0], x.shape[1], -1)
+        if not training:
+            return flat.max(axis=2)
+        self._x_shape = x.shape
+        self._argmax = flat.argmax(axis=2)
+        return np.take_along_axis(flat, self._argmax[..., None], axis=2)[..., 0]
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        if self._x_shape is None or self._argmax is None:
+            raise self._no_forward_error()
+        n, c, h, w = self._x_shape
+        grad_x = np.zeros((n, c, h * w), np.float32)
+        np.put_along_axis(grad_x, self._argmax[..., None], grad[..., None], axis=2)
+        self._x_shape = self._argmax = None
+        return grad_x.reshape(n, c, h, w)

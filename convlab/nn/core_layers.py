@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import validation
-from .base_layer import KernelBiasLayer, Layer, shape_text
+from .base_layer import KernelBiasLayer, Layer, keras_shape, layout_name, shape_text
 
 __all__ = [
     "InputLayer",
@@ -42,24 +42,61 @@ class InputLayer(Layer):
 
 
 class Flatten(Layer):
-    """``(N, C, H, W) -> (N, C*H*W)`` in C order: channel-major, then rows, then
-    columns.
+    """``(N, C, H, W) -> (N, C*H*W)`` in the model's layout's order.
 
-    Output element ``c*H*W + y*W + x`` is input ``[c, y, x]``.
+    * ``order="chw"`` (a convlab.nn model, channels-first): channel-major, then rows,
+      then columns: output element ``c*H*W + y*W + x`` is input ``[c, y, x]``
+      (PyTorch's ``flatten``);
+    * ``order="hwc"`` (a channels-last model, Keras's default): rows, then columns,
+      then channels: element ``(y*W + x)*C + c`` is ``[c, y, x]``, so a Dense after
+      it has Keras's weight layout (what Keras's published weights need).
+
+    ``order=None`` (the default) takes the model's layout when the layer is built:
+    ``"hwc"`` for a channels-last model, ``"chw"`` otherwise; the chosen order is
+    saved with the model.
     """
 
     base_name = "flatten"
 
+    def __init__(
+        self,
+        order: str | None = None,
+        input_shape: object = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name, input_shape=input_shape)
+        if order not in (None, "chw", "hwc"):
+            raise ValueError(
+                f"`order` must be None, 'chw' or 'hwc'. Received: order={order!r}"
+            )
+        self.order = order
+
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.order is None:
+            self.order = "hwc" if self.channels_last else "chw"
         return (int(np.prod(input_shape)),)
+
+    def _hwc(self, x: np.ndarray) -> bool:
+        return self.order == "hwc" and x.ndim == 4
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._x_shape = x.shape
+        if self._hwc(x):
+            x = x.transpose(0, 2, 3, 1)
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
+        if self.order == "hwc" and len(self._x_shape) == 4:
+            n, c, h, w = self._x_shape
+            return np.ascontiguousarray(grad.reshape(n, h, w, c).transpose(0, 3, 1, 2))
         return grad.reshape(self._x_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        if self.order is not None:
+            config["order"] = self.order
+        return config
 
 
 class Dense(KernelBiasLayer):
@@ -103,10 +140,13 @@ class Dense(KernelBiasLayer):
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 1:
+            shown = keras_shape(input_shape, self.channels_last)
+            layout = layout_name(self.channels_last) if len(input_shape) == 3 else ""
             raise ValueError(
-                "expects a flat input (N, features) "
-                f"but received {shape_text((None, *input_shape))} "
-                "from the previous layer; add Flatten() before it."
+                f"got input of shape {shape_text(shown)}"
+                + (f" ({layout})" if layout else "")
+                + "; Dense expects a flat input (None, features): add Flatten() "
+                "before it (or GlobalAveragePooling2D() for images)."
             )
         return (self.units,)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .base_layer import Layer, shape_text
+from .base_layer import Layer, keras_shape, shape_text
 from .core_layers import InputLayer
 from .data_adapter import sample_shape
 from .model import Sequential
@@ -28,7 +28,8 @@ class SymbolicTensor:
     """A placeholder: ``shape`` per sample in convlab's layout (``(C, H, W)`` or
     ``(features,)``), and the layers from the :func:`Input` to here.
 
-    ``.shape`` has the batch axis, as Keras prints it: ``(None, 1, 28, 28)``.
+    ``.shape`` has the batch axis, as Keras prints it: ``(None, 1, 28, 28)``, or
+    ``(None, 28, 28, 1)`` for a channels-last tensor of the Keras face.
     """
 
     def __init__(
@@ -38,16 +39,21 @@ class SymbolicTensor:
         origin: SymbolicTensor | None = None,
         name: str | None = None,
         channels_last: bool = False,
+        keras_shapes: bool = False,
     ) -> None:
         self.sample = sample
         #: declared in Keras's layout (see Sequential.channels_last)
         self.channels_last = channels_last
+        #: shown as Keras shows it (see Sequential.keras_shapes)
+        self.keras_shapes = keras_shapes
         self.layers = layers
         self.origin = origin if origin is not None else self
         self.name = name
 
     @property
     def shape(self) -> tuple[int | None, ...]:
+        if self.keras_shapes:
+            return keras_shape(self.sample, self.channels_last)
         return (None, *self.sample)
 
     def __repr__(self) -> str:
@@ -80,11 +86,19 @@ def call_symbolic(layer: Any, inputs: object) -> SymbolicTensor:
             "supported."
         )
     assert isinstance(inputs, SymbolicTensor)
+    layer.channels_last = inputs.channels_last
+    if inputs.keras_shapes:
+        layer.keras_shapes = True
     if getattr(layer, "built", False):
-        if tuple(layer.input_shape) != inputs.sample:
+        if tuple(layer.sample_input_shape) != inputs.sample:
+            built_for = SymbolicTensor(
+                tuple(layer.sample_input_shape),
+                channels_last=inputs.channels_last,
+                keras_shapes=inputs.keras_shapes,
+            )
             raise ValueError(
                 f'Layer "{layer.name}" was built for input '
-                f"{shape_text((None, *layer.input_shape))} and cannot be called on "
+                f"{shape_text(built_for.shape)} and cannot be called on "
                 f"{shape_text(inputs.shape)}."
             )
     elif isinstance(layer, Sequential):
@@ -92,12 +106,13 @@ def call_symbolic(layer: Any, inputs: object) -> SymbolicTensor:
     else:
         layer.build(inputs.sample)
         layer._fresh = True  # the Model draws its weights again from the model seed
-    assert layer.output_shape is not None
+    assert layer.sample_output_shape is not None
     return SymbolicTensor(
-        tuple(layer.output_shape),
+        tuple(layer.sample_output_shape),
         (*inputs.layers, layer),
         inputs.origin,
         channels_last=inputs.channels_last,
+        keras_shapes=inputs.keras_shapes or layer.keras_shapes,
     )
 
 
@@ -146,14 +161,21 @@ class Model(Sequential):
         chain = y.layers[len(x.layers) :]
         super().__init__(name=name, seed=seed)
         self.channels_last = x.channels_last
+        self._keras_shapes = y.keras_shapes
         self.layers = [InputLayer(input_shape=None, name=x.name or "input_layer")]
         self.layers += list(chain)
         self._check_names()
-        self.input_shape = x.sample
+        self.sample_input_shape = x.sample
+        for layer in self.layers:
+            layer.channels_last = self.channels_last
+            if self._keras_shapes:
+                layer.keras_shapes = True
         self.layers[0].build(x.sample)
         for i, layer in enumerate(self.layers):
             if getattr(layer, "_fresh", False):
-                layer.build(layer.input_shape, np.random.default_rng([self.seed, i]))
+                layer.build(
+                    layer.sample_input_shape, np.random.default_rng([self.seed, i])
+                )
                 layer._fresh = False
 
     def _check_names(self) -> None:

@@ -15,15 +15,21 @@ Conventions
 * Layouts: a Conv2D kernel is ``(filters, in_channels, KH, KW)`` (PyTorch's layout;
   Keras stores ``(KH, KW, in, filters)``); a Dense kernel is ``(in_features, units)`` as
   in Keras.
-* :class:`Flatten` flattens NCHW in C order: channel-major, then rows, then columns
-  (Keras flattens NHWC, so a Dense after Flatten sees the same numbers in another order;
-  the parameter count is the same).
+* :class:`Flatten` follows the model's layout: channel-major (C, H, W) in a
+  channels-first model, as PyTorch; rows, columns, then channels (H, W, C) in a
+  channels-last one, as Keras, so a Dense after it has Keras's weight layout.
 """
 
 from __future__ import annotations
 
 from .base_layer import KernelBiasLayer, Layer, shape_text
-from .conv_layers import AveragePooling2D, Conv2D, GlobalAveragePooling2D, MaxPooling2D
+from .conv_layers import (
+    AveragePooling2D,
+    Conv2D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+)
 from .core_layers import (
     Activation,
     BatchNormalization,
@@ -43,6 +49,7 @@ __all__ = [
     "MaxPooling2D",
     "AveragePooling2D",
     "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
     "Flatten",
     "Dense",
     "Activation",
@@ -64,6 +71,7 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
         MaxPooling2D,
         AveragePooling2D,
         GlobalAveragePooling2D,
+        GlobalMaxPooling2D,
         Flatten,
         Dense,
         Activation,

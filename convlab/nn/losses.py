@@ -23,6 +23,8 @@ __all__ = [
     "sparse_categorical_crossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "binary_crossentropy",
     "get_loss",
     "LOSSES",
 ]
@@ -117,9 +119,63 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         return validation.sparse_labels(y, n, classes)
 
 
+class BinaryCrossentropy(_Crossentropy):
+    """Keras's ``binary_crossentropy`` for sigmoid outputs ``(N, K)`` (usually
+    ``K = 1``) and labels 0/1 of shape ``(N,)`` or ``(N, K)``.
+
+    ``-[y log p + (1 - y) log(1 - p)]``, averaged over the K outputs, then over the
+    batch. From probabilities, ``p`` is clipped to ``[1e-7, 1 - 1e-7]`` as Keras does;
+    from logits ``z`` it is ``max(z, 0) - z y + log(1 + exp(-|z|))``, which never
+    overflows. A model ending in ``activation="sigmoid"`` trains through the logits
+    (as tf.keras does for a sigmoid output), so a saturated sigmoid still has a
+    gradient. ``metrics=["accuracy"]`` is then Keras's binary accuracy: the share of
+    outputs where ``p > 0.5`` (``z > 0`` from logits) equals the label.
+    """
+
+    name = "binary_crossentropy"
+    fused_activation = "sigmoid"
+
+    def check_labels(self, y: object, n: int, classes: int | None) -> np.ndarray:
+        return validation.binary_labels(y, n, classes)
+
+    def from_logits_value_and_grad(
+        self, z: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        z64 = z.astype(np.float64)
+        per = np.maximum(z64, 0) - z64 * y + np.log1p(np.exp(-np.abs(z64)))
+        grad = (1.0 / (1.0 + np.exp(-z64)) - y) / z.size
+        return float(per.mean()), grad.astype(np.float32)
+
+    def from_probs_value_and_grad(
+        self, p: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        clipped = np.clip(p, _EPS, 1.0 - _EPS).astype(np.float64)
+        per = -(y * np.log(clipped) + (1.0 - y) * np.log(1.0 - clipped))
+        grad = (-(y / clipped) + (1.0 - y) / (1.0 - clipped)) / p.size
+        grad[(p < _EPS) | (p > 1.0 - _EPS)] = 0.0  # the clip has zero slope there
+        return float(per.mean()), grad.astype(np.float32)
+
+    def per_sample(self, y: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if self.from_logits:
+            z = out.astype(np.float64)
+            per = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+        else:
+            p = np.clip(out, _EPS, 1.0 - _EPS).astype(np.float64)
+            per = -(y * np.log(p) + (1.0 - y) * np.log(1.0 - p))
+        return per.mean(axis=1).astype(np.float32)
+
+    def correct(self, out: np.ndarray, y: np.ndarray) -> float:
+        """Keras's ``binary_accuracy`` summed over the batch: per sample, the share
+        of outputs whose thresholded value equals the label."""
+        predicted = (out > (0.0 if self.from_logits else 0.5)).astype(np.float32)
+        share = (predicted == y).mean(axis=1)
+        return float(share.sum())
+
+
 LOSSES = {
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "binary_crossentropy": BinaryCrossentropy,
 }
 
 
@@ -139,9 +195,19 @@ def sparse_categorical_crossentropy(
     return _per_sample(SparseCategoricalCrossentropy(from_logits), y_true, y_pred)
 
 
+def binary_crossentropy(
+    y_true: object, y_pred: object, from_logits: bool = False
+) -> np.ndarray:
+    """Per-sample binary cross-entropy, averaged over the outputs (Keras's
+    function): float32 ``(N,)``. Also accepted by ``compile(loss=...)``."""
+    return _per_sample(BinaryCrossentropy(from_logits), y_true, y_pred)
+
+
 def _per_sample(loss: _Crossentropy, y_true: object, y_pred: object) -> np.ndarray:
     pred = validation.predictions_2d(y_pred)
     labels = loss.check_labels(y_true, len(pred), pred.shape[1])
+    if isinstance(loss, BinaryCrossentropy):
+        return loss.per_sample(labels, pred)
     logp = (
         log_softmax(pred.astype(np.float64))
         if loss.from_logits

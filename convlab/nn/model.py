@@ -34,7 +34,7 @@ import numpy as np
 
 from .._threads import one_blas_thread
 from . import validation
-from .base_layer import Layer, shape_text
+from .base_layer import Layer, keras_shape, shape_text
 from .data_adapter import infer_layout, sample_shape, to_model_input
 from .events import History
 from .trainer import Trainer
@@ -102,7 +102,9 @@ class Sequential(Trainer):
         self.name = name
         self.seed = validation.seed_value(seed, allow_none=True)
         self.layers: list[Layer] = []
-        self.input_shape: tuple[int, ...] | None = None
+        self.sample_input_shape: tuple[int, ...] | None = None
+        #: Keras's shapes in ``input_shape``/``output_shape`` (see keras_shapes)
+        self._keras_shapes = False
         self._pending_input: tuple[int, ...] | None = None
         #: True when the model was declared in Keras's layout (convlab.keras's
         #: layers, Input): every rank-4 batch is read as (N, H, W, C) and summary()
@@ -129,6 +131,7 @@ class Sequential(Trainer):
                 )
             self._pending_input = layer.sample
             self.channels_last = layer.channels_last
+            self._keras_shapes = self._keras_shapes or layer.keras_shapes
             return
         if not self.layers and getattr(layer, "channels_last", False):
             self.channels_last = True
@@ -156,9 +159,9 @@ class Sequential(Trainer):
         if self.built:
             self._build_layers(len(self.layers) - 1)
         elif len(self.layers) == 1 and isinstance(layer, Sequential) and layer.built:
-            assert layer.input_shape is not None
+            assert layer.sample_input_shape is not None
             self.channels_last = layer.channels_last
-            self.build(layer.input_shape, internal=True)  # a built model first
+            self.build(layer.sample_input_shape, internal=True)  # a built model first
         elif len(self.layers) == 1 and self._pending_input is not None:
             self.build(self._pending_input, internal=True)
         elif len(self.layers) == 1 and layer.declared_input_shape is not None:
@@ -166,7 +169,7 @@ class Sequential(Trainer):
 
     @property
     def built(self) -> bool:
-        return self.input_shape is not None
+        return self.sample_input_shape is not None
 
     def build(
         self,
@@ -189,43 +192,134 @@ class Sequential(Trainer):
             if internal
             else sample_shape(input_shape)
         )
-        if self.built and shape == self.input_shape and rng is not None:
+        if self.built and shape == self.sample_input_shape and rng is not None:
             return  # a built model inside another keeps its weights
-        self.input_shape = shape
+        self.sample_input_shape = shape
         try:
             self._build_layers(0)
         except ValueError:
-            self.input_shape = None
+            self.sample_input_shape = None
             raise
 
     def _build_layers(self, start: int) -> None:
-        shape = self.input_shape if start == 0 else self.layers[start - 1].output_shape
+        shape = (
+            self.sample_input_shape
+            if start == 0
+            else self.layers[start - 1].sample_output_shape
+        )
         assert shape is not None
+        keras = self.keras_shapes
         for i in range(start, len(self.layers)):
             layer = self.layers[i]
+            layer.channels_last = self.channels_last  # Flatten's order, the shapes
+            if keras:
+                layer.keras_shapes = True
             layer.build(shape, np.random.default_rng([self.seed, i]))
-            assert layer.output_shape is not None
-            shape = layer.output_shape
+            assert layer.sample_output_shape is not None
+            shape = layer.sample_output_shape
+
+    # ------------------------------------------------------------------ shapes
+    @property
+    def keras_shapes(self) -> bool:
+        """True for a model of the Keras face (built from convlab.keras's layers or
+        ``Input``, or loaded from one): ``input_shape``/``output_shape`` are then
+        Keras's, with the batch axis, in the model's layout, and ``predict`` returns
+        image outputs channels-last when the model is."""
+        return self._keras_shapes or any(
+            getattr(layer, "keras_shapes", False) for layer in self.layers
+        )
+
+    @keras_shapes.setter
+    def keras_shapes(self, value: bool) -> None:
+        self._keras_shapes = bool(value)
+        for layer in self.layers:
+            if value:
+                layer.keras_shapes = True
+
+    def _shown(self, sample: tuple[int, ...] | None) -> tuple[int | None, ...] | None:
+        if sample is None or not self.keras_shapes:
+            return sample
+        return keras_shape(sample, self.channels_last)
 
     @property
-    def output_shape(self) -> tuple[int, ...] | None:
-        return self.layers[-1].output_shape if self.built and self.layers else None
+    def sample_output_shape(self) -> tuple[int, ...] | None:
+        """The last layer's output per sample, internal layout (``(C, H, W)``)."""
+        return (
+            self.layers[-1].sample_output_shape if self.built and self.layers else None
+        )
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        """convlab.nn: per sample, internal ``(C, H, W)`` or ``(features,)``. Keras
+        face (:attr:`keras_shapes`): Keras's ``(None, H, W, C)`` (channels-last) or
+        ``(None, C, H, W)``. ``sample_input_shape`` is always the internal one."""
+        return self._shown(self.sample_input_shape)
+
+    @input_shape.setter
+    def input_shape(self, value: tuple[int, ...] | None) -> None:
+        self.sample_input_shape = None if value is None else tuple(value)
+
+    @property
+    def output_shape(self) -> tuple[int | None, ...] | None:
+        """The last layer's output shape, shown as :attr:`input_shape` is."""
+        return self._shown(self.sample_output_shape)
+
+    @property
+    def input(self) -> Any:
+        """Keras's ``model.input``: the symbolic tensor the model starts from (the
+        same object each time), for ``Model(inputs=base.input, outputs=...)``."""
+        from .functional import SymbolicTensor
+
+        validation.require_built(self.built, "input")
+        tensor = getattr(self, "_input_tensor", None)
+        if tensor is None or tensor.sample != self.sample_input_shape:
+            assert self.sample_input_shape is not None
+            tensor = SymbolicTensor(
+                self.sample_input_shape,
+                channels_last=self.channels_last,
+                keras_shapes=self.keras_shapes,
+            )
+            self._input_tensor = tensor
+        return tensor
+
+    @property
+    def output(self) -> Any:
+        """Keras's ``model.output``: the tensor after the model's layers, computed
+        from :attr:`input`; a model built on it lists these layers, as Keras's
+        does (an input layer is not repeated)."""
+        from .core_layers import InputLayer
+        from .functional import SymbolicTensor
+
+        start = self.input
+        assert self.sample_output_shape is not None
+        layers = tuple(lay for lay in self.layers if not isinstance(lay, InputLayer))
+        return SymbolicTensor(
+            self.sample_output_shape,
+            layers,
+            start,
+            channels_last=self.channels_last,
+            keras_shapes=self.keras_shapes,
+        )
 
     # ------------------------------------------------------------------ inputs
     def input_layout(self, x: np.ndarray, what: str = "x") -> str:
         """How to read ``x`` (:func:`~convlab.nn.data_adapter.infer_layout`): builds
         the model from the data when it has no input shape yet, checks the per-sample
         shape against the model's otherwise."""
-        layout, per_sample = infer_layout(x, self.input_shape, what, self.channels_last)
+        layout, per_sample = infer_layout(
+            x, self.sample_input_shape, what, self.channels_last
+        )
         if not self.built:
             self.build(per_sample)
-        elif per_sample != self.input_shape:
+        elif per_sample != self.sample_input_shape:
             first = self.layers[0]
-            expected: tuple[int | None, ...] = (None, *self.input_shape)
+            sample = self.sample_input_shape
+            assert sample is not None
+            expected: tuple[int | None, ...] = (None, *sample)
             found_shape = (x.shape[0] if layout != "hw" else 1, *per_sample)
             axes = "(N, C, H, W)"
             if self.channels_last and len(expected) == 4:
-                expected = (None, *self.input_shape[1:], self.input_shape[0])
+                expected = (None, *sample[1:], sample[0])
                 found_shape = tuple(x.shape)
                 axes = "(N, H, W, C)"
             raise ValueError(
@@ -324,6 +418,10 @@ class Sequential(Trainer):
     def softmax_logits(self) -> np.ndarray | None:
         return self.layers[-1].softmax_logits if self.layers else None
 
+    @property
+    def logits(self) -> np.ndarray | None:
+        return self.layers[-1].logits if self.layers else None
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, training)
@@ -362,9 +460,13 @@ class Sequential(Trainer):
 
         model = cls(name=config["name"], seed=config["seed"])
         model.channels_last = bool(config.get("channels_last", False))
+        model._keras_shapes = bool(config.get("keras_shapes", False))
         layers = []
         for entry in config["layers"]:
             name = entry["class_name"]
+            if name == "Flatten" and "order" not in entry["config"]:
+                # written before Flatten followed the layout: it flattened C, H, W
+                entry = {**entry, "config": {**entry["config"], "order": "chw"}}
             if name in ("Sequential", "Model"):
                 layer_cls: Any = Sequential if name == "Sequential" else _model_class()
             else:
@@ -433,7 +535,7 @@ class Sequential(Trainer):
         return [
             SummaryRow(
                 layer.name or "",
-                (None, *(layer.output_shape or ())),
+                (None, *(layer.sample_output_shape or ())),
                 layer.count_params(),
             )
             for layer in self.layers
@@ -504,7 +606,9 @@ class Sequential(Trainer):
         config = {
             "name": self.name,
             "seed": self.seed,
-            "input_shape": list(self.input_shape) if self.input_shape else None,
+            "input_shape": (
+                list(self.sample_input_shape) if self.sample_input_shape else None
+            ),
             "layers": [
                 {"class_name": _class_name(layer), "config": layer.get_config()}
                 for layer in self.layers
@@ -514,28 +618,59 @@ class Sequential(Trainer):
             config["trainable"] = False
         if self.channels_last:
             config["channels_last"] = True
+        if self._keras_shapes or self.keras_shapes:
+            config["keras_shapes"] = True
         return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model to one ``.npz`` file; see :mod:`convlab.nn.saving`. A
-        ``.h5`` or ``.keras`` name gets the same content and a note saying so."""
+        ``.h5`` or ``.keras`` name gets the same content (convlab's format, which
+        :func:`~convlab.nn.load_model` reads back whole) and a one-line note saying
+        so: Keras cannot read it."""
         from .saving import save_model
 
-        suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+        name = os.fspath(path)
+        suffix = name.lower().rsplit(".", 1)[-1]
+        save_model(self, path)
         if suffix in ("h5", "hdf5", "keras"):
-            validation.keras2_note(
-                f"model.save('{os.fspath(path)}') in Keras's HDF5/.keras format",
-                "model.save('model.npz'): convlab wrote its own .npz format (not "
-                "HDF5) under that name, which load_model reads",
+            import warnings
+
+            warnings.warn(
+                f"model.save('{name}'): wrote convlab's model format (an .npz zip: "
+                "architecture, weights, trainable flags, optimizer state), not "
+                f"Keras's {'.keras' if suffix == 'keras' else 'HDF5'}, under that "
+                "name; load_model reads it back. For Keras's HDF5 weights: "
+                "model.save_weights('w.h5').",
+                validation.Keras2Warning,
+                stacklevel=2,
             )
 
-        save_model(self, path)
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
+        """Write the weights only: a ``.h5``/``.hdf5`` name gets Keras's HDF5 weight
+        layout (needs h5py; Keras's ``load_weights`` and :meth:`load_weights` read
+        it); any other name convlab's model file (:meth:`save`)."""
+        suffix = os.fspath(path).lower().rsplit(".", 1)[-1]
+        if suffix in ("h5", "hdf5"):
+            from .h5weights import save_keras_weights
+
+            save_keras_weights(self, path)
+        else:
+            from .saving import save_model
+
+            save_model(self, path)
 
     def load_weights(self, path: str | os.PathLike[str]) -> None:
-        """Copy weights from a saved model with the same architecture; on any error
-        nothing is changed."""
+        """Copy weights from a saved model with the same architecture: a convlab
+        model file, or a Keras HDF5 weight file (``model.save_weights('w.h5')``, the
+        published ``keras-applications`` files; needs h5py). On any error nothing is
+        changed."""
+        from .h5weights import is_hdf5, load_keras_weights
         from .saving import ModelFileError, read_model_file, weight_items
 
+        if is_hdf5(path):
+            validation.require_built(self.built, "load_weights")
+            load_keras_weights(self, path)
+            return
         _, arrays = read_model_file(path)
         validation.require_built(self.built, "load_weights")
         keys = [key for key, _ in weight_items(self)]

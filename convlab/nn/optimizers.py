@@ -1,5 +1,5 @@
-"""SGD, Adam and RMSprop with Keras's names, defaults and update rules; updates are in
-place.
+"""SGD, Adam, RMSprop and Adadelta with Keras's names, defaults and update rules;
+updates are in place.
 
 ``learning_rate`` is read at every step, so it can be changed while a model trains
 (the GUI's slider does that).
@@ -20,6 +20,18 @@ RMSprop (Keras 3; ``rho=0.9``, ``epsilon=1e-7``)::
     increment = learning_rate * g / sqrt(v + epsilon)     (epsilon *inside* the root)
     w -= increment                  (momentum: b = momentum * b + increment; w -= b)
 
+Adadelta (Zeiler; ``rho=0.95``, ``epsilon=1e-7``, ``learning_rate=1.0``)::
+
+    a = rho * a + (1 - rho) * g^2
+    update = g * sqrt(d + epsilon) / sqrt(a + epsilon)
+    w -= learning_rate * update
+    d = rho * d + (1 - rho) * update^2
+
+The rule is Keras's (2 and 3) and PyTorch's. Defaults: ``rho`` 0.95 and ``epsilon``
+1e-7 are tf.keras 2.x's; ``learning_rate`` 1.0 is standalone Keras 2.x's (the
+``Adadelta()`` the Keras 2 MNIST tutorial trains with), where tf.keras 2.x and
+Keras 3 default to 0.001, with which that tutorial barely moves in 12 epochs.
+
 PyTorch's ``RMSprop`` puts epsilon *outside* the root (``g / (sqrt(v) + eps)``) and
 defaults to ``alpha=0.99, eps=1e-8``; the two agree to float32 precision once ``v`` is
 well above epsilon, and differ for gradients near zero.
@@ -38,7 +50,15 @@ import numpy as np
 
 from .validation import non_negative_float, positive_float, unit_float
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get_optimizer", "OPTIMIZERS"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "RMSprop",
+    "Adadelta",
+    "get_optimizer",
+    "OPTIMIZERS",
+]
 
 
 class Optimizer:
@@ -230,7 +250,41 @@ class RMSprop(Optimizer):
         }
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler 2012), Keras 2's defaults (see the module docstring for the
+    rule and where the defaults come from)."""
+
+    def __init__(
+        self,
+        learning_rate: float = 1.0,
+        rho: float = 0.95,
+        epsilon: float = 1e-7,
+        decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, decay)
+        self.rho = unit_float(rho, "rho")
+        self.epsilon = positive_float(epsilon, "epsilon")
+
+    def _update(self, var: np.ndarray, grad: np.ndarray, lr: np.float32) -> None:
+        accum_grad, accum_update = self._slot(var, 2)
+        rho, eps = np.float32(self.rho), np.float32(self.epsilon)
+        accum_grad *= rho
+        accum_grad += (np.float32(1.0) - rho) * (grad * grad)
+        update = grad * np.sqrt(accum_update + eps) / np.sqrt(accum_grad + eps)
+        var -= lr * update
+        accum_update *= rho
+        accum_update += (np.float32(1.0) - rho) * (update * update)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "adam": Adam,
+    "rmsprop": RMSprop,
+    "adadelta": Adadelta,
+}
 
 
 def get_optimizer(optimizer: object) -> Optimizer:
@@ -241,6 +295,7 @@ def get_optimizer(optimizer: object) -> Optimizer:
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()]()
     raise ValueError(
-        "`optimizer` must be 'sgd', 'adam', 'rmsprop' or an optimizer instance such as "
+        "`optimizer` must be 'sgd', 'adam', 'rmsprop', 'adadelta' or an optimizer "
+        "instance such as "
         f"Adam(learning_rate=1e-3). Received: optimizer={optimizer!r}"
     )

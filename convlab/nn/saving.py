@@ -166,6 +166,13 @@ def read_model_file(
     try:
         with fh:
             magic = fh.read(4)
+            if magic == b"\x89HDF":
+                raise _fail(
+                    p,
+                    "it is an HDF5 file (Keras's .h5 format). convlab reads the "
+                    "weights of one, not its architecture: build the same model "
+                    "and call model.load_weights(path).",
+                )
             if magic[:2] != b"PK":
                 # np.load would take any other file for a pickle and say so: misleading.
                 raise _fail(

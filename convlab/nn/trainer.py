@@ -104,8 +104,10 @@ class Trainer:
 
     # host interface (Sequential defines these)
     @property
-    def output_shape(self) -> tuple[int, ...] | None:  # pragma: no cover
+    def sample_output_shape(self) -> tuple[int, ...] | None:  # pragma: no cover
         raise NotImplementedError
+
+    channels_last: bool
 
     def input_layout(self, x: np.ndarray, what: str = "x") -> str:  # pragma: no cover
         raise NotImplementedError
@@ -134,7 +136,7 @@ class Trainer:
     def check_labels(self, y: object, n: int) -> np.ndarray:
         """``y`` checked by the compiled loss for ``n`` samples of this model's output:
         int64 ``(n,)`` class indices or float32 ``(n, classes)`` one-hot rows."""
-        out = self.output_shape
+        out = self.sample_output_shape
         if out is None or len(out) != 1:
             raise ValueError(
                 f"The model's output has shape {shape_text((None, *(out or ())))}; "
@@ -187,7 +189,7 @@ class Trainer:
     ) -> np.ndarray | None:
         """The output of ``layers[:prefix]`` for all of ``x`` (None when it would
         exceed :data:`CACHE_LIMIT_BYTES`)."""
-        shape = self.layers[prefix - 1].output_shape
+        shape = self.layers[prefix - 1].sample_output_shape
         assert shape is not None
         if len(x) * int(np.prod(shape)) * 4 > CACHE_LIMIT_BYTES:
             return None
@@ -208,7 +210,9 @@ class Trainer:
         gave ``out``; ``fused`` is True when the gradient is w.r.t. the last layer's
         pre-softmax logits (softmax and crossentropy differentiated together), which
         then goes to that layer's ``backward_linear``."""
-        logits = self.layers[-1].softmax_logits
+        last = self.layers[-1]
+        fused = getattr(self.loss, "fused_activation", "softmax")
+        logits = last.logits if last.activation == fused else None
         if not self.loss.from_logits and logits is not None and out.ndim == 2:
             loss, grad = self.loss.from_logits_value_and_grad(logits, y)
             return loss, grad, True
@@ -254,12 +258,18 @@ class Trainer:
             for layer in self._trainable_layers()
             for key, param in layer.params.items()
         )
-        return loss, _correct(out, yb) / len(xb)
+        return loss, self._correct(out, yb) / len(xb)
+
+    def _correct(self, out: np.ndarray, y: np.ndarray) -> float:
+        """How many samples of ``out`` are right: argmax for a categorical loss; the
+        loss's own rule (``correct``) otherwise (binary: the 0.5 threshold)."""
+        rule = getattr(self.loss, "correct", None)
+        return rule(out, y) if rule is not None else _correct(out, y)
 
     def test_step(self, xb: np.ndarray, yb: np.ndarray) -> tuple[float, float]:
         """The batch's mean loss and accuracy in inference mode (nothing changes)."""
         out = self._forward(xb, training=False)
-        return self.loss.value_and_grad(out, yb)[0], _correct(out, yb) / len(xb)
+        return self.loss.value_and_grad(out, yb)[0], self._correct(out, yb) / len(xb)
 
     def predict_step(self, xb: np.ndarray) -> np.ndarray:
         """The model's output for a prepared batch, in inference mode."""
@@ -654,8 +664,12 @@ class Trainer:
             )
         outputs = [self.predict_step(xb) for xb, _ in data.batches()]
         if not outputs:
-            return np.zeros((0, *(self.output_shape or ())), np.float32)
-        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+            out = np.zeros((0, *(self.sample_output_shape or ())), np.float32)
+        else:
+            out = np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+        if out.ndim == 4 and self.channels_last:  # the caller's layout, as Keras
+            out = np.ascontiguousarray(out.transpose(0, 2, 3, 1))
+        return out
 
     # ------------------------------------------------------------------ Keras 2 names
     def fit_generator(self, generator: Any, *args: Any, **kwargs: Any) -> History:

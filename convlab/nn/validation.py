@@ -206,9 +206,10 @@ def metrics_list(metrics: list[str] | None) -> list[str]:
     """``compile(metrics=)``: nothing, or ``["accuracy"]`` / ``["acc"]``."""
     given = list(metrics or [])
     for metric in given:
-        if metric not in ("accuracy", "acc"):
+        if metric not in ("accuracy", "acc", "binary_accuracy"):
             raise ValueError(
-                f"`metrics` may only hold 'accuracy'. Received: metrics={given!r}"
+                "`metrics` may only hold 'accuracy' (binary accuracy with "
+                f"binary_crossentropy). Received: metrics={given!r}"
             )
     return ["accuracy"] if given else []
 
@@ -289,6 +290,36 @@ def onehot_labels(y: object, n: int, classes: int | None) -> np.ndarray:
             f"Received: y.shape={arr.shape}.{hint}"
         )
     return np.ascontiguousarray(arr, np.float32)
+
+
+def binary_labels(y: object, n: int, outputs: int | None) -> np.ndarray:
+    """Labels for ``binary_crossentropy``: float32 ``(n, outputs)`` of values in
+    [0, 1] (``(n,)`` accepted for one sigmoid output)."""
+    arr = np.asarray(y)
+    if arr.ndim == 1 and outputs in (None, 1):
+        arr = arr[:, None]
+    if (
+        arr.ndim != 2
+        or arr.shape[0] != n
+        or (outputs is not None and arr.shape[1] != outputs)
+    ):
+        want = f"({n},) or ({n}, 1)" if outputs in (None, 1) else f"({n}, {outputs})"
+        raise ValueError(
+            f"binary_crossentropy expects labels of shape {want} (0 or 1 per "
+            f"sigmoid output). Received: y.shape={arr.shape}"
+        )
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(
+            "binary_crossentropy expects numeric labels (0 or 1). "
+            f"Received: y.dtype={arr.dtype}"
+        )
+    out = np.ascontiguousarray(arr, np.float32)
+    if out.size and not (np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1):
+        raise ValueError(
+            "binary_crossentropy expects labels between 0 and 1. Received: values "
+            f"from {out.min()} to {out.max()}"
+        )
+    return out
 
 
 def sparse_labels(y: object, n: int, classes: int | None) -> np.ndarray:
