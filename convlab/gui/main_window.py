@@ -6,6 +6,7 @@ import contextlib
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -660,7 +661,12 @@ class MainWindow(QMainWindow):
         self.image_busy.setVisible(loading)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
-        if not self.confirm_close():
+        try:
+            keep_open = not self.confirm_close()
+        except Exception:  # an exception escaping closeEvent crashes the process
+            traceback.print_exc()
+            keep_open = False
+        if keep_open:
             event.ignore()
             return
         if self.trainer is not None and hasattr(self.trainer, "shutdown"):
@@ -766,7 +772,7 @@ class MainWindow(QMainWindow):
         box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
         box.setDefaultButton(buttons.Save)
         box.setEscapeButton(buttons.Cancel)
-        answer = box.exec()
+        answer = exec_box(box)
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(
             buttons(answer), "cancel"
         )
@@ -793,7 +799,7 @@ class MainWindow(QMainWindow):
             return False
         if "model" in lost:
             trainer = self.trainer
-            running = trainer.state().running
+            running = trainer.state.running
             detail = (
                 "Training is still running: Save stops it and saves what the model "
                 "has learned so far."
@@ -818,10 +824,10 @@ class MainWindow(QMainWindow):
         )
         if not path:
             return False  # the dialog was cancelled: so is the close
-        if trainer.state().running:
+        if trainer.state.running:
             trainer.stop_training()
             deadline = time.monotonic() + 30
-            while trainer.state().running and time.monotonic() < deadline:
+            while trainer.state.running and time.monotonic() < deadline:
                 QApplication.processEvents()  # the worker's finished signal
                 time.sleep(0.01)
         return bool(trainer.save_model(path))
@@ -866,6 +872,12 @@ class MainWindow(QMainWindow):
         if pool is not None:  # a compile cannot be interrupted: let the step end
             self._warm_cancel.set()
             pool.waitForDone(60_000)
+
+
+def exec_box(box: QMessageBox) -> int:
+    """Run a question box modally; its button. (Tests replace this function: a
+    Python function set on ``QMessageBox.exec`` itself crashes shiboken.)"""
+    return box.exec()
 
 
 def _save_image(path: str, image) -> None:  # noqa: ANN001 (QImage)
