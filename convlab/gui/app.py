@@ -47,8 +47,32 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+def check_screenshot_path(path: str) -> str:
+    """Why ``--screenshot path`` cannot be written ('' if it can): its folder is
+    created now, so a folder that cannot be made fails before any window opens."""
+    from pathlib import Path
+
+    from convlab._files import check_writable
+
+    folder = Path(path).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"cannot create the folder {folder}: {err.strerror or err}"
+    try:
+        check_writable(path)
+    except OSError as err:
+        return str(err)
+    return ""
+
+
 def run(argv: list[str]) -> int:
     args = _parse(argv)
+    if args.screenshot:
+        problem = check_screenshot_path(args.screenshot)
+        if problem:
+            print(f"convlab: --screenshot: {problem}", file=sys.stderr)
+            return 2
     headless = "QT_QPA_PLATFORM" not in os.environ and not os.environ.get("DISPLAY")
     if args.screenshot and headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
+import time
+import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QSettings,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -28,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from convlab import explore
+from convlab._files import atomic_write
 
 from . import theme
 from .explorer import ExplorerWidget
@@ -41,6 +56,9 @@ PREFERRED_SIZE = QSize(1500, 950)
 MIN_SIZE = QSize(800, 560)  # below 1024x768 minus a task bar
 WINDOW_TITLE = "convlab — see what convolutions do"
 SCENE_FILTER = "convlab scenes (*.convlab);;All files (*)"
+#: How long ``--screenshot`` waits for the first maps (a cold first launch computes
+#: them with NumPy within seconds) before it gives up and exits non-zero.
+SCREENSHOT_TIMEOUT_MS = 60_000
 
 
 class _Cancelled(Exception):
@@ -77,12 +95,16 @@ class MainWindow(QMainWindow):
         The start-up JIT warm-up ended (True if it succeeded).
     screenshot_saved(str)
         :meth:`save_screenshot_when_ready` wrote its file.
+    screenshot_failed(str)
+        :meth:`save_screenshot_when_ready` could not write its file, or gave up
+        waiting; the argument says why (also printed on stderr).
     ui_scale_changed(float)
         The presentation scale changed.
     """
 
     kernels_warmed = Signal(bool)
     screenshot_saved = Signal(str)
+    screenshot_failed = Signal(str)
     ui_scale_changed = Signal(float)
 
     def __init__(
@@ -100,12 +122,19 @@ class MainWindow(QMainWindow):
         self._restoring = True
         self.fit_to_screen()
         self._screenshot: tuple[str, bool] | None = None
+        self._screenshot_deadline = 0.0
+        self._screenshot_timer = QTimer(self)
+        self._screenshot_timer.setInterval(100)
+        self._screenshot_timer.timeout.connect(self._on_screenshot_timer_timeout)
+        #: a --screenshot run, a script: closing never asks
+        self.non_interactive = False
         self._warm_task: Task | None = None
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.explorer = ExplorerWidget(image_path=image_path)
+        # the image is opened below, once the status bar can say why it failed
+        self.explorer = ExplorerWidget()
         self.tabs.addTab(_scrolled(self.explorer), "Explorer")
         trainer_class = _trainer_class()
         self.trainer: QWidget | None = None
@@ -133,6 +162,7 @@ class MainWindow(QMainWindow):
         self.explorer.status_message.connect(self._on_status_message)
         self.explorer.hover_changed.connect(self._on_explorer_hover_changed)
         self.explorer.maps_displayed.connect(self._on_explorer_maps_displayed)
+        self.explorer.image_loading_changed.connect(self._on_explorer_image_loading)
         if self.trainer is not None:
             if hasattr(self.trainer, "status_message"):
                 self.trainer.status_message.connect(self._on_status_message)
@@ -141,6 +171,8 @@ class MainWindow(QMainWindow):
         self._start_warmup()
         if scene_path:
             self.lecture.open(scene_path, confirm=False)
+        if image_path:  # decoded off the GUI thread; the sample stays if it fails
+            self.explorer.open_image_file(image_path)
 
     # -- chrome --------------------------------------------------------------------
     def _build_status_bar(self) -> None:
@@ -151,6 +183,13 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumHeight(16)
         self.busy.hide()
         bar.addPermanentWidget(self.busy)
+        self.image_busy = QProgressBar()  # an image decoding on the thread pool
+        self.image_busy.setRange(0, 0)
+        self.image_busy.setMaximumWidth(100)
+        self.image_busy.setMaximumHeight(16)
+        self.image_busy.setToolTip("Decoding the image…")
+        self.image_busy.hide()
+        bar.addPermanentWidget(self.image_busy)
         self.timing_label = QLabel()
         self.timing_label.setToolTip("Time the last feature-map compute took")
         bar.addPermanentWidget(self.timing_label)
@@ -443,28 +482,87 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(names[name])
 
     def save_screenshot_when_ready(
-        self, path: str, quit_after: bool = True, timeout_ms: int = 180_000
+        self,
+        path: str,
+        quit_after: bool = True,
+        timeout_ms: int = SCREENSHOT_TIMEOUT_MS,
     ) -> None:
-        """Save ``self.grab()`` to ``path`` once the first maps are on screen."""
-        self._screenshot = (str(path), quit_after)
-        if self.explorer.result() is not None:
-            QTimer.singleShot(50, self._take_screenshot)
-        else:
-            QTimer.singleShot(timeout_ms, self._take_screenshot)
+        """Save ``self.grab()`` to ``path`` once the explorer has settled: its image
+        decoded and its maps on screen, or a problem with the settings shown instead
+        (which no amount of waiting fixes: saved, then reported as a failure).
 
-    def _take_screenshot(self) -> None:
+        ``quit_after`` ends the application with exit code 0 when the maps were
+        saved, 1 otherwise (the reason on stderr). After ``timeout_ms`` without the
+        explorer settling, the window is saved as it is and that counts as a
+        failure too.
+        """
+        self._screenshot = (str(path), quit_after)
+        if quit_after:
+            self.non_interactive = True
+        self._screenshot_deadline = time.monotonic() + timeout_ms / 1000
+        self._screenshot_timer.start()
+        self._on_screenshot_timer_timeout()
+
+    def explorer_problems(self) -> list[str]:
+        """Why the explorer's settings cannot make maps of its image ([] if they
+        can)."""
+        image = self.explorer.image()
+        if image is None:
+            return ["no image"]
+        plan = explore.plan(self.explorer.settings(), image.shape)
+        return [message for _, message in plan.problems]
+
+    def _on_screenshot_timer_timeout(self) -> None:
+        if self._screenshot is None:
+            self._screenshot_timer.stop()
+            return
+        try:
+            settled, problem = self._screenshot_state()
+        except Exception as exc:  # noqa: BLE001 (a --screenshot run must end)
+            settled, problem = True, f"could not check the maps: {exc}"
+        if not settled and time.monotonic() < self._screenshot_deadline:
+            return
+        if not settled:
+            problem = "the maps did not appear in time"
+        self._take_screenshot(problem)
+
+    def _screenshot_state(self) -> tuple[bool, str]:
+        """(settled, problem): settled once nothing more will change by waiting."""
+        explorer = self.explorer
+        if explorer.image_loading() or explorer.bank_loading():
+            return False, ""
+        if explorer.is_up_to_date():
+            return True, ""
+        if explorer.is_busy():
+            return False, ""
+        problems = self.explorer_problems()
+        if problems:
+            return True, "the settings do not fit the image: " + "; ".join(problems)
+        return False, ""
+
+    def _take_screenshot(self, problem: str = "") -> None:
+        """Write the picture; ``problem`` (why the maps are missing) makes it a
+        failure even when the file is written."""
         if self._screenshot is None:
             return
+        self._screenshot_timer.stop()
         path, quit_after = self._screenshot
         self._screenshot = None
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        ok = self.grab().save(path)
-        if ok:
-            self.screenshot_saved.emit(path)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _save_image(path, self.grab().toImage())
+        except Exception as exc:  # noqa: BLE001 (reported, and the exit code says so)
+            problem = f"could not write the screenshot: {exc}"
         else:
-            print(f"convlab: could not write the screenshot {path}")
+            if problem:
+                problem = f"{problem} (the window was saved to {path} as it is)"
+            else:
+                self.screenshot_saved.emit(path)
+        if problem:
+            print(f"convlab: --screenshot: {problem}", file=sys.stderr, flush=True)
+            self.screenshot_failed.emit(problem)
         if quit_after:
-            QApplication.instance().quit()
+            QApplication.instance().exit(1 if problem else 0)
 
     # -- warm-up ---------------------------------------------------------------------
     def _start_warmup(self) -> None:
@@ -554,15 +652,21 @@ class MainWindow(QMainWindow):
 
     def _on_explorer_maps_displayed(self, result: explore.Result) -> None:
         self.timing_label.setText(f"maps computed in {result.seconds * 1000:.1f} ms")
-        if self._screenshot is not None:
-            QTimer.singleShot(100, self._take_screenshot)
 
     def _on_trainer_filters_exported(self, filters: object) -> None:
         self.explorer.add_filters(list(filters))  # type: ignore[call-overload]
         self.select_tab("explorer")
 
+    def _on_explorer_image_loading(self, loading: bool) -> None:
+        self.image_busy.setVisible(loading)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
-        if not self.lecture.confirm_discard():
+        try:
+            keep_open = not self.confirm_close()
+        except Exception:  # an exception escaping closeEvent crashes the process
+            traceback.print_exc()
+            keep_open = False
+        if keep_open:
             event.ignore()
             return
         if self.trainer is not None and hasattr(self.trainer, "shutdown"):
@@ -651,17 +755,82 @@ class MainWindow(QMainWindow):
     def _ask_unsaved(self) -> str:
         """Save / Discard / Cancel for unsaved changes to the open scene."""
         name = self.lecture.path.name if self.lecture.path else "the scene"
+        return self._ask_save_discard(
+            "Unsaved changes", f"Save the changes to {name}?", ""
+        )
+
+    def _ask_save_discard(self, title: str, text: str, detail: str) -> str:
+        """A Save / Discard / Cancel box: ``"save"``, ``"discard"`` or
+        ``"cancel"`` (Escape and closing the box are Cancel)."""
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Unsaved changes")
-        box.setText(f"Save the changes to {name}?")
+        box.setWindowTitle(title)
+        box.setText(text)
+        if detail:
+            box.setInformativeText(detail)
         buttons = QMessageBox.StandardButton
         box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
         box.setDefaultButton(buttons.Save)
-        answer = box.exec()
+        box.setEscapeButton(buttons.Cancel)
+        answer = exec_box(box)
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(
             buttons(answer), "cancel"
         )
+
+    def unsaved_work(self) -> list[str]:
+        """What closing now would lose: ``"scene"`` (edits to the open scene),
+        ``"model"`` (a model trained since it was made, opened or saved)."""
+        lost = []
+        if self.lecture.has_unsaved_changes():
+            lost.append("scene")
+        has_model = getattr(self.trainer, "has_unsaved_model", None)
+        if has_model is not None and has_model():
+            lost.append("model")
+        return lost
+
+    def confirm_close(self) -> bool:
+        """True when the window may close: nothing unsaved, or each unsaved thing
+        saved or discarded by the user (Save / Discard / Cancel for each). Never
+        asks when :attr:`non_interactive` is set or nothing would be lost."""
+        if self.non_interactive:
+            return True
+        lost = self.unsaved_work()
+        if "scene" in lost and not self.lecture.confirm_discard():
+            return False
+        if "model" in lost:
+            trainer = self.trainer
+            running = trainer.state.running
+            detail = (
+                "Training is still running: Save stops it and saves what the model "
+                "has learned so far."
+                if running
+                else "It was trained since it was last saved or opened."
+            )
+            answer = self._ask_save_discard(
+                "Unsaved model",
+                "Save the trained model before closing?",
+                detail,
+            )
+            if answer == "cancel":
+                return False
+            if answer == "save":
+                return self._save_model_before_close()
+        return True
+
+    def _save_model_before_close(self) -> bool:
+        trainer = self.trainer
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save model", "model.npz", "convlab models (*.npz)"
+        )
+        if not path:
+            return False  # the dialog was cancelled: so is the close
+        if trainer.state.running:
+            trainer.stop_training()
+            deadline = time.monotonic() + 30
+            while trainer.state.running and time.monotonic() < deadline:
+                QApplication.processEvents()  # the worker's finished signal
+                time.sleep(0.01)
+        return bool(trainer.save_model(path))
 
     def open_scene_dialog(self) -> None:
         folder = str(self.lecture.path.parent) if self.lecture.path else ""
@@ -703,3 +872,24 @@ class MainWindow(QMainWindow):
         if pool is not None:  # a compile cannot be interrupted: let the step end
             self._warm_cancel.set()
             pool.waitForDone(60_000)
+
+
+def exec_box(box: QMessageBox) -> int:
+    """Run a question box modally; its button. (Tests replace this function: a
+    Python function set on ``QMessageBox.exec`` itself crashes shiboken.)"""
+    return box.exec()
+
+
+def _save_image(path: str, image) -> None:  # noqa: ANN001 (QImage)
+    """``image`` encoded in memory (format from the suffix, PNG by default), then
+    written through :func:`atomic_write`; OSError naming the problem."""
+    suffix = Path(path).suffix.lstrip(".").upper()
+    fmt = suffix if suffix in ("PNG", "JPG", "JPEG", "BMP") else "PNG"
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if image.isNull() or not image.save(buffer, fmt):
+        raise OSError(f"the window could not be encoded as {fmt}")
+    buffer.close()
+    with atomic_write(path) as handle:
+        handle.write(bytes(data.data()))

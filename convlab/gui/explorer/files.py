@@ -1,5 +1,10 @@
 """The explorer's files: the filter bank saved and loaded as JSON, the maps
-exported as PNG and .npy (atomic writes, no pickle).
+exported as PNG and .npy (no pickle).
+
+Every save goes through :func:`convlab._files.atomic_write` (one file) or
+:func:`~convlab._files.atomic_write_many` (the set of .npy files of Export all): a
+temporary in the same folder, fsync, rename; a full disk or a kill leaves the old
+file whole. A bank chosen in the Load dialog is read on the thread pool.
 
 A mixin of :class:`~.widget.ExplorerWidget`.
 """
@@ -10,13 +15,15 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
 from convlab import colormaps as cmaps
-from convlab._files import atomic_write
+from convlab._files import atomic_write, atomic_write_many
 from convlab.data import filters as filter_data
 
+from ..workers import Task, describe_exception
 from .colormaps import to_rgb
 
 
@@ -27,6 +34,32 @@ def atomic_save_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
         path = path.with_suffix(".npy")
     with atomic_write(path) as handle:
         np.save(handle, array)
+
+
+def png_bytes(image: QImage) -> bytes:
+    """``image`` encoded as PNG in memory (then written atomically)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError("the image could not be encoded as PNG")
+    buffer.close()
+    return bytes(data.data())
+
+
+def atomic_save_png(path: str | os.PathLike[str], image: QImage) -> None:
+    """``image`` as a PNG file, written through :func:`atomic_write`."""
+    data = png_bytes(image)
+    with atomic_write(path) as handle:
+        handle.write(data)
+
+
+def _bank_job(serial: int, path: str) -> tuple:
+    """On a pool thread: ``(serial, bank, None)`` or ``(serial, None, why)``."""
+    try:
+        return serial, filter_data.load_bank(path), None
+    except Exception as exc:  # noqa: BLE001 (the message goes to the status bar)
+        return serial, None, describe_exception(exc)
 
 
 class FilesMixin:
@@ -40,13 +73,11 @@ class FilesMixin:
             self.save_bank(path)
 
     def save_bank(self, path: str) -> bool:
-        bank = [
-            filter_data.FilterPreset(e.name, e.kernel, e.description)
-            for e in self.bank.entries()
-        ]
+        # the entries themselves: name, kernel, description and bias, checked there
+        bank = self.bank.entries()
         try:
             filter_data.save_bank(path, bank)
-        except (ValueError, OSError) as exc:
+        except (ValueError, TypeError, OSError) as exc:
             self.status_message.emit(f"Could not save the bank: {exc}", 10000)
             return False
         self.status_message.emit(
@@ -59,7 +90,38 @@ class FilesMixin:
             self, "Load a filter bank", "", "Filter banks (*.json);;All files (*)"
         )
         if path:
-            self.load_bank(path)
+            self.open_bank_file(path)
+
+    _bank_serial = 0
+    _bank_task: Task | None = None
+
+    def open_bank_file(self, path: str | os.PathLike[str]) -> None:
+        """Read a bank on the thread pool, then use it (a newer open supersedes)."""
+        self._bank_serial += 1
+        task = Task(_bank_job, self._bank_serial, os.fspath(path))
+        task.signals.finished.connect(self._on_bank_task_finished)
+        task.bank_name = Path(path).name
+        self._bank_task = task
+        self.status_message.emit(f"Reading the bank {task.bank_name}…", 0)
+        task.start()
+
+    def bank_loading(self) -> bool:
+        return self._bank_task is not None
+
+    def _on_bank_task_finished(self, outcome: tuple) -> None:
+        serial, bank, why = outcome
+        if self._bank_task is None or serial != self._bank_serial:
+            return
+        name, self._bank_task = self._bank_task.bank_name, None
+        if bank is None:
+            self.status_message.emit(f"Could not load the bank: {why}", 15000)
+            return
+        self._use_bank(bank, name)
+
+    def _use_bank(self, bank: list, name: str) -> None:
+        self.bank.set_bank(bank)
+        self.undo_stack.clear()  # the commands name filters that are gone
+        self.status_message.emit(f"Loaded {len(bank)} filters from {name}", 5000)
 
     def load_bank(self, path: str) -> bool:
         try:
@@ -67,11 +129,7 @@ class FilesMixin:
         except (ValueError, OSError) as exc:
             self.status_message.emit(f"Could not load the bank: {exc}", 10000)
             return False
-        self.bank.set_bank(bank)
-        self.undo_stack.clear()  # the commands name filters that are gone
-        self.status_message.emit(
-            f"Loaded {len(bank)} filters from {Path(path).name}", 5000
-        )
+        self._use_bank(bank, Path(path).name)
         return True
 
     # ---------------------------------------------------------------------- export
@@ -88,11 +146,13 @@ class FilesMixin:
         return f"{self._result.maps[index].name} {stage}", array
 
     def export_grid_png(self, path: str) -> bool:
-        ok = self.grid.grab().save(path, "PNG")
-        self.status_message.emit(
-            f"Saved the grid to {path}" if ok else f"Could not write {path}", 5000
-        )
-        return ok
+        try:
+            atomic_save_png(path, self.grid.grab().toImage())
+        except OSError as exc:
+            self.status_message.emit(f"Could not save the grid: {exc}", 10000)
+            return False
+        self.status_message.emit(f"Saved the grid to {path}", 5000)
+        return True
 
     def export_map_png(self, path: str) -> bool:
         selected = self.selected_map()
@@ -110,12 +170,13 @@ class FilesMixin:
         rgb = np.ascontiguousarray(to_rgb(array, levels, name))
         h, w = rgb.shape[:2]
         image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-        ok = image.save(path, "PNG")
-        self.status_message.emit(
-            f"Saved {label} ({w}×{h}) to {path}" if ok else f"Could not write {path}",
-            5000,
-        )
-        return ok
+        try:
+            atomic_save_png(path, image)
+        except OSError as exc:
+            self.status_message.emit(f"Could not save {label}: {exc}", 10000)
+            return False
+        self.status_message.emit(f"Saved {label} ({w}×{h}) to {path}", 5000)
+        return True
 
     def export_npy(self, path: str) -> bool:
         selected = self.selected_map()
@@ -136,22 +197,22 @@ class FilesMixin:
             return []
         base = Path(path)
         base = base.with_suffix("") if base.suffix == ".npy" else base
-        written = []
-        try:
-            for stage in self.grid.stages():
-                arrays = [fm.stage(stage) for fm in self._result.maps]
-                if len({a.shape for a in arrays}) == 1:
-                    target = f"{base}_{stage}.npy"
-                    atomic_save_npy(target, np.stack(arrays))
-                    written.append(target)
-                else:
-                    for i, a in enumerate(arrays):
-                        target = f"{base}_{stage}_{i + 1}.npy"
-                        atomic_save_npy(target, a)
-                        written.append(target)
-        except OSError as exc:
+        files: list[tuple[str, np.ndarray]] = []
+        for stage in self.grid.stages():
+            arrays = [fm.stage(stage) for fm in self._result.maps]
+            if len({a.shape for a in arrays}) == 1:
+                files.append((f"{base}_{stage}.npy", np.stack(arrays)))
+            else:
+                for i, a in enumerate(arrays):
+                    files.append((f"{base}_{stage}_{i + 1}.npy", a))
+        try:  # one set: all new files or all the old ones
+            with atomic_write_many([name for name, _ in files]) as handles:
+                for handle, (_, array) in zip(handles, files, strict=True):
+                    np.save(handle, np.asarray(array))
+        except (OSError, ValueError) as exc:
             self.status_message.emit(f"Could not save the arrays: {exc}", 10000)
-            return written
+            return []
+        written = [name for name, _ in files]
         self.status_message.emit(
             f"Saved {len(written)} .npy files next to {base}", 5000
         )

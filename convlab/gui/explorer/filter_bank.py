@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convlab.data.filters import MAX_BANK_FILTERS as MAX_FILTERS  # one source
 from convlab.explore import Filter
-
-MAX_FILTERS = 32
 
 
 @dataclass

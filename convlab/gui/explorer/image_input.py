@@ -1,6 +1,14 @@
 """The explorer's input image: files, samples, the clipboard, drag and drop, and
 the drawing dialog.
 
+What a user opens (Open image, drop, paste, ``--image``) is decoded on the thread pool
+(:meth:`ImageInputMixin.open_image_file`): a 39.7-megapixel PNG, inside the reader's
+40 MP budget, takes over a second to decode, and the GUI thread must not wait for it.
+While it decodes the notice under the input says so; a second open supersedes the
+first (its result is dropped); a failure keeps the current image and says why in the
+status bar. :meth:`~ImageInputMixin.load_image_file` stays the synchronous form for
+scripts and tests.
+
 A mixin of :class:`~.widget.ExplorerWidget`.
 """
 
@@ -22,6 +30,8 @@ from PySide6.QtWidgets import (
 
 from convlab.data import images as image_data
 
+from ..workers import Task, describe_exception
+
 _PATTERNS = " ".join("*" + ext for ext in image_data.IMAGE_EXTENSIONS)
 IMAGE_FILTER = f"Images ({_PATTERNS});;All files (*)"
 
@@ -42,11 +52,27 @@ def _draw_canvas_class():
     return DrawCanvas
 
 
+def _image_job(serial: int, fn, *args: object) -> tuple:  # noqa: ANN001
+    """On a pool thread: ``(serial, LoadedImage, None)`` or ``(serial, None, why)``;
+    every failure comes back tagged, so a superseded job's error is dropped too."""
+    try:
+        return serial, fn(*args), None
+    except Exception as exc:  # noqa: BLE001 (a reader's bug must not kill the app)
+        return serial, None, describe_exception(exc)
+
+
 class ImageInputMixin:
     """Where :class:`~.widget.ExplorerWidget` gets its input image."""
 
+    _image_serial = 0
+    _image_task: Task | None = None
+    _image_task_name = ""
+
     # ---------------------------------------------------------------------- input
     def set_loaded_image(self, loaded: image_data.LoadedImage) -> None:
+        if self._image_task is not None:  # an image decoding meanwhile: superseded
+            self._image_task = None
+            self.image_loading_changed.emit(False)
         self._loaded = loaded
         self._image_changed = True  # the maps on show belong to the old image
         c, h, w = loaded.array.shape
@@ -54,20 +80,72 @@ class ImageInputMixin:
         self.input_label.setText(
             f"<b>{loaded.name}</b> — {w}×{h} {kind} (shape {c}×{h}×{w})"
         )
-        if loaded.downscaled:
-            ow, oh = loaded.original_size
+        self.input_view.set_image(loaded.array)
+        self._show_notice_of(loaded)
+        self.close_microscope()
+        self.request_compute()
+
+    # ------------------------------------------------------- decoding off the thread
+    def open_image_file(self, path: str | os.PathLike[str]) -> None:
+        """Decode ``path`` on the thread pool, then show it (see the module text)."""
+        name = Path(path).name
+        self._start_image_task(name, image_data.load_image, os.fspath(path))
+
+    def open_image_array(self, array: np.ndarray, name: str) -> None:
+        """:meth:`load_array` on the thread pool (a large pasted image is reduced
+        there)."""
+        self._start_image_task(name, image_data.image_from_array, array, name)
+
+    def image_loading(self) -> bool:
+        """An image is being decoded (its result will replace the input)."""
+        return self._image_task is not None
+
+    def _start_image_task(self, name: str, fn, *args: object) -> None:  # noqa: ANN001
+        self._image_serial += 1
+        task = Task(_image_job, self._image_serial, fn, *args)
+        task.signals.finished.connect(self._on_image_task_finished)
+        self._image_task = task
+        self._image_task_name = name
+        self.notice_label.setText(f"Opening {name}…")
+        self.notice_label.show()
+        self.image_loading_changed.emit(True)
+        self.status_message.emit(f"Opening {name}…", 0)
+        task.start()
+
+    def _on_image_task_finished(self, outcome: tuple) -> None:
+        serial, loaded, why = outcome
+        if self._image_task is None or serial != self._image_serial:
+            return  # superseded by a newer open, a sample, a scene
+        name = self._image_task_name
+        self._image_task = None
+        if why is not None:  # "<path>: reason" -> "reason" (the name is said once)
+            head, sep, rest = why.partition(": ")
+            if sep and Path(head).name == name:
+                why = rest
+        self.image_loading_changed.emit(False)
+        if loaded is None:  # the current image stays; say why, under it too
+            kept = "" if self._loaded is None else f" Showing {self._loaded.name}."
+            self.notice_label.setText(f"Could not open {name}: {why}.{kept}")
+            self.notice_label.show()
+            self.status_message.emit(f"Could not open {name}: {why}", 15000)
+            return
+        self.set_loaded_image(loaded)
+        self.status_message.emit(f"Opened {name}", 4000)
+
+    def _show_notice_of(self, loaded: image_data.LoadedImage | None) -> None:
+        if loaded is not None and loaded.downscaled:
+            (ow, oh), (_, h, w) = loaded.original_size, loaded.array.shape
             self.notice_label.setText(
                 f"Downscaled from {ow}×{oh} to {w}×{h} so the maps stay live."
             )
             self.notice_label.show()
         else:
             self.notice_label.hide()
-        self.input_view.set_image(loaded.array)
-        self.close_microscope()
-        self.request_compute()
 
     def load_image_file(self, path: str | os.PathLike[str]) -> bool:
-        """Load an image file; on failure say why in the status bar, change nothing."""
+        """Load an image file now (blocking: scripts and tests; the GUI uses
+        :meth:`open_image_file`); on failure say why in the status bar, change
+        nothing."""
         try:
             loaded = image_data.load_image(path)
         except (ValueError, OSError) as exc:
@@ -100,18 +178,22 @@ class ImageInputMixin:
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", IMAGE_FILTER)
         if path:
-            self.load_image_file(path)
+            self.open_image_file(path)
 
     def paste_image(self) -> bool:
+        """Use the clipboard's image (or image file), decoded off the GUI thread;
+        False when it holds none."""
         mime = QApplication.clipboard().mimeData()
         if mime is not None and mime.hasImage():
             image = QImage(mime.imageData())
             if not image.isNull():
-                return self.load_array(qimage_to_array(image), "pasted image")
+                self.open_image_array(qimage_to_array(image), "pasted image")
+                return True
         if mime is not None and mime.hasUrls():
             for url in mime.urls():
                 if url.isLocalFile():
-                    return self.load_image_file(url.toLocalFile())
+                    self.open_image_file(url.toLocalFile())
+                    return True
         self.status_message.emit("The clipboard holds no image.", 5000)
         return False
 
@@ -126,11 +208,13 @@ class ImageInputMixin:
         mime = event.mimeData()
         for url in mime.urls():
             if url.isLocalFile():
-                self.load_image_file(url.toLocalFile())
+                self.open_image_file(url.toLocalFile())
                 event.acceptProposedAction()
                 return
         if mime.hasImage():
-            self.load_array(qimage_to_array(QImage(mime.imageData())), "dropped image")
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                self.open_image_array(qimage_to_array(image), "dropped image")
             event.acceptProposedAction()
 
     def _on_samples_menu_triggered(self, action: QAction) -> None:

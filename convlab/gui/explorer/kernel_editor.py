@@ -6,6 +6,11 @@ keystroke: typing "15" once passed through 1 and cropped the kernel to one cell.
 Resizing keeps the kernel centred (:func:`resize_centred`); a run of size changes is
 computed from the kernel before the first of them, so 3 -> 4 -> 5 centres the 3x3 in
 the 5x5 instead of drifting to the top-left.
+
+A weight must be finite and at most :data:`~convlab.data.filters.MAX_ABS_VALUE` (1e6)
+in size, the range a bank file allows: 1e40 once showed as "inf", turned the maps
+non-finite and made Save bank fail. Such an edit is refused and the editor says why
+under the table (:attr:`KernelEditor.message`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from convlab.data.filters import MAX_ABS_VALUE
 from convlab.explore import MAX_KERNEL_SIDE
 
 from .colormaps import hex_colours, text_colour_for
@@ -163,6 +169,12 @@ class KernelEditor(QWidget):
             | QAbstractItemView.EditTrigger.EditKeyPressed
         )
         layout.addWidget(self.table, 1)
+        self.message = QLabel()
+        self.message.setObjectName("kernel_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c62828;")
+        self.message.hide()
+        layout.addWidget(self.message)
 
         paint_row = QHBoxLayout()
         self.paint = QCheckBox("paint")
@@ -240,6 +252,7 @@ class KernelEditor(QWidget):
         """Show ``kernel`` (no signal). A new filter starts a new undo history."""
         self._kernel = np.array(kernel, np.float32, copy=True)
         self._resize_base = None
+        self.message.hide()
         if not keep_history:
             self._undo.clear()
             self._redo.clear()
@@ -249,7 +262,7 @@ class KernelEditor(QWidget):
 
     def set_cell(self, row: int, col: int, value: float) -> None:
         """Set one weight as a user edit (undoable; emits)."""
-        new = self._kernel.copy()
+        new = self._kernel.astype(np.float64)
         new[row, col] = value
         self._apply(new)
 
@@ -324,7 +337,12 @@ class KernelEditor(QWidget):
     def _apply(
         self, new: np.ndarray, *, record: bool = True, resizing: bool = False
     ) -> None:
-        new = np.ascontiguousarray(new, np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            new = np.ascontiguousarray(new, np.float32)
+        if not in_range(new):
+            self._refuse(new)
+            return
+        self.message.hide()
         if not resizing:
             self._resize_base = None
         if new.shape == self._kernel.shape and np.array_equal(new, self._kernel):
@@ -369,15 +387,31 @@ class KernelEditor(QWidget):
             self._buttons["undo"].setEnabled(self._stack.canUndo())
             self._buttons["redo"].setEnabled(self._stack.canRedo())
 
+    def _refuse(self, new: np.ndarray) -> None:
+        """Keep the kernel as it was and say why under the table."""
+        bad = np.asarray(new, np.float64)
+        bad = bad[~np.isfinite(bad) | (np.abs(bad) > MAX_ABS_VALUE)]
+        received = format_value(float(bad.flat[0])) if bad.size else "?"
+        self._refresh()
+        self.message.setText(
+            f"A weight must be a finite number from {-MAX_ABS_VALUE:g} to "
+            f"{MAX_ABS_VALUE:g}. Received: {received}"
+        )
+        self.message.show()
+
     def _on_table_item_changed(self, item: QTableWidgetItem) -> None:
         text = item.text().strip().replace(",", ".")
         try:
             value = float(eval_fraction(text))
-        except ValueError:
+        except (ValueError, OverflowError):
             self._refresh()  # not a number: put the old value back
+            self.message.setText(
+                f"Not a number: {text!r} (type e.g. 0.25, -1 or 1/16)."
+            )
+            self.message.show()
             return
-        if not np.isfinite(value):
-            self._refresh()
+        if not (np.isfinite(value) and abs(value) <= MAX_ABS_VALUE):
+            self._refuse(np.array([value]))
             return
         self.set_cell(item.row(), item.column(), value)
 
@@ -427,6 +461,12 @@ class KernelEditor(QWidget):
         self._kernel[index.row(), index.column()] = value
         self._refresh()
         self.kernel_edited.emit(self.kernel())
+
+
+def in_range(kernel: np.ndarray) -> bool:
+    """Every weight finite and at most :data:`MAX_ABS_VALUE` in size (a bank's rule)."""
+    k = np.asarray(kernel)
+    return bool(np.isfinite(k).all() and (np.abs(k) <= MAX_ABS_VALUE).all())
 
 
 def eval_fraction(text: str) -> float:

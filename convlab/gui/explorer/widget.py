@@ -93,6 +93,8 @@ class ExplorerWidget(
     display_changed()
         A colour map, the robust-contrast option or the controls' visibility changed
         (the main window remembers them).
+    image_loading_changed(bool)
+        An image file began decoding on the thread pool (True) or is done (False).
     """
 
     status_message = Signal(str, int)
@@ -100,6 +102,7 @@ class ExplorerWidget(
     hover_changed = Signal(str)
     busy_changed = Signal(bool)
     display_changed = Signal()
+    image_loading_changed = Signal(bool)
 
     VIEWS = ("maps", "input", "microscope")
 
@@ -137,11 +140,9 @@ class ExplorerWidget(
         self._geometry_shown = self.geometry.values()
         self.bank.set_bank(filter_data.default_bank())
         self.undo_stack.clear()
-        if image_path:
-            if not self.load_image_file(image_path):
-                self.load_sample(image_data.SAMPLES[0].name)
-        else:
-            self.load_sample(image_data.SAMPLES[0].name)
+        self.load_sample(image_data.SAMPLES[0].name)
+        if image_path:  # decoded off the GUI thread; the sample stays if it fails
+            self.open_image_file(image_path)
 
     # ----------------------------------------------------------------------- layout
     def _build_ui(self) -> None:

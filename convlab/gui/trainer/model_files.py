@@ -52,8 +52,21 @@ class ModelFilesMixin:
         except Exception as exc:
             self._message(f"Could not save the model: {exc}", 10000)
             return False
+        self._saved_model = (self.run.model, self.run.x_done)
         self._message(f"Model saved to {path}", 5000)
         return True
+
+    def has_unsaved_model(self) -> bool:
+        """The model was trained (or is training) since it was made, opened or last
+        saved: closing would lose that (the main window asks first)."""
+        run, saved = self.run, getattr(self, "_saved_model", None)
+        if run.model is None:
+            return False
+        if run.state.running:
+            return True
+        return run.x_done > 0 and not (
+            saved is not None and saved[0] is run.model and saved[1] == run.x_done
+        )
 
     def load_model(self, path: str | Path) -> bool:
         """Open a saved model; on any error, a status message and nothing changes."""
