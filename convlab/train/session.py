@@ -21,6 +21,7 @@ import numpy as np
 
 from convlab.data.mnist import IMAGE_SHAPE, NUM_CLASSES
 
+from . import preprocess
 from .engine import as_probe_input, ends_with_softmax, first_conv, softmax_rows
 
 __all__ = [
@@ -45,6 +46,12 @@ class TrainSettings:
     epochs: int = 1
     seed: int = 0
     validation_split: float = 0.1
+    #: ImageDataGenerator augmentation arguments, applied per training batch
+    #: (convlab.train.preprocess); None: no augmentation
+    augment: dict | None = None
+    #: centring / std normalisation / ZCA arguments, fit on the training part and
+    #: remembered by the model (convlab.train.preprocess); None: pixels / 255
+    normalise: dict | None = None
 
 
 @dataclass
@@ -79,6 +86,7 @@ class BusyEvent:
     what: str
     done: int
     total: int
+    unit: str = "test images"
 
 
 class ProbeInputs:
@@ -106,7 +114,7 @@ class ProbeInputs:
 
 
 def _probe(model: Any, image: np.ndarray) -> Probe:
-    layers = model.activations(as_probe_input(image))
+    layers = model.activations(preprocess.model_input(model, as_probe_input(image)))
     acts = [(name, np.array(out[0], np.float32, copy=True)) for name, out in layers]
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
     if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
@@ -146,10 +154,14 @@ def evaluate(
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
         if lock is None:
-            probs[start:stop] = model.predict(x[start:stop])
+            probs[start:stop] = model.predict(
+                preprocess.model_input(model, x[start:stop])
+            )
         else:
             with lock:
-                probs[start:stop] = model.predict(x[start:stop])
+                probs[start:stop] = model.predict(
+                    preprocess.model_input(model, x[start:stop])
+                )
         if logits:  # the captions show probabilities, never raw outputs
             probs[start:stop] = softmax_rows(probs[start:stop])
         yield BusyEvent("evaluating", stop, len(x))
@@ -223,15 +235,19 @@ class TrainingSession:
         from convlab.train import EpochEvent, StepEvent, train_events
 
         s = self.settings
+        # augmentation / normalisation (TrainSettings.augment, .normalise)
+        prep = preprocess.TrainingInput(self.x_train, self.y_train, s)
+        for done, total, what in prep.fit_events():
+            yield BusyEvent(what, done, total, "training images")
+        with self.lock:
+            preprocess.attach(self.model, prep.normaliser)
         gen = train_events(
             self.model,
-            self.x_train,
-            self.y_train,
+            *prep.args,
             batch_size=s.batch_size,
             epochs=s.epochs,
-            validation_split=s.validation_split,
-            shuffle=True,
             seed=s.seed,
+            **prep.kwargs,
         )
         last_snapshot = 0.0
         seen_version = self.probes.get()[2]
