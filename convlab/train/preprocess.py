@@ -29,7 +29,9 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,7 @@ __all__ = [
     "AUGMENT_DEFAULTS",
     "NORMALISE_DEFAULTS",
     "Augmenter",
+    "NormalisePreview",
     "Normaliser",
     "TrainingBatches",
     "TrainingInput",
@@ -48,6 +51,7 @@ __all__ = [
     "fit_normaliser",
     "model_input",
     "model_normaliser",
+    "normalise_preview",
     "prepare",
     "zca_filters",
 ]
@@ -509,8 +513,9 @@ def zca_filters(
             f"Received: input_shape={tuple(input_shape)}"
         )
     side = max(1, int(math.isqrt(int(count))))
-    rows = np.unique(np.linspace(h * 0.15, h * 0.85, side).round().astype(int))
-    cols = np.unique(np.linspace(w * 0.15, w * 0.85, side).round().astype(int))
+    # the middle half: MNIST's border pixels are always 0 (no variance, no filter)
+    rows = np.unique(np.linspace(h * 0.25, h * 0.75, side).round().astype(int))
+    cols = np.unique(np.linspace(w * 0.25, w * 0.75, side).round().astype(int))
     positions = [(int(r), int(q)) for r in rows for q in cols]
     centre = (h // 2, w // 2)
     if centre not in positions:
@@ -519,3 +524,38 @@ def zca_filters(
     index = [(r * w + q) * c for r, q in positions]  # channels-last flat index
     filters = zca[index].reshape(len(index), h, w, c).transpose(0, 3, 1, 2)
     return np.ascontiguousarray(filters, np.float32), positions
+
+
+@dataclass
+class NormalisePreview:
+    """What the Normalise tab shows: the fit normaliser, ``before`` (pixel values)
+    and ``after`` (model input) of a few samples ``(k, C, H, W)`` float32, the ZCA
+    filters and their pixel positions (empty without ZCA), and the fit's seconds."""
+
+    normaliser: Normaliser
+    before: np.ndarray
+    after: np.ndarray
+    filters: np.ndarray
+    positions: list[tuple[int, int]]
+    seconds: float
+
+
+def normalise_preview(
+    settings: dict[str, Any], x_train: np.ndarray, samples: int = 6, filters: int = 16
+) -> NormalisePreview:
+    """Fit ``settings`` on ``x_train (N, C, H, W)`` uint8 (its first ``fit_images``,
+    as a run does; the fit is shared with the run through :func:`fit_normaliser`'s
+    cache) and normalise its first ``samples`` images (call on a worker thread)."""
+    t0 = time.perf_counter()
+    x = np.asarray(x_train)
+    if x.ndim == 3:
+        x = x[:, None]
+    norm = fit_normaliser(settings, x)
+    seconds = time.perf_counter() - t0
+    before = np.asarray(x[:samples], np.float32)
+    after = prepare(x[:samples], norm)
+    if norm.zca_matrix is not None:
+        bank, positions = zca_filters(norm, x.shape[1:], filters)
+    else:
+        bank, positions = np.zeros((0, *x.shape[1:]), np.float32), []
+    return NormalisePreview(norm, before, after, bank, positions, seconds)
