@@ -19,8 +19,11 @@ read with ``allow_pickle=False``, holding:
 The optimiser's configuration, step count and state (``optimizer/<weight key>/<slot>``
 arrays listed in ``"optimizer_state"``: velocities, moments) are saved too, so a
 loaded model resumes training where it stopped. Layers' ``trainable`` flags are in
-their configs. Whatever the file name (``model.h5``, ``model.keras``), the content is
-this format, not HDF5 or Keras's zip.
+their configs. A model's ``preprocessing`` record (the trainer's normaliser:
+``{"config": dict, "arrays": {name: array}}``, see :mod:`convlab.train.preprocess`)
+is kept as ``preprocessing/<name>`` arrays listed in ``"preprocessing"``; convlab.nn
+neither applies nor checks it. Whatever the file name (``model.h5``,
+``model.keras``), the content is this format, not HDF5 or Keras's zip.
 
 The file is written to a temporary file in the target folder and renamed over the
 target (:func:`os.replace`), so a crash or Ctrl-C never leaves half a model behind. A
@@ -58,6 +61,7 @@ __all__ = [
 FORMAT = "convlab.model"
 VERSION = 1
 ARCHITECTURE_KEY = "architecture"
+PREPROCESSING = "preprocessing"
 
 #: The most bytes a model file's arrays may declare, uncompressed (all members
 #: together), and the architecture record alone: checked from the zip directory and
@@ -130,9 +134,20 @@ def save_model(model: Sequential, path: str | os.PathLike[str]) -> None:
     if compile_config is not None:
         compile_config["iterations"] = model.optimizer.iterations  # type: ignore[union-attr]
     architecture["optimizer_state"] = [key for key, _ in state]
+    # what the inputs went through in training (convlab.train.preprocess), kept as
+    # plain config and arrays: nn neither knows nor applies it
+    pre = getattr(model, "preprocessing", None)
+    pre_items = []
+    if pre:
+        pre_items = [(f"{PREPROCESSING}/{k}", v) for k, v in pre["arrays"].items()]
+        architecture[PREPROCESSING] = {
+            "config": pre["config"],
+            "arrays": [key for key, _ in pre_items],
+        }
     arrays: dict[str, Any] = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     arrays.update(items)
     arrays.update(state)
+    arrays.update(pre_items)
     with atomic_write(target) as handle:
         np.savez(handle, **arrays)
 
@@ -220,6 +235,11 @@ def read_model_file(
     state_names = architecture.get("optimizer_state") or []
     if not isinstance(state_names, list) or not set(state_names) <= set(arrays):
         raise _fail(p, "the optimizer state does not match its list of arrays.")
+    pre = architecture.get(PREPROCESSING) or {}
+    pre_names = pre.get("arrays", []) if isinstance(pre, dict) else None
+    if not isinstance(pre_names, list) or not set(pre_names) <= set(arrays):
+        raise _fail(p, "the preprocessing record does not match its arrays.")
+    state_names = [*state_names, *pre_names]
     weight_arrays = {k: v for k, v in arrays.items() if k not in set(state_names)}
     names = architecture.get("weights")
     if not isinstance(names, list) or sorted(names) != sorted(weight_arrays):
@@ -461,6 +481,18 @@ def load_model(path: str | os.PathLike[str], compile: bool = True) -> Sequential
             )
             _restore_optimizer_state(model, items, arrays, architecture)
             model.optimizer.iterations = int(compiled.get("iterations", 0))
+        pre = architecture.get(PREPROCESSING)
+        model.preprocessing = (
+            None
+            if not pre
+            else {
+                "config": pre["config"],
+                "arrays": {
+                    k.removeprefix(f"{PREPROCESSING}/"): arrays[k]
+                    for k in pre["arrays"]
+                },
+            }
+        )
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import preprocess
 from .engine import as_probe_input, ends_with_softmax, first_conv, softmax_rows
 
 __all__ = [
@@ -43,6 +44,12 @@ class TrainSettings:
     epochs: int = 1
     seed: int = 0
     validation_split: float = 0.1
+    #: ImageDataGenerator augmentation arguments, applied per training batch
+    #: (convlab.train.preprocess); None: no augmentation
+    augment: dict | None = None
+    #: centring / std normalisation / ZCA arguments, fit on the training part and
+    #: remembered by the model (convlab.train.preprocess); None: pixels / 255
+    normalise: dict | None = None
 
 
 @dataclass
@@ -77,6 +84,7 @@ class BusyEvent:
     what: str
     done: int
     total: int
+    unit: str = "test images"
 
 
 class ProbeInputs:
@@ -104,7 +112,7 @@ class ProbeInputs:
 
 
 def _probe(model: Any, image: np.ndarray) -> Probe:
-    layers = model.activations(as_probe_input(image))
+    layers = model.activations(preprocess.model_input(model, as_probe_input(image)))
     acts = [(name, np.array(out[0], np.float32, copy=True)) for name, out in layers]
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
     if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
@@ -155,10 +163,14 @@ def evaluate(
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
         if lock is None:
-            probs[start:stop] = model.predict(x[start:stop])
+            probs[start:stop] = model.predict(
+                preprocess.model_input(model, x[start:stop])
+            )
         else:
             with lock:
-                probs[start:stop] = model.predict(x[start:stop])
+                probs[start:stop] = model.predict(
+                    preprocess.model_input(model, x[start:stop])
+                )
         if logits:  # the captions show probabilities, never raw outputs
             probs[start:stop] = softmax_rows(probs[start:stop])
         yield BusyEvent("evaluating", stop, len(x))
@@ -235,20 +247,39 @@ class TrainingSession:
         test, draw, version = self.probes.get()
         return compute_probe(self.model, self.lock, test, draw, version)
 
+    def _validation_kwargs(self, prep: preprocess.TrainingInput) -> dict[str, Any]:
+        """``train_events``' validation arguments: the held-out part of the data set
+        (prepared as the training images are) when there is one, else the split's."""
+        if self.validation_data is None:
+            return prep.kwargs
+        x_val, y_val = self.validation_data
+        if prep.active:
+            x_val = preprocess.prepare(x_val, prep.normaliser)
+        kwargs = {"validation_data": (x_val, y_val)}
+        if not prep.active:
+            kwargs["shuffle"] = True
+        return kwargs
+
     def events(self):
         from convlab.train import EpochEvent, StepEvent, train_events
 
         s = self.settings
+        # augmentation / normalisation (TrainSettings.augment, .normalise)
+        held = self.validation_data
+        # a held-out part of the data set replaces the validation split
+        split_settings = replace(s, validation_split=0.0) if held else s
+        prep = preprocess.TrainingInput(self.x_train, self.y_train, split_settings)
+        for done, total, what in prep.fit_events():
+            yield BusyEvent(what, done, total, "training images")
+        with self.lock:
+            preprocess.attach(self.model, prep.normaliser)
         gen = train_events(
             self.model,
-            self.x_train,
-            self.y_train,
+            *prep.args,
             batch_size=s.batch_size,
             epochs=s.epochs,
-            validation_data=self.validation_data,
-            validation_split=0.0 if self.validation_data else s.validation_split,
-            shuffle=True,
             seed=s.seed,
+            **self._validation_kwargs(prep),
         )
         last_snapshot = 0.0
         seen_version = self.probes.get()[2]

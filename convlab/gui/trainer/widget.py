@@ -49,12 +49,14 @@ from convlab.train.session import (
 )
 
 from ..workers import GeneratorWorker, Task
+from .augment_panel import AugmentPanel  # taug
 from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
 from .data_view import DataView
 from .draw_panel import DrawPanel, draw_problem
 from .live_views import LiveViewsMixin
 from .model_editor import ModelEditor
 from .model_files import ModelFilesMixin
+from .normalise_panel import NormalisePanel  # taug
 from .panels import ActivationsTab, ResultsPanel, TrainingTab
 from .warming import CompileEvent, session_events
 
@@ -220,6 +222,13 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         # -- tdata: the Data tab (thumbnails and counts per class)
         self.data_view = DataView()
         self.tabs.addTab(self.data_view, "Data")
+        # -- taug: augmentation and normalisation tabs (their settings go into
+        # TrainSettings in settings())
+        self.augment_panel = AugmentPanel(self.run)
+        self.normalise_panel = NormalisePanel(self.run)
+        self.tabs.addTab(self.augment_panel, "Augment")
+        self.tabs.addTab(self.normalise_panel, "Normalise")
+        # -- end taug
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
 
     def _build_menu(self) -> None:
@@ -608,7 +617,13 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
 
     # ============================================================ training
     def settings(self) -> TrainSettings:
-        return self.hyper_panel.settings(self.data_panel.val_spin.value() / 100.0)
+        s = self.hyper_panel.settings(self.data_panel.val_spin.value() / 100.0)
+        # taug: the Augment and Normalise tabs' switches
+        return dataclasses.replace(
+            s,
+            augment=self.augment_panel.augment_settings(),
+            normalise=self.normalise_panel.normalise_settings(),
+        )
 
     @Slot()
     def start_training(self) -> None:
@@ -727,7 +742,7 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
                 self._show_compile_progress(ev)
             elif isinstance(ev, BusyEvent):
                 self.run_panel.speed_label.setText(
-                    f"{ev.what} {ev.done:,} / {ev.total:,} test images"
+                    f"{ev.what} {ev.done:,} / {ev.total:,} {ev.unit}"
                 )
             elif isinstance(ev, FinishedEvent) and ev.stopped and ev.reason:
                 self._message(f"Training ended early: {ev.reason}", 15000)
