@@ -24,6 +24,7 @@ from convlab.data.mnist import MnistData
 
 from . import engine
 from .events import StepEvent
+from .finetune import TransferReport, replace_head, transfer_weights
 from .session import EvaluationEvent, ProbeInputs, TrainingSession, TrainSettings
 from .specs import StackCheck, check_stack
 
@@ -160,6 +161,12 @@ class TrainerRun:
         #: what the model is, for the Results' labels: a preset name, "edited
         #: layers" or the file it was opened from
         self.model_label = ""
+        #: what the last rebuild kept of the previous weights (None: fresh weights)
+        self.transfer: TransferReport | None = None
+        #: what :meth:`adapt_model_to_data` did on the last data change (None: the
+        #: model already fitted the data)
+        self.adapted: TransferReport | None = None
+        self.seed = 0
         self.run_epochs = 0
         self.run_steps = 0
         self.last_step: StepEvent | None = None
@@ -218,11 +225,24 @@ class TrainerRun:
         self._train_limit = int(n)
         self._cut()
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The data's images as the model takes them, (C, H, W); MNIST's (1, 28, 28)
+        before any data."""
+        return tuple(getattr(self.data, "input_shape", (1, 28, 28)))
+
+    @property
+    def num_classes(self) -> int:
+        return int(getattr(self.data, "num_classes", 10))
+
     def set_data(self, data: MnistData) -> None:
-        """Use ``data`` for training and evaluation (the first images, see limits)."""
+        """Use ``data`` for training and evaluation (the first images, see limits);
+        the model follows its input shape and class count
+        (:meth:`adapt_model_to_data`)."""
         self._require_not_running("change the data")
         self.data = data
         self._cut()
+        self.adapted = self.adapt_model_to_data()
         self._settle()
 
     def _cut(self) -> None:
@@ -240,28 +260,65 @@ class TrainerRun:
 
     # ------------------------------------------------------------------ model
     def set_specs(
-        self, specs: list[dict[str, Any]], seed: int = 0, label: str = ""
+        self,
+        specs: list[dict[str, Any]],
+        seed: int = 0,
+        label: str = "",
+        keep_weights: bool = False,
     ) -> StackCheck:
-        """A fresh model (weights from ``seed``) for ``specs``, or none if they do not
-        make one; returns the row-by-row check. Raises ValueError if convlab.nn
-        refuses a stack the check passed."""
+        """A model for ``specs`` and the data's input shape and class count, or none
+        if they do not make one; returns the row-by-row check. Weights come from
+        ``seed``; with ``keep_weights`` every layer the change leaves as it was keeps
+        the current model's weights (:func:`~convlab.train.finetune.transfer_weights`,
+        report in ``transfer``). Raises ValueError if convlab.nn refuses a stack the
+        check passed."""
         self._require_not_running("change the model")
-        self.check = check_stack(specs)
+        old = self.model if keep_weights else None
+        self.check = check_stack(specs, self.input_shape, self.num_classes)
         self.specs = [dict(s) for s in specs]
+        self.seed = int(seed)
+        self.transfer = None
         if not self.check.ok:
             self.model = None
             self._settle()
             self.model_changed.emit()
             return self.check
         try:
-            model = engine.build_model(specs, seed=seed)
+            model = engine.build_model(specs, seed=seed, input_shape=self.input_shape)
         except ValueError:
             self.model = None
             self._settle()
             self.model_changed.emit()
             raise
+        transfer = None
+        if old is not None:
+            with self.lock:
+                transfer = transfer_weights(old, model)
+        self.transfer = transfer
         self.set_model(model, specs, label=label)
         return self.check
+
+    def adapt_model_to_data(self) -> TransferReport | None:
+        """The model follows the data (the model-follows-data hook): a last Dense
+        sized for the data's class count ("replace the head") and layers built for
+        its input shape, keeping the weights of every layer that does not change.
+        Returns the report, or None when the model already fits (or there are no
+        layers, or a run is under way)."""
+        if not self.specs or self._state.running:
+            return None
+        specs, head = replace_head(self.specs, self.num_classes)
+        model = self.model
+        fits = model is not None and tuple(model.input_shape) == self.input_shape
+        if fits and not head:
+            return None
+        label = self.model_label or "the model"
+        if not label.endswith("(adapted to the data)"):
+            label = f"{label} (adapted to the data)"
+        try:
+            self.set_specs(specs, seed=self.seed, label=label, keep_weights=True)
+        except ValueError:
+            return None
+        return self.transfer or TransferReport()
 
     def set_model(
         self, model: Any, specs: list[dict[str, Any]] | None = None, label: str = ""
@@ -271,7 +328,9 @@ class TrainerRun:
         self._require_not_running("change the model")
         specs = engine.specs_from_model(model) if specs is None else specs
         self.specs = [dict(s) for s in specs]
-        self.check = check_stack(self.specs)
+        shape = tuple(getattr(model, "input_shape", None) or self.input_shape)
+        classes = getattr(model, "output_shape", None) or (self.num_classes,)
+        self.check = check_stack(self.specs, shape, int(classes[-1]))
         self.model = model
         self.optimizer = None
         self.epochs_done = 0
@@ -290,8 +349,12 @@ class TrainerRun:
 
         model = load_model(path)
         specs = engine.specs_from_model(model)
+        self.transfer = None
         self.set_model(model, specs, label=Path(path).name)
-        return model
+        # fine-tuning: on other data, the head (and layers whose input changes)
+        # start fresh, the rest keep the file's weights
+        self.adapted = self.adapt_model_to_data() if self.data is not None else None
+        return self.model
 
     def save(self, path: str | Path) -> None:
         if self.model is None:
@@ -462,7 +525,11 @@ class TrainerRun:
         return int(self.y_test[index])
 
     def test_image(self, index: int) -> np.ndarray | None:
-        """Test image ``index`` as float in [0, 1], (28, 28)."""
+        """Test image ``index`` as float in [0, 1]: (H, W) for greyscale, else
+        (C, H, W)."""
         if self.x_test is None or not 0 <= index < len(self.x_test):
             return None
-        return self.x_test[index] / np.float32(255.0)
+        image = self.x_test[index]
+        if image.ndim == 3 and image.shape[0] == 1:
+            image = image[0]
+        return image / np.float32(255.0)

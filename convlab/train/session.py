@@ -141,7 +141,8 @@ def evaluate(
     """Generator: predicts ``x`` in chunks (yielding BusyEvent between them, so a stop
     is quick), then yields one EvaluationEvent-like tuple ``(predictions,
     probabilities)``."""
-    probs = np.empty((len(x), NUM_CLASSES), np.float32)
+    classes = (getattr(model, "output_shape", None) or (NUM_CLASSES,))[-1]
+    probs = np.empty((len(x), classes), np.float32)
     logits = not ends_with_softmax(model)
     for start in range(0, len(x), chunk):
         stop = min(start + chunk, len(x))
