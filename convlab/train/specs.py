@@ -35,7 +35,9 @@ __all__ = [
     "check_stack",
     "default_spec",
     "describe_spec",
+    "duration_words",
     "epoch_estimate",
+    "estimate_text",
     "INPUT_SHAPE",
     "copy_specs",
     "shape_words",
@@ -430,6 +432,36 @@ def epoch_estimate(check: StackCheck, images: int) -> float:
     for the input and for the weights) at :data:`MACS_PER_SECOND`. An estimate to
     tell minutes from hours, not a benchmark."""
     return 3.0 * check.total_macs * int(images) / MACS_PER_SECOND
+
+
+#: an epoch longer than this is "too big to train here in minutes"
+MINUTES_LIMIT = 10 * 60.0
+
+
+def duration_words(seconds: float) -> str:
+    """``42 s``, ``7 min``, ``3.1 h``, ``2.5 days``: an estimate's precision."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def estimate_text(check: StackCheck, images: int) -> str:
+    """The editor's read-out: "about 3.1 h per epoch of 50,000 images here (15.5 G
+    multiply-adds per image): too big to train here in minutes"."""
+    seconds = epoch_estimate(check, images)
+    macs = check.total_macs
+    per = f"{macs / 1e9:.1f} G" if macs >= 1e9 else f"{macs / 1e6:.1f} M"
+    text = (
+        f"about {duration_words(seconds)} per epoch of {int(images):,} images here "
+        f"({per} multiply-adds per image)"
+    )
+    if seconds > MINUTES_LIMIT:
+        text += ": too big to train here in minutes"
+    return text
 
 
 def copy_specs(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
