@@ -55,6 +55,7 @@ _WEIGHTED = ("Conv2D", "Dense", "BatchNormalization")
 TRAIN_COLUMN = 3
 
 _ERROR_BG = QColor(120, 30, 30)
+_FROZEN_FG = QColor(70, 120, 200)
 
 
 def _shape_cell(shape: tuple[int, ...] | None) -> str:
@@ -409,6 +410,9 @@ class ModelEditor(QWidget):
                 row = shown.rows[i] if i < len(shown.rows) else None
                 name = self._names[i] if i < len(self._names) else ""
                 text = f"{name}  {describe_spec(spec)}" if name else describe_spec(spec)
+                frozen = spec.get("trainable", True) is False
+                if frozen:
+                    text += "  (frozen)"
                 cells = [
                     text,
                     _shape_cell(row.output_shape) if row else "",
@@ -429,6 +433,11 @@ class ModelEditor(QWidget):
                         item.setForeground(QBrush(QColor(140, 140, 140)))
                         item.setToolTip(
                             "not reached: an earlier layer breaks the stack"
+                        )
+                    elif frozen:
+                        item.setForeground(QBrush(_FROZEN_FG))
+                        item.setToolTip(
+                            "frozen: training leaves its weights as they are"
                         )
                     self.table.setItem(i, col, item)
                 self.table.setItem(i, TRAIN_COLUMN, self._train_item(spec))
