@@ -132,6 +132,12 @@ class Layer:
     ) -> None:
         pass
 
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        """The shapes ``build(input_shape)`` would give ``weights``, in their order,
+        without allocating them (a layer table of VGG16 need not hold its 138M
+        weights). Layers that create parameters override it."""
+        return {}
+
     def _require_images(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) != 3:
             raise ValueError(
@@ -294,6 +300,13 @@ class KernelBiasLayer(Layer):
 
     def _kernel_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         raise NotImplementedError
+
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        shape = self._kernel_shape(tuple(int(v) for v in input_shape))
+        shapes = {"kernel": shape}
+        if self.use_bias:
+            shapes["bias"] = (shape[self._output_axis],)
+        return shapes
 
     def _create_params(
         self, input_shape: tuple[int, ...], rng: np.random.Generator

@@ -314,6 +314,11 @@ class BatchNormalization(Layer):
             )
         return input_shape
 
+    def param_shapes(self, input_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        c = (int(input_shape[0]),)
+        names = ("gamma", "beta", "moving_mean", "moving_variance")
+        return dict.fromkeys(names, c)
+
     def _create_params(
         self, input_shape: tuple[int, ...], rng: np.random.Generator
     ) -> None:

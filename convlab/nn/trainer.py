@@ -17,6 +17,7 @@ valid model that can predict, be saved, or train on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
@@ -445,11 +446,25 @@ class Trainer:
         for i, layer in enumerate(self.layers):
             layer.reseed(np.random.default_rng([seed, 1, i]))
 
-        self._start_layer = start_layer
+        self._fit_start = start_layer
         try:
             yield from self._fit_loop(
                 data, val, epochs, shuffle, shuffle_rng, history, steps
             )
+        finally:
+            self._fit_start = self._start_layer = 0
+
+    #: the first layer of this fit's cached features (0: no cache)
+    _fit_start = 0
+
+    @contextlib.contextmanager
+    def _from_cached_features(self) -> Iterator[None]:
+        """Run from the fit's cached features only inside a step or a validation
+        pass, never across a yield: between two steps the caller may predict or
+        probe the model on raw images (the trainer's live views and evaluation)."""
+        self._start_layer = self._fit_start
+        try:
+            yield
         finally:
             self._start_layer = 0
 
@@ -493,7 +508,8 @@ class Trainer:
                     # overflow is reported as a non-finite loss below, not a warning
                     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                         assert yb is not None
-                        batch_loss, batch_accuracy = self.train_step(xb, yb)
+                        with self._from_cached_features():
+                            batch_loss, batch_accuracy = self.train_step(xb, yb)
                     size = len(xb)
                     epoch_images += size
                     images_seen += size
@@ -523,7 +539,8 @@ class Trainer:
                     )
                 val_loss = val_accuracy = None
                 if val is not None:
-                    val_loss, val_accuracy = self.evaluate_batches(val)
+                    with self._from_cached_features():
+                        val_loss, val_accuracy = self.evaluate_batches(val)
                 epoch_loss = loss_sum / epoch_images
                 epoch_accuracy = correct_sum / epoch_images
                 history.append(

@@ -3,7 +3,7 @@
 convlab.nn speaks Keras (``Conv2D(filters, kernel_size, strides, padding,
 activation)``); the editor's specs use the same argument names, with two editor
 conventions: ``"none"`` for no activation and ``strides=0`` for "the pool size".
-Arguments the editor does not show (``use_bias``, ``dilation_rate``, a Dropout's
+Arguments the editor does not show (``use_bias``, ``padding_mode``, a Dropout's
 ``seed``, ...) ride along in ``"_config"`` so a loaded model's layers keep them when
 edited and rebuilt.
 """
@@ -34,6 +34,9 @@ PRESET_LABELS: list[tuple[str, str]] = [
     ("tiny", "tiny: trains in seconds (live lecture)"),
     ("lenet5", "LeNet-5 (LeCun et al. 1998)"),
     ("keras", "Keras tutorial CNN (slow, accurate)"),
+    ("animal", "animal classifier CNN (100x100x3, 6 classes)"),
+    ("alexnet_bn", "AlexNet with batch norm (227x227x3, Chainer)"),
+    ("vgg16", "VGG16 (224x224x3, Keras)"),
 ]
 
 #: the editor's word for convlab.nn's "linear" (no activation)
@@ -61,15 +64,36 @@ _EDITABLE = {
     "units",
     "rate",
     "dilation_rate",
+    "momentum",
+    "epsilon",
+    "trainable",
 }
 
 
-def _first(value: Any) -> Any:
-    return value[0] if isinstance(value, (list, tuple)) else value
+def _compact(value: Any) -> int | list[int]:
+    """A per-axis argument as a spec stores it: one int when both axes agree."""
+    if isinstance(value, (list, tuple)):
+        h, w = (int(v) for v in value)
+        return h if h == w else [h, w]
+    return int(value)
+
+
+def _padding_spec(pad: Any) -> Any:
+    """A Conv2D's padding for the editor: "valid"/"same", pixels as an int or
+    ``[ph, pw]``; an asymmetric (top, bottom, left, right) is kept whole."""
+    if isinstance(pad, str):
+        return pad
+    pad = [int(v) for v in pad] if isinstance(pad, (list, tuple)) else [int(pad)]
+    if len(pad) == 4 and pad[0] == pad[1] and pad[2] == pad[3]:
+        pad = [pad[0], pad[2]]
+    if len(pad) == 4:
+        return pad
+    return _compact(pad if len(pad) == 2 else pad * 2)
 
 
 def spec_from_layer(layer: Any) -> dict[str, Any]:
-    """The editor's spec of a convlab.nn layer (square kernels shown by their side)."""
+    """The editor's spec of a convlab.nn layer: per-axis arguments as an int when
+    both axes agree, ``[h, w]`` otherwise; ``trainable: False`` for a frozen layer."""
     kind = type(layer).__name__
     config = dict(layer.get_config())
     config.pop("name", None)
@@ -78,29 +102,26 @@ def spec_from_layer(layer: Any) -> dict[str, Any]:
     for key in ("filters", "units"):
         if key in config:
             spec[key] = int(config[key])
-    if "kernel_size" in config:
-        spec["kernel_size"] = int(_first(config["kernel_size"]))
-    dilation = config.get("dilation_rate") if kind == "Conv2D" else None
-    uneven = isinstance(dilation, (list, tuple)) and len(set(dilation)) > 1
-    if dilation is not None and not uneven:
-        spec["dilation_rate"] = int(_first(dilation))
-    if "pool_size" in config:
-        spec["pool_size"] = int(_first(config["pool_size"]))
+    for key in ("kernel_size", "pool_size"):
+        if key in config:
+            spec[key] = _compact(config[key])
+    if kind == "Conv2D" and "dilation_rate" in config:
+        spec["dilation_rate"] = _compact(config["dilation_rate"])
     if "strides" in config:
-        s = int(_first(config["strides"]))
+        s = _compact(config["strides"])
         spec["strides"] = 0 if kind != "Conv2D" and s == spec.get("pool_size") else s
     if "padding" in config:
-        pad = config["padding"]
-        spec["padding"] = pad if isinstance(pad, str) else "valid"
+        spec["padding"] = _padding_spec(config["padding"])
     if kind in ("Conv2D", "Dense", "Activation"):
         spec["activation"] = editor_activation(config.get("activation"))
     if "rate" in config:
         spec["rate"] = float(config["rate"])
+    for key in ("momentum", "epsilon"):
+        if key in config:
+            spec[key] = float(config[key])
+    if config.get("trainable", True) is False or not getattr(layer, "trainable", True):
+        spec["trainable"] = False
     spec["_config"] = {k: v for k, v in config.items() if k not in _EDITABLE}
-    if kind == "Conv2D" and not isinstance(config.get("padding"), str):
-        spec["_config"]["padding"] = config["padding"]  # numeric padding: keep it
-    if uneven:
-        spec["_config"]["dilation_rate"] = list(dilation)  # (dh, dw): keep it as it is
     return spec
 
 
@@ -121,10 +142,14 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
         "rate",
         "pool_size",
         "dilation_rate",
+        "momentum",
+        "epsilon",
     ):
         if key in spec:
             kwargs[key] = spec[key]
-    if "padding" in spec and "padding" not in kwargs:
+    legacy = not isinstance(kwargs.get("padding", "valid"), str)
+    if "padding" in spec and not (legacy and spec["padding"] == "valid"):
+        # an older spec kept numeric padding in "_config" beside padding "valid"
         kwargs["padding"] = spec["padding"]
     if "strides" in spec:
         kwargs["strides"] = (
@@ -134,7 +159,11 @@ def layer_from_spec(spec: dict[str, Any]) -> Any:
         a = spec["activation"]
         # Activation("none") is kept as it is, so nn names the bad value itself
         kwargs["activation"] = a if kind == "Activation" else nn_activation(a)
-    return LAYER_CLASSES[kind](**kwargs)
+    kwargs.pop("trainable", None)
+    layer = LAYER_CLASSES[kind](**kwargs)
+    if spec.get("trainable", True) is False:
+        layer.trainable = False
+    return layer
 
 
 #: MNIST's digits as the models see them, (C, H, W): the default input shape
@@ -175,10 +204,24 @@ def specs_from_model(model: Any) -> list[dict[str, Any]]:
 
 
 def preset_specs(name: str) -> list[dict[str, Any]]:
-    """The layer specs of a preset, read from the engine's own preset function."""
+    """The layer specs of a preset, read from the engine's own preset layers
+    (unbuilt: VGG16's specs cost no weights)."""
     from convlab.nn.presets import get_preset
 
-    return specs_from_model(get_preset(name).build())
+    return [spec_from_layer(layer) for layer in get_preset(name).layers()]
+
+
+def preset_input_shape(name: str) -> tuple[int, int, int]:
+    """A preset's native input (C, H, W): (3, 224, 224) for VGG16."""
+    from convlab.nn.presets import get_preset
+
+    return get_preset(name).input_chw
+
+
+def preset_description(name: str) -> str:
+    from convlab.nn.presets import get_preset
+
+    return get_preset(name).description
 
 
 def preset_settings(name: str) -> tuple[int, int, float]:

@@ -23,6 +23,7 @@ import numpy as np
 from . import engine
 from .datasets import TrainData, load_train_data
 from .events import StepEvent
+from .finetune import TransferReport, replace_head, transfer_weights
 from .session import EvaluationEvent, ProbeInputs, TrainingSession, TrainSettings
 from .specs import StackCheck, check_stack
 
@@ -169,6 +170,14 @@ class TrainerRun:
         #: what the model is, for the Results' labels: a preset name, "edited
         #: layers" or the file it was opened from
         self.model_label = ""
+        #: what the last rebuild kept of the previous weights (None: fresh weights)
+        self.transfer: TransferReport | None = None
+        #: what :meth:`adapt_model_to_data` did on the last data change (None: the
+        #: model already fitted the data)
+        self.adapted: TransferReport | None = None
+        #: why the last adapt_model_to_data could not fit the model to the data
+        self.adapt_problem = ""
+        self.seed = 0
         self.run_epochs = 0
         self.run_steps = 0
         self.last_step: StepEvent | None = None
@@ -254,7 +263,13 @@ class TrainerRun:
             data = TrainData.from_mnist(data)
         self.data = data
         self._cut()
-        note = self.adapt_model_to_data()
+        self.adapt_problem = ""
+        self.adapted = self.adapt_model_to_data()
+        note = (
+            self.adapt_problem
+            if self.adapted is None
+            else f"The model follows the data: {self.adapted.text()}."
+        )
         self._settle()
         return note
 
@@ -271,40 +286,6 @@ class TrainerRun:
         except (TypeError, AttributeError, IndexError, ValueError):
             return False
         return inp == self.input_shape and out == self.num_classes
-
-    def adapt_model_to_data(self) -> str:
-        """Make the model follow the data: when its input shape or class count differs,
-        rebuild the current layer stack for the data's (C, H, W) with the last Dense
-        set to the class count (fresh weights). Returns a sentence for the status bar
-        ("" when nothing changed, or there is no model yet).
-
-        One place for this step, so presets and fine-tuning can extend it."""
-        if self.data is None or not self.specs:
-            return ""
-        if self.model is not None and self.model_fits_data():
-            return ""
-        specs = [dict(s) for s in self.specs]
-        changed = []
-        dense = [i for i, s in enumerate(specs) if s.get("type") == "Dense"]
-        if dense and int(specs[dense[-1]].get("units", 0)) != self.num_classes:
-            i = dense[-1]
-            changed.append(
-                f"layer {i + 1} Dense units {specs[i].get('units')} -> "
-                f"{self.num_classes}"
-            )
-            specs[i]["units"] = self.num_classes
-        c, h, w = self.input_shape
-        try:
-            check = self.set_specs(specs, label=self.model_label)
-        except ValueError as err:
-            return f"The layers do not make a model for {c}x{h}x{w} images: {err}"
-        what = f"the model was rebuilt for {c}x{h}x{w} images, {self.num_classes} "
-        what += "classes (new weights)"
-        if changed:
-            what += "; " + ", ".join(changed)
-        if not check.ok:
-            return f"The layers do not fit {c}x{h}x{w} images: {check.error}"
-        return what[0].upper() + what[1:] + "."
 
     def _cut(self) -> None:
         data = self.data
@@ -326,14 +307,24 @@ class TrainerRun:
 
     # ------------------------------------------------------------------ model
     def set_specs(
-        self, specs: list[dict[str, Any]], seed: int = 0, label: str = ""
+        self,
+        specs: list[dict[str, Any]],
+        seed: int = 0,
+        label: str = "",
+        keep_weights: bool = False,
     ) -> StackCheck:
-        """A fresh model (weights from ``seed``) for ``specs``, or none if they do not
-        make one; returns the row-by-row check. Raises ValueError if convlab.nn
-        refuses a stack the check passed."""
+        """A model for ``specs`` and the data's input shape and class count, or none
+        if they do not make one; returns the row-by-row check. Weights come from
+        ``seed``; with ``keep_weights`` every layer the change leaves as it was keeps
+        the current model's weights (:func:`~convlab.train.finetune.transfer_weights`,
+        report in ``transfer``). Raises ValueError if convlab.nn refuses a stack the
+        check passed."""
         self._require_not_running("change the model")
         self.check = self._check(specs)
+        old = self.model if keep_weights else None
         self.specs = [dict(s) for s in specs]
+        self.seed = int(seed)
+        self.transfer = None
         if not self.check.ok:
             self.model = None
             self._settle()
@@ -346,6 +337,11 @@ class TrainerRun:
             self._settle()
             self.model_changed.emit()
             raise
+        transfer = None
+        if old is not None:
+            with self.lock:
+                transfer = transfer_weights(old, model)
+        self.transfer = transfer
         self.set_model(model, specs, label=label)
         return self.check
 
@@ -353,6 +349,39 @@ class TrainerRun:
         return check_stack(
             specs, input_shape=self.input_shape, num_classes=self.num_classes
         )
+
+    def adapt_model_to_data(self) -> TransferReport | None:
+        """The model follows the data (the model-follows-data hook): a last Dense
+        sized for the data's class count ("replace the head") and layers built for
+        its input shape, keeping the weights of every layer that does not change.
+        Returns the report, or None when the model already fits (or there are no
+        layers, or a run is under way)."""
+        if not self.specs or self._state.running:
+            return None
+        specs, head = replace_head(self.specs, self.num_classes)
+        model = self.model
+        fits = model is not None and tuple(model.input_shape) == self.input_shape
+        if fits and not head:
+            return None
+        label = self.model_label or "the model"
+        if not label.endswith("(adapted to the data)"):
+            label = f"{label} (adapted to the data)"
+        c, h, w = self.input_shape
+        try:
+            check = self.set_specs(
+                specs, seed=self.seed, label=label, keep_weights=True
+            )
+        except ValueError as err:
+            self.adapt_problem = (
+                f"The layers do not make a model for {c}x{h}x{w} images: {err}"
+            )
+            return None
+        if not check.ok:
+            self.adapt_problem = (
+                f"The layers do not fit {c}x{h}x{w} images: {check.error}"
+            )
+            return None
+        return self.transfer or TransferReport()
 
     def set_model(
         self, model: Any, specs: list[dict[str, Any]] | None = None, label: str = ""
@@ -362,7 +391,9 @@ class TrainerRun:
         self._require_not_running("change the model")
         specs = engine.specs_from_model(model) if specs is None else specs
         self.specs = [dict(s) for s in specs]
-        self.check = self._check(self.specs)
+        shape = tuple(getattr(model, "input_shape", None) or self.input_shape)
+        classes = getattr(model, "output_shape", None) or (self.num_classes,)
+        self.check = check_stack(self.specs, shape, int(classes[-1]))
         self.model = model
         self.optimizer = None
         self.epochs_done = 0
@@ -381,8 +412,12 @@ class TrainerRun:
 
         model = load_model(path)
         specs = engine.specs_from_model(model)
+        self.transfer = None
         self.set_model(model, specs, label=Path(path).name)
-        return model
+        # fine-tuning: on other data, the head (and layers whose input changes)
+        # start fresh, the rest keep the file's weights
+        self.adapted = self.adapt_model_to_data() if self.data is not None else None
+        return self.model
 
     def save(self, path: str | Path) -> None:
         if self.model is None:

@@ -1,6 +1,12 @@
-"""The model editor: a preset chooser, the layer list as a Keras-style summary, and a
-form for the selected layer's arguments. An invalid stack is explained at the row that
-breaks."""
+"""The model editor: a preset chooser, the layer list as a Keras-style summary (with a
+"train" checkbox per layer that has weights), and a form for the selected layer's
+arguments, per axis where Keras takes a pair. An invalid stack is explained at the row
+that breaks.
+
+The table shows the shapes for the data's images, or for a preset's native input
+(VGG16's 224x224x3) when the user picks that: the counts come from
+:func:`~convlab.train.specs.check_stack`, which allocates no weights, so the table of
+a model too big to build here still shows, with an estimate of the time per epoch."""
 
 from __future__ import annotations
 
@@ -28,17 +34,28 @@ from PySide6.QtWidgets import (
 )
 
 from convlab.train.specs import (
+    INPUT_SHAPE,
     LAYER_TYPES,
+    Param,
     StackCheck,
     check_stack,
+    compact_pair,
     copy_specs,
     default_spec,
     describe_spec,
+    estimate_text,
+    pair_value,
+    shape_words,
 )
 
-__all__ = ["ModelEditor"]
+__all__ = ["ModelEditor", "PaddingEdit", "PairSpin"]
+
+#: layer types with weights: the ones a "train" checkbox freezes
+_WEIGHTED = ("Conv2D", "Dense", "BatchNormalization")
+TRAIN_COLUMN = 3
 
 _ERROR_BG = QColor(120, 30, 30)
+_FROZEN_FG = QColor(70, 120, 200)
 
 
 def _shape_cell(shape: tuple[int, ...] | None) -> str:
@@ -48,6 +65,105 @@ def _shape_cell(shape: tuple[int, ...] | None) -> str:
     return "(None, " + ", ".join(str(s) for s in shape) + ")"
 
 
+class PairSpin(QWidget):
+    """Two spin boxes for a per-axis argument (height, width); ``value()`` is an int
+    when both agree, ``[h, w]`` otherwise, as the specs store it.
+
+    Signals
+    -------
+    value_changed()
+    """
+
+    value_changed = Signal()
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.h = QSpinBox()
+        self.w = QSpinBox()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for spin, axis in ((self.h, "height"), (self.w, "width")):
+            spin.setRange(int(param.low), int(param.high))
+            spin.setToolTip(f"{param.tip} ({axis})")
+            if param.low == 0:
+                spin.setSpecialValueText("= pool")
+            spin.valueChanged.connect(self._on_spin_value_changed)
+        layout.addWidget(self.h, 1)
+        layout.addWidget(QLabel("x"))
+        layout.addWidget(self.w, 1)
+        self.valueChanged = self.value_changed  # QSpinBox's spelling, for callers
+
+    def value(self) -> int | list[int]:
+        h, w = self.h.value(), self.w.value()
+        if 0 in (h, w):  # "= pool_size" on either axis means it on both
+            return 0
+        return compact_pair(h, w)
+
+    def setValue(self, value: Any) -> None:  # noqa: N802 (Qt's spelling)
+        h, w = pair_value(value or 0)
+        with QSignalBlocker(self.h), QSignalBlocker(self.w):
+            self.h.setValue(h)
+            self.w.setValue(w)
+        self.value_changed.emit()
+
+    @Slot(int)
+    def _on_spin_value_changed(self, _value: int) -> None:
+        self.value_changed.emit()
+
+
+class PaddingEdit(QWidget):
+    """A Conv2D's padding: "valid", "same", or pixels per axis (``PairSpin``).
+
+    Signals
+    -------
+    value_changed()
+    """
+
+    value_changed = Signal()
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mode = QComboBox()
+        self.mode.addItems([*param.choices, "pixels"])
+        self.mode.setToolTip(param.tip)
+        self.pixels = PairSpin(
+            Param("padding", "pair", 0, 0, param.high, tip="zero rows/columns")
+        )
+        for spin in (self.pixels.h, self.pixels.w):
+            spin.setSpecialValueText("")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.mode)
+        layout.addWidget(self.pixels, 1)
+        self.mode.currentTextChanged.connect(self._on_mode_text_changed)
+        self.pixels.value_changed.connect(self.value_changed)
+        self.pixels.setEnabled(False)
+
+    def value(self) -> str | int | list[int]:
+        if self.mode.currentText() != "pixels":
+            return self.mode.currentText()
+        return compact_pair(self.pixels.h.value(), self.pixels.w.value())
+
+    def setValue(self, value: Any) -> None:  # noqa: N802 (Qt's spelling)
+        with QSignalBlocker(self.mode), QSignalBlocker(self.pixels):
+            if isinstance(value, str):
+                self.mode.setCurrentText(value)
+                self.pixels.setValue(0)
+            else:
+                self.mode.setCurrentText("pixels")
+                self.pixels.setValue(
+                    value
+                    if not isinstance(value, list) or len(value) == 2
+                    else value[::2]
+                )
+            self.pixels.setEnabled(self.mode.currentText() == "pixels")
+
+    @Slot(str)
+    def _on_mode_text_changed(self, text: str) -> None:
+        self.pixels.setEnabled(text == "pixels")
+        self.value_changed.emit()
+
+
 class ModelEditor(QWidget):
     """Signals
     -------
@@ -55,10 +171,13 @@ class ModelEditor(QWidget):
         The layer list or an argument changed (by the user).
     preset_chosen(str)
         The user picked a preset by name.
+    shown_input_changed()
+        The user switched the table between the data's and the native input.
     """
 
     specs_changed = Signal()
     preset_chosen = Signal(str)
+    shown_input_changed = Signal()
 
     def __init__(
         self, presets: list[tuple[str, str]], parent: QWidget | None = None
@@ -66,12 +185,18 @@ class ModelEditor(QWidget):
         """``presets``: (name, label) pairs for the chooser."""
         super().__init__(parent)
         self._specs: list[dict[str, Any]] = []
+        #: the check for the data's images: what the trainer builds and trains
         self.check = StackCheck()
-        #: the data's (C, H, W) and class count the stack is checked for (tdata)
-        self.input_shape: tuple[int, int, int] = (1, 28, 28)
-        self.num_classes = 10
+        #: the check the table shows (the data's, or the native input's)
+        self.shown_check = StackCheck()
         self._names: list[str] = []
         self._keep_form = False
+        self._data_shape: tuple[int, ...] = INPUT_SHAPE
+        self._classes = 10
+        self._images = 0
+        self._native: tuple[int, ...] | None = None
+        self._native_name = ""
+        self._editable = True
 
         self.preset_combo = QComboBox()
         for name, label in presets:
@@ -82,9 +207,20 @@ class ModelEditor(QWidget):
         )
         self.preset_combo.activated.connect(self._on_preset_activated)
 
-        self.table = QTableWidget(0, 3)
+        self.input_combo = QComboBox()
+        self.input_combo.setToolTip(
+            "Work the shapes and parameters out for the data's images, or for the "
+            "preset's native input (the model trains on the data's)"
+        )
+        self.input_combo.activated.connect(self._on_input_combo_activated)
+
+        self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(
-            ["Layer", "Output shape (N, C, H, W)", "Param #"]
+            ["Layer", "Output shape (N, C, H, W)", "Param #", "Train"]
+        )
+        self.table.horizontalHeaderItem(TRAIN_COLUMN).setToolTip(
+            "Unticked: the layer is frozen (trainable = False): training leaves its "
+            "weights as they are, for fine-tuning a trained model"
         )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -94,9 +230,15 @@ class ModelEditor(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.itemSelectionChanged.connect(self._on_table_selection_changed)
+        self.table.itemChanged.connect(self._on_table_item_changed)
 
         self.totals = QLabel()
+        self.totals.setWordWrap(True)
+        #: the native input, the estimate of the time per epoch, what it means
+        self.info = QLabel()
+        self.info.setWordWrap(True)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #ff8a80; font-weight: bold;")
@@ -141,11 +283,14 @@ class ModelEditor(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Preset:"))
-        top.addWidget(self.preset_combo, 1)
+        top.addWidget(self.preset_combo, 2)
+        top.addWidget(QLabel("Shapes for:"))
+        top.addWidget(self.input_combo, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.totals)
+        layout.addWidget(self.info)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         layout.addWidget(self.form_box)
@@ -167,12 +312,44 @@ class ModelEditor(QWidget):
         self._select_preset(preset)
         self._refresh(select=0 if specs else None)
 
-    def set_input(self, input_shape: tuple[int, int, int], num_classes: int) -> None:
-        """Check the stack for the data's (C, H, W) and class count (no
-        ``specs_changed``)."""
-        self.input_shape = tuple(int(v) for v in input_shape)  # type: ignore[assignment]
-        self.num_classes = int(num_classes)
-        self._refresh(select=self._selected())
+    def set_input(
+        self,
+        shape: tuple[int, ...],
+        num_classes: int,
+        images: int = 0,
+        native: tuple[int, ...] | None = None,
+        native_name: str = "",
+        show_native: bool | None = None,
+    ) -> None:
+        """The data's input (C, H, W), class count and training images; a preset's
+        ``native`` input (None: none, or the same) and whether the table shows it
+        (default: keep the current choice)."""
+        self._data_shape = tuple(int(v) for v in shape)
+        self._classes = int(num_classes)
+        self._images = int(images)
+        was_native = self.showing_native()
+        self._native = None if native is None else tuple(int(v) for v in native)
+        self._native_name = native_name
+        if self._native == self._data_shape:
+            self._native = None
+        with QSignalBlocker(self.input_combo):
+            self.input_combo.clear()
+            self.input_combo.addItem(f"data {shape_words(self._data_shape)}", "data")
+            if self._native is not None:
+                self.input_combo.addItem(
+                    f"native {shape_words(self._native)}", "native"
+                )
+                native_on = was_native if show_native is None else show_native
+                self.input_combo.setCurrentIndex(1 if native_on else 0)
+        self.input_combo.setEnabled(self._native is not None)
+        keep, self._keep_form = self._keep_form, True
+        try:
+            self._refresh(select=self._selected())
+        finally:
+            self._keep_form = keep
+
+    def showing_native(self) -> bool:
+        return self.input_combo.currentData() == "native"
 
     def set_layer_names(self, names: list[str]) -> None:
         self._names = list(names)
@@ -184,6 +361,8 @@ class ModelEditor(QWidget):
             self._keep_form = keep
 
     def set_editable(self, editable: bool) -> None:
+        changed = editable != self._editable
+        self._editable = editable
         for w in (
             self.preset_combo,
             self.add_button,
@@ -193,6 +372,12 @@ class ModelEditor(QWidget):
             self.form_box,
         ):
             w.setEnabled(editable)
+        if changed:  # the "train" checkboxes follow
+            keep, self._keep_form = self._keep_form, True
+            try:
+                self._refresh(select=self._selected())
+            finally:
+                self._keep_form = keep
 
     # -- internals ---------------------------------------------------------------------
     def _select_preset(self, name: str) -> None:
@@ -211,13 +396,23 @@ class ModelEditor(QWidget):
         return rows[0].row() if rows else None
 
     def _refresh(self, select: int | None) -> None:
-        self.check = check_stack(self._specs, self.input_shape, self.num_classes)
+        self.check = check_stack(self._specs, self._data_shape, self._classes)
+        native = self.showing_native() and self._native is not None
+        self.shown_check = (
+            check_stack(self._specs, self._native, self._classes)
+            if native
+            else self.check
+        )
+        shown = self.shown_check
         with QSignalBlocker(self.table):
             self.table.setRowCount(len(self._specs))
             for i, spec in enumerate(self._specs):
-                row = self.check.rows[i] if i < len(self.check.rows) else None
+                row = shown.rows[i] if i < len(shown.rows) else None
                 name = self._names[i] if i < len(self._names) else ""
                 text = f"{name}  {describe_spec(spec)}" if name else describe_spec(spec)
+                frozen = spec.get("trainable", True) is False
+                if frozen:
+                    text += "  (frozen)"
                 cells = [
                     text,
                     _shape_cell(row.output_shape) if row else "",
@@ -239,22 +434,87 @@ class ModelEditor(QWidget):
                         item.setToolTip(
                             "not reached: an earlier layer breaks the stack"
                         )
+                    elif frozen:
+                        item.setForeground(QBrush(_FROZEN_FG))
+                        item.setToolTip(
+                            "frozen: training leaves its weights as they are"
+                        )
                     self.table.setItem(i, col, item)
+                self.table.setItem(i, TRAIN_COLUMN, self._train_item(spec))
             if select is not None and 0 <= select < len(self._specs):
                 self.table.selectRow(select)
-        total = self.check.total_params
-        c, h, w = self.input_shape
+        total, trainable = shown.total_params, shown.trainable_params
+        frozen = "" if trainable == total else f", trainable: {trainable:,}"
+        where = "native input" if native else "the data"
         self.totals.setText(
-            f"Total params: {total:,}   (input: {h}x{w} "
-            f"{'RGB' if c == 3 else 'greyscale'}, {self.num_classes} classes)"
+            f"Total params: {total:,}{frozen}   (input {shape_words(shown.input_shape)}"
+            f", {where}; {self._classes} classes)"
         )
-        if self.check.ok:
+        self.info.setText(self._info_text(native))
+        self.info.setVisible(bool(self.info.text()))
+        error = shown.error if not shown.ok else ""
+        if native and shown.ok and not self.check.ok:
+            error = (
+                f"On the data's {shape_words(self._data_shape)} images: "
+                f"{self.check.error}"
+            )
+        if not error:
             self.message.hide()
         else:
-            self.message.setText(self.check.error)
+            self.message.setText(error)
             self.message.show()
         if not self._keep_form:
             self._rebuild_form()
+
+    def _info_text(self, native: bool) -> str:
+        """What the native input means, and the time per epoch, in words."""
+        parts = []
+        if self._native is not None:
+            name = self._native_name or "This preset"
+            parts.append(
+                f"{name} takes {shape_words(self._native)} images natively; the data "
+                f"is {shape_words(self._data_shape)}. "
+                + (
+                    "It trains on the data's size: the convolutions keep their "
+                    "weights' shapes, the maps (and the first Dense) get smaller."
+                    if self.check.ok
+                    else "It cannot train on the data's size (see below)."
+                )
+            )
+        check = self.shown_check if native or not self.check.ok else self.check
+        if check.ok and check.rows:
+            images = self._images or 50_000
+            where = " at the native size" if check is not self.check else ""
+            parts.append(f"Training{where}: {estimate_text(check, images)}.")
+        return " ".join(parts)
+
+    def _train_item(self, spec: dict[str, Any]) -> QTableWidgetItem:
+        item = QTableWidgetItem()
+        if spec["type"] in _WEIGHTED:
+            flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+            if self._editable:
+                flags |= Qt.ItemFlag.ItemIsUserCheckable
+            item.setFlags(flags)
+            frozen = spec.get("trainable", True) is False
+            item.setCheckState(
+                Qt.CheckState.Unchecked if frozen else Qt.CheckState.Checked
+            )
+            item.setToolTip(
+                "frozen: training leaves these weights as they are"
+                if frozen
+                else "trains; untick to freeze (fine-tuning)"
+            )
+        else:
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+            item.setToolTip("no weights")
+        return item
+
+    def set_trainable(self, i: int, trainable: bool) -> None:
+        """Freeze (False) or unfreeze layer ``i``, as its checkbox does."""
+        item = self.table.item(i, TRAIN_COLUMN)
+        item.setCheckState(
+            Qt.CheckState.Checked if trainable else Qt.CheckState.Unchecked
+        )
 
     def _changed(self, select: int | None) -> None:
         self._select_preset("custom")
@@ -276,7 +536,15 @@ class ModelEditor(QWidget):
         if not params:
             self.form.addRow(QLabel("This layer has no arguments."))
         for p in params:
-            if p.kind == "int":
+            if p.kind == "pair":
+                w = PairSpin(p)
+                w.setValue(spec.get(p.name, p.default))
+                w.value_changed.connect(self._on_form_value_changed)
+            elif p.kind == "padding":
+                w = PaddingEdit(p)
+                w.setValue(spec.get(p.name, p.default))
+                w.value_changed.connect(self._on_form_value_changed)
+            elif p.kind == "int":
                 w = QSpinBox()
                 w.setRange(int(p.low), int(p.high))
                 w.setValue(int(spec.get(p.name, p.default) or 0))
@@ -285,9 +553,9 @@ class ModelEditor(QWidget):
                 w.valueChanged.connect(self._on_form_value_changed)
             elif p.kind == "float":
                 w = QDoubleSpinBox()
+                w.setDecimals(p.decimals)
                 w.setRange(p.low, p.high)
-                w.setSingleStep(0.05)
-                w.setDecimals(2)
+                w.setSingleStep(p.step)
                 w.setValue(float(spec.get(p.name, p.default)))
                 w.valueChanged.connect(self._on_form_value_changed)
             else:
@@ -318,6 +586,31 @@ class ModelEditor(QWidget):
         if name != "custom":
             self.preset_chosen.emit(name)
 
+    @Slot(int)
+    def _on_input_combo_activated(self, _index: int) -> None:
+        keep, self._keep_form = self._keep_form, True
+        try:
+            self._refresh(select=self._selected())
+        finally:
+            self._keep_form = keep
+        self.shown_input_changed.emit()
+
+    @Slot(object)
+    def _on_table_item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() != TRAIN_COLUMN or not 0 <= item.row() < len(self._specs):
+            return
+        spec = self._specs[item.row()]
+        frozen = item.checkState() != Qt.CheckState.Checked
+        if frozen == (spec.get("trainable", True) is False):
+            return
+        if frozen:
+            spec["trainable"] = False
+        else:
+            spec.pop("trainable", None)
+        self._select_preset("custom")
+        self._refresh(item.row())
+        self.specs_changed.emit()
+
     @Slot()
     def _on_table_selection_changed(self) -> None:
         if not self._keep_form:
@@ -327,7 +620,7 @@ class ModelEditor(QWidget):
     def _on_add_menu_triggered(self, action) -> None:
         i = self._selected()
         at = len(self._specs) if i is None else i + 1
-        self._specs.insert(at, default_spec(action.data()))
+        self._specs.insert(at, default_spec(action.data(), self._classes))
         self._names = []
         self._changed(at)
 
@@ -374,7 +667,6 @@ class ModelEditor(QWidget):
                 spec[name] = w.value()
         self._names = []
         self._select_preset("custom")
-        self.check = check_stack(self._specs, self.input_shape, self.num_classes)
         # refresh the table without rebuilding the form the user is typing in
         self._keep_form = True
         try:
@@ -386,7 +678,7 @@ class ModelEditor(QWidget):
     # convenience for tests and for the main window
     def add_layer(self, kind: str, at: int | None = None) -> None:
         at = len(self._specs) if at is None else at
-        self._specs.insert(at, default_spec(kind, self.num_classes))
+        self._specs.insert(at, default_spec(kind, self._classes))
         self._names = []
         self._changed(at)
 

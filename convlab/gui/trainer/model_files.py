@@ -83,11 +83,14 @@ class ModelFilesMixin:
             return False
         self.editor.set_specs(specs, preset="custom")
         self._model_base = Path(path).name
+        self._native_shape = None  # tarch: a file has no native preset input
         self.run.set_model(model, specs, label=Path(path).name)
+        adapted = self.run.adapt_model_to_data()  # tarch: fine-tuning on this data
         settings = self._take_saved_settings(model)
+        follows = "" if adapted is None else f"; for this data: {adapted.text()}"
         self._message(
             f"Opened {Path(path).name}: {len(model.layers)} layers, "
-            f"{model.count_params():,} parameters; {settings}",
+            f"{model.count_params():,} parameters; {settings}{follows}",
             8000,
         )
         self._evaluate_current_model()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from convlab.train import check_stack, engine
 from convlab.train.datasets import DataLoadCancelled, source_label
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
+from convlab.train.finetune import replace_head
 from convlab.train.run import RunState, TrainerRun, load_data
 from convlab.train.session import (
     BusyEvent,
@@ -119,6 +120,9 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self._model_base = "the model"
         self._eval_task: Task | None = None
         self._eval_model: Any = None
+        #: the chosen preset's native input and name (the editor shows it on request)
+        self._native_shape: tuple[int, ...] | None = None
+        self._native_name = ""
 
         self._build_controls()
         self._build_tabs()
@@ -200,6 +204,7 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self.editor = ModelEditor(engine.PRESET_LABELS)
         self.editor.specs_changed.connect(self._on_editor_specs_changed)
         self.editor.preset_chosen.connect(self._on_editor_preset_chosen)
+        self.editor.shown_input_changed.connect(self._on_editor_shown_input_changed)
         self.training_tab = TrainingTab()
         self.training_tab.test_index_spin.valueChanged.connect(
             self._on_test_index_changed
@@ -473,6 +478,7 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
 
     def _on_run_data_changed(self) -> None:
         self._refresh_controls()
+        self._show_editor_input()  # tarch
         self.data_panel.show_summary(self.run)
         if self.run.data is not None:
             self.data_view.set_data(self.run.data, len(self.run.x_train))
@@ -503,23 +509,66 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self.run.set_train_limit(value)
 
     # ============================================================ model
+    def _show_editor_input(self, show_native: bool | None = None) -> None:
+        """The editor's shapes follow the data; a preset's native input stays one
+        choice away."""
+        split = self.data_panel.val_spin.value() / 100.0
+        self.editor.set_input(
+            self.run.input_shape,
+            self.run.num_classes,
+            self.run.training_count(split),
+            native=self._native_shape,
+            native_name=self._native_name,
+            show_native=show_native,
+        )
+
     def _apply_preset(self, name: str) -> None:
         try:
             specs = engine.preset_specs(name)
+            native = engine.preset_input_shape(name)
         except Exception as exc:  # engine not importable: say so, keep the GUI alive
             self._message(f"Preset {name!r} unavailable: {exc}", 8000)
             return
+        # the head follows the data's class count (ImageNet's 1000 -> the data's)
+        specs, head = replace_head(specs, self.run.num_classes)
+        label = dict(engine.PRESET_LABELS).get(name, name).split(" (")[0]
+        self._native_shape, self._native_name = native, label
         self.editor.set_specs(specs, preset=name)
+        self._show_editor_input(show_native=True)
         self.hyper_panel.apply_preset(*engine.preset_settings(name))
         self._model_base = f'the "{name}" preset'
-        self._rebuild_model(message=False)
+        built = self._rebuild_model(message=False)
+        notes = []
+        if head:
+            notes.append(
+                f"its last Dense now has {self.run.num_classes} outputs, one per "
+                "class of the data"
+            )
+        if tuple(native) != self.run.input_shape:
+            notes.append(
+                "the table shows its native input; "
+                + (
+                    "it trains on the data's size"
+                    if built
+                    else "it cannot train on the data's size"
+                )
+            )
+        if notes:
+            self._message(f"{label}: " + "; ".join(notes), 10000)
 
-    def _rebuild_model(self, message: bool = True) -> bool:
-        """A fresh model from the editor's specs (new weights from the seed)."""
-        label = f"{self._model_base} (fresh weights, seed {self.seed_spin.value()})"
+    def _rebuild_model(self, message: bool = True, keep_weights: bool = False) -> bool:
+        """A model from the editor's specs: new weights from the seed, or with
+        ``keep_weights`` the current model's for every layer the edit leaves as it
+        was (the status bar says which were re-initialised)."""
+        keep = keep_weights and self.run.model is not None
+        fresh = "weights kept where unchanged" if keep else "fresh weights"
+        label = f"{self._model_base} ({fresh}, seed {self.seed_spin.value()})"
         try:
             check = self.run.set_specs(
-                self.editor.specs(), seed=self.seed_spin.value(), label=label
+                self.editor.specs(),
+                seed=self.seed_spin.value(),
+                label=label,
+                keep_weights=keep,
             )
         except ValueError as exc:
             self.editor.message.setText(f"The engine refused this stack: {exc}")
@@ -527,7 +576,12 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
             return False
         if not check.ok:
             return False
-        if message:
+        if keep and self.run.transfer is not None:
+            self._message(
+                self.run.transfer.text()[:1].upper() + self.run.transfer.text()[1:],
+                8000,
+            )
+        elif message:
             self._message("New model with fresh weights", 3000)
         return True
 
@@ -536,6 +590,10 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         self._refresh_controls()
         if model is None:
             return
+        if self.run.specs != self.editor.specs():  # tarch: adapted to the data
+            preset = self.editor.preset_combo.currentData()
+            self.editor.set_specs(self.run.specs, preset=preset)
+            self._show_editor_input()
         self.editor.set_layer_names([layer.name for layer in model.layers])
         self.curves.clear()
         self.results.clear(self.run.model_label)
@@ -549,7 +607,11 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
     @Slot()
     def _on_editor_specs_changed(self) -> None:
         self._model_base = "the edited layers"
-        self._rebuild_model(message=False)
+        self._rebuild_model(message=False, keep_weights=True)
+
+    @Slot()
+    def _on_editor_shown_input_changed(self) -> None:
+        pass  # the table's choice only: the model trains on the data either way
 
     @Slot(str)
     def _on_editor_preset_chosen(self, name: str) -> None:
