@@ -174,7 +174,7 @@ class TrainData:
             np.asarray(data.y_train, np.int64),
             _nchw(data.x_test),
             np.asarray(data.y_test, np.int64),
-            list(MNIST_CLASSES),
+            list(getattr(data, "class_names", MNIST_CLASSES)),
             source=source,
         )
 
