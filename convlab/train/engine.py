@@ -266,8 +266,12 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 
 
 def as_probe_input(image: np.ndarray) -> np.ndarray:
-    """One digit, float in [0, 1] ``(28, 28)`` -> ``(1, 1, 28, 28)`` float32."""
-    return np.asarray(image, np.float32).reshape(1, 1, *IMAGE_SHAPE)
+    """One image, float in [0, 1], ``(H, W)`` or ``(C, H, W)`` -> ``(1, C, H, W)``
+    float32 (a flat 784 is a 28x28 digit)."""
+    x = np.asarray(image, np.float32)
+    if x.ndim <= 1:
+        x = x.reshape(IMAGE_SHAPE)
+    return x.reshape(1, *((1,) if x.ndim == 2 else ()), *x.shape)
 
 
 def ends_with_softmax(model: Any) -> bool:

@@ -241,11 +241,13 @@ class TrainerRun:
         (:meth:`adapt_model_to_data`)."""
         self._require_not_running("change the data")
         self.data = data
-        self._cut()
+        self._cut(notify=False)
+        # the model first, so that views told of the new data find a model for it
         self.adapted = self.adapt_model_to_data()
+        self.data_changed.emit()
         self._settle()
 
-    def _cut(self) -> None:
+    def _cut(self, notify: bool = True) -> None:
         data = self.data
         if data is None:
             return
@@ -256,7 +258,8 @@ class TrainerRun:
         self.y_train = np.asarray(data.y_train[:n], np.int64)
         self.x_test = engine.to_model_input(data.x_test[:m])
         self.y_test = np.asarray(data.y_test[:m], np.int64)
-        self.data_changed.emit()
+        if notify:
+            self.data_changed.emit()
 
     # ------------------------------------------------------------------ model
     def set_specs(

@@ -111,7 +111,8 @@ def _probe(model: Any, image: np.ndarray) -> Probe:
     probs = np.array(acts[-1][1], np.float32).reshape(-1)
     if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
         probs = softmax_rows(probs)
-    return Probe(np.array(image, np.float32).reshape(IMAGE_SHAPE), acts, probs)
+    image = np.array(image, np.float32)
+    return Probe(image.reshape(IMAGE_SHAPE) if image.ndim < 2 else image, acts, probs)
 
 
 def compute_probe(

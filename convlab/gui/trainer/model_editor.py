@@ -475,8 +475,9 @@ class ModelEditor(QWidget):
                 f"{name} takes {shape_words(self._native)} images natively; the data "
                 f"is {shape_words(self._data_shape)}. "
                 + (
-                    "It trains on the data's size: the convolutions keep their "
-                    "weights' shapes, the maps (and the first Dense) get smaller."
+                    "It trains on the data's size: the layers whose input changes "
+                    "get weights of their own size (the table's other choice shows "
+                    "the shapes)."
                     if self.check.ok
                     else "It cannot train on the data's size (see below)."
                 )
