@@ -351,6 +351,7 @@ def test_dropout_only_active_in_training():
 
 
 def test_presets_registry():
-    assert set(PRESETS) == {"lenet5", "keras", "tiny"}
+    assert set(PRESETS) == {"lenet5", "keras", "tiny", "animal", "alexnet_bn", "vgg16"}
     for preset in PRESETS.values():
-        assert preset.build().compiled
+        if preset.input_chw == (1, 28, 28):  # VGG16 would allocate 553 MB here
+            assert preset.build().compiled

@@ -283,8 +283,10 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
 
 def as_probe_input(image: np.ndarray) -> np.ndarray:
     """One image, float in [0, 1], ``(H, W)`` or ``(C, H, W)`` -> ``(1, C, H, W)``
-    float32."""
+    float32 (a flat 784 is a 28x28 digit)."""
     x = np.asarray(image, np.float32)
+    if x.ndim <= 1:
+        x = x.reshape(28, 28)
     if x.ndim == 2:
         x = x[None]
     return x.reshape(1, *x.shape)

@@ -262,7 +262,8 @@ class TrainerRun:
         if not isinstance(data, TrainData):
             data = TrainData.from_mnist(data)
         self.data = data
-        self._cut()
+        self._cut(notify=False)
+        # the model first, so that views told of the new data find a model for it
         self.adapt_problem = ""
         self.adapted = self.adapt_model_to_data()
         note = (
@@ -270,6 +271,7 @@ class TrainerRun:
             if self.adapted is None
             else f"The model follows the data: {self.adapted.text()}."
         )
+        self.data_changed.emit()
         self._settle()
         return note
 
@@ -287,7 +289,7 @@ class TrainerRun:
             return False
         return inp == self.input_shape and out == self.num_classes
 
-    def _cut(self) -> None:
+    def _cut(self, notify: bool = True) -> None:
         data = self.data
         if data is None:
             return
@@ -303,7 +305,8 @@ class TrainerRun:
             self.y_val = np.asarray(data.y_val, np.int64)
         else:
             self.x_val = self.y_val = None
-        self.data_changed.emit()
+        if notify:
+            self.data_changed.emit()
 
     # ------------------------------------------------------------------ model
     def set_specs(

@@ -118,6 +118,8 @@ def _probe(model: Any, image: np.ndarray) -> Probe:
     if not ends_with_softmax(model):  # logits (trained from_logits): softmax them
         probs = softmax_rows(probs)
     shown = np.array(image, np.float32)
+    if shown.ndim < 2:
+        shown = shown.reshape(28, 28)  # a flat 784 is a 28x28 digit
     if shown.ndim == 3 and shown.shape[0] == 1:
         shown = shown[0]  # grey: (H, W), as before
     return Probe(shown, acts, probs)

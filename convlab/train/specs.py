@@ -425,7 +425,9 @@ def check_stack(
 #: per image = 7.6e9; the animal CNN 100x100x3 batch 32, 3.0e9; Keras's tutorial CNN
 #: 28x28x1 batch 64, 2.0e9; tiny 28x28x1, 0.12e9. Small models spend their time in
 #: per-layer overhead rather than arithmetic, so the estimate, meant to tell the big
-#: models' hours from minutes, is optimistic for them.
+#: models' hours from minutes, is optimistic for them. benchmarks/bench_presets.py
+#: repeats the measurement beside torch; at load average 11 it read 2.8e9 for
+#: AlexNet-BN (torch 5.6e9): on a busier machine the estimate is 2-3x short.
 MACS_PER_SECOND = 7.6e9
 
 

@@ -342,6 +342,11 @@ class ModelEditor(QWidget):
                 native_on = was_native if show_native is None else show_native
                 self.input_combo.setCurrentIndex(1 if native_on else 0)
         self.input_combo.setEnabled(self._native is not None)
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        """Refresh the table and read-outs, keeping the form (and the spin box being
+        typed in): for changes that alter no argument."""
         keep, self._keep_form = self._keep_form, True
         try:
             self._refresh(select=self._selected())
@@ -354,11 +359,7 @@ class ModelEditor(QWidget):
     def set_layer_names(self, names: list[str]) -> None:
         self._names = list(names)
         # names change no argument: keep the form (and the spin box being typed in)
-        keep, self._keep_form = self._keep_form, True
-        try:
-            self._refresh(select=self._selected())
-        finally:
-            self._keep_form = keep
+        self._refresh_table()
 
     def set_editable(self, editable: bool) -> None:
         changed = editable != self._editable
@@ -373,11 +374,7 @@ class ModelEditor(QWidget):
         ):
             w.setEnabled(editable)
         if changed:  # the "train" checkboxes follow
-            keep, self._keep_form = self._keep_form, True
-            try:
-                self._refresh(select=self._selected())
-            finally:
-                self._keep_form = keep
+            self._refresh_table()
 
     # -- internals ---------------------------------------------------------------------
     def _select_preset(self, name: str) -> None:
@@ -475,8 +472,9 @@ class ModelEditor(QWidget):
                 f"{name} takes {shape_words(self._native)} images natively; the data "
                 f"is {shape_words(self._data_shape)}. "
                 + (
-                    "It trains on the data's size: the convolutions keep their "
-                    "weights' shapes, the maps (and the first Dense) get smaller."
+                    "It trains on the data's size: the layers whose input changes "
+                    "get weights of their own size (the table's other choice shows "
+                    "the shapes)."
                     if self.check.ok
                     else "It cannot train on the data's size (see below)."
                 )
@@ -588,11 +586,7 @@ class ModelEditor(QWidget):
 
     @Slot(int)
     def _on_input_combo_activated(self, _index: int) -> None:
-        keep, self._keep_form = self._keep_form, True
-        try:
-            self._refresh(select=self._selected())
-        finally:
-            self._keep_form = keep
+        self._refresh_table()
         self.shown_input_changed.emit()
 
     @Slot(object)

@@ -594,6 +594,8 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
             preset = self.editor.preset_combo.currentData()
             self.editor.set_specs(self.run.specs, preset=preset)
             self._show_editor_input()
+            index = self.training_tab.test_index_spin.value()
+            self.run.probes.set_test_image(self.run.test_image(index))
         self.editor.set_layer_names([layer.name for layer in model.layers])
         self.curves.clear()
         self.results.clear(self.run.model_label)
