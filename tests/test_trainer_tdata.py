@@ -421,3 +421,157 @@ def test_a_model_that_does_not_fit_the_data_cannot_start():
     assert "3x16x16 images in 6 classes" in problem
     with pytest.raises(ValueError, match="rebuild the layers for this data"):
         run.begin(TrainSettings())
+
+
+# ------------------------------------------------------------------ the GUI
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def colour_folder(tmp_path):
+    root = tmp_path / "shapes"
+    make_colour_folder(root, per_class=12, size=24)
+    return root
+
+
+@pytest.fixture
+def gui_trainer(qtbot):
+    from trainer_helpers import open_trainer, subset
+
+    from convlab.data.mnist import load_mnist
+
+    widget = open_trainer(qtbot, subset(load_mnist("bundled"), 300, 100))
+    yield widget
+    widget.shutdown()
+
+
+def _gate_reader(monkeypatch):
+    """Hold the folder reader after its first image until ``release`` is set; a
+    reader on the GUI thread would hold the test too (it would time out)."""
+    import convlab.train.datasets as ds
+
+    started, release = threading.Event(), threading.Event()
+    original = ds._read_one
+    calls = []
+
+    def gated(*args):
+        calls.append(threading.current_thread())
+        if len(calls) == 2:
+            started.set()
+            release.wait(30)
+        return original(*args)
+
+    monkeypatch.setattr(ds, "_read_one", gated)
+    return started, release, calls
+
+
+def test_a_colour_folder_loads_in_a_worker_with_progress(
+    qtbot, gui_trainer, colour_folder, monkeypatch
+):
+    from trainer_helpers import Messages
+
+    trainer = gui_trainer
+    messages = Messages(trainer)
+    started, release, calls = _gate_reader(monkeypatch)
+    panel = trainer.data_panel
+    panel.height_spin.setValue(20)
+    panel.width_spin.setValue(20)
+    trainer.load_class_folder(str(colour_folder))
+    # the GUI thread is free while the worker reads: it shows the progress
+    assert started.wait(30)
+    assert trainer.data_loading()
+    qtbot.waitUntil(lambda: panel.data_progress.isVisible(), timeout=10_000)
+    qtbot.waitUntil(lambda: "reading" in panel.data_progress.format(), timeout=10_000)
+    assert panel.cancel_button.isVisible()
+    assert threading.main_thread() not in calls
+    release.set()
+    qtbot.waitUntil(lambda: not trainer.data_loading(), timeout=60_000)
+    assert not panel.data_progress.isVisible()
+    data = trainer.run.data
+    assert data.input_shape == (3, 20, 20)
+    assert data.class_names == list(CLASSES)
+    # the model followed: 3x20x20 in, 6 classes out, and the user was told
+    assert tuple(trainer.model.input_shape) == (3, 20, 20)
+    assert trainer.model.output_shape == (6,)
+    assert trainer.editor.specs()[-1]["units"] == 6
+    assert trainer.editor.check.ok
+    assert any("rebuilt for 3x20x20 images, 6 classes" in t for t in messages.texts)
+    # the Draw tab makes no sense for colour shapes: disabled, saying why
+    draw = trainer.tabs.indexOf(trainer.draw_panel)
+    assert not trainer.tabs.isTabEnabled(draw)
+    assert "Drawing makes 28x28 grey digits" in trainer.tabs.tabToolTip(draw)
+    # the Data tab: a row per class with its counts and thumbnails (in colour)
+    view = trainer.data_view
+    assert [r[0] for r in view.rows] == list(CLASSES)
+    for name, n_train, n_val, n_test, thumbs in view.rows:
+        k = data.class_names.index(name)
+        assert (n_train, n_val, n_test) == (
+            int(np.sum(data.y_train == k)),
+            int(np.sum(data.y_val == k)),
+            int(np.sum(data.y_test == k)),
+        )
+        assert thumbs == min(10, n_train)
+    first = data.x_train[np.flatnonzero(data.y_train == 0)[0]]
+    np.testing.assert_array_equal(view.strips[0][:, :20], first.transpose(1, 2, 0))
+    assert "3x20x20" in view.header.text()
+
+
+def test_cancel_keeps_the_data_and_a_broken_image_is_counted(
+    qtbot, gui_trainer, colour_folder, monkeypatch
+):
+    trainer = gui_trainer
+    before = trainer.run.data
+    started, release, _ = _gate_reader(monkeypatch)
+    trainer.load_class_folder(str(colour_folder))
+    assert started.wait(30)
+    trainer.data_panel.cancel_button.click()
+    release.set()
+    qtbot.waitUntil(lambda: not trainer.data_loading(), timeout=60_000)
+    assert trainer.run.data is before
+    assert "cancelled" in trainer.data_panel.data_label.text()
+    monkeypatch.undo()
+
+    (colour_folder / "cyan_cross" / "broken.jpg").write_bytes(b"\xff\xd8 broken")
+    trainer.load_class_folder(str(colour_folder))
+    qtbot.waitUntil(lambda: not trainer.data_loading(), timeout=60_000)
+    assert len(trainer.run.data.skipped) == 1
+    assert "1 unreadable files skipped" in trainer.data_panel.data_label.text()
+    assert not trainer.data_view.skipped_label.isHidden()
+    assert "broken.jpg" in trainer.data_view.skipped_label.text()
+
+
+def test_a_colour_run_shows_colour_and_class_names(qtbot, gui_trainer, colour_folder):
+    from trainer_helpers import train
+
+    trainer = gui_trainer
+    trainer.data_panel.height_spin.setValue(16)
+    trainer.data_panel.width_spin.setValue(16)
+    trainer.load_class_folder(str(colour_folder))
+    qtbot.waitUntil(lambda: not trainer.data_loading(), timeout=60_000)
+    trainer.epochs_spin.setValue(2)
+    assert train(qtbot, trainer) is False
+    assert trainer.run.outcome == "finished"
+    data = trainer.run.data
+    results = trainer.results
+    assert results.confusion.matrix.shape == (6, 6)
+    assert int(results.confusion.matrix.sum()) == len(data.x_test)
+    # the examples are shown in colour: each tile's inside is the test image itself
+    tile = results.examples.tiles[0]
+    np.testing.assert_array_equal(tile[2:-2, 2:-2], data.x_test[0].transpose(1, 2, 0))
+    names = set(CLASSES)
+    caption = results.examples.captions[0]
+    assert any(n[:9] in caption for n in names)
+    bars = trainer.training_tab.test_bars
+    assert bars.class_names == list(CLASSES)
+    assert len(bars.probs) == 6
+    # back to MNIST: the model follows again and Draw comes back
+    from trainer_helpers import subset
+
+    from convlab.data.mnist import load_mnist
+
+    trainer.set_data(subset(load_mnist("bundled"), 200, 50))
+    assert tuple(trainer.model.input_shape) == (1, 28, 28)
+    assert trainer.model.output_shape == (10,)
+    assert trainer.tabs.isTabEnabled(trainer.tabs.indexOf(trainer.draw_panel))
+    assert results.confusion.class_names == [str(i) for i in range(10)]
