@@ -289,12 +289,15 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         for w in (dp.source_combo, dp.train_limit_spin, dp.val_spin):
             w.setEnabled(not running)
         dp.folder_box.setEnabled(not running)
-        if self.run.x_val is not None:  # tdata: the folder's own validation part
+        own_val = self.run.x_val is not None  # tdata: a folder's validation part
+        if own_val:
             dp.val_spin.setEnabled(False)
-            dp.val_spin.setToolTip(
-                "This folder's validation part was split off when it was read (Val / "
-                "test above): change it there and read the folder again"
-            )
+        dp.val_spin.setToolTip(
+            "This folder's validation part was split off when it was read (Val / "
+            "test above): change it there and read the folder again"
+            if own_val
+            else dp.VAL_TIP
+        )
         for w in (hp.batch_spin, hp.epochs_spin, hp.seed_spin, hp.optimizer_combo):
             w.setEnabled(not running)
 
