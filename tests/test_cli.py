@@ -221,3 +221,86 @@ def test_evaluate_on_models_it_cannot_run(tmp_path):
     assert code == 1
     assert "has 1 non-finite values (1 NaN, 0 inf)" in err
     assert out == ""
+
+
+# ------------------------------------------------------------------ --data FOLDER
+
+
+def test_train_on_a_folder_of_six_colour_classes_reaches_high_accuracy(tmp_path):
+    from folder_helpers import make_colour_folder
+
+    folder = tmp_path / "shapes"
+    names = make_colour_folder(folder, per_class=50, size=32)
+    path = tmp_path / "shapes.npz"
+    code, out, err = run(
+        "train", "--data", str(folder), "--model", "tiny", "--epochs", "8",
+        "--batch-size", "16", "--size", "32", "32", "--save", str(path),
+    )  # fmt: skip
+    assert code == 0, err
+    # 300 images: 20% of each class kept for the test, the rest trains
+    assert "on 240 shapes images (3x32x32, 6 classes)" in out
+    accuracy = float(re.search(r"Test accuracy: ([\d.]+)%", out).group(1))
+    assert accuracy >= 90.0, out
+    assert "on 60 test images" in out
+    model = load_model(path)
+    assert tuple(model.input_shape) == (3, 32, 32)
+    assert model.output_shape == (len(names),)
+
+    # evaluate splits the folder the same way (same seed and fractions) and takes
+    # the model's input size: the same test accuracy
+    code, out, err = run("evaluate", str(path), "--data", str(folder))
+    assert code == 0, err
+    assert f"test accuracy {accuracy:.2f}%" in out
+    assert "60 shapes test images" in out
+
+
+def test_folder_data_errors_are_clear(tmp_path):
+    from folder_helpers import make_colour_folder
+
+    one = tmp_path / "one"
+    (one / "cats").mkdir(parents=True)
+    code, _, err = run("train", "--data", str(one), "--model", "tiny")
+    assert code == 1
+    assert "needs at least 2 sub-folders of images" in err
+    assert "Traceback" not in err
+
+    folder = tmp_path / "shapes"
+    make_colour_folder(folder, per_class=6, size=16)
+    code, _, err = run("train", "--data", str(folder), "--test-split", "0.95")
+    assert code == 2
+    assert "--test-split must be in [0, 0.9); got 0.95" in err
+
+    # an MNIST model on colour data: the shapes are named, nothing is loaded twice
+    mnist_model = tmp_path / "m.npz"
+    code, _, err = run(
+        "train", "--model", "tiny", "--steps", "2", "--save", str(mnist_model)
+    )
+    assert code == 0, err
+    code, out, err = run(
+        "evaluate", str(mnist_model), "--data", str(folder), "--size", "16", "16",
+        "--color", "rgb",
+    )  # fmt: skip
+    assert code == 1
+    assert "the model takes input 1x28x28; shapes images are 3x16x16" in err
+
+    # right shape, wrong class count
+    code, out, err = run(
+        "evaluate", str(mnist_model), "--data", str(folder), "--size", "28", "28",
+        "--color", "grayscale",
+    )  # fmt: skip
+    assert code == 1
+    assert "the model has 10 outputs; shapes has 6 classes" in err
+
+
+def test_skipped_files_are_reported_not_fatal(tmp_path):
+    from folder_helpers import make_colour_folder
+
+    folder = tmp_path / "shapes"
+    make_colour_folder(folder, per_class=8, size=16)
+    (folder / "red_hstripes" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    code, out, err = run(
+        "train", "--data", str(folder), "--model", "tiny", "--steps", "1",
+        "--size", "16", "16",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "Skipped 1 unreadable file (first: broken.png:" in out

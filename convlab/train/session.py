@@ -132,14 +132,26 @@ def compute_probe(
     draw_image: np.ndarray | None,
     draw_version: int = 0,
 ) -> SnapshotEvent:
-    """Filters and probes for the live views (call on a worker thread)."""
+    """Filters and probes for the live views (call on a worker thread). An image
+    the model does not take (the data and the model changed a moment apart) gets no
+    probe."""
     with lock:
         return SnapshotEvent(
             first_conv(model),
-            None if test_image is None else _probe(model, test_image),
-            None if draw_image is None else _probe(model, draw_image),
+            _probe(model, test_image) if _fits(model, test_image) else None,
+            _probe(model, draw_image) if _fits(model, draw_image) else None,
             draw_version,
         )
+
+
+def _fits(model: Any, image: np.ndarray | None) -> bool:
+    """``image`` ((H, W) or (C, H, W)) is what ``model`` takes."""
+    if image is None:
+        return False
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        return True
+    return tuple(as_probe_input(image).shape[1:]) == tuple(shape)
 
 
 def _num_outputs(model: Any) -> int:

@@ -92,15 +92,22 @@ class ConfusionView(QWidget):
         noun = "digit" if digits and n == 10 else "class"
         self.plot.setLabel("bottom", f"predicted {noun} (the model's answer)")
         self.plot.setLabel("left", f"true {noun}")
-        width = max(3, 60 // max(n, 1))
-        labels = [
-            name if len(name) <= width else name[: width - 1] + "\u2026"
-            for name in names
-        ]
         step = max(1, n // 20)
-        ticks = [[(i + 0.5, labels[i]) for i in range(0, n, step)]]
-        for side in ("bottom", "left"):
-            self.plot.getAxis(side).setTicks(ticks)
+        if digits:
+            left = bottom = [[(i + 0.5, names[i]) for i in range(0, n, step)]]
+        else:  # names on the left, numbered; the columns by number (names overlap)
+            short = [v if len(v) <= 10 else v[:9] + "\u2026" for v in names]
+            left = [[(i + 0.5, f"{short[i]} {i}") for i in range(0, n, step)]]
+            bottom = [[(i + 0.5, str(i)) for i in range(0, n, step)]]
+            self.plot.setLabel("bottom", "predicted class (number)")
+        self.plot.getAxis("left").setTicks(left)
+        self.plot.getAxis("bottom").setTicks(bottom)
+        if hasattr(self, "hint"):
+            self.hint.setText(
+                f"Rows: the true {noun}; columns: the model's answer. The diagonal is "
+                "right, everything else a mistake. Click a cell to see those test "
+                "images."
+            )
         self.image.setRect(0, 0, n, n)
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
         for item in self.texts:

@@ -87,6 +87,10 @@ class DataPanel(QGroupBox):
         A named source: ``"bundled"``, ``"full"``, ``"fashion_mnist"``, ``"cifar10"``.
     """
 
+    VAL_TIP = (
+        "Share of the training images held out for validation: the model never "
+        "trains on them, so their accuracy shows how well it generalises"
+    )
     folder_requested = Signal()
     class_folder_requested = Signal()
     reload_requested = Signal()
@@ -162,10 +166,7 @@ class DataPanel(QGroupBox):
         self.val_spin.setRange(0, 50)
         self.val_spin.setValue(10)
         self.val_spin.setSuffix(" %")
-        self.val_spin.setToolTip(
-            "Share of the training images held out for validation: the model never "
-            "trains on them, so their accuracy shows how well it generalises"
-        )
+        self.val_spin.setToolTip(self.VAL_TIP)
         # explicit line breaks, no word wrap: a wrapped label's height depends on its
         # width, and the form inside the scroll area did not always grow for it
         self.data_label = QLabel("not loaded")

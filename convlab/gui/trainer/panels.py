@@ -188,7 +188,7 @@ class ResultsPanel(QSplitter):
         of = f" of {what}" if what else ""
         self.examples.set_title(
             f"Example predictions{of}{when} (green frame right, red "
-            f"wrong; under each the two likeliest classes): test accuracy "
+            f"wrong; under each the model's likeliest answers): test accuracy "
             f"{right / max(len(ev.labels), 1):.2%}"
         )
         self.examples.set_digits(images[:n], captions, correct)
@@ -224,7 +224,7 @@ class ResultsPanel(QSplitter):
         self.cell_gallery.set_title(
             f"{len(idx)} {noun} of a true {name(true)} that {what}"
             + (f" (first {len(shown)} shown)" if len(idx) > len(shown) else "")
-            + ". Under each: the model's two likeliest classes."
+            + ". Under each: the model's likeliest answers."
         )
         self.cell_gallery.set_digits(
             images[shown],

@@ -34,15 +34,15 @@ def short_name(name: str, width: int = 10) -> str:
 
 
 def top_caption(probs: np.ndarray, k: int = 2, names: list[str] | None = None) -> str:
-    """The ``k`` likeliest classes and their probabilities: ``"7: 91%  1: 5%"``
-    (class names, shortened, when given)."""
+    """The ``k`` likeliest digits and their probabilities: ``"7: 91%  1: 5%"``; with
+    class ``names`` other than the digits, the likeliest name: ``"cat 91%"``."""
+    named = names is not None and len(names) == len(probs)
+    if named and list(names) != [str(i) for i in range(len(names))]:
+        # class names: the likeliest one only (two do not fit under a thumbnail)
+        best = int(np.argmax(probs))
+        return f"{short_name(names[best], 11)} {probs[best]:.0%}"
     order = np.argsort(probs)[::-1][:k]
-    label = (
-        (lambda d: short_name(names[d]))
-        if names is not None and len(names) == len(probs)
-        else str
-    )
-    return "  ".join(f"{label(d)}: {probs[d]:.0%}" for d in order)
+    return "  ".join(f"{d}: {probs[d]:.0%}" for d in order)
 
 
 def image_rgb(image: np.ndarray) -> np.ndarray:
@@ -103,7 +103,7 @@ class DigitGallery(QWidget):
         if side != self._tile_side:
             self._tile_side = side
             self.list.setIconSize(QSize(side, side))
-            self.list.setGridSize(QSize(max(side + 26, 110), side + 30))
+            self.list.setGridSize(QSize(max(side + 26, 116), side + 30))
 
     def set_title(self, text: str) -> None:
         self.title.setText(text)
@@ -181,13 +181,14 @@ class ProbabilityBars(pg.PlotWidget):
         n = len(self.class_names)
         plot = self.getPlotItem()
         digits = self.class_names == [str(i) for i in range(n)]
-        plot.setLabel("bottom", "digit" if digits and n == 10 else "class")
         # names under the bars while they fit, else the class numbers
-        width = max(3, 60 // max(n, 1))
-        labels = (
-            [short_name(name, width) for name in self.class_names]
-            if n <= 12
-            else [str(i) for i in range(n)]
+        fits = all(len(name) <= max(3, 40 // max(n, 1)) for name in self.class_names)
+        labels = self.class_names if fits else [str(i) for i in range(n)]
+        plot.setLabel(
+            "bottom",
+            "digit"
+            if digits and n == 10
+            else ("class" if fits else "class (number, as in the Data tab)"),
         )
         step = max(1, n // 20)
         plot.getAxis("bottom").setTicks([[(i, labels[i]) for i in range(0, n, step)]])
@@ -215,7 +216,7 @@ class ProbabilityBars(pg.PlotWidget):
             for i in range(len(p))
         ]
         self.bars.setOpts(x=np.arange(len(p)), height=p, brushes=brushes)
-        name = self.class_names[best] if best < n else str(best)
+        name = short_name(self.class_names[best], 14) if best < n else str(best)
         self.getPlotItem().setTitle(
             f"{self.prefix}{name} ({p[best]:.0%})",
             size=f"{_FONT_PT + 3}pt",

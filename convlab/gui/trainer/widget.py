@@ -303,12 +303,15 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         for w in (dp.source_combo, dp.train_limit_spin, dp.val_spin):
             w.setEnabled(not running)
         dp.folder_box.setEnabled(not running)
-        if self.run.x_val is not None:  # tdata: the folder's own validation part
+        own_val = self.run.x_val is not None  # tdata: a folder's validation part
+        if own_val:
             dp.val_spin.setEnabled(False)
-            dp.val_spin.setToolTip(
-                "This folder's validation part was split off when it was read (Val / "
-                "test above): change it there and read the folder again"
-            )
+        dp.val_spin.setToolTip(
+            "This folder's validation part was split off when it was read (Val / "
+            "test above): change it there and read the folder again"
+            if own_val
+            else dp.VAL_TIP
+        )
         for w in (hp.batch_spin, hp.epochs_spin, hp.seed_spin, hp.optimizer_combo):
             w.setEnabled(not running)
 
@@ -389,15 +392,18 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         data = self.run.data
         have = "" if data is None else f" Keeping {data.name}."
         if DataLoadCancelled.__name__ in message or "was cancelled" in message:
-            self.data_panel.set_text(f"Reading cancelled.{have}")
+            if data is None:
+                self.data_panel.set_text("Reading cancelled.")
+            else:  # the data in use, and a note
+                self.data_panel.show_summary(self.run)
+                label = self.data_panel.data_label
+                label.setText(label.text() + "\nReading the folder was cancelled.")
             self._message(f"Reading the folder was cancelled.{have}", 6000)
         else:
             self.data_panel.set_text(f"Could not load: {message}.{have}")
             self._message(f"Could not load the data: {message}", 10000)
         if data is not None:
             self._select_data_source(data)
-        if data is not None:
-            self.data_panel.show_summary(self.run)
 
     def _select_data_source(self, data: Any) -> None:
         self.data_panel.select_source(
