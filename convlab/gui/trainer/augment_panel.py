@@ -283,6 +283,7 @@ class AugmentPanel(QWidget):
         )
         self.cval_spin = QSpinBox()
         self.cval_spin.setRange(0, 255)
+        self.cval_spin.setEnabled(False)  # only with fill_mode "constant"
         self.cval_spin.setToolTip(
             "cval: the value (0-255) of the pixels brought in with fill_mode "
             "'constant' (0: black, MNIST's background)."
@@ -381,6 +382,13 @@ class AugmentPanel(QWidget):
         """``TrainSettings.augment``: the arguments when "Train with augmentation" is
         on, else None."""
         return self.arguments() if self.enabled_check.isChecked() else None
+
+    def set_train_settings(self, args: dict[str, Any] | None) -> None:
+        """Show ``TrainSettings.augment`` (a scene's): the arguments and the switch on,
+        or the switch off for None."""
+        if args is not None:
+            self.set_arguments(args)
+        self.enabled_check.setChecked(args is not None)
 
     def set_arguments(self, args: dict[str, Any]) -> None:
         """Show ``args`` (keys of :data:`AUGMENT_DEFAULTS`)."""

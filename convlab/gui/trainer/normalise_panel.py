@@ -221,6 +221,13 @@ class NormalisePanel(QWidget):
             return None
         return self.arguments()
 
+    def set_train_settings(self, args: dict[str, Any] | None) -> None:
+        """Show ``TrainSettings.normalise`` (a scene's): the arguments and the
+        switch on, or the switch off for None."""
+        if args is not None:
+            self.set_arguments(args)
+        self.enabled_check.setChecked(args is not None)
+
     def set_arguments(self, args: dict[str, Any]) -> None:
         args = {**NORMALISE_DEFAULTS, **args}
         for key, check in self.checks.items():
