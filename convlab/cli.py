@@ -376,7 +376,9 @@ def _evaluate(args: argparse.Namespace, out: Any, err: Any) -> int:
         model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
     data = _load_data(args.data, err)
     try:
-        loss, accuracy = model.evaluate(data.x_test, data.y_test)
+        from convlab.train.preprocess import model_input  # the saved normaliser
+
+        loss, accuracy = model.evaluate(model_input(model, data.x_test), data.y_test)
     except ValueError as exc:  # e.g. an output layer of other than 10 classes
         err.write(f"convlab evaluate: error: {args.model}: {exc}\n")
         return 1

@@ -256,6 +256,17 @@ def test_a_normalised_model_remembers_its_normaliser_in_the_file(tmp_path):
     np.testing.assert_array_equal(again.generator.std, got.generator.std)
     reopened = evaluate_model(loaded, run.lock, run.x_test, run.y_test)
     np.testing.assert_array_equal(reopened.predictions, trained.predictions)
+    # convlab evaluate applies it too: the accuracy the trainer's evaluation gives
+    import io
+
+    from convlab import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["evaluate", str(path)], stdout=out, stderr=err) == 0, err
+    full = load_mnist("bundled")
+    ev = evaluate_model(loaded, run.lock, full.x_test, full.y_test)
+    accuracy = float(np.mean(ev.predictions == full.y_test))
+    assert f"test accuracy {100 * accuracy:.2f}%" in out.getvalue()
     # without its normaliser the same weights predict differently: it matters
     loaded.preprocessing = None
     raw = evaluate_model(loaded, run.lock, run.x_test, run.y_test)
