@@ -138,7 +138,9 @@ def test_colour_images_in_both_tabs(qtbot, widget):
     assert "red value" in norm.filters_caption.text()
 
 
-def test_a_run_with_both_switches_trains_and_keeps_the_normaliser(qtbot, widget):
+def test_a_run_with_both_switches_trains_and_keeps_the_normaliser(
+    qtbot, widget, tmp_path
+):
     widget.epochs_spin.setValue(2)
     aug, norm = widget.augment_panel, widget.normalise_panel
     aug.sliders["rotation_range"].set_value(10)
@@ -154,6 +156,18 @@ def test_a_run_with_both_switches_trains_and_keeps_the_normaliser(qtbot, widget)
     curves = widget.curves.loss_raw
     assert curves.n > 0
     assert widget.run.last_eval is not None  # the test images went through it too
+    # saved and opened again: the Normalise tab says what the model uses, switch on
+    path = tmp_path / "normalised.npz"
+    widget.run.save(path)
+    norm.enabled_check.setChecked(False)
+    norm.checks["featurewise_center"].setChecked(False)
+    widget.run.load(path)
+    assert norm.enabled_check.isChecked()
+    assert norm.checks["featurewise_center"].isChecked()
+    assert widget.settings().normalise == model_norm.settings
+    assert "saved statistics" in norm.status.text()
+    _wait_preview(qtbot, norm)
+    assert "saved statistics" in norm.status.text()  # the preview keeps the note
 
 
 def test_a_scene_keeps_the_augment_and_normalise_settings(widget):
