@@ -509,7 +509,9 @@ def _evaluate(args: argparse.Namespace, out: Any, err: Any) -> int:
         )
         return 1
     try:
-        x = data.x_test
+        from convlab.train.preprocess import model_input  # the saved normaliser
+
+        x = model_input(model, data.x_test)
         if getattr(model, "channels_last", False):  # a convlab.keras model
             x = x.transpose(0, 2, 3, 1)
         loss, accuracy = model.evaluate(x, data.y_test)

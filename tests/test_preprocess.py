@@ -1,6 +1,6 @@
 """convlab.train.preprocess: the trainer's augmentation and normalisation against
 ImageDataGenerator itself (flow on the same seed, standardize after fit), the ZCA
-matrix against an independent eigendecomposition, the model file keeping the
+matrix against an independent SVD of the data, the model file keeping the
 normaliser, and short runs that train with both."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_normaliser_equals_standardize_after_fit(settings, channels):
     np.testing.assert_allclose(preprocess.model_input(model, x_new), got, atol=1e-6)
 
 
-def test_zca_matrix_against_an_eigendecomposition():
+def test_zca_matrix_against_the_svd_of_the_data():
     x = _images(300, 3, 4, 4, 3)
     eps = 1e-3
     norm = preprocess.fit_normaliser(
@@ -116,7 +116,10 @@ def test_zca_matrix_against_an_eigendecomposition():
     flat = _nhwc(x).astype(np.float64) / 255
     flat = flat - flat.mean(axis=(0, 1, 2))
     flat = flat.reshape(len(x), -1)
-    values, vectors = np.linalg.eigh(flat.T @ flat / len(flat))
+    # the covariance's eigenvectors from the SVD of the data itself (the
+    # implementation takes eigh of the covariance)
+    _, singular, vt = np.linalg.svd(flat, full_matrices=False)
+    values, vectors = singular**2 / len(flat), vt.T
     expected = vectors @ np.diag(1 / np.sqrt(values + eps)) @ vectors.T
     np.testing.assert_allclose(norm.zca_matrix, expected, rtol=1e-4, atol=1e-4)
     # whitened training data: covariance close to the identity (eps shrinks it)
@@ -253,6 +256,17 @@ def test_a_normalised_model_remembers_its_normaliser_in_the_file(tmp_path):
     np.testing.assert_array_equal(again.generator.std, got.generator.std)
     reopened = evaluate_model(loaded, run.lock, run.x_test, run.y_test)
     np.testing.assert_array_equal(reopened.predictions, trained.predictions)
+    # convlab evaluate applies it too: the accuracy the trainer's evaluation gives
+    import io
+
+    from convlab import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["evaluate", str(path)], stdout=out, stderr=err) == 0, err
+    full = load_mnist("bundled")
+    ev = evaluate_model(loaded, run.lock, full.x_test, full.y_test)
+    accuracy = float(np.mean(ev.predictions == full.y_test))
+    assert f"test accuracy {100 * accuracy:.2f}%" in out.getvalue()
     # without its normaliser the same weights predict differently: it matters
     loaded.preprocessing = None
     raw = evaluate_model(loaded, run.lock, run.x_test, run.y_test)

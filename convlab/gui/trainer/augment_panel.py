@@ -109,7 +109,7 @@ class PictureLabel(QLabel):
         for cols in range(1, n + 1):
             rows = -(-n // cols)
             scale = min(
-                self.width() / (cols * (w + 2)), self.height() / (rows * (h + 2))
+                self.width() / (cols * (w + 1)), self.height() / (rows * (h + 1))
             )
             if scale > best_scale + 1e-9:
                 best, best_scale = cols, scale
@@ -122,7 +122,9 @@ class PictureLabel(QLabel):
             return
         images, lo, hi, cols = self._tiles
         n, _, h, w = images.shape
-        self.rgb = images_to_rgb(images, cols or self._best_cols(n, h, w), lo, hi)
+        # a 1-pixel gap: it is enlarged with the tiles
+        cols = cols or self._best_cols(n, h, w)
+        self.rgb = images_to_rgb(images, cols, lo, hi, gap=1)
         rh, rw, _ = self.rgb.shape
         self.scale = max(1, min(self.width() // rw, self.height() // rh, 12))
         self.setPixmap(to_pixmap(self.rgb, self.scale))
@@ -283,6 +285,7 @@ class AugmentPanel(QWidget):
         )
         self.cval_spin = QSpinBox()
         self.cval_spin.setRange(0, 255)
+        self.cval_spin.setEnabled(False)  # only with fill_mode "constant"
         self.cval_spin.setToolTip(
             "cval: the value (0-255) of the pixels brought in with fill_mode "
             "'constant' (0: black, MNIST's background)."
@@ -381,6 +384,13 @@ class AugmentPanel(QWidget):
         """``TrainSettings.augment``: the arguments when "Train with augmentation" is
         on, else None."""
         return self.arguments() if self.enabled_check.isChecked() else None
+
+    def set_train_settings(self, args: dict[str, Any] | None) -> None:
+        """Show ``TrainSettings.augment`` (a scene's): the arguments and the switch on,
+        or the switch off for None."""
+        if args is not None:
+            self.set_arguments(args)
+        self.enabled_check.setChecked(args is not None)
 
     def set_arguments(self, args: dict[str, Any]) -> None:
         """Show ``args`` (keys of :data:`AUGMENT_DEFAULTS`)."""

@@ -26,7 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from convlab.train.preprocess import NORMALISE_DEFAULTS, normalise_preview
+from convlab.train.preprocess import (
+    NORMALISE_DEFAULTS,
+    model_normaliser,
+    normalise_preview,
+)
 
 from ..workers import Task
 from .augment_panel import PictureLabel, ValueSlider, run_images
@@ -95,6 +99,7 @@ class NormalisePanel(QWidget):
         self.result: Any = None  # the last NormalisePreview
         self._task: Task | None = None
         self._dirty = False
+        self.model_note = ""  # what an opened model's normaliser is
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(200)
@@ -197,6 +202,8 @@ class NormalisePanel(QWidget):
         layout.addLayout(right, 1)
 
         run.data_changed.connect(self._on_run_data_changed)
+        run.model_changed.connect(self._on_run_model_changed)
+        run.state_changed.connect(self._on_run_state_changed)
         self._request()
 
     # ------------------------------------------------------------------ settings
@@ -221,12 +228,38 @@ class NormalisePanel(QWidget):
             return None
         return self.arguments()
 
+    def set_train_settings(self, args: dict[str, Any] | None) -> None:
+        """Show ``TrainSettings.normalise`` (a scene's): the arguments and the
+        switch on, or the switch off for None."""
+        if args is not None:
+            self.set_arguments(args)
+        self.enabled_check.setChecked(args is not None)
+
     def set_arguments(self, args: dict[str, Any]) -> None:
         args = {**NORMALISE_DEFAULTS, **args}
         for key, check in self.checks.items():
             check.setChecked(bool(args[key]))
         self.epsilon.set_value(float(np.log10(args["zca_epsilon"])))
         self.fit_spin.setValue(int(args["fit_images"]))
+
+    def _on_run_model_changed(self) -> None:
+        """A model that was trained with a normaliser (an opened file): show its
+        settings with the switch on, so training it further keeps normalising."""
+        norm = model_normaliser(self.run.model) if self.run.model is not None else None
+        if norm is None:
+            self.model_note = ""
+            return
+        self.set_train_settings(norm.settings)
+        self.model_note = (
+            f"The model was trained with {norm.describe()}: its saved statistics "
+            "prepare every image it evaluates, until it is trained again (which "
+            "fits them anew on these training images)."
+        )
+        self.status.setText(self.model_note)
+
+    def _on_run_state_changed(self, state: Any) -> None:
+        if state.running:  # the run fits its own statistics
+            self.model_note = ""
 
     # ------------------------------------------------------------------ preview
     def _on_run_data_changed(self) -> None:
@@ -323,7 +356,9 @@ class NormalisePanel(QWidget):
                 "Tick ZCA whitening to see its filters: the rows of the whitening "
                 "matrix are centre-surround filters."
             )
-        if norm.needs_fit:
+        if self.model_note:
+            self.status.setText(self.model_note)
+        elif norm.needs_fit:
             self.status.setText(
                 f"Fit in {result.seconds:.1f} s on the first {norm.fitted_on:,} "
                 "training images."

@@ -41,6 +41,7 @@ from convlab.train import check_stack, engine
 from convlab.train.datasets import DataLoadCancelled, source_label
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
 from convlab.train.finetune import replace_head
+from convlab.train.preprocess import Augmenter, Normaliser  # taug
 from convlab.train.run import RunState, TrainerRun, load_data
 from convlab.train.session import (
     BusyEvent,
@@ -655,6 +656,13 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         if unknown:
             raise ValueError(f"unknown trainer settings {unknown}")
         ts = TrainSettings(**settings)
+        # taug: augmentation / normalisation arguments checked as a run checks them
+        try:
+            for key, cls in (("augment", Augmenter), ("normalise", Normaliser)):
+                if getattr(ts, key) is not None:
+                    cls(getattr(ts, key))
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
         panel = self.hyper_panel
         checks = (
             ("optimizer", panel.optimizer_combo.findData(ts.optimizer) >= 0),
@@ -680,6 +688,8 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         if ts is not None:
             self.hyper_panel.set_settings(ts)
             self.data_panel.val_spin.setValue(round(ts.validation_split * 100))
+            self.augment_panel.set_train_settings(ts.augment)  # taug
+            self.normalise_panel.set_train_settings(ts.normalise)  # taug
         if model is not None:
             self.editor.set_specs(model, preset="custom")
             self._model_base = "the scene's layers"
