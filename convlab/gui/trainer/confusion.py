@@ -54,7 +54,9 @@ class ConfusionView(QWidget):
         ticks = [[(i + 0.5, str(i)) for i in range(NUM_CLASSES)]]
         style_axes(
             self.plot,
-            {"bottom": "predicted digit (the model's answer)", "left": "true digit"},
+            # short: with the aspect locked the axis is as narrow as the matrix, and
+            # a longer label was cut at 1024x768 (the hint below says the rest)
+            {"bottom": "predicted digit", "left": "true digit"},
             _FONT_PT + 1,
         )
         for side in ("bottom", "left"):

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -45,7 +46,12 @@ class TrainingTab(QSplitter):
         self.test_index_spin.setToolTip(
             "Which test image to follow through the network"
         )
-        self.test_bars = ProbabilityBars()
+        # the caption beside the image names the answer: no title over the bars
+        self.test_bars = ProbabilityBars(show_title=False)
+        # three ticks: at 720 px high the bars get ~90 px and six ticks ran together
+        self.test_bars.getPlotItem().getAxis("left").setTicks(
+            [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
+        )
         self.test_bars.setMinimumWidth(260)
         self.addWidget(self.curves)
         bottom = QSplitter(Qt.Orientation.Horizontal)
@@ -76,7 +82,7 @@ class TrainingTab(QSplitter):
         bottom.setStretchFactor(1, 2)
         bottom.setChildrenCollapsible(False)
         self.addWidget(bottom)
-        self.setSizes([420, 330])
+        self.setSizes([470, 280])
 
     def show_test_probe(self, probe: Probe, label: int | None) -> None:
         self.test_bars.set_probabilities(probe.probabilities)
@@ -120,7 +126,25 @@ class ResultsPanel(QSplitter):
             "Example predictions (after each epoch): the first test images, "
             "green frame right, red wrong"
         )
-        self.addWidget(self.confusion)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.confusion, 1)
+        row = QHBoxLayout()
+        self.export_confusion_button = QPushButton("Save matrix as PNG...")
+        self.export_confusion_button.setToolTip(
+            "Save the confusion matrix, its title and key as a PNG image"
+        )
+        self.export_galleries_button = QPushButton("Save galleries as PNG...")
+        self.export_galleries_button.setToolTip(
+            "Save every image of both galleries, with captions, as a PNG image"
+        )
+        self.export_note = QLabel("")  # the last export's result
+        row.addWidget(self.export_confusion_button)
+        row.addWidget(self.export_galleries_button)
+        row.addWidget(self.export_note, 1)
+        lv.addLayout(row)
+        self.addWidget(left)
         galleries = QSplitter(Qt.Orientation.Vertical)
         galleries.addWidget(self.cell_gallery)
         galleries.addWidget(self.examples)

@@ -100,10 +100,13 @@ class ProbabilityBars(pg.PlotWidget):
         self,
         parent: QWidget | None = None,
         prefix: str = "The model says ",
-        empty: str = "Draw a digit",
+        empty: str = "",
+        show_title: bool = True,
     ) -> None:
+        """``empty``: the title before any prediction (none by default);
+        ``show_title=False``: never a title (a caption elsewhere names the answer)."""
         super().__init__(parent, background=(25, 25, 32))
-        self.prefix, self.empty = prefix, empty
+        self.prefix, self.empty, self.show_title = prefix, empty, show_title
         self.probs = np.zeros(NUM_CLASSES, np.float32)
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
@@ -120,15 +123,21 @@ class ProbabilityBars(pg.PlotWidget):
             brushes=[pg.mkBrush(90, 170, 255)] * NUM_CLASSES,
         )
         plot.addItem(self.bars)
-        plot.setTitle(empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+        self._set_title(empty)
+
+    def _set_title(self, text: str) -> None:
+        """``text`` over the bars; an empty one removes the title row."""
+        plot = self.getPlotItem()
+        if text and self.show_title:
+            plot.setTitle(text, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+        else:
+            plot.setTitle(None)
 
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         if probs is None:
             self.probs = np.zeros(NUM_CLASSES, np.float32)
             self.bars.setOpts(height=self.probs)
-            self.getPlotItem().setTitle(
-                self.empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR
-            )
+            self._set_title(self.empty)
             return
         p = np.asarray(probs, np.float32).reshape(-1)[:NUM_CLASSES]
         self.probs = p
@@ -138,8 +147,4 @@ class ProbabilityBars(pg.PlotWidget):
             for i in range(len(p))
         ]
         self.bars.setOpts(height=p, brushes=brushes)
-        self.getPlotItem().setTitle(
-            f"{self.prefix}{best} ({p[best]:.0%})",
-            size=f"{_FONT_PT + 3}pt",
-            color=TEXT_COLOR,
-        )
+        self._set_title(f"{self.prefix}{best} ({p[best]:.0%})")
