@@ -11,6 +11,7 @@ hidden from the list under the plots.
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -221,7 +222,7 @@ class _Hover:
         point = vb.mapSceneToView(scene_pos)
         lines = []
         best_x = best_step = None
-        for label, xs, ys, steps in self.lines():
+        for label, xs, ys, steps, colour in self.lines():
             if len(xs) == 0:
                 continue
             i = int(np.clip(np.searchsorted(xs, point.x()), 0, len(xs) - 1))
@@ -230,14 +231,17 @@ class _Hover:
             if best_x is None:
                 best_x = xs[i]
                 best_step = None if steps is None else int(steps[i])
-            lines.append(f"{label}: {self.fmt.format(ys[i])}")
+            name = html.escape(label)
+            if colour is not None:  # a kept run: its name in its colour
+                name = f'<span style="color: #{bytes(colour).hex()}">{name}</span>'
+            lines.append(f"{name}: {self.fmt.format(ys[i])}")
         if best_x is None:
             self.hide()
             return
         step = "" if best_step is None else f" · step {best_step}"
         lines.insert(0, f"epoch {best_x:.2f}{step}")
         self.line.setPos(best_x)
-        self.text.setText("\n".join(lines))
+        self.text.setHtml("<br>".join(lines))
         (x0, x1), (y0, y1) = vb.viewRange()
         # keep the read-out inside the plot: flip to the left half past the middle
         anchor_x = 1 if point.x() > (x0 + x1) / 2 else 0
@@ -402,6 +406,13 @@ class CurvesView(QWidget):
         runs.setContentsMargins(4, 0, 4, 0)
         runs.addWidget(runs_title)
         runs.addWidget(self.runs_list, 1)
+        self.runs_hint = QLabel(
+            "Each Start trains the current run; Reset weights, a preset, an edit or "
+            "an opened model begin the next. The last runs stay here to compare."
+        )
+        self.runs_hint.setWordWrap(True)
+        self.runs_hint.setStyleSheet("color: palette(mid);")
+        runs.addWidget(self.runs_hint, 1)
         runs.addWidget(self.remove_button)
 
         layout = QVBoxLayout(self)
@@ -410,6 +421,7 @@ class CurvesView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(runs)
+        self._sync_runs()
 
     # -- runs --------------------------------------------------------------------------
     def begin_run(self, label: str) -> RunRecord:
@@ -476,6 +488,9 @@ class CurvesView(QWidget):
                 item.setToolTip(run.label)
                 self.runs_list.addItem(item)
         self.remove_button.setEnabled(False)
+        empty = not self.history.runs
+        self.runs_list.setVisible(not empty)
+        self.runs_hint.setVisible(empty)
         self._dirty = True
         self.refresh()
         self.runs_changed.emit()
@@ -597,18 +612,20 @@ class CurvesView(QWidget):
         return list(self._hovers)
 
     def _hover_lines(self, name: str):
-        """(label, x, y, steps) for the hover: the open run's step, smoothed and
-        validation values, then each shown kept run's smoothed value."""
+        """(label, x, y, steps, colour) for the hover: the open run's step, smoothed
+        and validation values, then each shown kept run's smoothed value (with its
+        colour; finite values only)."""
         out = []
         current = self.history.current
         val_index = 1 if name == "loss" else 2
         raw_label = "loss" if name == "loss" else "training"
         if current is not None and current.visible:
             x, steps = current.column("x"), current.column("step")
-            out.append((raw_label, x, current.column(name), steps))
-            out.append(("smoothed", x, current.smoothed(name, self.smoothing), steps))
+            out.append((raw_label, x, current.column(name), steps, None))
+            smoothed = current.smoothed(name, self.smoothing)
+            out.append(("smoothed", x, smoothed, steps, None))
             val = current.validation()
-            out.append(("validation", val[0], val[val_index], None))
+            out.append(("validation", val[0], val[val_index], None, None))
         for run in reversed(self.history.runs):
             if run is current or not run.visible:
                 continue
@@ -618,12 +635,14 @@ class CurvesView(QWidget):
                     run.column("x"),
                     run.smoothed(name, self.smoothing),
                     run.column("step"),
+                    run.colour,
                 )
             )
         finite = []
-        for label, x, y, steps in out:
+        for label, x, y, steps, colour in out:
             ok = np.isfinite(y)
-            finite.append((label, x[ok], y[ok], None if steps is None else steps[ok]))
+            steps = None if steps is None else steps[ok]
+            finite.append((label, x[ok], y[ok], steps, colour))
         return finite
 
     def refresh(self) -> None:
