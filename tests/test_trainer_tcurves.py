@@ -312,3 +312,40 @@ def test_probability_bars_have_no_title_before_a_prediction(qtbot, trainer):
     test_title = trainer.training_tab.test_bars.getPlotItem().titleLabel
     assert not test_title.isVisible() or test_title.text == ""
     assert "The model says" in trainer.training_tab.test_caption.text()
+
+
+def test_confusion_matrix_follows_the_class_count_and_names(qtbot):
+    from convlab.gui.trainer.confusion import ConfusionView, confusion_matrix
+
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 6, 200), rng.integers(0, 6, 200)
+    m = confusion_matrix(y_true, y_pred, 6)
+    for t in range(6):  # counted one pair at a time
+        for p in range(6):
+            assert m[t, p] == sum(
+                1 for a, b in zip(y_true, y_pred, strict=True) if (a, b) == (t, p)
+            )
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    names = ["cat", "dog", "elephant", "horse", "lion", "zebra"]
+    view.set_matrix(m, epoch=3, what="animals", class_names=names)
+    assert len(view.texts) == 36
+    assert view.texts[2 * 6 + 4].toPlainText() == str(m[2, 4] or "")
+    rows = view.plot.getAxis("left")._tickLevels[0]
+    assert [label for _, label in rows] == names
+    # the columns' names are elided to the column's width when they do not fit
+    view.resize(420, 480)
+    qtbot.wait(50)
+    cols = [label for _, label in view.plot.getAxis("bottom")._tickLevels[0]]
+    assert cols[:2] == ["cat", "dog"]
+    assert cols[2].endswith("…")
+    assert "elephant".startswith(cols[2][:-1])
+    assert view.plot.getAxis("bottom").labelText == "predicted class"
+    assert "of animals after epoch 3" in view.title.text()
+    view.set_matrix(np.eye(10, dtype=np.int64))  # back to ten digits
+    assert len(view.texts) == 100
+    assert view.plot.getAxis("left").labelText == "true digit"
+    with pytest.raises(ValueError, match=r"Received: shape=\(2, 3\)"):
+        view.set_matrix(np.zeros((2, 3)))

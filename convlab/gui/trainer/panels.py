@@ -169,14 +169,29 @@ class ResultsPanel(QSplitter):
         self.examples.set_title(f"Example predictions: none{of} yet")
 
     def show_evaluation(
-        self, ev: EvaluationEvent, images: np.ndarray, what: str = ""
+        self,
+        ev: EvaluationEvent,
+        images: np.ndarray,
+        what: str = "",
+        class_names: list[str] | None = None,
     ) -> None:
         """``images``: the evaluated test images, uint8 (N, 28, 28); ``what``: the
         model they belong to (a preset, a file); epoch 0 means as it is, untrained
-        here."""
+        here. The matrix has a row per class the model answers
+        (``ev.probabilities``' columns), named by ``class_names`` if given."""
         self._eval, self._images = ev, images
-        matrix = confusion_matrix(ev.labels, ev.predictions)
-        self.confusion.set_matrix(matrix, epoch=ev.epoch, what=what)
+        classes = max(
+            int(np.shape(ev.probabilities)[-1])
+            if np.ndim(ev.probabilities) == 2
+            else 0,
+            int(np.max(ev.labels, initial=-1)) + 1,
+            int(np.max(ev.predictions, initial=-1)) + 1,
+            1,
+        )
+        matrix = confusion_matrix(ev.labels, ev.predictions, classes)
+        self.confusion.set_matrix(
+            matrix, epoch=ev.epoch, what=what, class_names=class_names
+        )
         n = min(EXAMPLES, len(ev.labels))
         captions = [top_caption(ev.probabilities[i]) for i in range(n)]
         correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]
