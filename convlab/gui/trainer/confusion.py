@@ -116,7 +116,7 @@ class ConfusionView(QWidget):
         font = pg.QtGui.QFont()
         font.setPointSize(_FONT_PT + 1)
         widest = max(pg.QtGui.QFontMetrics(font).horizontalAdvance(r) for r in rows)
-        left.setWidth(widest + 2 * pg.QtGui.QFontMetrics(font).height() + 8)
+        left.setWidth(widest + pg.QtGui.QFontMetrics(font).height() + 16)
         self.hint.setText(
             f"Rows: the true {noun}; columns: the model's answer. The diagonal is "
             "right, everything else a mistake. Click a cell to see those test images."
