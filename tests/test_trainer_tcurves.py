@@ -231,6 +231,37 @@ def test_a_failed_export_says_why_and_leaves_the_old_file(
     assert "must end in one of .png, .svg, .csv" in error
 
 
+@pytest.mark.parametrize("name", ["curves.csv", "curves.png", "curves.svg"])
+def test_an_export_cut_short_leaves_the_old_file_whole(
+    qtbot, trainer, tmp_path, monkeypatch, name
+):
+    train(qtbot, trainer)
+    path = tmp_path / name
+    path.write_bytes(b"old content")
+    real_fdopen = os.fdopen
+    written = []
+
+    def disk_full_fdopen(fd, mode="r", *args, **kwargs):
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        real_write = handle.write
+
+        def write(data):  # half the bytes land, then the disk is full
+            real_write(data[: len(data) // 2])
+            written.append(len(data))
+            raise OSError(28, "No space left on device")
+
+        handle.write = write
+        return handle
+
+    monkeypatch.setattr(_files.os, "fdopen", disk_full_fdopen)
+    error = trainer.exports.export_curves(path)
+    monkeypatch.undo()
+    assert written  # the export really began writing
+    assert "No space left on device" in error
+    assert path.read_bytes() == b"old content"
+    assert sorted(os.listdir(tmp_path)) == [name]  # no temporary left behind
+
+
 def test_confusion_and_gallery_exports_are_png_of_what_is_shown(
     qtbot, trainer, tmp_path
 ):

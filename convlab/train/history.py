@@ -7,7 +7,8 @@ means and validation metrics. Stop then Start on the same model continues the sa
 record. :class:`RunHistory` keeps the last ``keep`` records for the comparison overlay
 (the oldest is dropped first; the open record never is), each with a label (preset,
 optimizer, learning rate, augmentation), a colour and a visible flag, and writes them
-all as one CSV (:meth:`RunHistory.to_csv`, :meth:`RunHistory.write_csv`).
+all as one CSV text (:meth:`RunHistory.to_csv`; the GUI writes it through
+:func:`convlab._files.atomic_write`, which ``convlab.train`` does not import).
 
 :func:`smooth` is TensorBoard's scalar smoothing (a debiased exponential moving
 average), vectorised in blocks so that re-smoothing 20,000 steps when the slider moves
@@ -19,7 +20,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -421,12 +421,3 @@ class RunHistory:
             for row in run.rows():
                 writer.writerow([_csv_number(v) for v in row])
         return out.getvalue()
-
-    def write_csv(self, path: str | os.PathLike[str]) -> None:
-        """:meth:`to_csv` into ``path`` through :func:`convlab._files.atomic_write`
-        (all of it or, on an error, the old file untouched)."""
-        from convlab._files import atomic_write
-
-        data = self.to_csv().encode("utf-8")
-        with atomic_write(path) as handle:
-            handle.write(data)

@@ -790,7 +790,7 @@ class CurvesView(QWidget):
                 f"path={str(path)!r}"
             )
         if suffix == ".csv":
-            self.history.write_csv(path)
+            write_file(path, self.history.to_csv().encode("utf-8"))
             return path
         data = self.render_png() if suffix == ".png" else self.render_svg()
         write_file(path, data)
