@@ -380,3 +380,39 @@ def test_confusion_matrix_follows_the_class_count_and_names(qtbot):
     assert view.plot.getAxis("left").labelText == "true digit"
     with pytest.raises(ValueError, match=r"Received: shape=\(2, 3\)"):
         view.set_matrix(np.zeros((2, 3)))
+
+
+def test_export_shortcut_is_unique_in_the_main_window_and_fires(qtbot, monkeypatch):
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from convlab.gui.app import configure_pyqtgraph
+    from convlab.gui.main_window import MainWindow
+    from convlab.gui.trainer import exports
+
+    configure_pyqtgraph()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.select_tab("trainer")
+    trainer = window.trainer
+    mine = trainer.exports.curves_action.shortcut()
+    assert mine == QKeySequence("Ctrl+Shift+X")
+    # another action on the same keys would make Qt call the shortcut ambiguous
+    same = [a for a in window.findChildren(QAction) if a.shortcut() == mine]
+    assert same == [trainer.exports.curves_action]
+    asked = []
+    monkeypatch.setattr(
+        exports.QFileDialog,
+        "getSaveFileName",
+        lambda *args, **kwargs: (asked.append(args[1]) or "", ""),
+    )
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    target = QApplication.focusWidget() or window
+    keys = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(target, Qt.Key.Key_X, keys)
+    assert asked == ["Export the curves"]
+    trainer.shutdown()

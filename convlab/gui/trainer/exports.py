@@ -95,7 +95,7 @@ def galleries_png(galleries: list[DigitGallery], columns: int = 8) -> bytes:
 
 
 class TrainerExports(QObject):
-    """The export actions of a trainer: ``curves_action`` (Ctrl+Shift+E, a file
+    """The export actions of a trainer: ``curves_action`` (Ctrl+Shift+X, a file
     dialog whose type chooses PNG, SVG or CSV), ``confusion_action`` and
     ``galleries_action`` (PNG). ``export_*(path)`` write without asking (tests,
     scripts) and return an error sentence ("" on success)."""
@@ -118,8 +118,8 @@ class TrainerExports(QObject):
         curves.export_requested.connect(self._on_curves_export_requested)
         self.curves_action = self._action(
             "Export &curves...",
-            self.ask_curves,
-            "Ctrl+Shift+E",
+            self._on_curves_action_triggered,
+            "Ctrl+Shift+X",
             "Save the loss and accuracy curves as PNG or SVG, or the runs as CSV",
         )
         self.confusion_action = self._action(
@@ -170,7 +170,16 @@ class TrainerExports(QObject):
         return path
 
     @Slot()
+    def _on_curves_action_triggered(self) -> None:
+        # its own slot: QAction.triggered's `checked` must not reach `fmt`
+        self.ask_curves("png")
+
     def ask_curves(self, fmt: str = "png") -> None:
+        """A file dialog for the curves, ``fmt`` ("png", "svg", "csv") first."""
+        if fmt not in _FILTERS:
+            raise ValueError(
+                f"`fmt` must be one of {sorted(_FILTERS)}. Received: fmt={fmt!r}"
+            )
         formats = [fmt] + [f for f in ("png", "svg", "csv") if f != fmt]
         path = self._ask("Export the curves", f"curves.{fmt}", formats)
         if path:
