@@ -58,10 +58,11 @@ def test_short_run_adds_points_to_the_curves(qtbot, trainer):
     assert x[-1] == pytest.approx(2.0)
     xs, ys = trainer.curves.smooth_item.getData()
     assert len(xs) == steps
+    # accuracy per step too (smoothed), validation at each epoch's end
     ax, ay = trainer.curves.train_acc_item.getData()
-    np.testing.assert_allclose(ax, [1.0, 2.0])
+    np.testing.assert_array_equal(ax, x)
     assert np.all((ay >= 0) & (ay <= 1))
-    assert len(trainer.curves.val_acc_item.getData()[0]) == 2
+    np.testing.assert_allclose(trainer.curves.val_acc_item.getData()[0], [1.0, 2.0])
     # the loss fell: last smoothed value below the first raw one (ln 10 = 2.30 at start)
     assert ys[-1] < y[0]
     # after each epoch: a confusion matrix over the 300 test images
@@ -337,18 +338,24 @@ def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
     qtbot.waitExposed(curves.graphics)
     losses = [2.0, 1.5, 1.0, 0.8]
     xs = [0.25, 0.5, 0.75, 1.0]
-    for x, loss in zip(xs, losses, strict=True):
-        curves.add_step(x, loss)
+    accs = [0.5, 0.6, 0.7, 0.75]
+    for x, loss, a in zip(xs, losses, accs, strict=True):
+        curves.add_step(x, loss, a)
     curves.add_epoch(1.0, 0.75, 0.8, 0.9)
     curves.set_epoch_span(1)
     curves.refresh()
-    # smoothed by hand: an exponential moving average with factor 0.95
-    ema = [2.0]
-    for loss in losses[1:]:
-        ema.append(0.95 * ema[-1] + 0.05 * loss)
+    # smoothed by hand: TensorBoard's debiased moving average, weight 0.6
+    w = curves.smoothing
+    assert w == 0.6
+    ema = [(1 - w) * losses[0] / (1 - w), ((1 - w) * (w * losses[0] + losses[1]))]
+    ema[1] /= 1 - w**2
     hover, acc = curves.hovers
-    # nearest step to x = 0.55 is the second one (x = 0.5)
-    expected = f"epoch 0.50\nloss: {losses[1]:.4f}\nsmoothed: {ema[1]:.4f}"
+    # nearest step to x = 0.55 is the second one (x = 0.5); the validation point
+    # nearest to it is the epoch's, at x = 1
+    expected = (
+        f"epoch 0.50 · step 2\nloss: {losses[1]:.4f}\nsmoothed: {ema[1]:.4f}"
+        "\nvalidation: 0.9000"
+    )
     _hover(
         qtbot,
         curves.graphics,
@@ -357,7 +364,13 @@ def test_curve_hover_reads_out_the_nearest_step(qtbot, trainer):
     )
     assert hover.text.isVisible()
     assert hover.line.value() == pytest.approx(0.5)
-    expected = "epoch 1.00\ntraining: 75.00%\nvalidation: 80.00%"
+    last, n = 0.0, 0
+    for a in accs:
+        last, n = w * last + (1 - w) * a, n + 1
+    expected = (
+        f"epoch 1.00 · step 4\ntraining: 75.00%\nsmoothed: {last / (1 - w**n):.2%}"
+        "\nvalidation: 80.00%"
+    )
     _hover(
         qtbot,
         curves.graphics,

@@ -1,12 +1,15 @@
-"""The confusion matrix: rows are true classes, columns the model's answers; click a
-cell. :meth:`ConfusionView.set_classes` follows the data's classes."""
+"""The confusion matrix: rows are true classes (digits for MNIST), columns the model's
+answers; click a cell. Any class count: the cells, ticks and numbers follow the
+matrix's size."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from convlab.data.mnist import NUM_CLASSES
 
 from .curves import style_axes
 from .mosaic import SEQUENTIAL
@@ -14,7 +17,10 @@ from .mosaic import SEQUENTIAL
 __all__ = ["ConfusionView", "confusion_matrix"]
 
 _FONT_PT = 11
-NUM_CLASSES = 10  # MNIST's digits, until set_classes
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def confusion_matrix(
@@ -22,6 +28,12 @@ def confusion_matrix(
 ) -> np.ndarray:
     """Counts ``(classes, classes)``: ``m[t, p]`` images of class t that were called
     p."""
+    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)):
+        raise TypeError(f"`classes` must be an int >= 1. Received: classes={classes!r}")
+    if classes < 1:
+        raise ValueError(
+            f"`classes` must be an int >= 1. Received: classes={classes!r}"
+        )
     m = np.zeros((classes, classes), np.int64)
     np.add.at(m, (np.asarray(y_true, np.intp), np.asarray(y_pred, np.intp)), 1)
     return m
@@ -31,7 +43,7 @@ class ConfusionView(QWidget):
     """Signals
     -------
     cell_clicked(int, int)
-        The user clicked the cell (true digit, predicted digit).
+        The user clicked the cell (true class, predicted class).
     """
 
     cell_clicked = Signal(int, int)
@@ -50,17 +62,12 @@ class ConfusionView(QWidget):
         self.plot.hideButtons()
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        style_axes(
-            self.plot,
-            {"bottom": "predicted digit (the model's answer)", "left": "true digit"},
-            _FONT_PT + 1,
-        )
         self.image = pg.ImageItem()
         self.plot.addItem(self.image)
+        self.classes = 0
+        self.class_names: list[str] | None = None
+        self._data_names: list[str] | None = None
         self.texts: list[pg.TextItem] = []
-        self.class_names: list[str] = []
-        self.n = 0
-        self.set_classes([str(i) for i in range(NUM_CLASSES)])
         self.selection = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         self.selection.setPen(pg.mkPen((80, 220, 120), width=3))
         self.selection.hide()
@@ -71,6 +78,8 @@ class ConfusionView(QWidget):
         )
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("font-size: 11pt;")
+        self._set_classes(NUM_CLASSES, None)
+        self.plot.vb.sigResized.connect(self._on_view_resized)
         self.graphics.setToolTip(
             "Click a cell to see the test images it counts, with the model's answers"
         )
@@ -82,49 +91,89 @@ class ConfusionView(QWidget):
         layout.addWidget(self.hint)
 
     def set_classes(self, names: list[str]) -> None:
-        """Rows and columns for ``names`` (ticks, cell texts); clears the matrix."""
-        names = [str(v) for v in names]
-        if names == self.class_names:
+        """Rows and columns for the data's classes ``names``; clears the matrix."""
+        self._data_names = [str(v) for v in names]
+        self._set_classes(len(self._data_names), self._data_names)
+        self.clear()
+
+    @property
+    def n(self) -> int:
+        """The number of classes shown."""
+        return self.classes
+
+    def _set_classes(self, n: int, names: list[str] | None) -> None:
+        """Cells, ticks and axis labels for ``n`` classes named ``names`` (digits
+        when None)."""
+        names = None if names is None else [str(c) for c in names][:n]
+        if n == self.classes and names == self.class_names:
             return
-        self.class_names, n = names, len(names)
-        self.n = n
-        digits = names == [str(i) for i in range(n)]
-        noun = "digit" if digits and n == 10 else "class"
-        self.plot.setLabel("bottom", f"predicted {noun} (the model's answer)")
-        self.plot.setLabel("left", f"true {noun}")
-        step = max(1, n // 20)
-        if digits:
-            left = bottom = [[(i + 0.5, names[i]) for i in range(0, n, step)]]
-        else:  # names on the left, numbered; the columns by number (names overlap)
-            short = [v if len(v) <= 10 else v[:9] + "\u2026" for v in names]
-            left = [[(i + 0.5, f"{short[i]} {i}") for i in range(0, n, step)]]
-            bottom = [[(i + 0.5, str(i)) for i in range(0, n, step)]]
-            self.plot.setLabel("bottom", "predicted class (number)")
-        self.plot.getAxis("left").setTicks(left)
-        self.plot.getAxis("bottom").setTicks(bottom)
-        if hasattr(self, "hint"):
-            self.hint.setText(
-                f"Rows: the true {noun}; columns: the model's answer. The diagonal is "
-                "right, everything else a mistake. Click a cell to see those test "
-                "images."
-            )
+        self.classes, self.class_names = n, names
+        labels = names if names is not None and len(names) == n else None
+        if labels == [str(i) for i in range(n)]:
+            labels = None  # digits
+        noun = "class" if labels else "digit"
+        texts = labels or [str(i) for i in range(n)]
+        # the rows get their full name (up to 14 characters) and an axis as wide as
+        # it; the columns share the matrix's width (names elided to fit, on resize)
+        self._column_names = texts
+        rows = [_cut(t, 14) for t in texts]
+        style_axes(
+            self.plot,
+            # short: with the aspect locked the axis is as narrow as the matrix, and
+            # a longer label was cut at 1024x768 (the hint below says the rest)
+            {"bottom": f"predicted {noun}", "left": f"true {noun}"},
+            _FONT_PT + 1,
+        )
+        self._fit_column_names()
+        left = self.plot.getAxis("left")
+        left.setTicks([[(i + 0.5, r) for i, r in enumerate(rows)]])
+        font = pg.QtGui.QFont()
+        font.setPointSize(_FONT_PT + 1)
+        widest = max(pg.QtGui.QFontMetrics(font).horizontalAdvance(r) for r in rows)
+        left.setWidth(widest + pg.QtGui.QFontMetrics(font).height() + 16)
+        self.hint.setText(
+            f"Rows: the true {noun}; columns: the model's answer. The diagonal is "
+            "right, everything else a mistake. Click a cell to see those test images."
+        )
         self.image.setRect(0, 0, n, n)
         self.plot.setRange(xRange=(0, n), yRange=(0, n), padding=0.02)
         for item in self.texts:
             self.plot.removeItem(item)
         self.texts = []
         cell_font = pg.QtGui.QFont()
-        cell_font.setPointSize(_FONT_PT - 1 if n <= 12 else 7)
-        if n <= 30:  # beyond that the counts do not fit their cells
-            for t in range(n):
-                for p in range(n):
-                    item = pg.TextItem("", anchor=(0.5, 0.5))
-                    item.setFont(cell_font)
-                    item.setPos(p + 0.5, t + 0.5)
-                    self.plot.addItem(item)
-                    self.texts.append(item)
-        if hasattr(self, "selection"):  # after __init__
-            self.clear()
+        # smaller numbers in smaller cells
+        cell_font.setPointSize(_FONT_PT - 1 if n <= 12 else max(6, _FONT_PT - 4))
+        for t in range(n):
+            for p in range(n):
+                item = pg.TextItem("", anchor=(0.5, 0.5))
+                item.setFont(cell_font)
+                item.setPos(p + 0.5, t + 0.5)
+                self.plot.addItem(item)
+                self.texts.append(item)
+
+    def _fit_column_names(self) -> None:
+        """The bottom ticks: each class name elided to its column's width."""
+        names = getattr(self, "_column_names", [])
+        if not names:
+            return
+        font = pg.QtGui.QFont()
+        font.setPointSize(_FONT_PT + 1)
+        metrics = pg.QtGui.QFontMetrics(font)
+        rect = self.plot.vb.sceneBoundingRect()  # the matrix: a square inside it
+        width = min(rect.width(), rect.height()) if rect.height() > 0 else 0
+        if width <= 0:
+            return
+        px = max(int(width / len(names)) - 6, 8)
+        cols = [
+            metrics.elidedText(t, Qt.TextElideMode.ElideRight, px) or t[:1]
+            for t in names
+        ]
+        ticks = [[(i + 0.5, c) for i, c in enumerate(cols)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+
+    @Slot(object)
+    def _on_view_resized(self, _vb) -> None:
+        self._fit_column_names()
 
     def clear(self, title: str = "") -> None:
         """No matrix (a new model has not been evaluated): empty cells, ``title``."""
@@ -136,10 +185,24 @@ class ConfusionView(QWidget):
         self.title.setText(title or "Confusion matrix: no results for this model yet")
 
     def set_matrix(
-        self, matrix: np.ndarray, epoch: int | None = None, what: str = ""
+        self,
+        matrix: np.ndarray,
+        epoch: int | None = None,
+        what: str = "",
+        class_names: list[str] | None = None,
     ) -> None:
-        """``what``: the model the matrix belongs to, for the title."""
+        """``matrix (K, K)`` counts; ``what``: the model the matrix belongs to, for
+        the title; ``class_names``: the tick labels (digits when None)."""
         m = np.asarray(matrix, np.int64)
+        if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 1:
+            raise ValueError(
+                f"`matrix` must be square (K, K) with K >= 1. Received: shape={m.shape}"
+            )
+        n = m.shape[0]
+        data = self._data_names
+        if class_names is None and data is not None and len(data) == n:
+            class_names = data
+        self._set_classes(n, class_names)
         self.matrix = m
         total = max(int(m.sum()), 1)
         errors = total - int(np.trace(m))
@@ -148,17 +211,13 @@ class ConfusionView(QWidget):
         shade = np.log1p(share * 100) / np.log1p(100)
         rgb = SEQUENTIAL[np.clip((shade * 230).astype(int), 0, 255)]
         self.image.setImage(np.ascontiguousarray(rgb), autoLevels=False)
-        k = m.shape[0]
-        self.image.setRect(0, 0, k, k)
-        if len(self.texts) == k * k:
-            for t in range(k):
-                for p in range(k):
-                    n = int(m[t, p])
-                    item = self.texts[t * k + p]
-                    item.setText(str(n) if n else "")
-                    item.setColor(
-                        (20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235)
-                    )
+        self.image.setRect(0, 0, n, n)
+        for t in range(n):
+            for p in range(n):
+                count = int(m[t, p])
+                item = self.texts[t * n + p]
+                item.setText(str(count) if count else "")
+                item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
         when = f" after epoch {epoch}" if epoch else ""
         of = f" of {what}" if what else ""
         self.title.setText(
@@ -177,7 +236,6 @@ class ConfusionView(QWidget):
             return
         point = self.plot.vb.mapSceneToView(event.scenePos())
         pred, true = int(np.floor(point.x())), int(np.floor(point.y()))
-        k = self.matrix.shape[0]
-        if 0 <= pred < k and 0 <= true < k:
+        if 0 <= pred < self.classes and 0 <= true < self.classes:
             self.select(true, pred)
             self.cell_clicked.emit(true, pred)

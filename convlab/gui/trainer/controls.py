@@ -396,6 +396,7 @@ class RunPanel(QGroupBox):
 
     def clear(self) -> None:
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")  # not the last run's "epoch 2 of 2"
         self.speed_label.setText("")
         self.metrics_label.setText("")
 

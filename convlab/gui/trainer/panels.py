@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QSplitter,
     QVBoxLayout,
@@ -44,7 +45,12 @@ class TrainingTab(QSplitter):
         self.test_index_spin.setToolTip(
             "Which test image to follow through the network"
         )
-        self.test_bars = ProbabilityBars()
+        # the caption beside the image names the answer: no title over the bars
+        self.test_bars = ProbabilityBars(show_title=False)
+        # three ticks: at 720 px high the bars get ~90 px and six ticks ran together
+        self.test_bars.getPlotItem().getAxis("left").setTicks(
+            [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
+        )
         self.test_bars.setMinimumWidth(260)
         self.addWidget(self.curves)
         bottom = QSplitter(Qt.Orientation.Horizontal)
@@ -76,7 +82,7 @@ class TrainingTab(QSplitter):
         bottom.setStretchFactor(1, 2)
         bottom.setChildrenCollapsible(False)
         self.addWidget(bottom)
-        self.setSizes([420, 330])
+        self.setSizes([470, 280])
 
     def set_class_names(self, names: list[str]) -> None:
         """The data's classes, for the bars and the caption."""
@@ -139,7 +145,25 @@ class ResultsPanel(QSplitter):
             "Example predictions (after each epoch): the first test images, "
             "green frame right, red wrong"
         )
-        self.addWidget(self.confusion)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.confusion, 1)
+        row = QHBoxLayout()
+        self.export_confusion_button = QPushButton("Save matrix as PNG...")
+        self.export_confusion_button.setToolTip(
+            "Save the confusion matrix, its title and key as a PNG image"
+        )
+        self.export_galleries_button = QPushButton("Save galleries as PNG...")
+        self.export_galleries_button.setToolTip(
+            "Save every image of both galleries, with captions, as a PNG image"
+        )
+        self.export_note = QLabel("")  # the last export's result
+        row.addWidget(self.export_confusion_button)
+        row.addWidget(self.export_galleries_button)
+        row.addWidget(self.export_note, 1)
+        lv.addLayout(row)
+        self.addWidget(left)
         galleries = QSplitter(Qt.Orientation.Vertical)
         galleries.addWidget(self.cell_gallery)
         galleries.addWidget(self.examples)
@@ -170,16 +194,34 @@ class ResultsPanel(QSplitter):
         self.examples.set_title(f"Example predictions: none{of} yet")
 
     def show_evaluation(
-        self, ev: EvaluationEvent, images: np.ndarray, what: str = ""
+        self,
+        ev: EvaluationEvent,
+        images: np.ndarray,
+        what: str = "",
+        class_names: list[str] | None = None,
     ) -> None:
         """``images``: the evaluated test images, uint8 (N, C, H, W); ``what``: the
         model they belong to (a preset, a file); epoch 0 means as it is, untrained
-        here."""
+        here. The matrix has a row per class the model answers
+        (``ev.probabilities``' columns), named by ``class_names`` if given."""
         self._eval, self._images = ev, images
-        names = self.class_names
-        k = ev.probabilities.shape[1] if ev.probabilities.ndim == 2 else len(names)
-        matrix = confusion_matrix(ev.labels, ev.predictions, max(k, len(names)))
-        self.confusion.set_matrix(matrix, epoch=ev.epoch, what=what)
+        names = list(class_names) if class_names is not None else self.class_names
+        classes = max(
+            int(np.shape(ev.probabilities)[-1])
+            if np.ndim(ev.probabilities) == 2
+            else 0,
+            int(np.max(ev.labels, initial=-1)) + 1,
+            int(np.max(ev.predictions, initial=-1)) + 1,
+            len(names),
+            1,
+        )
+        matrix = confusion_matrix(ev.labels, ev.predictions, classes)
+        self.confusion.set_matrix(
+            matrix,
+            epoch=ev.epoch,
+            what=what,
+            class_names=names if len(names) == classes else None,
+        )
         n = min(EXAMPLES, len(ev.labels))
         captions = [top_caption(ev.probabilities[i], names=names) for i in range(n)]
         correct = [bool(ev.predictions[i] == ev.labels[i]) for i in range(n)]

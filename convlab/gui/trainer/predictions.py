@@ -153,10 +153,13 @@ class ProbabilityBars(pg.PlotWidget):
         self,
         parent: QWidget | None = None,
         prefix: str = "The model says ",
-        empty: str = "Draw a digit",
+        empty: str = "",
+        show_title: bool = True,
     ) -> None:
+        """``empty``: the title before any prediction (none by default);
+        ``show_title=False``: never a title (a caption elsewhere names the answer)."""
         super().__init__(parent, background=(25, 25, 32))
-        self.prefix, self.empty = prefix, empty
+        self.prefix, self.empty, self.show_title = prefix, empty, show_title
         self.class_names = [str(i) for i in range(10)]
         self.probs = np.zeros(10, np.float32)
         plot = self.getPlotItem()
@@ -172,8 +175,16 @@ class ProbabilityBars(pg.PlotWidget):
             brushes=[pg.mkBrush(90, 170, 255)] * 10,
         )
         plot.addItem(self.bars)
-        plot.setTitle(empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+        self._set_title(empty)
         self.set_classes(self.class_names)
+
+    def _set_title(self, text: str) -> None:
+        """``text`` over the bars; an empty one removes the title row."""
+        plot = self.getPlotItem()
+        if text and self.show_title:
+            plot.setTitle(text, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+        else:
+            plot.setTitle(None)
 
     def set_classes(self, names: list[str]) -> None:
         """One bar per name; the bars are cleared."""
@@ -204,9 +215,7 @@ class ProbabilityBars(pg.PlotWidget):
                 height=self.probs,
                 brushes=[pg.mkBrush(90, 170, 255)] * n,
             )
-            self.getPlotItem().setTitle(
-                self.empty, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR
-            )
+            self._set_title(self.empty)
             return
         p = np.asarray(probs, np.float32).reshape(-1)[:n]
         self.probs = p
@@ -217,8 +226,4 @@ class ProbabilityBars(pg.PlotWidget):
         ]
         self.bars.setOpts(x=np.arange(len(p)), height=p, brushes=brushes)
         name = short_name(self.class_names[best], 14) if best < n else str(best)
-        self.getPlotItem().setTitle(
-            f"{self.prefix}{name} ({p[best]:.0%})",
-            size=f"{_FONT_PT + 3}pt",
-            color=TEXT_COLOR,
-        )
+        self._set_title(f"{self.prefix}{name} ({p[best]:.0%})")

@@ -41,6 +41,7 @@ from convlab.train import check_stack, engine
 from convlab.train.datasets import DataLoadCancelled, source_label
 from convlab.train.events import EpochEvent, FinishedEvent, StepEvent
 from convlab.train.finetune import replace_head
+from convlab.train.history import run_label
 from convlab.train.preprocess import Augmenter, Normaliser  # taug
 from convlab.train.run import RunState, TrainerRun, load_data
 from convlab.train.session import (
@@ -55,6 +56,7 @@ from .augment_panel import AugmentPanel  # taug
 from .controls import DataPanel, HyperPanel, ProgressRelay, RunPanel
 from .data_view import DataView
 from .draw_panel import DrawPanel, draw_problem
+from .exports import TrainerExports
 from .live_views import LiveViewsMixin
 from .model_editor import ModelEditor
 from .model_files import ModelFilesMixin
@@ -279,6 +281,18 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
             None,
             "Use the learned first-layer kernels as the explorer's bank",
         )
+        # -- exports (tcurves): curves PNG/SVG/CSV, confusion and galleries PNG
+        self.exports = TrainerExports(
+            self,
+            self.curves,
+            self.confusion,
+            [self.cell_gallery, self.examples],
+            self._message,
+            self.results.export_note,
+        )
+        self.exports.add_to_menu(self.menu)
+        self.results.export_confusion_button.clicked.connect(self.exports.ask_confusion)
+        self.results.export_galleries_button.clicked.connect(self.exports.ask_galleries)
 
     # ============================================================ state
     def _refresh_controls(self) -> None:
@@ -721,6 +735,7 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
             return
         s = self.settings()
         session = self.run.begin(s)
+        self.curves.begin_run(run_label(self._model_base, s))
         self.curves.set_epoch_span(int(np.ceil(self.run.x_done)) + s.epochs)
         # the kernels the first step needs compile first, with progress (warming.py)
         worker = GeneratorWorker(
@@ -795,13 +810,23 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
                     )
                 run.record(ev)
                 loss = ev.batch_loss if np.isfinite(ev.batch_loss) else ev.loss
+                acc = (
+                    ev.batch_accuracy if np.isfinite(ev.batch_accuracy) else ev.accuracy
+                )
                 self.curves.add_step(
-                    run.epoch_x(ev.epoch, ev.step, ev.steps_per_epoch), float(loss)
+                    run.epoch_x(ev.epoch, ev.step, ev.steps_per_epoch),
+                    float(loss),
+                    float(acc),
                 )
             elif isinstance(ev, EpochEvent):
                 x = run.epoch_x(ev.epoch, 1, 1)  # the end of this epoch
                 self.curves.add_epoch(
-                    x, float(ev.accuracy), ev.val_accuracy, ev.val_loss
+                    x,
+                    float(ev.accuracy),
+                    ev.val_accuracy,
+                    ev.val_loss,
+                    loss=float(ev.loss),
+                    epoch=run.epoch_number(ev.epoch),
                 )
                 val = (
                     ""
