@@ -314,6 +314,11 @@ def test_chainer_reader_gets_told_what_to_write():
         TypeError, match=r"write Conv2D\(96, 11, strides=4, padding=2\)"
     ):
         Convolution2D(3, 96, 11, 4, 2)
+    # Keras 1's spelling, still in many blog posts
+    with pytest.raises(
+        TypeError, match=r"Conv2D\(32, \(3, 3\), padding='same', strides=\(2, 2\)\)"
+    ):
+        Convolution2D(32, 3, 3, border_mode="same", subsample=(2, 2))
     with pytest.raises(ValueError, match=r"BatchNormalization\(96\) is "):
         BatchNormalization(96)
 
