@@ -7,8 +7,12 @@ What the face changes, and nothing more:
 * ``trainable=False`` is accepted in the constructor, as Keras does;
 * layouts are Keras's: ``input_shape=(H, W, C)`` is channels-last whatever ``C``
   is (``data_format="channels_first"`` for ``(C, H, W)``), and a model whose first
-  layer (or ``Input``) was declared so reads every ``(N, H, W, C)`` batch as such and
-  prints NHWC shapes in ``summary()``;
+  layer (or ``Input``) was declared so reads every ``(N, H, W, C)`` batch as such,
+  prints NHWC shapes in ``summary()``, answers ``predict`` in NHWC, and flattens
+  rows, columns, channels (Keras's order, so Keras's Dense weights fit);
+* ``input_shape`` / ``output_shape`` are Keras's, with the batch axis:
+  ``(None, 100, 100, 32)`` (``sample_input_shape`` / ``sample_output_shape`` are
+  convlab's per-sample NCHW ones);
 * ``Convolution2D`` (Keras's old name for Conv2D) and the Chainer habits a reader
   brings (``Convolution2D(3, 96, 11, stride=4, pad=2)``, ``BatchNormalization(96)``)
   get a message that says what to write instead.
