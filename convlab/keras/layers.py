@@ -7,8 +7,12 @@ What the face changes, and nothing more:
 * ``trainable=False`` is accepted in the constructor, as Keras does;
 * layouts are Keras's: ``input_shape=(H, W, C)`` is channels-last whatever ``C``
   is (``data_format="channels_first"`` for ``(C, H, W)``), and a model whose first
-  layer (or ``Input``) was declared so reads every ``(N, H, W, C)`` batch as such and
-  prints NHWC shapes in ``summary()``;
+  layer (or ``Input``) was declared so reads every ``(N, H, W, C)`` batch as such,
+  prints NHWC shapes in ``summary()``, answers ``predict`` in NHWC, and flattens
+  rows, columns, channels (Keras's order, so Keras's Dense weights fit);
+* ``input_shape`` / ``output_shape`` are Keras's, with the batch axis:
+  ``(None, 100, 100, 32)`` (``sample_input_shape`` / ``sample_output_shape`` are
+  convlab's per-sample NCHW ones);
 * ``Convolution2D`` (Keras's old name for Conv2D) and the Chainer habits a reader
   brings (``Convolution2D(3, 96, 11, stride=4, pad=2)``, ``BatchNormalization(96)``)
   get a message that says what to write instead.
@@ -141,6 +145,38 @@ def _chainer_conv_hint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     )
 
 
+#: Keras 1's Convolution2D keywords -> what Keras 2 (and convlab) call them
+_KERAS1_CONV = {
+    "border_mode": "padding",
+    "subsample": "strides",
+    "nb_filter": "filters",
+    "init": "kernel_initializer",
+    "dim_ordering": "data_format",
+    "bias": "use_bias",
+}
+
+
+def _keras1_conv_hint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise for Keras 1's ``Convolution2D(32, 3, 3, border_mode="same")``: the
+    message gives the Keras 2 call (``Conv2D(32, (3, 3), padding="same")``)."""
+    old = [w for w in _KERAS1_CONV if w in kwargs]
+    if not old and not ("nb_row" in kwargs or "nb_col" in kwargs):
+        return
+    filters = kwargs.get("nb_filter", args[0] if args else "filters")
+    kh = kwargs.get("nb_row", args[1] if len(args) > 1 else "kh")
+    kw = kwargs.get("nb_col", args[2] if len(args) > 2 else "kw")
+    parts = [f"{filters}", f"({kh}, {kw})"]
+    parts += [
+        f"{_KERAS1_CONV[w]}={kwargs[w]!r}" for w in old if w not in ("nb_filter",)
+    ]
+    given = sorted(w for w in kwargs if w in _KERAS1_CONV or w in ("nb_row", "nb_col"))
+    raise TypeError(
+        "This is Keras 1's Convolution2D(nb_filter, nb_row, nb_col, ...). Keras 2's "
+        f"spelling, which convlab takes: Conv2D({', '.join(parts)}). Received: "
+        f"args={args!r}, keywords {', '.join(given)}"
+    )
+
+
 class Conv2D(_nn.Conv2D):
     __doc__ = _nn.Conv2D.__doc__
 
@@ -152,6 +188,7 @@ class Conv2D(_nn.Conv2D):
         data_format: str | None = None,
         **kwargs: Any,
     ) -> None:
+        _keras1_conv_hint(args, kwargs)
         _chainer_conv_hint(args, kwargs)
         kwargs.setdefault("kernel_initializer", "glorot_uniform")
         super().__init__(*args, **kwargs)

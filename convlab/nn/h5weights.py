@@ -53,7 +53,7 @@ class H5WeightsError(ValueError):
 def h5py_module() -> Any:
     """``h5py``, imported on first use, or an ImportError saying how to get it."""
     try:
-        import h5py
+        import h5py  # type: ignore[import-untyped]
     except ImportError:
         raise ImportError(
             "Reading Keras's HDF5 weight files (.h5) needs h5py, an optional "

@@ -4,7 +4,10 @@ by side.
 Conventions
 -----------
 * Internally every image tensor is float32 **NCHW** ``(N, C, H, W)``; shapes without the
-  batch axis (``input_shape``, ``output_shape``) are ``(C, H, W)`` or ``(features,)``.
+  batch axis (``sample_input_shape``, ``sample_output_shape``, and ``input_shape``,
+  ``output_shape`` of a convlab.nn layer) are ``(C, H, W)`` or ``(features,)``. Layers
+  of the Keras face show ``input_shape``/``output_shape`` as Keras does, with the batch
+  axis in the model's layout: ``(None, H, W, C)``.
 * ``input_shape=`` accepts Keras's habit too; see :func:`sample_shape`.
 * ``forward(x, training)`` keeps what ``backward`` needs only when ``training`` is true;
   ``backward(grad)`` returns the gradient for the layer's input and stores parameter
