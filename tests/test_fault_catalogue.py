@@ -340,6 +340,13 @@ def _gui_peak(entry: str, name: str, folder: str) -> None:
 
 @pytest.mark.parametrize(("entry", "name"), GUI_WORST, ids=[e for e, _ in GUI_WORST])
 def test_peak_memory_at_the_gui_entry_points(entry, name, tmp_path):
+    """The image in the suite (its decode is the GUI's own path); the model and the
+    MNIST folder read through the headless readers measured above, so they run with
+    CONVLAB_GUI_PEAK_ALL=1 (30-60 s each on the shared machines)."""
+    import os
+
+    if entry != "open image" and not os.environ.get("CONVLAB_GUI_PEAK_ALL"):
+        pytest.skip("the headless peak test covers this reader; CONVLAB_GUI_PEAK_ALL=1")
     import os
     import subprocess
     import sys
