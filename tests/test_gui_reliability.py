@@ -364,3 +364,13 @@ def test_export_all_npy_is_one_set(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(_files.os, "fsync", fail_on_second)
     assert explorer.export_all_npy(str(tmp_path / "all.npy")) == []
     assert {p: Path(p).read_bytes() for p in written} == old
+
+
+def test_animate_with_no_filter_selected(window, qtbot):
+    """Found by the GUI fuzz: Ctrl+Shift+A with no row selected in the bank raised
+    "`filter_index` must be an int from 0 to 0. Received: filter_index=-1"."""
+    explorer = window.explorer
+    explorer.bank.list.setCurrentRow(-1)
+    assert explorer.bank.current_index() == -1
+    explorer.actions_by_name["animate"].trigger()
+    assert explorer.animation.isVisibleTo(window)

@@ -500,8 +500,11 @@ class ExplorerWidget(
 
     # ------------------------------------------------------------------ animation
     def open_animation(self) -> None:
-        """Show the sliding-window animation of the selected filter."""
-        self.animation.set_result(self._result, self.bank.current_index())
+        """Show the sliding-window animation of the selected filter (the first
+        when none is selected: index -1 raised inside the animation)."""
+        index, maps = self.bank.current_index(), getattr(self._result, "maps", ())
+        index = min(max(index, 0), len(maps) - 1) if maps else None
+        self.animation.set_result(self._result, index)
         if self.animation.isHidden():
             self.animation.show()
             total = sum(self.centre_splitter.sizes())
