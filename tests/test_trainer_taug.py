@@ -35,7 +35,8 @@ def test_augment_sliders_drive_the_preview_and_the_settings(qtbot, widget):
     assert panel.preview is not None
     assert panel.preview.shape == (12, 1, 28, 28)
     # no augmentation: every draw is the image itself
-    image = widget.run.x_train[0].astype(np.float32)
+    grey = widget.run.x_train[:, 0]  # (N, 1, 28, 28) -> (N, 28, 28)
+    image = grey[0].astype(np.float32)
     np.testing.assert_array_equal(
         panel.preview[:, 0], np.broadcast_to(image, (12, 28, 28))
     )
@@ -47,7 +48,7 @@ def test_augment_sliders_drive_the_preview_and_the_settings(qtbot, widget):
     assert args["horizontal_flip"] is True
     # the grid holds Keras's flow of 12 copies of image 0 on the panel's seed
     gen = ImageDataGenerator(**args)
-    copies = np.repeat(widget.run.x_train[:1, :, :, None], 12, axis=0)
+    copies = np.repeat(grey[:1, :, :, None], 12, axis=0)
     expected = gen.flow(copies, batch_size=12, shuffle=False, seed=panel.seed)[0]
     np.testing.assert_array_equal(panel.preview[:, 0], expected[..., 0])
     assert panel.grid_label.rgb is not None
@@ -91,7 +92,7 @@ def test_normalise_tab_shows_before_after_and_zca_filters(qtbot, widget):
     assert args["fit_images"] == 300
     assert args["zca_epsilon"] == pytest.approx(0.1)
     result = panel.result
-    x = widget.run.x_train[:300, None]
+    x = widget.run.x_train[:300]  # (N, 1, 28, 28)
     # the ZCA matrix of ImageDataGenerator.fit on the first 300 images, its rows
     gen = ImageDataGenerator(rescale=1 / 255, zca_whitening=True, zca_epsilon=0.1)
     gen.fit(x.transpose(0, 2, 3, 1))
@@ -100,7 +101,7 @@ def test_normalise_tab_shows_before_after_and_zca_filters(qtbot, widget):
             f[0], gen.zca_whitening_matrix[r * 28 + c].reshape(28, 28), atol=1e-4
         )
     expected_after = gen.standardize(
-        widget.run.x_train[:4, :, :, None].astype(np.float32)
+        widget.run.x_train[:4].transpose(0, 2, 3, 1).astype(np.float32)
     )
     np.testing.assert_allclose(result.after[:, 0], expected_after[..., 0], atol=1e-4)
     assert panel.filters_label.rgb is not None
