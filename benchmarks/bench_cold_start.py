@@ -4,8 +4,14 @@
 
 Seconds from process start (the parent's clock just before it spawns the child) to:
 the window shown, the first feature maps on screen (the explorer's ``maps_displayed``),
-every kernel compiled (``MainWindow.kernels_warmed``) and, with ``--trainer``, the
-default model's first training step (Start pressed as soon as the data is loaded).
+the explorer's kernels compiled (``kernels._warmup.is_warm("explorer")``), every
+kernel compiled (``MainWindow.kernels_warmed``) and, with ``--trainer``, the default
+model's first training step (Start pressed as soon as the data is loaded) and the
+moment its training kernels are compiled (the trainer's "training kernels ready").
+Each stage prints two columns: wall seconds, and the child's CPU seconds (user + sys
+of all its threads, ``resource.getrusage``). Compiling is mostly one thread, so on a
+machine shared with other work the CPU column approximates a quiet machine's wall time
+(it undercounts where two threads compile or train at once).
 "empty" runs get a fresh ``NUMBA_CACHE_DIR`` each; "warm" runs reuse the one the first
 empty run filled. Medians of ``--runs`` (1 for empty runs unless ``--empty-runs``).
 ``--reference DIR`` runs the same timeline in another checkout (the code before a
@@ -26,12 +32,14 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, os, sys, time
+import json, os, resource, sys, threading, time
 t0 = float(os.environ["COLD_T0"])
 trainer_mode = os.environ.get("COLD_TRAINER") == "1"
 marks = {}
 def mark(name):
-    marks.setdefault(name, time.time() - t0)
+    if name not in marks:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        marks[name] = (time.time() - t0, r.ru_utime + r.ru_stime)
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
@@ -55,6 +63,9 @@ class Watch(QObject):
         self.check()
     @Slot()
     def poll(self):
+        from kernels import _warmup
+        if _warmup.is_warm("explorer"):
+            mark("explorer kernels")
         tr = w.trainer
         if trainer_mode and tr is not None:
             if "start pressed" not in marks and tr.run.data is not None:
@@ -62,11 +73,18 @@ class Watch(QObject):
                 mark("start pressed")
             if "start pressed" in marks and tr.run.run_steps > 0:
                 mark("first training step")
+            # the trainer's compile passes run on this thread while the first
+            # steps train on NumPy (convlab/gui/trainer/warming.py)
+            compiling = any(
+                t.name == "convlab-training-compile" for t in threading.enumerate()
+            )
+            if "first training step" in marks and not compiling:
+                mark("training kernels")
         self.check()
     def check(self):
         need = ["first maps", "all kernels compiled"]
         if trainer_mode:
-            need.append("first training step")
+            need += ["first training step", "training kernels"]
         if all(n in marks for n in need):
             app.quit()
 
@@ -88,9 +106,11 @@ os._exit(0)
 STAGES = (
     "window shown",
     "first maps",
-    "all kernels compiled",
+    "explorer kernels",
     "start pressed",
     "first training step",
+    "training kernels",
+    "all kernels compiled",
 )
 
 
@@ -137,8 +157,16 @@ def timeline(checkout: Path, args) -> dict[str, dict[str, float | None]]:
         med = {}
         for stage in STAGES:
             values = [r[stage] for r in runs if stage in r]
-            med[stage] = statistics.median(values) if values else None
-        med["load"] = statistics.median(loads[cache])
+            med[stage] = (
+                (
+                    statistics.median(v[0] for v in values),
+                    statistics.median(v[1] for v in values),
+                )
+                if values
+                else None
+            )
+        load = statistics.median(loads[cache])
+        med["load"] = (load, None)
         out[cache] = med
     return out
 
@@ -154,9 +182,12 @@ def main() -> None:
     here = Path(__file__).resolve().parent.parent
     checkouts = [here] + ([args.reference.resolve()] if args.reference else [])
     results = {c: timeline(c, args) for c in checkouts}
-    print(f"\ncores: {os.cpu_count()}, seconds from process start (median)")
+    print(
+        f"\ncores: {os.cpu_count()}, seconds from process start (median): "
+        "wall / child CPU (user+sys)"
+    )
     head = f"{'stage':<22}" + "".join(
-        f"{c.name + ' ' + cache:>18}" for c in checkouts for cache in ("empty", "warm")
+        f"{c.name + ' ' + cache:>20}" for c in checkouts for cache in ("empty", "warm")
     )
     print(head)
     for stage in (*STAGES, "load"):
@@ -164,7 +195,13 @@ def main() -> None:
         for c in checkouts:
             for cache in ("empty", "warm"):
                 v = results[c][cache][stage]
-                cells.append(f"{'-' if v is None else f'{v:.1f}':>18}")
+                if v is None:
+                    text = "-"
+                elif v[1] is None:
+                    text = f"{v[0]:.1f}"
+                else:
+                    text = f"{v[0]:.1f} / {v[1]:.1f}"
+                cells.append(f"{text:>20}")
         print(f"{stage:<22}" + "".join(cells))
 
 

@@ -133,7 +133,10 @@ def _grad_weight_dots(planes, image_size, tap_offs, gpad, n_chunks, partial):
         acc = partial[k]
         acc[:, :] = 0.0
         for n in range(k * per_chunk, min(n_batch, (k + 1) * per_chunk)):
-            _dots_all_filters(acc, gpad[n], 0, planes, tap_offs, n * image_size, length)
+            # a runtime 0, not a literal: one compiled _dots_all_filters
+            _dots_all_filters(
+                acc, gpad[n], np.int64(0), planes, tap_offs, n * image_size, length
+            )
 
 
 def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):

@@ -121,12 +121,25 @@ def _conv_planes(
             base = n * n_filters * oh + oy0
             for f in range(n_filters):
                 out_rows[base + f * oh, :] = bias[f]
-            _all_filters(out_rows, base, oh, planes, offs, wtaps, q0, blen, False)
+            _all_filters(
+                out_rows, base, oh, planes, offs, wtaps, q0, blen, np.bool_(False)
+            )
             continue
         acc = np.empty((n_filters, blen), np.float32)
         for f in range(n_filters):
             acc[f, :] = bias[f]
-        _all_filters(acc, 0, 1, planes, offs, wtaps, q0, blen, False)
+        # runtime ints, not literals: one compiled _all_filters (_conv_rows)
+        _all_filters(
+            acc,
+            np.int64(0),
+            np.int64(1),
+            planes,
+            offs,
+            wtaps,
+            q0,
+            blen,
+            np.bool_(False),
+        )
         for f in range(n_filters):
             for r in range(n_rows):
                 out[n, f, oy0 + r, :] = acc[f, r * width : r * width + ow]
@@ -167,7 +180,17 @@ def _grad_weight_planes(
                 for oy in range(oh):
                     for ox in range(ow):
                         g[f, oy * ow + ox] = src_g[oy, ox]
-            _all_filters(acc, 0, 1, flat_cols, row_offs, g, 0, n_taps, False)
+            _all_filters(
+                acc,
+                np.int64(0),
+                np.int64(1),
+                flat_cols,
+                row_offs,
+                g,
+                np.int64(0),
+                n_taps,
+                np.bool_(False),
+            )
 
 
 class Planes:

@@ -85,7 +85,18 @@ def _conv_wide(
         acc = np.empty((n_filters, blen), np.float32)
         for f in range(n_filters):
             acc[f, :] = bias[f]
-        _all_filters(acc, 0, 1, planes, offs, w_row, q0, blen, False)
+        # runtime ints, not literals: one compiled _all_filters (_conv_rows)
+        _all_filters(
+            acc,
+            np.int64(0),
+            np.int64(1),
+            planes,
+            offs,
+            w_row,
+            q0,
+            blen,
+            np.bool_(False),
+        )
         for b in range(nb):
             for f in range(n_filters):
                 out[n0 + b, f, oy, :] = acc[f, b * wp : b * wp + ow]

@@ -140,7 +140,18 @@ def _winograd_planes(
         for xi in range(16):
             for c in range(channels4):
                 offs[c] = (xi * channels4 + c) * length
-            _all_filters(m, xi * n_filters, 1, v, offs, u[xi], 0, length, True)
+            # runtime ints, not literals: one compiled _all_filters (_conv_rows)
+            _all_filters(
+                m,
+                xi * n_filters,
+                np.int64(1),
+                v,
+                offs,
+                u[xi],
+                np.int64(0),
+                length,
+                np.bool_(True),
+            )
         y = np.empty((4, length), np.float32)
         for f in range(n_filters):
             _winograd_output(m, f, n_filters, bias[f], y)
@@ -209,7 +220,17 @@ def _winograd_grad_input(grad_out, u_t, th, tw, per_task, gxp):
         for xi in range(16):
             for f in range(filters4):
                 offs[f] = (xi * filters4 + f) * length
-            _all_filters(sums, xi * channels, 1, z, offs, u_t[xi], 0, length, True)
+            _all_filters(
+                sums,
+                xi * channels,
+                np.int64(1),
+                z,
+                offs,
+                u_t[xi],
+                np.int64(0),
+                length,
+                np.bool_(True),
+            )
         for b in range(nb):
             for c in range(channels):
                 dst = gxp[n0 + b, c]

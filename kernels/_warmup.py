@@ -13,31 +13,51 @@ pooling), ``"training"`` (the backward passes and the batch paths) and ``"other"
 operation until its step is done (:func:`is_done`). The GUI
 runs :func:`warmup` on a worker thread: the explorer's group first, the training group
 behind it; :func:`prioritize` lets a thread that needs a kernel *now* (the trainer's
-Start) hold the background warm-up between two steps, so it does not queue behind
-it on numba's compiler lock. Paths no step names (``"scatter"``, a non-finite weight's
-input gradient) compile on first use.
+Start) hold the background warm-up between two steps once the explorer's are done, so
+it does not queue behind it on numba's compiler lock. Paths no step names
+(``"scatter"``, a non-finite weight's input gradient) compile on first use.
+
+While a thread's kernels compile it may compute with stand-ins instead: inside
+:func:`stand_ins`, :data:`ops` on *that thread* calls the table's function for each name
+the table holds (the trainer's first steps on a first launch run on NumPy twins,
+``convlab/explore/fallback.py``); everywhere else :data:`ops` is ``kernels`` itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["GROUPS", "Step", "is_done", "is_warm", "prioritize", "steps", "warmup"]
+__all__ = [
+    "GROUPS",
+    "Step",
+    "is_done",
+    "is_warm",
+    "ops",
+    "prioritize",
+    "stand_ins",
+    "steps",
+    "warmup",
+]
 
 GROUPS = ("explorer", "training", "other")
 
 
 class Step(NamedTuple):
-    """One unit of compile work: ``run()`` calls kernels on tiny inputs."""
+    """One unit of compile work: ``run()`` calls kernels on tiny inputs.
+
+    ``default_model``: the trainer's default model ("tiny") needs it for its first
+    training step (``tests/test_cold_start.py`` checks that these and the explorer's
+    steps leave that step nothing to compile)."""
 
     name: str
     group: str
     run: Callable[[], None]
+    default_model: bool = False
 
 
 def _conv_forward_planes() -> None:
@@ -84,6 +104,16 @@ def _conv_wide() -> None:
     x = np.zeros((2, 2, 5, 5), np.float32)
     w = np.zeros((3, 2, 3, 3), np.float32)
     conv2d_backward(conv2d(x, w, None, 1, 1), x, w, 1, 1)
+
+
+def _conv_first_layer() -> None:
+    from .conv import conv2d, conv2d_backward
+
+    # a network's first layer (no input gradient), one channel, few taps, a batch: the
+    # dots weight gradient and the bias gradient, without the wide forward
+    x = np.zeros((2, 1, 6, 6), np.float32)
+    w = np.zeros((3, 1, 3, 3), np.float32)
+    conv2d_backward(conv2d(x, w), x, w, need_input_grad=False)
 
 
 def _conv_backward_planes() -> None:
@@ -149,17 +179,22 @@ def _padding() -> None:
     pad2d_backward(pad2d(x, 1, "reflect"), 1, "reflect")
 
 
-# Order: what the explorer's default first frame and the trainer's default model
-# ("tiny": 3x3 convolutions, max pooling, ReLU) use first, then the rest. Measured on
-# an empty cache, one step each (load 5-7 on 2 cores): conv forward 37 s, average
-# pooling 50 s, conv winograd 30 s, conv batch 26 s.
+# Order: what the explorer's default first frame uses, then what the trainer's default
+# model ("tiny": 1 -> 8 and 8 -> 16 3x3 convolutions, 2x2 max pooling, ReLU) needs
+# beyond it, then the rest. CPU seconds of each step on an empty cache (fresh process,
+# the steps in this order, 2 cores at load 5): conv forward 11.9, relu 0.3, max pooling
+# 2.0, relu backward 0.3, max pooling backward 0.7, conv winograd 17-19 (forward,
+# adjoint and the wide weight gradient), conv batch 5.6-6.7, conv backward 0.2, conv
+# weight gradient 4.7-5.4, average pooling 1.5, padding 0.2, average pooling backward
+# 3.5; 52 s in all.
 _STEPS: tuple[Step, ...] = (
-    Step("conv forward", "explorer", _conv_forward_planes),
-    Step("relu", "explorer", _relu),
-    Step("max pooling", "explorer", _max_pool),
-    Step("relu backward", "training", _activations_backward),
-    Step("max pooling backward", "training", _max_pool_backward),
-    Step("conv winograd", "training", _conv_winograd),
+    Step("conv forward", "explorer", _conv_forward_planes, True),
+    Step("relu", "explorer", _relu, True),
+    Step("max pooling", "explorer", _max_pool, True),
+    Step("relu backward", "training", _activations_backward, True),
+    Step("max pooling backward", "training", _max_pool_backward, True),
+    Step("conv winograd", "training", _conv_winograd, True),
+    Step("conv first layer", "training", _conv_first_layer, True),
     Step("conv batch", "training", _conv_wide),
     Step("conv backward", "training", _conv_backward_planes),
     Step("conv weight gradient", "training", _conv_weight_gradient_planes),
@@ -200,7 +235,8 @@ def is_done(step: str) -> bool:
 
 @contextlib.contextmanager
 def prioritize() -> Iterator[None]:
-    """Hold background :func:`warmup` calls between two steps while inside."""
+    """Hold background :func:`warmup` calls between two steps while inside (past the
+    explorer's steps)."""
     global _priority_holders
     with _lock:
         _priority_holders += 1
@@ -229,7 +265,10 @@ def warmup(
     groups : iterable of str, optional
         From :data:`GROUPS`.
     background : bool
-        Wait between two steps while a :func:`prioritize` block runs elsewhere.
+        Before each step past the explorer's, wait while a :func:`prioritize` block
+        runs elsewhere. The explorer's steps are the first screen's and cost about
+        2 CPU seconds after its conv forward (which the trainer's first pass needs
+        too), so they do not wait.
 
     Safe to call from a worker thread, and cheap once the cache is warm.
 
@@ -238,7 +277,7 @@ def warmup(
     todo = steps(groups)
     total = len(todo)
     for i, step in enumerate(todo):
-        if background:
+        if background and step.group != "explorer":
             with _lock:
                 _priority.wait_for(lambda: _priority_holders == 0)
         if progress is not None:
@@ -251,3 +290,37 @@ def warmup(
             _done.add(step.name)
     if progress is not None:
         progress(total, total, "")
+
+
+# ------------------------------------------------------------------------ stand-ins
+
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def stand_ins(table: Mapping[str, Callable[..., Any]] | None) -> Iterator[None]:
+    """Inside, :data:`ops` on this thread calls ``table[name]`` for the names the
+    table holds (None or empty: the kernels). Other threads are unaffected; nests."""
+    previous = getattr(_local, "table", None)
+    _local.table = table or None
+    try:
+        yield
+    finally:
+        _local.table = previous
+
+
+class _Ops:
+    """The public functions of ``kernels``, or this thread's :func:`stand_ins`."""
+
+    def __getattr__(self, name: str) -> Any:
+        table = getattr(_local, "table", None)
+        if table is not None and name in table:
+            return table[name]
+        import kernels
+
+        return getattr(kernels, name)
+
+
+ops = _Ops()
+"""What a layer calls: ``ops.conv2d(...)`` is ``kernels.conv2d(...)`` unless this
+thread runs inside :func:`stand_ins`."""

@@ -174,3 +174,178 @@ def avg_pool2d(
     empty = (real_h[:, None] <= 0) | (real_w[None, :] <= 0)
     out = total / np.where(empty, 1, divisor).astype(np.float32)
     return np.where(empty, np.float32(0.0), out).astype(np.float32)
+
+
+# ------------------------------------------------------------- the training passes
+# The trainer's first steps on a first launch run through these while its kernels
+# compile (convlab/gui/trainer/warming.py): the layers' backward passes, each the
+# formula's adjoint written tap by tap, as the forward twins are.
+
+
+def _fold(gxp: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape) -> np.ndarray:
+    """The gradient of :func:`_gather`: each padded cell's gradient added to the input
+    cell it read (``-1``: a constant, no gradient)."""
+    n_batch, channels, in_h, in_w = shape
+    keep_r, keep_c = rows >= 0, cols >= 0
+    by_rows = np.zeros((n_batch, channels, in_h, gxp.shape[3]), np.float32)
+    np.add.at(by_rows, (slice(None), slice(None), rows[keep_r]), gxp[:, :, keep_r])
+    out = np.zeros(shape, np.float32)
+    np.add.at(
+        out.transpose(3, 0, 1, 2),
+        cols[keep_c],
+        by_rows[:, :, :, keep_c].transpose(3, 0, 1, 2),
+    )
+    return out
+
+
+def conv2d_backward(
+    grad_out: object,
+    x: object,
+    weight: object,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, int] = 1,
+    padding_mode: str = "zeros",
+    need_input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """:func:`kernels.conv2d_backward`: ``(grad_x or None, grad_weight, grad_bias)``.
+
+    Per tap ``(ky, kx)``: ``grad_w[:, :, ky, kx] = g . x_padded[window]`` and
+    ``grad_x_padded[window] += w[:, :, ky, kx]^T . g``; the padded gradient is then
+    folded back through the padding's index maps.
+    """
+    x4 = _as_nchw(x)
+    w = _weight4(weight)
+    geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
+    g = np.ascontiguousarray(grad_out, dtype=np.float32)
+    expected = (x4.shape[0], w.shape[0], *geo.out_hw)
+    if g.shape != expected:
+        raise ValueError(
+            f"`grad_out` must have the convolution's output shape (N, F, OH, OW) = "
+            f"{expected}. Received: grad_out.shape={g.shape}"
+        )
+    top, bottom, left, right = geo.pads
+    in_h, in_w = x4.shape[2:]
+    rows = pad_index_map(in_h, top, bottom, geo.mode)
+    cols = pad_index_map(in_w, left, right, geo.mode)
+    xp = _gather(x4, rows, cols, 0.0)
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    oh, ow = geo.out_hw
+    n_filters, channels, kh, kw = w.shape
+    grad_w = np.empty(w.shape, np.float32)
+    gxp = np.zeros(xp.shape, np.float32) if need_input_grad else None
+    for ky in range(kh):
+        for kx in range(kw):
+            y0, x0 = ky * dh, kx * dw
+            window = (
+                slice(None),
+                slice(None),
+                slice(y0, y0 + (oh - 1) * sh + 1, sh),
+                slice(x0, x0 + (ow - 1) * sw + 1, sw),
+            )
+            grad_w[:, :, ky, kx] = np.einsum("nfhw,nchw->fc", g, xp[window])
+            if gxp is not None:
+                gxp[window] += np.einsum("fc,nfhw->nchw", w[:, :, ky, kx], g)
+    grad_b = g.sum(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)
+    grad_x = None if gxp is None else _fold(gxp, rows, cols, x4.shape)
+    return grad_x, grad_w, grad_b
+
+
+def relu_backward(grad_out: object, x: object) -> np.ndarray:
+    """:func:`kernels.relu_backward`: ``grad_out`` where ``x > 0`` or NaN, else 0."""
+    xs = np.asarray(x, dtype=np.float32)
+    g = np.asarray(grad_out, dtype=np.float32)
+    if g.shape != xs.shape:
+        raise ValueError(
+            f"`grad_out` must have the shape of `x` {xs.shape}. "
+            f"Received: grad_out.shape={g.shape}"
+        )
+    return np.where((xs > 0) | np.isnan(xs), g, np.float32(0.0)).astype(np.float32)
+
+
+def max_pool2d_backward(grad_out: object, indices: object, x_shape) -> np.ndarray:
+    """:func:`kernels.max_pool2d_backward` for (N, C, H, W): each output's gradient
+    added to its winner (``indices``: ``h * W + w`` in each plane)."""
+    n_batch, channels, in_h, in_w = (int(v) for v in x_shape)
+    g = np.asarray(grad_out, dtype=np.float32).reshape(n_batch * channels, -1)
+    idx = np.asarray(indices, dtype=np.int64).reshape(n_batch * channels, -1)
+    if idx.size and (idx.min() < 0 or idx.max() >= in_h * in_w):
+        raise ValueError(
+            f"`indices` must lie in [0, H * W) = [0, {in_h * in_w}) for "
+            f"x_shape={tuple(x_shape)!r}."
+        )
+    grad_x = np.zeros((n_batch * channels, in_h * in_w), np.float32)
+    np.add.at(grad_x, (np.arange(len(g))[:, None], idx), g)
+    return grad_x.reshape(n_batch, channels, in_h, in_w)
+
+
+def avg_pool2d_backward(
+    grad_out: object,
+    x_shape,
+    kernel_size: object,
+    stride: object = None,
+    padding: object = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """:func:`kernels.avg_pool2d_backward` for (N, C, H, W): each output's gradient,
+    over the divisor :func:`avg_pool2d` used, spread over its window's real pixels."""
+    n_batch, channels, in_h, in_w = (int(v) for v in x_shape)
+    g = _pool_geometry((in_h, in_w), kernel_size, stride, padding, ceil_mode)
+    ones = np.ones((1, 1, in_h, in_w), np.float32)
+    # the divisor of every output: the forward of an all-ones plane is real / divisor
+    # with "real" the window's real pixels, so divisor = real / that
+    _, real, _ = _padded_windows(ones, g, 0.0)
+    n_real = real.sum(axis=-1).astype(np.float32)
+    mean_of_ones = avg_pool2d(
+        ones, kernel_size, stride, padding, ceil_mode, count_include_pad
+    )[0, 0]
+    scale = np.where(n_real > 0, mean_of_ones / np.maximum(n_real, 1), 0.0)
+    share = np.asarray(grad_out, np.float32) * scale.astype(np.float32)
+    need_h = (g.oh - 1) * g.sh + g.kh
+    need_w = (g.ow - 1) * g.sw + g.kw
+    gxp = np.zeros((n_batch, channels, need_h, need_w), np.float32)
+    for ky in range(g.kh):
+        for kx in range(g.kw):
+            gxp[
+                :,
+                :,
+                ky : ky + (g.oh - 1) * g.sh + 1 : g.sh,
+                kx : kx + (g.ow - 1) * g.sw + 1 : g.sw,
+            ] += share
+    rows = np.arange(-g.top, need_h - g.top)
+    cols = np.arange(-g.left, need_w - g.left)
+    rows = np.where((rows >= 0) & (rows < in_h), rows, -1)
+    cols = np.where((cols >= 0) & (cols < in_w), cols, -1)
+    return _fold(gxp, rows, cols, (n_batch, channels, in_h, in_w))
+
+
+def global_avg_pool2d(x: object) -> np.ndarray:
+    """:func:`kernels.global_avg_pool2d` for (N, C, H, W): plane means (float64 sum)."""
+    x4 = _as_nchw(x)
+    return x4.mean(axis=(2, 3), dtype=np.float64).astype(np.float32)
+
+
+def global_avg_pool2d_backward(grad_out: object, x_shape) -> np.ndarray:
+    """:func:`kernels.global_avg_pool2d_backward` for (N, C, H, W)."""
+    n_batch, channels, in_h, in_w = (int(v) for v in x_shape)
+    g = np.asarray(grad_out, np.float32) / np.float32(in_h * in_w)
+    return np.ascontiguousarray(
+        np.broadcast_to(g[:, :, None, None], (n_batch, channels, in_h, in_w))
+    )
+
+
+TRAINING_TWINS = {
+    "conv2d": conv2d,
+    "conv2d_backward": conv2d_backward,
+    "relu": relu,
+    "relu_backward": relu_backward,
+    "max_pool2d": max_pool2d,
+    "max_pool2d_backward": max_pool2d_backward,
+    "avg_pool2d": avg_pool2d,
+    "avg_pool2d_backward": avg_pool2d_backward,
+    "global_avg_pool2d": global_avg_pool2d,
+    "global_avg_pool2d_backward": global_avg_pool2d_backward,
+}
+"""The kernels a training step calls, by name, and their NumPy twins (a stand-in
+table for :func:`kernels._warmup.stand_ins`)."""

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 import kernels
+from kernels._warmup import ops  # kernels, or NumPy while they compile
 
 from . import validation
 from .base_layer import KernelBiasLayer, Layer
@@ -105,7 +106,7 @@ class Conv2D(KernelBiasLayer):
         }
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        z = kernels.conv2d(x, self.weight, self.bias, **self._geometry())
+        z = ops.conv2d(x, self.weight, self.bias, **self._geometry())
         if training:
             self._x = x
         return self._activate(z, training)
@@ -113,7 +114,7 @@ class Conv2D(KernelBiasLayer):
     def backward_linear(self, grad_z: np.ndarray) -> np.ndarray | None:
         if self._x is None:
             raise self._no_forward_error()
-        grad_x, grad_w, grad_b = kernels.conv2d_backward(
+        grad_x, grad_w, grad_b = ops.conv2d_backward(
             grad_z,
             self._x,
             self.weight,
@@ -196,13 +197,13 @@ class MaxPooling2D(_Pooling2D):
     base_name = "max_pooling2d"
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        out, indices = kernels.max_pool2d(x, self.pool_size, self.strides, self.padding)
+        out, indices = ops.max_pool2d(x, self.pool_size, self.strides, self.padding)
         if training:
             self._x_shape, self._indices = x.shape, indices
         return out
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        grad_x = kernels.max_pool2d_backward(grad, self._indices, self._check_cached())
+        grad_x = ops.max_pool2d_backward(grad, self._indices, self._check_cached())
         self._x_shape = None
         return grad_x
 
@@ -223,10 +224,10 @@ class AveragePooling2D(_Pooling2D):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._x_shape = x.shape
-        return kernels.avg_pool2d(x, self.pool_size, **self._args())
+        return ops.avg_pool2d(x, self.pool_size, **self._args())
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        grad_x = kernels.avg_pool2d_backward(
+        grad_x = ops.avg_pool2d_backward(
             grad, self._check_cached(), self.pool_size, **self._args()
         )
         self._x_shape = None
@@ -245,10 +246,10 @@ class GlobalAveragePooling2D(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if training:
             self._x_shape = x.shape
-        return kernels.global_avg_pool2d(x)
+        return ops.global_avg_pool2d(x)
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
-        return kernels.global_avg_pool2d_backward(grad, self._x_shape)
+        return ops.global_avg_pool2d_backward(grad, self._x_shape)
 
 
 class GlobalMaxPooling2D(Layer):

@@ -13,9 +13,10 @@ from typing import Any
 from PySide6.QtCore import Slot
 
 from convlab.train.run import RunState
-from convlab.train.session import SnapshotEvent, compute_probe
+from convlab.train.session import SnapshotEvent
 
 from ..workers import Task
+from .warming import compute_probe_meanwhile
 
 _ACTIVATIONS_TAB = 2
 
@@ -61,7 +62,10 @@ class LiveViewsMixin:
             self._probe_dirty = True
             return
         test, draw, version = self.run.probes.get()
-        task = Task(compute_probe, self.run.model, self.run.lock, test, draw, version)
+        # NumPy while the kernels compile: the probe holds the model's lock
+        task = Task(
+            compute_probe_meanwhile, self.run.model, self.run.lock, test, draw, version
+        )
         task.signals.finished.connect(self._on_probe_finished)
         task.signals.failed.connect(self._on_probe_failed)
         self._probe_task = task

@@ -1,8 +1,16 @@
 """Compile the kernels a model's training step needs, pass by pass, with progress.
 
-No Qt here: a generator the training worker runs before the session's own events, so
-the first Start on an empty kernel cache says "compiling the training kernels (3 of 12:
-conv2d_1 backward)" instead of sitting silently at 0%. Each pass runs one layer of a
+No Qt here: a generator the training worker runs, so the first Start on an empty kernel
+cache says "compiling the training kernels (3 of 12: conv2d_1 backward)" instead of
+sitting silently at 0%. On a first launch (the start-up warm-up has not finished the
+training kernels) the passes compile on a thread of their own while the session's
+steps run on the kernels' NumPy twins (``convlab/explore/fallback.py``, through
+``kernels._warmup.stand_ins`` on the worker thread only); from the first step after the
+last pass the kernels take over. Measured on an empty cache: the "tiny" model's passes
+compile in about 30 CPU seconds, so without the twins its first step came 30-190 s
+after launch (quiet to loaded machine); the twins give it within a few seconds of Start.
+When the training kernels are already compiled, the passes run inline first, as
+before, and every step uses the kernels. Each pass runs one layer of a
 *copy* of the model, forward in training mode then backward, on two images of the
 training data: the same shapes and finiteness as a real batch, so ``kernels.conv._plan``
 picks the same paths and numba compiles exactly the signatures the first step will use.
@@ -15,15 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from convlab.explore import fallback
 from kernels import _warmup
 
-__all__ = ["CompileEvent", "session_events", "training_warmup_events"]
+__all__ = [
+    "CompileEvent",
+    "compute_probe_meanwhile",
+    "session_events",
+    "training_warmup_events",
+]
 
 
 @dataclass(frozen=True)
@@ -33,20 +48,117 @@ class CompileEvent:
     done: int
     total: int
     what: str
+    in_numpy: bool = False
+    """Training runs on the NumPy twins meanwhile."""
 
     def text(self) -> str:
         if self.done >= self.total:
             return "training kernels ready"
+        meanwhile = "; training in NumPy meanwhile" if self.in_numpy else ""
         return (
             f"compiling the training kernels ({self.done + 1} of {self.total}: "
-            f"{self.what})…"
+            f"{self.what}){meanwhile}…"
         )
 
 
-def session_events(session: Any) -> Iterator[Any]:
-    """The compile passes, then ``session.events()``: what the training worker runs."""
-    yield from training_warmup_events(session.model, session.x_train, session.lock)
-    yield from session.events()
+def session_events(session: Any, *, stand_in: bool | None = None) -> Iterator[Any]:
+    """What the training worker runs: the compile passes and ``session.events()``.
+
+    ``stand_in`` (default: whether the start-up warm-up has yet to finish the
+    training kernels): compile on a thread and train on the NumPy twins until it ends;
+    otherwise the passes first, then the session on the kernels.
+    """
+    if stand_in is None:
+        stand_in = not _warmup.is_warm("training")
+    if not stand_in:
+        yield from training_warmup_events(session.model, session.x_train, session.lock)
+        yield from session.events()
+        return
+    compiler = _Compiler(session.model, session.x_train, session.lock)
+    events = session.events()
+    shown = None
+    try:
+        while True:
+            ready = compiler.ready()
+            progress = compiler.progress(in_numpy=not ready)
+            if progress is not None and progress != shown:
+                shown = progress
+                yield progress
+            with _warmup.stand_ins(None if ready else fallback.TRAINING_TWINS):
+                try:
+                    event = next(events)
+                except StopIteration:
+                    break
+            yield event
+    finally:
+        compiler.cancel()
+        events.close()
+
+
+def compute_probe_meanwhile(*args: Any) -> Any:
+    """:func:`convlab.train.session.compute_probe` on the NumPy twins until the
+    start-up warm-up has compiled the training kernels.
+
+    The probe holds the model's lock while it runs the model: on the kernels, on a
+    first launch, that meant through the compile of every forward pass (measured: the
+    first training step after Start came 129 s after launch, at load 8, waiting for
+    that lock)."""
+    from convlab.train.session import compute_probe
+
+    table = None if _warmup.is_warm("training") else fallback.TRAINING_TWINS
+    with _warmup.stand_ins(table):
+        return compute_probe(*args)
+
+
+class _Compiler:
+    """:func:`training_warmup_events` on a daemon thread; the latest event readable.
+
+    If a pass fails, :meth:`ready` stays False and training stays on the twins (the
+    kernels would fail the same way in the step)."""
+
+    def __init__(self, model: Any, x_train: np.ndarray, lock: Any) -> None:
+        self._lock = threading.Lock()
+        self._latest: CompileEvent | None = None
+        self._ready = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(model, x_train, lock),
+            name="convlab-training-compile",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _run(self, model: Any, x_train: np.ndarray, lock: Any) -> None:
+        try:
+            for event in training_warmup_events(model, x_train, lock):
+                with self._lock:
+                    self._latest = event
+                if self._stop.is_set():
+                    return
+        except Exception:  # noqa: BLE001 - the step reports errors; stay on NumPy
+            return
+        with self._lock:
+            self._ready = True
+
+    def ready(self) -> bool:
+        with self._lock:
+            return self._ready
+
+    def progress(self, in_numpy: bool) -> CompileEvent | None:
+        with self._lock:
+            event = self._latest
+        if event is None or event.done >= event.total:
+            return event
+        return CompileEvent(event.done, event.total, event.what, in_numpy)
+
+    def cancel(self) -> None:
+        """Stop after the pass compiling now (a compile cannot be interrupted)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def training_warmup_events(
