@@ -63,3 +63,19 @@ WINOGRAD_MIN_CHANNELS = 8
 # Tiles per Winograd work item (then rounded to a multiple of the thread count)
 # (4d1c840; no figure recorded).
 WINOGRAD_TILES_PER_TASK = 512
+
+# -- Winograd F(2x2, 3x3) with sgemm (kernels._conv_wingemm)
+
+# Bytes of transformed values (16 x (C + F) floats a tile) one chunk of images holds,
+# so the chunk stays in a core's 2 MB L2 between the transform and the sgemm.
+WINGEMM_CHUNK_BYTES = 1 << 20
+
+# Work (tiles x channels x filters of the whole batch; 16 multiply-adds each in the
+# sgemm stage) from which the forward and the input gradient take it over the numba
+# Winograd loop.
+WINGEMM_MIN_WORK = 524_800
+# ...and the weight gradient over the wide, dot and plane paths.
+WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800
+# The weight gradient's chunks: a longer sgemm reduction (tiles) is worth more there
+# than staying in L2.
+WINGEMM_GRAD_WEIGHT_CHUNK_BYTES = 1 << 22
