@@ -458,3 +458,17 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
     partial[...] = 0.0
     partial[0] = dw.reshape(n_filters, channels * 9)
     return partial
+
+
+def warm() -> None:
+    """Compile this path's four loops on a tiny layer (the warm-up's step; the plan
+    sends only big layers here, so the public functions would not reach it)."""
+    x = np.zeros((1, 8, 4, 4), np.float32)
+    w = np.zeros((8, 8, 3, 3), np.float32)
+    out = np.empty((1, 8, 4, 4), np.float32)
+    one, pads = (1, 1), (1, 1, 1, 1)
+    forward(x, w, np.zeros(8, np.float32), pads, one, one, "zeros", out)
+    grad_input(out, w, x.shape, pads, one, one, "zeros")
+    grad_weight(
+        out, x, pads, one, one, "zeros", (3, 3), np.empty((1, 8, 72), np.float32)
+    )

@@ -160,6 +160,11 @@ _STEPS: tuple[Step, ...] = (
     Step("relu backward", "training", _activations_backward),
     Step("max pooling backward", "training", _max_pool_backward),
     Step("conv winograd", "training", _conv_winograd),
+    Step(
+        "conv winograd sgemm",
+        "training",
+        lambda: __import__(f"{__package__}._conv_wingemm", fromlist=["warm"]).warm(),
+    ),
     Step("conv batch", "training", _conv_wide),
     Step("conv backward", "training", _conv_backward_planes),
     Step("conv weight gradient", "training", _conv_weight_gradient_planes),
