@@ -234,9 +234,52 @@ def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
                     drow[xx - left] = row[xx]
 
 
-# --------------------------------------------------------------------------- threads
+@njit
+def _weight_tiles(w, u):
+    """u[a*4 + b, f, c] = (G w[f, c] G^T)[a, b], in float64 then rounded (np.einsum
+    took 50 ms for VGG16's 512 -> 512 filters, this loop a few)."""
+    n_filters, channels = w.shape[0], w.shape[1]
+    t = np.empty((4, 3))
+    for f in range(n_filters):
+        for c in range(channels):
+            k = w[f, c]
+            for col in range(3):  # G w: rows [w0, (w0+w1+w2)/2, (w0-w1+w2)/2, w2]
+                w0, w1, w2 = np.float64(k[0, col]), np.float64(k[1, col]), k[2, col]
+                t[0, col] = w0
+                t[1, col] = 0.5 * (w0 + w1 + w2)
+                t[2, col] = 0.5 * (w0 - w1 + w2)
+                t[3, col] = w2
+            for a in range(4):  # (G w) G^T: the same on columns
+                r0, r1, r2 = t[a, 0], t[a, 1], t[a, 2]
+                u[4 * a, f, c] = r0
+                u[4 * a + 1, f, c] = 0.5 * (r0 + r1 + r2)
+                u[4 * a + 2, f, c] = 0.5 * (r0 - r1 + r2)
+                u[4 * a + 3, f, c] = r2
 
-_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+
+@njit
+def _weight_grad(d_u, dw):
+    """dw[f, c] = G^T dU[f, c] G (dU: 16, F, C in float64): the adjoint of
+    :func:`_weight_tiles`."""
+    n_filters, channels = dw.shape[0], dw.shape[1]
+    t = np.empty((3, 4))
+    for f in range(n_filters):
+        for c in range(channels):
+            for b in range(4):  # G^T dU: rows
+                d0, d1 = d_u[b, f, c], d_u[4 + b, f, c]
+                d2, d3 = d_u[8 + b, f, c], d_u[12 + b, f, c]
+                t[0, b] = d0 + 0.5 * (d1 + d2)
+                t[1, b] = 0.5 * (d1 - d2)
+                t[2, b] = 0.5 * (d1 + d2) + d3
+            k = dw[f, c]
+            for r in range(3):  # (G^T dU) G: columns
+                e0, e1, e2, e3 = t[r, 0], t[r, 1], t[r, 2], t[r, 3]
+                k[r, 0] = e0 + 0.5 * (e1 + e2)
+                k[r, 1] = 0.5 * (e1 - e2)
+                k[r, 2] = 0.5 * (e1 + e2) + e3
+
+
+# --------------------------------------------------------------------------- threads
 
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -338,12 +381,14 @@ def _run_groups(n_batch: int, per: int, group) -> list:
         return [first] + [f.result() for f in futures]
 
 
-def _images_per_chunk(n_batch: int, tiles: int, width: int, size=None) -> int:
-    """Images a chunk holds: about ``size`` bytes (``config.WINGEMM_CHUNK_BYTES``) of
-    transformed values (16 x (C + F) floats a tile), and one chunk per worker at
-    least."""
-    size = config.WINGEMM_CHUNK_BYTES if size is None else size
-    per = max(1, size // (64 * width * tiles))
+def _images_per_chunk(n_batch: int, tiles: int, width: int) -> int:
+    """Images a chunk holds: about ``config.WINGEMM_CHUNK_BYTES`` of transformed
+    values (16 x (C + F) floats a tile) but ``config.WINGEMM_MIN_CHUNK_TILES`` tiles
+    at least, and one chunk per worker at least."""
+    size = config.WINGEMM_CHUNK_BYTES
+    per = max(
+        1, size // (64 * width * tiles), -(-config.WINGEMM_MIN_CHUNK_TILES // tiles)
+    )
     return max(1, min(per, -(-n_batch // workers())))
 
 
@@ -361,9 +406,9 @@ def _staggered(rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _weights(weight: np.ndarray) -> np.ndarray:
     """(F, C, 3, 3) -> U (16, F, C) = G w G^T per filter and channel, float32."""
-    n_filters, channels = weight.shape[:2]
-    u = np.einsum("ak,fckl,bl->abfc", _G, weight.astype(np.float64), _G)
-    return np.ascontiguousarray(u.reshape(16, n_filters, channels), np.float32)
+    u = np.empty((16, weight.shape[0], weight.shape[1]), np.float32)
+    _weight_tiles(weight, u)
+    return u
 
 
 def _tile_counts(oh: int, ow: int) -> tuple[int, int]:
@@ -436,10 +481,7 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
     n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
     th, tw = _tile_counts(oh, ow)
     tiles = th * tw
-    # a longer reduction than the other passes' chunks: sgemm is faster with one
-    per = _images_per_chunk(
-        n_batch, tiles, channels + n_filters, config.WINGEMM_GRAD_WEIGHT_CHUNK_BYTES
-    )
+    per = _images_per_chunk(n_batch, tiles, channels + n_filters)
 
     def work(starts):
         d_u = np.zeros((16, n_filters, channels), np.float32)
@@ -454,9 +496,8 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
         return d_u
 
     d_u = np.sum(_run_groups(n_batch, per, work), axis=0, dtype=np.float64)
-    dw = np.einsum("ak,abfc,bl->fckl", _G, d_u.reshape(4, 4, n_filters, channels), _G)
     partial[...] = 0.0
-    partial[0] = dw.reshape(n_filters, channels * 9)
+    _weight_grad(d_u, partial[0].reshape(n_filters, channels, 3, 3))
     return partial
 
 
