@@ -476,7 +476,7 @@ def main() -> int:
         tm = statistics.median(p[1][1] for p in pairs)
         rows.append(
             (
-                "  peak RSS of that child",
+                f"  peak RSS of that child ({kind})",
                 f"{cm:.0f} MB",
                 f"{tm:.0f} MB",
                 cm / tm,
