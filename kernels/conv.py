@@ -21,9 +21,10 @@ on the 8-tap row loop of :mod:`kernels._conv_rows`:
 The gradient with respect to the input is, outside "winograd", "wingemm" and
 "scatter", the convolution of ``grad_out`` (with ``stride - 1`` zeros between its
 pixels) with the flipped, transposed weights, itself run by a forward path
-(``"flip-planes"`` and so on); for ``padding_mode != "zeros"`` the gradient of the padded input is folded back by
-:func:`kernels.pad2d_backward`. The thresholds that choose a path, and the sizes that
-shape its work items, are in :mod:`kernels.config` with the measurements behind them.
+(``"flip-planes"`` and so on); for ``padding_mode != "zeros"`` the gradient of the
+padded input is folded back by :func:`kernels.pad2d_backward`. The thresholds that
+choose a path, and the sizes that shape its work items, are in :mod:`kernels.config`
+with the measurements behind them.
 
 Parallel loops (``prange``) run over (image, block of rows), over (image, channel) or
 over chunks of images, so no two threads write the same element; see ``_jit.py`` for
