@@ -1,7 +1,7 @@
 """convlab kernels against PyTorch's CPU kernels, each framework in its own process.
 
 Run: ``.venv/bin/python benchmarks/bench_kernels.py [--repeats 5] [--inner 7]
-[--only training] [--gemm]``
+[--only training] [--gemm] [--cpu]``
 
 Each repeat runs one fresh child process per framework, back to back (see
 ``_paired.py``); a child times every selected row ``--inner`` times after one warm-up
@@ -282,13 +282,24 @@ TIMED_SECTIONS = ("explorer", "4k", "training", "pooling")
 # ------------------------------------------------------------------------ the child
 
 
-def child(framework: str, sections: list[str], inner: int) -> None:
+def child(framework: str, sections: list[str], inner: int, cpu: bool = False) -> None:
+    """``cpu``: one thread each (torch, numba, OpenBLAS) and the calling thread's CPU
+    time as the clock: the work each framework does, which a loaded machine barely
+    changes (wall time with 2 threads there measures the other processes too)."""
     if framework == "torch":
         import torch
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(1 if cpu else 2)
     import kernels
 
+    clock = time.perf_counter
+    if cpu:
+        import numba
+        from threadpoolctl import threadpool_limits
+
+        numba.set_num_threads(1)
+        threadpool_limits(1, user_api="blas")
+        clock = time.thread_time
     kernels.warmup()
     results: dict[str, float] = {}
     for section in sections:
@@ -299,9 +310,9 @@ def child(framework: str, sections: list[str], inner: int) -> None:
             fn()  # warm-up: compile or cache load, allocator
             times = []
             for _ in range(inner):
-                start = time.perf_counter()
+                start = clock()
                 fn()
-                times.append(time.perf_counter() - start)
+                times.append(clock() - start)
             results[row.name] = statistics.median(times) * 1e3
             del fn
     print(json.dumps(results))
@@ -434,11 +445,16 @@ def main() -> None:
     parser.add_argument("--inner", type=int, default=7, help="timed calls per child")
     parser.add_argument("--only", choices=(*TIMED_SECTIONS, "startup"), action="append")
     parser.add_argument("--gemm", action="store_true", help="add the GEMM columns")
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="one thread each, timed by thread CPU time (for a loaded machine)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--sections", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.sections.split(","), args.inner)
+        child(args.child, args.sections.split(","), args.inner, args.cpu)
         return
     sections = args.only or [*TIMED_SECTIONS, "startup"]
     frameworks = list(FRAMEWORKS) + (list(GEMM_FRAMEWORKS) if args.gemm else [])
@@ -446,6 +462,7 @@ def main() -> None:
     print(
         f"medians of {args.repeats} rounds x {args.inner} calls; ratio = median of "
         "per-round convlab / torch"
+        + ("; ONE thread each, thread CPU time" if args.cpu else "")
         + ("; ok judges the best convlab column" if args.gemm else "")
     )
     gemm_cols = ["gemm2 ms", "gemm1 ms", "w2 ms"] if args.gemm else []
@@ -458,7 +475,8 @@ def main() -> None:
         rounds = _paired.paired(
             __file__,
             frameworks,
-            ["--sections", ",".join(timed), "--inner", str(args.inner)],
+            ["--sections", ",".join(timed), "--inner", str(args.inner)]
+            + (["--cpu"] if args.cpu else []),
             args.repeats,
             log=lambda msg: print(msg, file=sys.stderr),
         )

@@ -179,6 +179,13 @@ def _padding() -> None:
     pad2d_backward(pad2d(x, 1, "reflect"), 1, "reflect")
 
 
+def _conv_winograd_sgemm() -> None:
+    """The Winograd path whose channel sums are BLAS sgemm (big training layers)."""
+    from . import _conv_wingemm
+
+    _conv_wingemm.warm()
+
+
 # Order: what the explorer's default first frame uses, then what the trainer's default
 # model ("tiny": 1 -> 8 and 8 -> 16 3x3 convolutions, 2x2 max pooling, ReLU) needs
 # beyond it, then the rest. CPU seconds of each step on an empty cache (fresh process,
@@ -195,6 +202,7 @@ _STEPS: tuple[Step, ...] = (
     Step("max pooling backward", "training", _max_pool_backward, True),
     Step("conv winograd", "training", _conv_winograd, True),
     Step("conv first layer", "training", _conv_first_layer, True),
+    Step("conv winograd sgemm", "training", _conv_winograd_sgemm),
     Step("conv batch", "training", _conv_wide),
     Step("conv backward", "training", _conv_backward_planes),
     Step("conv weight gradient", "training", _conv_weight_gradient_planes),

@@ -63,3 +63,31 @@ WINOGRAD_MIN_CHANNELS = 8
 # Tiles per Winograd work item (then rounded to a multiple of the thread count)
 # (4d1c840; no figure recorded).
 WINOGRAD_TILES_PER_TASK = 512
+
+# -- Winograd F(2x2, 3x3) with sgemm (kernels._conv_wingemm)
+
+# Bytes of transformed values (16 x (C + F) floats a tile) one chunk of images holds,
+# so the chunk stays in a core's 2 MB L2 between the transform and the sgemm. Process
+# CPU ms (2 workers, load 4-8) at 0.5 / 1 / 2 / 4 / 8 MB: 128x32x14x14 -> 64 forward
+# 10.8 / 10.3 / 10.6 / 11.3 / 13.1, 128x32x28x28 -> 32 valid 29.3 / 20.9 / 22.5 /
+# 25.8 / 26.0; weight gradient 28x28: 1 MB 22.7, 4 MB 30.3, 8 MB 33.3.
+WINGEMM_CHUNK_BYTES = 1 << 20
+# ...but at least this many tiles, so that each of the 16 transformed weight matrices
+# BLAS packs is used on a wide enough block (VGG16's 512 -> 512 layers on 4x4 images
+# read 16 MB of weights for every 20 tiles).
+WINGEMM_MIN_CHUNK_TILES = 256
+
+# Work (tiles x channels x filters of the whole batch; 16 multiply-adds each in the
+# sgemm stage) from which the forward and the input gradient take it over the numba
+# Winograd loop. Wall ms old / new in one process (load 5-9, so +-50%): work 802,816
+# (16x32x14x14 -> 32) forward 2.5 / 1.6, grad input 2.6 / 1.1; 401,408 (8x32x14x14
+# -> 32) 0.8 / 1.9 and 0.8 / 0.9; 2,048 x 64 (128x8x8x8 -> 8) 0.5 / 0.9. The value
+# itself is 524,800 so that both it and one less are reachable shapes (8200 x 8 x 8
+# and 6479 x 9 x 9 one-tile images), and tests/test_conv_plan.py pins it both ways.
+WINGEMM_MIN_WORK = 524_800
+# ...and the weight gradient over the wide, dot and plane paths: old / new process
+# CPU ms (2 workers): 128x32x14x14 -> 64 planes 20.5 / 14.6, 128x32x28x28 -> 32 wide
+# 28.8 / 22.7, 32x64x16x16 -> 128 planes 20.3 / 28.4 (lost), 32x32x16x16 -> 64
+# 6.3 / 10.9 wall (lost): a rule between the last two and the first two was not
+# found in the time; one threshold for now.
+WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800

@@ -10,21 +10,26 @@ on the 8-tap row loop of :mod:`kernels._conv_rows`:
   images per pass of the row loop;
 - ``"winograd"`` (:mod:`kernels._conv_winograd`): F(2x2, 3x3) and its exact adjoint for
   3x3 stride-1 layers with >= 8 channels and filters and finite data;
+- ``"wingemm"`` (:mod:`kernels._conv_wingemm`): the same transforms with the sums over
+  channels as BLAS sgemm, all three passes, for such layers with much work (a
+  training batch);
 - ``"dots"`` (:mod:`kernels._conv_dots`): the weight gradient as dot products, few
   taps on small finite images;
 - ``"scatter"`` (:mod:`kernels._conv_scatter`): the input gradient when a weight is
   not finite.
 
-The gradient with respect to the input is, outside "winograd" and "scatter", the
-convolution of ``grad_out`` (with ``stride - 1`` zeros between its pixels) with the
-flipped, transposed weights, itself run by a forward path (``"flip-planes"`` and so
-on); for ``padding_mode != "zeros"`` the gradient of the padded input is folded back by
-:func:`kernels.pad2d_backward`. The thresholds that choose a path, and the sizes that
-shape its work items, are in :mod:`kernels.config` with the measurements behind them.
+The gradient with respect to the input is, outside "winograd", "wingemm" and
+"scatter", the convolution of ``grad_out`` (with ``stride - 1`` zeros between its
+pixels) with the flipped, transposed weights, itself run by a forward path
+(``"flip-planes"`` and so on); for ``padding_mode != "zeros"`` the gradient of the
+padded input is folded back by :func:`kernels.pad2d_backward`. The thresholds that
+choose a path, and the sizes that shape its work items, are in :mod:`kernels.config`
+with the measurements behind them.
 
 Parallel loops (``prange``) run over (image, block of rows), over (image, channel) or
 over chunks of images, so no two threads write the same element; see ``_jit.py`` for
-the threading layer.
+the threading layer. "wingemm" alone runs on its own worker threads (serial numba
+loops, one-thread sgemm each; see its module).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from . import (
     _conv_planes,
     _conv_scatter,
     _conv_wide,
+    _conv_wingemm,
     _conv_winograd,
     config,
 )
@@ -59,16 +65,21 @@ _FORWARD = {
     "planes": _conv_planes.forward,
     "wide": _conv_wide.forward,
     "winograd": _conv_winograd.forward,
+    "wingemm": _conv_wingemm.forward,
 }
 _GRAD_WEIGHT = {
     "planes": _conv_planes.grad_weight,
     "wide": _conv_wide.grad_weight,
     "dots": _conv_dots.grad_weight,
+    "wingemm": _conv_wingemm.grad_weight,
 }
 _GRAD_INPUT = {
     "scatter": _conv_scatter.grad_input_padded,
     "winograd": _conv_winograd.grad_input_padded,
+    "wingemm": _conv_wingemm.grad_input,
 }
+# these take the padding mode too and return the gradient of x itself
+_GRAD_INPUT_UNPADDED = frozenset({"wingemm"})
 _FLIP = "flip-"  # grad input as a forward path over the flipped kernel: "flip-planes"
 
 
@@ -221,6 +232,16 @@ def _winograd_fits(weight_shape, stride, dilation) -> bool:
     )
 
 
+def _wingemm_work(x_shape, weight_shape, pads) -> int:
+    """Tiles x channels x filters of the whole batch (the sgemm stage does 16
+    multiply-adds each): the measure of work that picks "wingemm"."""
+    n_batch, channels, in_h, in_w = x_shape
+    n_filters = weight_shape[0]
+    oh = in_h + pads[0] + pads[1] - 2
+    ow = in_w + pads[2] + pads[3] - 2
+    return n_batch * -(-oh // 2) * -(-ow // 2) * channels * n_filters
+
+
 def _wide_fits(x_shape, pads, stride) -> bool:
     """Wide planes hold stride-1 batches of small images, padded (not cropped)."""
     n_batch, _, in_h, in_w = x_shape
@@ -238,6 +259,8 @@ def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
     inf into NaN in outputs that never saw it)."""
     _, channels, kh, kw = weight_shape
     if _winograd_fits(weight_shape, stride, dilation) and finite():
+        if _wingemm_work(x_shape, weight_shape, pads) >= config.WINGEMM_MIN_WORK:
+            return "wingemm"
         return "winograd"
     if _wide_fits(x_shape, pads, stride) and channels * kh * kw >= config.WIDE_MIN_TAPS:
         return "wide"
@@ -272,7 +295,9 @@ def _grad_input_path(geo: _Geometry, finite: _Finite) -> str:
     if _winograd_fits(geo.weight_shape, geo.stride, geo.dilation) and finite(
         "grad_out", "weight"
     ):
-        return "winograd"  # the exact adjoint of the forward pass
+        # the exact adjoint of the forward pass
+        work = _wingemm_work(geo.x_shape, geo.weight_shape, geo.pads)
+        return "wingemm" if work >= config.WINGEMM_MIN_WORK else "winograd"
     g_shape, w_shape, pads, _ = _flipped(geo)
     # grad_out with zeros between its pixels is as finite as grad_out
     path = _forward_path(
@@ -285,6 +310,13 @@ def _grad_weight_path(geo: _Geometry, finite: _Finite) -> str:
     """The wide and dot paths put zeros against real pixels: finite inputs only."""
     n_filters, channels, kh, kw = geo.weight_shape
     n_taps = channels * kh * kw
+    if (
+        _winograd_fits(geo.weight_shape, geo.stride, geo.dilation)
+        and _wingemm_work(geo.x_shape, geo.weight_shape, geo.pads)
+        >= config.WINGEMM_GRAD_WEIGHT_MIN_WORK
+        and finite("x", "grad_out")
+    ):
+        return "wingemm"
     if (
         _wide_fits(geo.x_shape, geo.pads, geo.stride)
         and n_taps >= config.WIDE_MIN_TAPS
@@ -365,6 +397,10 @@ def _grad_input(path: str, g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
         if geo.mode == "zeros":
             return gxp  # only the unpadded window was computed
         return pad2d_backward(gxp, geo.pads, geo.mode)
+    if path in _GRAD_INPUT_UNPADDED:
+        return _GRAD_INPUT[path](
+            g, w, geo.x_shape, geo.pads, geo.stride, geo.dilation, geo.mode
+        )
     gxp = _GRAD_INPUT[path](g, w, geo.x_shape, geo.pads, geo.stride, geo.dilation)
     if geo.mode == "zeros":
         return np.ascontiguousarray(gxp[:, :, top : top + in_h, left : left + in_w])

@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import kernels
-from kernels import conv
+from kernels import config, conv
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
@@ -168,6 +168,56 @@ CASES = [
     ),
 ]
 
+# The "wingemm" path's own cases: small shapes with its work thresholds at 0 (the real
+# ones need batches too big for naive.py; test_wingemm_from_* pins them, and
+# test_conv_torch.py checks training-size layers against torch).
+WINGEMM_CASES = [
+    (
+        "wingemm",  # odd edge tiles on both axes, 9 channels
+        (3, 9, 7, 6),
+        (8, 9, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        None,
+        ("wingemm", "wingemm", "wingemm"),
+    ),
+    (
+        "wingemm-reflect-asymmetric",  # other modes arrive padded
+        (2, 8, 6, 7),
+        (10, 8, 3, 3),
+        1,
+        (1, 2, 0, 1),
+        1,
+        "reflect",
+        None,
+        ("wingemm", "wingemm", "wingemm"),
+    ),
+    (
+        "flip-wingemm",  # stride 2: grad input as a stride-1 3x3 convolution
+        (2, 8, 9, 8),
+        (8, 8, 3, 3),
+        2,
+        1,
+        1,
+        "zeros",
+        None,
+        ("planes", "flip-wingemm", "planes"),
+    ),
+    (
+        "wingemm-non-finite-input",  # inf in x: direct paths, grad input still here
+        (2, 8, 6, 6),
+        (8, 8, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        "x",
+        ("wide", "wingemm", "planes"),
+    ),
+]
+
 
 @pytest.mark.parametrize(
     ("x_shape", "w_shape", "stride", "padding", "dilation", "mode", "poison", "paths"),
@@ -189,9 +239,24 @@ def test_path_is_planned_and_matches_naive(
     _check_against_naive(x, w, b, g, stride, padding, dilation, mode)
 
 
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "stride", "padding", "dilation", "mode", "poison", "paths"),
+    [case[1:] for case in WINGEMM_CASES],
+    ids=[case[0] for case in WINGEMM_CASES],
+)
+def test_wingemm_is_planned_and_matches_naive(
+    monkeypatch, x_shape, w_shape, stride, padding, dilation, mode, poison, paths
+):
+    monkeypatch.setattr(config, "WINGEMM_MIN_WORK", 0)
+    monkeypatch.setattr(config, "WINGEMM_GRAD_WEIGHT_MIN_WORK", 0)
+    test_path_is_planned_and_matches_naive(
+        x_shape, w_shape, stride, padding, dilation, mode, poison, paths
+    )
+
+
 def test_every_path_has_a_case():
     """A path added to the dispatch tables needs a case above (and a rule in _plan)."""
-    planned = {p for case in CASES for p in case[-1]}
+    planned = {p for case in CASES + WINGEMM_CASES for p in case[-1]}
     names = set(conv._FORWARD) | set(conv._GRAD_WEIGHT) | set(conv._GRAD_INPUT)
     names |= {conv._FLIP + name for name in conv._FORWARD}
     assert planned == names
@@ -212,6 +277,22 @@ def test_winograd_needs_eight_channels_and_filters():
     assert _plan_of((1, 7, 6, 6), (8, 7, 3, 3))[0].forward == "planes"
     assert _plan_of((1, 8, 6, 6), (7, 8, 3, 3))[0].forward == "planes"
     assert _plan_of((1, 8, 6, 6), (8, 8, 3, 3), dilation=2)[0].forward == "planes"
+
+
+def test_wingemm_from_524800_tiles_channels_and_filters():
+    # 8200 one-tile images x 8 x 8 = 524,800; 6,479 x 9 x 9 = 524,799
+    big, small = (8200, 8, 2, 2), (6479, 9, 2, 2)
+    for plans, path in (
+        (_plan_of(big, (8, 8, 3, 3), padding=1), "wingemm"),
+        (_plan_of(small, (9, 9, 3, 3), padding=1), "winograd"),
+    ):
+        assert (plans[0].forward, plans[1].grad_input) == (path, path)
+
+
+def test_wingemm_weight_gradient_from_524800_tiles_channels_and_filters():
+    big, small = (8200, 8, 2, 2), (6479, 9, 2, 2)
+    assert _plan_of(big, (8, 8, 3, 3), padding=1)[1].grad_weight == "wingemm"
+    assert _plan_of(small, (9, 9, 3, 3), padding=1)[1].grad_weight != "wingemm"
 
 
 def test_wide_forward_needs_sixteen_taps_and_at_most_1600_padded_pixels():
@@ -290,3 +371,32 @@ def test_hypothesis_every_plan_matches_naive(
         out_shape = naive.conv2d(x, w, b, stride, padding, dilation, mode).shape
     g = rng.uniform(-1, 1, out_shape).astype(np.float32)
     _check_against_naive(x, w, b, g, stride, padding, dilation, mode)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(8, 10),
+    f=st.integers(8, 10),
+    h=st.integers(1, 9),
+    w_=st.integers(1, 9),
+    pads=st.tuples(*[st.integers(0, 2)] * 4),
+    mode=st.sampled_from(MODES),
+)
+def test_hypothesis_wingemm_matches_naive(n, c, f, h, w_, pads, mode):
+    """Any 3x3 stride-1 shape through "wingemm" (its work thresholds at 0)."""
+    assume(h + pads[0] + pads[1] >= 3 and w_ + pads[2] + pads[3] >= 3)
+    if mode == "reflect":
+        assume(max(pads[:2]) < h and max(pads[2:]) < w_)
+    if mode == "circular":
+        assume(max(pads[:2]) <= h and max(pads[2:]) <= w_)
+    rng, x, w, b = _data(n * 100 + c * 10 + f, (n, c, h, w_), (f, c, 3, 3))
+    out_shape = naive.conv2d(x, w, b, 1, pads, 1, mode).shape
+    g = rng.uniform(-1, 1, out_shape).astype(np.float32)
+    saved = config.WINGEMM_MIN_WORK, config.WINGEMM_GRAD_WEIGHT_MIN_WORK
+    config.WINGEMM_MIN_WORK = config.WINGEMM_GRAD_WEIGHT_MIN_WORK = 0
+    try:
+        assert _plans(x, w, g, 1, pads, 1, mode) == ("wingemm",) * 3
+        _check_against_naive(x, w, b, g, 1, pads, 1, mode)
+    finally:
+        config.WINGEMM_MIN_WORK, config.WINGEMM_GRAD_WEIGHT_MIN_WORK = saved

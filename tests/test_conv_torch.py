@@ -94,3 +94,39 @@ def test_parity_kernel_as_large_as_padded_input(mode):
 def test_parity_realistic_shapes(x_shape, w_shape, stride, padding):
     x, w, b = _data(4, x_shape, w_shape)
     _check(x, w, b, stride, padding, 1, "zeros")
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "padding"),
+    [
+        ((16, 32, 14, 14), (64, 32, 3, 3), 1),  # issue 14's layers at smaller batches
+        ((8, 32, 28, 28), (32, 32, 3, 3), "valid"),
+        ((4, 64, 16, 16), (128, 64, 3, 3), 1),
+    ],
+    ids=str,
+)
+def test_parity_training_layers_on_the_winograd_sgemm_path(x_shape, w_shape, padding):
+    from kernels import conv
+
+    x, w, b = _data(3, x_shape, w_shape)
+    geo = conv._Geometry(x_shape, w_shape, 1, padding, 1, "zeros")
+    g = np.ones((x_shape[0], w_shape[0], *geo.out_hw), np.float32)
+    plan = conv._plan(geo, x=x, weight=w, grad_out=g)
+    assert conv._plan(geo, x=x, weight=w).forward == "wingemm"
+    assert (plan.grad_input, plan.grad_weight) == ("wingemm", "wingemm")
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    ref = _torch_conv(
+        xt, wt, torch.tensor(b, dtype=torch.float64), 1, padding, 1, "zeros"
+    )
+    out = kernels.conv2d(x, w, b, 1, padding)
+    # sums of C * 9 products of values in [-1, 1]: float32 rounding grows with them
+    scale = float(np.sqrt(w_shape[1] * 9))
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-5, atol=1e-6 * scale)
+    gr = np.random.default_rng(4).uniform(-1, 1, out.shape).astype(np.float32)
+    ref.backward(torch.tensor(gr, dtype=torch.float64))
+    gx, gw, _ = kernels.conv2d_backward(gr, x, w, 1, padding)
+    scale_x = float(np.sqrt(w_shape[0] * 9))
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale_x)
+    scale_w = float(np.sqrt(x_shape[0] * geo.out_hw[0] * geo.out_hw[1]))
+    np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale_w)

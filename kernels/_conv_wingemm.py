@@ -1,0 +1,515 @@
+"""Winograd F(2x2, 3x3) with the sums over channels as BLAS sgemm: all three passes.
+
+For 3x3 stride-1 layers of a CNN (finite data, >= 8 channels and filters). Per 2x2
+output tile, ``Y = A^T [sum_c U_c * V_c] A`` with ``U_c = G w_c G^T`` (4x4) and
+``V_c = B^T d_c B`` (the tile's 4x4 input patch). Laid out as 16 matrices, one per
+position ``xi`` of the 4x4 transform, the sum over channels is a matrix product:
+
+* forward: ``M[xi] (F, L) = U[xi] (F, C) @ V[xi] (C, L)`` over ``L`` tiles;
+* grad input (the exact adjoint): ``Z[xi] = (A g A^T)[xi]`` from ``grad_out``'s 2x2
+  tiles, ``S[xi] (C, L) = U[xi].T (C, F) @ Z[xi] (F, L)``, and ``B S B^T`` added
+  into each 4x4 patch of the input gradient;
+* grad weight: ``dU[xi] (F, C) = sum over tiles Z[xi] (F, L) @ V[xi].T (L, C)``, then
+  ``dw = G^T dU G``: a product with a long reduction dimension, which sgemm likes.
+
+16 x 2 x F x C multiplications a tile instead of 36 x 2 x F x C for the direct sum
+(411 against 925 MFLOP for 128x32x14x14 -> 64). The transforms are serial numba loops
+on one chunk of images at a time (the chunk's transformed values stay in cache for
+the sgemm that reads them); the chunks are split over ``workers`` threads, each with
+its own serial loops and a one-thread sgemm (numpy releases the GIL), so this path
+uses neither numba's OpenMP threads nor OpenBLAS's: on 2 cores those two pools
+fought (``_conv_gemm``'s notes: 2 OpenBLAS threads beside OpenMP ran 10-30x slower
+on a loaded machine). :func:`one_thread_blas` holds OpenBLAS to one thread for the
+call when the caller has not.
+
+A tile that hangs over an odd edge reads zeros past it (each plane is copied into a
+zero-padded scratch first), so its extra outputs, dropped, never mix other pixels into
+the weight gradient. Padding modes other than zeros arrive already padded
+(:func:`kernels.pad2d`) with zero pads; the input gradient is then the padded input's,
+folded back by the caller.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+
+from . import config
+from ._jit import njit
+from .padding import pad2d, pad2d_backward
+
+__all__ = ["forward", "grad_input", "grad_weight"]
+
+
+# ------------------------------------------------------------------------ jitted loops
+
+
+@njit
+def _input_tiles(x, n0, nb, top, left, th, tw, v):
+    """v[xi, c*L + b*T + i*tw + j] = (B^T d B)[xi] for the 4x4 patch d at rows 2i..,
+    cols 2j.. of image ``n0 + b``, channel c, zero-padded by (top, left) and with zeros
+    past the bottom/right (T = th * tw, L = nb * T)."""
+    channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    hp, wp = 2 * th + 2, 2 * tw + 2
+    tiles = th * tw
+    length = nb * tiles
+    plane = np.zeros((hp, wp), np.float32)
+    t = np.empty((4, wp), np.float32)
+    y_lo, y_hi = max(0, top), min(hp, in_h + top)
+    x_lo, x_hi = max(0, left), min(wp, in_w + left)
+    for b in range(nb):
+        for c in range(channels):
+            src = x[n0 + b, c]
+            for yy in range(y_lo, y_hi):
+                row, srow = plane[yy], src[yy - top]
+                for xx in range(x_lo, x_hi):
+                    row[xx] = srow[xx - left]
+            k = c * length + b * tiles
+            for i in range(th):
+                d0, d1, d2, d3 = (
+                    plane[2 * i],
+                    plane[2 * i + 1],
+                    plane[2 * i + 2],
+                    (plane[2 * i + 3]),
+                )
+                t0, t1, t2, t3 = t[0], t[1], t[2], t[3]
+                for q in range(wp):  # B^T d: whole rows of patches at once
+                    t0[q] = d0[q] - d2[q]
+                    t1[q] = d1[q] + d2[q]
+                    t2[q] = d2[q] - d1[q]
+                    t3[q] = d1[q] - d3[q]
+                o = k + i * tw
+                for r in range(4):  # (B^T d) B, columns 2j..2j+3
+                    tr = t[r]
+                    v0, v1, v2, v3 = v[4 * r], v[4 * r + 1], v[4 * r + 2], v[4 * r + 3]
+                    for j in range(tw):
+                        a, bb = tr[2 * j], tr[2 * j + 1]
+                        cc, dd = tr[2 * j + 2], tr[2 * j + 3]
+                        v0[o + j] = a - cc
+                        v1[o + j] = bb + cc
+                        v2[o + j] = cc - bb
+                        v3[o + j] = bb - dd
+
+
+@njit
+def _output_tiles(m, nb, bias, th, tw, out, n0):
+    """out[n0 + b, f] = A^T m A + bias[f] for every tile of the chunk (m: 16 rows of
+    F * L values), dropping the outputs of tiles past an odd edge."""
+    n_filters, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    tiles = th * tw
+    length = nb * tiles
+    for b in range(nb):
+        for f in range(n_filters):
+            dst = out[n0 + b, f]
+            beta = bias[f]
+            for i in range(th):
+                oy = 2 * i
+                two_rows = oy + 1 < oh
+                for j in range(tw):
+                    p = f * length + b * tiles + i * tw + j
+                    s0 = m[0, p] + m[4, p] + m[8, p]
+                    s1 = m[1, p] + m[5, p] + m[9, p]
+                    s2 = m[2, p] + m[6, p] + m[10, p]
+                    s3 = m[3, p] + m[7, p] + m[11, p]
+                    ox = 2 * j
+                    dst[oy, ox] = beta + (s0 + s1 + s2)
+                    if ox + 1 < ow:
+                        dst[oy, ox + 1] = beta + (s1 - s2 - s3)
+                    if two_rows:
+                        r0 = m[4, p] - m[8, p] - m[12, p]
+                        r1 = m[5, p] - m[9, p] - m[13, p]
+                        r2 = m[6, p] - m[10, p] - m[14, p]
+                        r3 = m[7, p] - m[11, p] - m[15, p]
+                        dst[oy + 1, ox] = beta + (r0 + r1 + r2)
+                        if ox + 1 < ow:
+                            dst[oy + 1, ox + 1] = beta + (r1 - r2 - r3)
+
+
+@njit
+def _grad_tiles(g, n0, nb, th, tw, z):
+    """z[xi, f*L + b*T + i*tw + j] = (A g A^T)[xi] for the 2x2 tile (i, j) of grad_out
+    image ``n0 + b``, filter f (zeros past an odd edge): the adjoint of the output
+    transform."""
+    n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    tiles = th * tw
+    length = nb * tiles
+    for b in range(nb):
+        for f in range(n_filters):
+            src = g[n0 + b, f]
+            for i in range(th):
+                y = 2 * i
+                for j in range(tw):
+                    x = 2 * j
+                    g00 = src[y, x]
+                    g01 = src[y, x + 1] if x + 1 < ow else np.float32(0.0)
+                    g10 = src[y + 1, x] if y + 1 < oh else np.float32(0.0)
+                    g11 = (
+                        src[y + 1, x + 1]
+                        if y + 1 < oh and x + 1 < ow
+                        else np.float32(0.0)
+                    )
+                    # A g: rows [g0, g0 + g1, g0 - g1, -g1], then the same on columns
+                    a0, a1 = g00, g01
+                    b0, b1 = g00 + g10, g01 + g11
+                    c0, c1 = g00 - g10, g01 - g11
+                    d0, d1 = -g10, -g11
+                    q = f * length + b * tiles + i * tw + j
+                    z[0, q] = a0
+                    z[1, q] = a0 + a1
+                    z[2, q] = a0 - a1
+                    z[3, q] = -a1
+                    z[4, q] = b0
+                    z[5, q] = b0 + b1
+                    z[6, q] = b0 - b1
+                    z[7, q] = -b1
+                    z[8, q] = c0
+                    z[9, q] = c0 + c1
+                    z[10, q] = c0 - c1
+                    z[11, q] = -c1
+                    z[12, q] = d0
+                    z[13, q] = d0 + d1
+                    z[14, q] = d0 - d1
+                    z[15, q] = -d1
+
+
+@njit
+def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
+    """gx[n0 + b, c] (unpadded, offset (top, left) into the padded plane) gets
+    ``B S B^T`` of every tile added at its 4x4 patch: the adjoint of
+    :func:`_input_tiles`. Sums land in a zeroed padded scratch, then its window is
+    written (each (image, channel) plane belongs to one call)."""
+    channels, in_h, in_w = gx.shape[1], gx.shape[2], gx.shape[3]
+    hp, wp = 2 * th + 2, 2 * tw + 2
+    tiles = th * tw
+    length = nb * tiles
+    plane = np.empty((hp, wp), np.float32)
+    y_lo, y_hi = max(0, top), min(hp, in_h + top)
+    x_lo, x_hi = max(0, left), min(wp, in_w + left)
+    for b in range(nb):
+        for c in range(channels):
+            plane[:] = 0.0
+            for i in range(th):
+                y = 2 * i
+                p0, p1, p2, p3 = plane[y], plane[y + 1], plane[y + 2], plane[y + 3]
+                for j in range(tw):
+                    p = c * length + b * tiles + i * tw + j
+                    x = 2 * j
+                    # B S: rows [S0, S1 - S2 + S3, -S0 + S1 + S2, -S3]
+                    r00, r01, r02, r03 = s[0, p], s[1, p], s[2, p], s[3, p]
+                    r10 = s[4, p] - s[8, p] + s[12, p]
+                    r11 = s[5, p] - s[9, p] + s[13, p]
+                    r12 = s[6, p] - s[10, p] + s[14, p]
+                    r13 = s[7, p] - s[11, p] + s[15, p]
+                    r20 = s[4, p] + s[8, p] - s[0, p]
+                    r21 = s[5, p] + s[9, p] - s[1, p]
+                    r22 = s[6, p] + s[10, p] - s[2, p]
+                    r23 = s[7, p] + s[11, p] - s[3, p]
+                    r30, r31 = -s[12, p], -s[13, p]
+                    r32, r33 = -s[14, p], -s[15, p]
+                    # (B S) B^T: the same on columns, added into the patch
+                    p0[x] += r00
+                    p0[x + 1] += r01 - r02 + r03
+                    p0[x + 2] += r01 + r02 - r00
+                    p0[x + 3] -= r03
+                    p1[x] += r10
+                    p1[x + 1] += r11 - r12 + r13
+                    p1[x + 2] += r11 + r12 - r10
+                    p1[x + 3] -= r13
+                    p2[x] += r20
+                    p2[x + 1] += r21 - r22 + r23
+                    p2[x + 2] += r21 + r22 - r20
+                    p2[x + 3] -= r23
+                    p3[x] += r30
+                    p3[x + 1] += r31 - r32 + r33
+                    p3[x + 2] += r31 + r32 - r30
+                    p3[x + 3] -= r33
+            dst = gx[n0 + b, c]
+            for yy in range(y_lo, y_hi):
+                row, drow = plane[yy], dst[yy - top]
+                for xx in range(x_lo, x_hi):
+                    drow[xx - left] = row[xx]
+
+
+@njit
+def _weight_tiles(w, u):
+    """u[a*4 + b, f, c] = (G w[f, c] G^T)[a, b], in float64 then rounded (np.einsum
+    took 50 ms for VGG16's 512 -> 512 filters, this loop a few)."""
+    n_filters, channels = w.shape[0], w.shape[1]
+    t = np.empty((4, 3))
+    for f in range(n_filters):
+        for c in range(channels):
+            k = w[f, c]
+            for col in range(3):  # G w: rows [w0, (w0+w1+w2)/2, (w0-w1+w2)/2, w2]
+                w0, w1, w2 = np.float64(k[0, col]), np.float64(k[1, col]), k[2, col]
+                t[0, col] = w0
+                t[1, col] = 0.5 * (w0 + w1 + w2)
+                t[2, col] = 0.5 * (w0 - w1 + w2)
+                t[3, col] = w2
+            for a in range(4):  # (G w) G^T: the same on columns
+                r0, r1, r2 = t[a, 0], t[a, 1], t[a, 2]
+                u[4 * a, f, c] = r0
+                u[4 * a + 1, f, c] = 0.5 * (r0 + r1 + r2)
+                u[4 * a + 2, f, c] = 0.5 * (r0 - r1 + r2)
+                u[4 * a + 3, f, c] = r2
+
+
+@njit
+def _weight_grad(d_u, dw):
+    """dw[f, c] = G^T dU[f, c] G (dU: 16, F, C in float64): the adjoint of
+    :func:`_weight_tiles`."""
+    n_filters, channels = dw.shape[0], dw.shape[1]
+    t = np.empty((3, 4))
+    for f in range(n_filters):
+        for c in range(channels):
+            for b in range(4):  # G^T dU: rows
+                d0, d1 = d_u[b, f, c], d_u[4 + b, f, c]
+                d2, d3 = d_u[8 + b, f, c], d_u[12 + b, f, c]
+                t[0, b] = d0 + 0.5 * (d1 + d2)
+                t[1, b] = 0.5 * (d1 - d2)
+                t[2, b] = 0.5 * (d1 + d2) + d3
+            k = dw[f, c]
+            for r in range(3):  # (G^T dU) G: columns
+                e0, e1, e2, e3 = t[r, 0], t[r, 1], t[r, 2], t[r, 3]
+                k[r, 0] = e0 + 0.5 * (e1 + e2)
+                k[r, 1] = 0.5 * (e1 - e2)
+                k[r, 2] = 0.5 * (e1 + e2) + e3
+
+
+# --------------------------------------------------------------------------- threads
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+_BLAS_LOCK = threading.Lock()
+_BLAS: list | None = None  # (get, set) of numpy's OpenBLAS, found once
+_BLAS_DEPTH = 0
+_BLAS_SAVED: list[tuple] = []
+
+
+def _blas_setters() -> list:
+    """(get_num_threads, set_num_threads) C functions of every OpenBLAS numpy loaded,
+    called directly (threadpoolctl >= 3.6 lets only the first Python thread that
+    limited a pthreads OpenBLAS change it again)."""
+    global _BLAS
+    if _BLAS is None:
+        found = []
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a dependency of convlab
+            ThreadpoolController = None  # noqa: N806
+        if ThreadpoolController is not None:
+            for lib in ThreadpoolController().select(user_api="blas").lib_controllers:
+                for prefix in ("scipy_", ""):
+                    for suffix in ("64_", "_64", ""):
+                        name = f"{prefix}openblas_set_num_threads{suffix}"
+                        get = f"{prefix}openblas_get_num_threads{suffix}"
+                        if hasattr(lib.dynlib, name) and hasattr(lib.dynlib, get):
+                            pair = (getattr(lib.dynlib, get), getattr(lib.dynlib, name))
+                            found.append(pair)
+                            break
+                    else:
+                        continue
+                    break
+        _BLAS = found
+    return _BLAS
+
+
+@contextmanager
+def one_thread_blas():
+    """Hold numpy's OpenBLAS to one thread inside the block, if it is not already
+    (re-entrant across threads: the last to leave restores the count)."""
+    global _BLAS_DEPTH
+    with _BLAS_LOCK:
+        if _BLAS_DEPTH == 0:
+            for get, set_ in _blas_setters():
+                n = int(get())
+                if n != 1:
+                    _BLAS_SAVED.append((set_, n))
+                    set_(1)
+        _BLAS_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_DEPTH -= 1
+            if _BLAS_DEPTH == 0:
+                for set_, n in _BLAS_SAVED:
+                    set_(n)
+                _BLAS_SAVED.clear()
+
+
+def workers() -> int:
+    """Threads a call splits its chunks over: numba's thread count for the caller."""
+    return max(1, numba.get_num_threads())
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            n = max(1, numba.config.NUMBA_NUM_THREADS - 1)
+            _POOL = ThreadPoolExecutor(n, "conv-wingemm")
+        return _POOL
+
+
+def _run_chunks(n_batch: int, per: int, work) -> None:
+    """``work(n0, nb)`` over chunks of ``per`` images (see :func:`_run_groups`)."""
+
+    def group(chunk_starts):
+        for n0 in chunk_starts:
+            work(n0, min(per, n_batch - n0))
+
+    _run_groups(n_batch, per, group)
+
+
+def _run_groups(n_batch: int, per: int, group) -> list:
+    """``group(starts)`` over the chunks of ``per`` images, split into contiguous
+    groups of chunk starts over :func:`workers` threads (the caller runs the first
+    group); each group's return value, in order."""
+    starts = list(range(0, n_batch, per))
+    n_groups = min(workers(), len(starts))
+    with one_thread_blas():
+        if n_groups <= 1:
+            return [group(starts)]
+        bounds = np.linspace(0, len(starts), n_groups + 1).astype(int)
+        parts = [starts[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+        futures = [_pool().submit(group, p) for p in parts[1:]]
+        first = group(parts[0])
+        return [first] + [f.result() for f in futures]
+
+
+def _images_per_chunk(n_batch: int, tiles: int, width: int) -> int:
+    """Images a chunk holds: about ``config.WINGEMM_CHUNK_BYTES`` of transformed
+    values (16 x (C + F) floats a tile) but ``config.WINGEMM_MIN_CHUNK_TILES`` tiles
+    at least, and one chunk per worker at least."""
+    size = config.WINGEMM_CHUNK_BYTES
+    per = max(
+        1, size // (64 * width * tiles), -(-config.WINGEMM_MIN_CHUNK_TILES // tiles)
+    )
+    return max(1, min(per, -(-n_batch // workers())))
+
+
+def _staggered(rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """A (16, S) float32 buffer for 16 matrices (rows, length), and its (16, rows,
+    length) view for sgemm. S = rows * length + a pad that puts consecutive matrices
+    64 bytes apart modulo 4 KB: the loops write and read all 16 at once, and 16
+    streams a multiple of 4 KB apart share one set of the 8-way L1 cache
+    (32x64x16x16 -> 128's grad-out transform ran 5x slower per value than
+    128x32x14x14 -> 64's)."""
+    n = rows * length
+    buf = np.empty((16, n + (16 - n) % 1024), np.float32)
+    return buf, buf[:, :n].reshape(16, rows, length)
+
+
+def _weights(weight: np.ndarray) -> np.ndarray:
+    """(F, C, 3, 3) -> U (16, F, C) = G w G^T per filter and channel, float32."""
+    u = np.empty((16, weight.shape[0], weight.shape[1]), np.float32)
+    _weight_tiles(weight, u)
+    return u
+
+
+def _tile_counts(oh: int, ow: int) -> tuple[int, int]:
+    return -(-oh // 2), -(-ow // 2)
+
+
+def _zero_padded(x4, pads, mode):
+    if mode == "zeros":
+        return x4, pads
+    return pad2d(x4, pads, mode), (0, 0, 0, 0)
+
+
+# --------------------------------------------------------------------------- runners
+
+
+def forward(x4, weight, bias, pads, stride, dilation, mode, out):
+    """out (N, F, OH, OW) = conv2d of finite float32 arrays, 3x3, stride 1."""
+    x4, (top, _, left, _) = _zero_padded(x4, pads, mode)
+    n_batch, channels = x4.shape[:2]
+    n_filters, oh, ow = out.shape[1], out.shape[2], out.shape[3]
+    th, tw = _tile_counts(oh, ow)
+    tiles = th * tw
+    u = _weights(weight)
+    per = _images_per_chunk(n_batch, tiles, channels + n_filters)
+
+    def work(n0, nb):
+        vb, v = _staggered(channels, nb * tiles)
+        _input_tiles(x4, n0, nb, top, left, th, tw, vb)
+        mb, m = _staggered(n_filters, nb * tiles)
+        np.matmul(u, v, out=m)
+        _output_tiles(mb, nb, bias, th, tw, out, n0)
+
+    _run_chunks(n_batch, per, work)
+    return out
+
+
+def grad_input(g, w, x_shape, pads, stride, dilation, mode):
+    """The gradient of conv2d with respect to ``x`` (shape ``x_shape``), any mode."""
+    n_batch, channels, in_h, in_w = x_shape
+    top, bottom, left, right = pads
+    if mode != "zeros":  # the padded input's gradient, folded back by the caller
+        in_h, in_w = in_h + top + bottom, in_w + left + right
+        top = left = 0
+    n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    th, tw = _tile_counts(oh, ow)
+    tiles = th * tw
+    u_t = np.ascontiguousarray(_weights(w).transpose(0, 2, 1))  # (16, C, F)
+    # the tiles' padded planes cover every pixel: each is written once
+    gx = np.empty((n_batch, channels, in_h, in_w), np.float32)
+    per = _images_per_chunk(n_batch, tiles, channels + n_filters)
+
+    def work(n0, nb):
+        zb, z = _staggered(n_filters, nb * tiles)
+        _grad_tiles(g, n0, nb, th, tw, zb)
+        sb, s = _staggered(channels, nb * tiles)
+        np.matmul(u_t, z, out=s)
+        _input_grad_tiles(sb, nb, th, tw, top, left, gx, n0)
+
+    _run_chunks(n_batch, per, work)
+    if mode != "zeros":
+        return pad2d_backward(gx, pads, mode)
+    return gx
+
+
+def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
+    """partial[0] (F, C * 9) = the weight gradient (the other rows of ``partial``, a
+    per-chunk layout of the other paths, are zeroed)."""
+    x4, (top, _, left, _) = _zero_padded(x4, pads, mode)
+    n_batch, channels = x4.shape[:2]
+    n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    th, tw = _tile_counts(oh, ow)
+    tiles = th * tw
+    per = _images_per_chunk(n_batch, tiles, channels + n_filters)
+
+    def work(starts):
+        d_u = np.zeros((16, n_filters, channels), np.float32)
+        part = np.empty_like(d_u)
+        for n0 in starts:
+            nb = min(per, n_batch - n0)
+            vb, v = _staggered(channels, nb * tiles)
+            _input_tiles(x4, n0, nb, top, left, th, tw, vb)
+            zb, z = _staggered(n_filters, nb * tiles)
+            _grad_tiles(g, n0, nb, th, tw, zb)
+            d_u += np.matmul(z, v.transpose(0, 2, 1), out=part)  # (16, F, C)
+        return d_u
+
+    d_u = np.sum(_run_groups(n_batch, per, work), axis=0, dtype=np.float64)
+    partial[...] = 0.0
+    _weight_grad(d_u, partial[0].reshape(n_filters, channels, 3, 3))
+    return partial
+
+
+def warm() -> None:
+    """Compile this path's four loops on a tiny layer (the warm-up's step; the plan
+    sends only big layers here, so the public functions would not reach it)."""
+    x = np.zeros((1, 8, 4, 4), np.float32)
+    w = np.zeros((8, 8, 3, 3), np.float32)
+    out = np.empty((1, 8, 4, 4), np.float32)
+    one, pads = (1, 1), (1, 1, 1, 1)
+    forward(x, w, np.zeros(8, np.float32), pads, one, one, "zeros", out)
+    grad_input(out, w, x.shape, pads, one, one, "zeros")
+    grad_weight(
+        out, x, pads, one, one, "zeros", (3, 3), np.empty((1, 8, 72), np.float32)
+    )
