@@ -325,16 +325,16 @@ def _split_problem(args: argparse.Namespace) -> str:
 
 
 def _model_for(preset: Any, data: Any, seed: int) -> Any:
-    """``preset`` built for the data: as it is for MNIST-shaped data, else its layers
-    rebuilt for the data's (C, H, W) with the last Dense set to the class count."""
+    """``preset`` built for the data: as it is for data of its native input shape and
+    class count, else its layers rebuilt for the data's (C, H, W) with the last Dense
+    set to the class count (raises ValueError when the layers do not fit)."""
     from convlab.train import engine
+    from convlab.train.finetune import replace_head
 
-    if data.input_shape == MNIST_SAMPLE and data.num_classes == 10:
+    specs, head = replace_head(engine.preset_specs(preset.name), data.num_classes)
+    native = tuple(getattr(preset, "input_chw", MNIST_SAMPLE))
+    if data.input_shape == native and not head:
         return preset.build(seed=seed)
-    specs = engine.preset_specs(preset.name)
-    dense = [i for i, s in enumerate(specs) if s["type"] == "Dense"]
-    if dense:
-        specs[dense[-1]]["units"] = data.num_classes
     return engine.build_model(specs, seed=seed, input_shape=data.input_shape)
 
 

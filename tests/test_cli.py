@@ -304,3 +304,17 @@ def test_skipped_files_are_reported_not_fatal(tmp_path):
     )  # fmt: skip
     assert code == 0, err
     assert "Skipped 1 unreadable file (first: broken.png:" in out
+
+
+def test_colour_presets_train_on_mnist_or_say_why_not():
+    """A preset whose native input is colour (animal: 100x100x3) is rebuilt for the
+    data's 1x28x28 digits; one that cannot shrink that far (VGG16's five poolings)
+    is refused with the layer that breaks, not a traceback."""
+    code, out, err = run("train", "--model", "animal", "--steps", "2")
+    assert code == 0, err
+    assert "Test accuracy" in out
+    code, out, err = run("train", "--model", "vgg16", "--steps", "1")
+    assert code != 0
+    assert "--model vgg16 does not fit 1x28x28 images" in err
+    assert "max_pooling2d" in err
+    assert "Traceback" not in err
