@@ -33,7 +33,11 @@ def naive_affine(x, matrix, order, mode, cval):
         if mode == "nearest":
             return min(max(v, 0.0), size - 1.0)
         if mode == "wrap":  # period size - 1: first and last sample overlap
-            return v % (size - 1)
+            r = v % (size - 1)
+            # scipy (ni_interpolation.c) maps a coordinate below 0 that is a whole
+            # number of periods to the last sample, not the first (hypothesis found
+            # v=-1 on 2 columns); the two overlap, so only order 0 can tell them apart
+            return size - 1.0 if v < 0 and r == 0 else r
         period = 2 * size  # reflect about -0.5 and size - 0.5
         v = (v + 0.5) % period - 0.5
         return v if v <= size - 0.5 else period - 1 - v
@@ -140,3 +144,13 @@ def test_reflect_just_below_zero_is_not_taken_for_outside():
     got = affine_transform(x, matrix, order=0, fill_mode="reflect", cval=-1.0)
     np.testing.assert_array_equal(got, naive_affine(x, matrix[None], 0, "reflect", -1))
     assert got[0, 0, 0, 0] == 1.0
+
+
+def test_wrap_maps_a_negative_whole_period_to_the_last_sample():
+    """scipy's "wrap" (the mode Keras's ImageDataGenerator gets) sends column -1 of a
+    2-column image to column 1: ``v + sz * (int(-v / sz) + 1)`` with sz = 1 (found by
+    hypothesis against a reference that said column 0)."""
+    x = np.array([[[[1.0], [2.0]]]], np.float32)  # (1, 1, 2, 1)
+    matrix = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+    got = affine_transform(x, matrix, order=0, fill_mode="wrap", cval=-1.0)
+    np.testing.assert_array_equal(got[0, 0, :, 0], [2.0, 2.0])

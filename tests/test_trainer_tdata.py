@@ -380,8 +380,8 @@ def test_the_model_follows_the_data_and_trains_on_colour():
     assert tuple(run.model.input_shape) == (3, 16, 16)
     assert run.model.output_shape == (6,)
     assert run.specs[-1]["units"] == 6
-    assert "rebuilt for 3x16x16 images, 6 classes" in note
-    assert "layer 4 Dense units 10 -> 6" in note
+    assert "follows the data (for 16x16x3 images, 6 classes)" in note
+    assert "dense (units 10 -> 6" in note
     assert run.x_train.shape == (60, 3, 16, 16)
     assert run.test_image(0).shape == (3, 16, 16)
     # the same data again: nothing to change
@@ -496,7 +496,9 @@ def test_a_colour_folder_loads_in_a_worker_with_progress(
     assert trainer.model.output_shape == (6,)
     assert trainer.editor.specs()[-1]["units"] == 6
     assert trainer.editor.check.ok
-    assert any("rebuilt for 3x20x20 images, 6 classes" in t for t in messages.texts)
+    assert any(
+        "follows the data (for 20x20x3 images, 6 classes)" in t for t in messages.texts
+    )
     # the Draw tab makes no sense for colour shapes: disabled, saying why
     draw = trainer.tabs.indexOf(trainer.draw_panel)
     assert not trainer.tabs.isTabEnabled(draw)

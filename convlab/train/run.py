@@ -269,7 +269,8 @@ class TrainerRun:
         note = (
             self.adapt_problem
             if self.adapted is None
-            else f"The model follows the data: {self.adapted.text()}."
+            else "The model follows the data (for {1}x{2}x{0} images, {3} classes): "
+            "{4}.".format(*self.input_shape, self.num_classes, self.adapted.text())
         )
         self.data_changed.emit()
         self._settle()

@@ -223,7 +223,8 @@ class ConfusionView(QWidget):
         self.title.setText(
             f"Confusion matrix{of}{when}: {total - errors} of {total} test images "
             "right "
-            f"({(total - errors) / total:.1%}), {errors} mistakes"
+            f"({(total - errors) / total:.1%}), {errors} "
+            + ("mistake" if errors == 1 else "mistakes")
         )
 
     def select(self, true: int, pred: int) -> None:

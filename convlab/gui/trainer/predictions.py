@@ -197,9 +197,7 @@ class ProbabilityBars(pg.PlotWidget):
         labels = self.class_names if fits else [str(i) for i in range(n)]
         plot.setLabel(
             "bottom",
-            "digit"
-            if digits and n == 10
-            else ("class" if fits else "class (number, as in the Data tab)"),
+            "digit" if digits and n == 10 else ("class" if fits else "class (number)"),
         )
         step = max(1, n // 20)
         plot.getAxis("bottom").setTicks([[(i, labels[i]) for i in range(0, n, step)]])

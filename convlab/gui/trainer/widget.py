@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -421,9 +422,11 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
             self._select_data_source(data)
 
     def _select_data_source(self, data: Any) -> None:
-        self.data_panel.select_source(
-            data.source, class_folder=data.source == self._class_folder
+        # a folder of class sub-folders, whether the Data list or a script loaded it
+        folder = data.source == self._class_folder or (
+            Path(str(data.source)).is_dir() and not getattr(data, "is_digits", True)
         )
+        self.data_panel.select_source(data.source, class_folder=folder)
 
     def set_data(self, data: Any) -> None:
         """Use ``data`` (a TrainData, or an MnistData) for training and evaluation;
