@@ -171,9 +171,11 @@ def test_high_contrast_hide_controls_and_full_screen(make_window, qtbot, store):
     assert not hide.shortcut().isEmpty()
     hide.trigger()
     assert not explorer.controls_visible()
+    assert not win.trainer.controls_visible()  # one Ctrl+H for both tabs
     assert explorer.show_controls_button.isVisible()  # the visible way back
     qtbot.mouseClick(explorer.show_controls_button, Qt.MouseButton.LeftButton)
     assert explorer.controls_visible()
+    assert win.trainer.controls_visible()
     assert not explorer.show_controls_button.isVisible()
 
     win.set_full_screen(True)
@@ -184,9 +186,11 @@ def test_high_contrast_hide_controls_and_full_screen(make_window, qtbot, store):
     win.set_presentation(True)
     assert win.ui_scale() >= 2.0
     assert not explorer.controls_visible()
+    assert not win.trainer.controls_visible()  # the tabs take the projector's width
     win.set_presentation(False)
     assert win.ui_scale() == 1.0
     assert explorer.controls_visible()
+    assert win.trainer.controls_visible()
     win.set_high_contrast(False)
     assert QApplication.palette().color(QPalette.ColorRole.Window).name() != "#000000"
 

@@ -290,6 +290,9 @@ class MainWindow(QMainWindow):
         hide.setCheckable(True)
         menu.addAction(hide)
         self.addAction(hide)
+        # the trainer's control column follows the explorer's (one Ctrl+H for both,
+        # and the explorer's Show controls button brings both back)
+        self.explorer.display_changed.connect(self._on_hide_controls_triggered)
         a["hide_controls"] = hide
         add(
             "high_contrast",
@@ -340,7 +343,7 @@ class MainWindow(QMainWindow):
         size = self.size()
         theme.apply_scale(scale)
         self.explorer.set_ui_scale(scale)
-        self.busy.setMaximumHeight(round(16 * scale))
+        self.busy.setMaximumHeight(round(20 * scale))  # its text must fit
         self.busy.setMaximumWidth(round(160 * scale))
         self._keep_size(size)
         self._save(theme.KEY_SCALE, scale)
@@ -388,10 +391,12 @@ class MainWindow(QMainWindow):
             self.set_full_screen(True)
             self.set_ui_scale(max(self._ui_scale, 2.0))
             self.explorer.set_controls_visible(False)
+            self._set_trainer_controls(False)
         else:
             full, scale, controls = self._before_presentation
             self._before_presentation = None
             self.explorer.set_controls_visible(controls)
+            self._set_trainer_controls(controls)
             self.set_ui_scale(scale)
             self.set_full_screen(full)
 
@@ -451,6 +456,13 @@ class MainWindow(QMainWindow):
 
     def _on_high_contrast_triggered(self, checked: bool) -> None:
         self.set_high_contrast(checked)
+
+    def _on_hide_controls_triggered(self) -> None:
+        self._set_trainer_controls(self.explorer.controls_visible())
+
+    def _set_trainer_controls(self, visible: bool) -> None:
+        if self.trainer is not None:
+            self.trainer.set_controls_visible(visible)
 
     def _on_view_menu_about_to_show(self) -> None:
         a = self.view_actions

@@ -428,6 +428,15 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         )
         self.data_panel.select_source(data.source, class_folder=folder)
 
+    def controls_visible(self) -> bool:
+        """The control column (data, hyperparameters, Start) is shown."""
+        return not self._controls_scroll.isHidden()
+
+    def set_controls_visible(self, visible: bool) -> None:
+        """Hide or show the control column (presentation view, Ctrl+H): the tabs take
+        the width; F5 / F6 still start and stop training."""
+        self._controls_scroll.setVisible(bool(visible))
+
     def set_data(self, data: Any) -> None:
         """Use ``data`` (a TrainData, or an MnistData) for training and evaluation;
         the model follows its input shape and class count."""
