@@ -33,6 +33,8 @@ def naive_affine(x, matrix, order, mode, cval):
         if mode == "nearest":
             return min(max(v, 0.0), size - 1.0)
         if mode == "wrap":  # period size - 1: first and last sample overlap
+            if v < 0:  # scipy's ni_interpolation.c: an exact multiple lands on the end
+                return v + (size - 1) * (int(-v / (size - 1)) + 1)
             return v % (size - 1)
         period = 2 * size  # reflect about -0.5 and size - 0.5
         v = (v + 0.5) % period - 0.5
