@@ -13,9 +13,15 @@ on the 2-core development machine (a VM), LeNet-5, batch 128:
 * Spinning OpenMP threads with OpenBLAS held to one thread: 9.4-10 ms. The Dense layers
   of these models are small enough for one thread (the Keras tutorial's 1600 x 512
   layer too: its step went from 270-340 ms to 210-235 ms).
+* Since the sgemm Winograd path (``kernels._conv_wingemm``) runs its sums on two
+  Python worker threads of its own, a spinning OpenMP thread takes a core from them
+  after every numba kernel: the Keras-tutorial step (4 convolutions, three on that
+  path) took 292-334 ms at 100,000 spins, 200-233 ms at 1,000 (0 and 10,000 alike
+  within the noise), load 2.0-2.5 on 2 cores, medians of 6 steps, 3 rounds; LeNet-5
+  the same at both (15-19 ms).
 
 So :func:`configure_openmp` (called when :mod:`convlab` is imported, before numba
-starts OpenMP) asks for 100,000 spins, a few milliseconds, unless ``GOMP_SPINCOUNT``
+starts OpenMP) asks for 1,000 spins, a few microseconds, unless ``GOMP_SPINCOUNT``
 or ``OMP_WAIT_POLICY`` is already set; and :func:`one_blas_thread` holds OpenBLAS to
 one thread while a model trains (a whole ``train_events`` run) or predicts. The
 ``convlab`` command (app and CLI) holds it for the whole process
@@ -34,7 +40,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-SPIN_COUNT = "100000"
+SPIN_COUNT = "1000"
 
 
 def configure_openmp() -> None:
