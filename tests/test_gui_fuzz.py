@@ -381,7 +381,7 @@ def make_actions(window, rng: random.Random, files, out: Path):
         if rng.random() < 0.5:
             window.lecture.save(out / "s1.convlab")
             return "scene save"
-        window.lecture.open(out / "s1.convlab")
+        window.lecture.open_in_background(out / "s1.convlab")
         return "scene open"
 
     return [
