@@ -763,6 +763,8 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         worker = self._worker
         if worker is None or not self.run.state.running:
             return
+        if worker.paused != (self.run.state == RunState.PAUSED):
+            return  # Stop un-paused the worker; the run ends on its finished signal
         if worker.paused:
             worker.resume()
             self.run.resume()
