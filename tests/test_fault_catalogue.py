@@ -198,6 +198,10 @@ def gui_open(qtbot, window, entry: str, path: Path, fault: fc.Fault):
             qtbot.waitUntil(lambda: not explorer.image_loading(), timeout=60_000)
         elif entry == "load bank":
             qtbot.waitUntil(lambda: not explorer.bank_loading(), timeout=60_000)
+        elif entry == "open model":
+            qtbot.waitUntil(lambda: not trainer.model_loading(), timeout=60_000)
+        elif entry == "scene":
+            qtbot.waitUntil(lambda: not window.lecture.is_loading(), timeout=60_000)
         elif entry == "MNIST folder":
             qtbot.waitUntil(
                 lambda: (

@@ -15,14 +15,18 @@ time. Time spent working or blocked (a FIFO, a lock, the GIL) all counts; the wa
 figure is reported beside it. Modal dialogs and menus that open are closed by a
 second timer after 150 ms, as a user pressing Escape.
 
-Two limits on the walk, for one known stall that is reported, not hidden: a
-view-wide restyle (UI scale, Presentation view, High-contrast theme) re-polishes every
-widget and rebuilds the feature grid's plots on the GUI thread
-(``theme.apply_scale`` -> ``FeatureGrid.set_ui_scale`` -> ``_build``): about 0.5 s
-with the default 8 filters on a quiet machine, measured 2.1-3.1 s with 32 filters and
-up to 2.3 s (4.5 s wall) for Presentation view under a load of 8-11 on 2 cores. So
-the walk leaves those actions out unless ``CONVLAB_FUZZ_VIEW=1``, and keeps the bank
-at most :data:`BANK_CAP` filters (``CONVLAB_FUZZ_BANK_CAP=32`` lifts it).
+The view-wide restyles (UI scale, Presentation view, High-contrast theme) re-polish
+every widget and rebuild the feature grid's plots on the GUI thread
+(``theme.apply_scale`` -> ``FeatureGrid.set_ui_scale`` -> ``_build``). They once
+measured 2.1-3.1 s with 32 filters under a load of 8-11; re-measured (rel2, 32
+filters, wall time, the full suite running beside it on the 2 cores): Presentation
+view 1.35 s the first time then 0.45 s, Larger/Smaller text 0.4-0.8 s, High contrast
+0.35 s; in the walk with them (seed 13) the longest stall was 1.39 s. Under 2 s, but
+that walk's path also hit an uncaught ``ValueError: `tap` must be from 0 to 3``
+from ``explorer/animation.py`` ``_rebuild`` after a compute, not fixed yet; so the
+walk still leaves them out unless ``CONVLAB_FUZZ_VIEW=1``.
+The bank stays at most :data:`BANK_CAP` filters (``CONVLAB_FUZZ_BANK_CAP=32`` lifts
+it).
 
 The seed is ``CONVLAB_FUZZ_SEED`` (default 13); the action count
 ``CONVLAB_FUZZ_ACTIONS`` (default 1000). A failure prints the seed and the last
@@ -381,7 +385,7 @@ def make_actions(window, rng: random.Random, files, out: Path):
         if rng.random() < 0.5:
             window.lecture.save(out / "s1.convlab")
             return "scene save"
-        window.lecture.open(out / "s1.convlab")
+        window.lecture.open_in_background(out / "s1.convlab")
         return "scene open"
 
     return [

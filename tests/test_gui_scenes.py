@@ -234,6 +234,7 @@ def test_page_down_and_up_walk_the_folder(window, qtbot, tmp_path):
     explorer.grid.setFocus()
     for expected, title in (("2-stride", "2 of 3"), ("10-pooling", "3 of 3")):
         QTest.keyClick(window.focusWidget() or window, Qt.Key.Key_PageDown)
+        qtbot.waitUntil(lambda: not window.lecture.is_loading(), timeout=TIMEOUT)
         settle(qtbot, explorer)
         assert window.lecture.path.stem == expected
         assert f"scene {title}" in window.windowTitle()
@@ -242,9 +243,11 @@ def test_page_down_and_up_walk_the_folder(window, qtbot, tmp_path):
     assert window.lecture.path.stem == "10-pooling"
     assert "last scene" in window.statusBar().currentMessage()
     window.scene_actions["previous_scene"].trigger()
+    qtbot.waitUntil(lambda: not window.lecture.is_loading(), timeout=TIMEOUT)
     settle(qtbot, explorer)
     assert window.lecture.path.stem == "2-stride"
     QTest.keyClick(window, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: not window.lecture.is_loading(), timeout=TIMEOUT)
     settle(qtbot, explorer)
     assert window.lecture.path.stem == "1-kernel"
 

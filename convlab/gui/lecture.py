@@ -8,7 +8,11 @@ the lecture controller that steps through a folder of scenes.
   is empty, then sets everything at once: one compute, not one per control.
 * :class:`LectureController` owns the current scene file, the folder's list from
   :func:`~convlab.lecture.scene_folder`, the unsaved-changes check, and the figure
-  export (on the thread pool: a GIF takes seconds).
+  export (on the thread pool: a GIF takes seconds). File > Open scene and
+  PageDown/PageUp read, parse and decode the scene on the thread pool
+  (:meth:`LectureController.open_in_background`; scenes go up to 32 MB) and apply it
+  on the GUI thread; a newer open supersedes an older one, and a step counts from
+  the scene being opened, so fast key presses keep their order.
 
 What a v1 scene cannot hold: the explorer's "auto" colour-map choice (saved as the
 map the selected filter shows, ``diverging`` or ``grey``), the shared colour scale
@@ -47,7 +51,7 @@ from convlab.lecture.scene import (
 from .explorer.colormaps import AUTO, CHOICES, ROBUST_PERCENTILE
 from .explorer.filter_bank import MAX_FILTERS as BANK_MAX_FILTERS
 from .explorer.filter_bank import BankEntry
-from .workers import Task
+from .workers import Task, describe_exception
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -57,6 +61,28 @@ __all__ = [
     "scene_key",
     "LectureController",
 ]
+
+
+def _read_scene(path: str | Path) -> tuple[Path, Scene, list[Path]]:
+    """The scene file (a folder: its first scene), the scene and its folder's list;
+    :class:`SceneError` or OSError naming the problem."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        scenes = scene_folder(target)
+        if not scenes:
+            raise SceneError(f"No {SCENE_SUFFIX} scenes in the folder {target}")
+        target = scenes[0]
+    return target, load_scene(target), scene_folder(target)
+
+
+def _scene_job(serial: int, path: str) -> tuple:
+    """On a pool thread: ``(serial, (target, scene, scenes), None)`` or ``(serial,
+    None, why)``."""
+    try:
+        return serial, _read_scene(path), None
+    except Exception as exc:  # noqa: BLE001 (the message goes to the status bar)
+        return serial, None, describe_exception(exc)
+
 
 #: File-dialog filter -> (suffix, scale) of File > Export figure.
 EXPORT_FORMATS = {
@@ -249,11 +275,14 @@ class LectureController(QObject):
         status bar.
     figure_exported(str)
         A figure was written to this path.
+    loading_changed(bool)
+        A scene began (True) or ended (False) loading on the thread pool.
     """
 
     status_message = Signal(str, int)
     position_changed = Signal(str)
     figure_exported = Signal(str)
+    loading_changed = Signal(bool)
 
     def __init__(self, explorer: Any, trainer: Any = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -264,6 +293,9 @@ class LectureController(QObject):
         self.scene: Scene | None = None
         self._saved_key: tuple | None = None
         self._export: Task | None = None
+        self._open_serial = 0
+        self._open_task: Task | None = None
+        self._open_tasks: dict[int, Task] = {}  # each kept until it has run
         #: Asked before unsaved changes are dropped: returns "save", "discard" or
         #: "cancel" (the main window sets a dialog; tests set a function).
         self.ask_unsaved: Callable[[], str] = lambda: "discard"
@@ -302,23 +334,65 @@ class LectureController(QObject):
 
     # -- open / step ---------------------------------------------------------------
     def open(self, path: str | Path, *, confirm: bool = True) -> bool:
-        """Open a scene file, or the first scene of a folder. On any problem the
-        status bar says why and nothing changes."""
-        target = Path(path).expanduser()
+        """Open a scene file, or the first scene of a folder, in one blocking call
+        (start-up, scripts, tests). On any problem the status bar says why and
+        nothing changes."""
+        if confirm and not self.confirm_discard():
+            return False
+        self._drop_open_task()
         try:
-            if target.is_dir():
-                scenes = scene_folder(target)
-                if not scenes:
-                    raise SceneError(f"No {SCENE_SUFFIX} scenes in the folder {target}")
-                target = scenes[0]
-            if confirm and not self.confirm_discard():
-                return False
-            scene = load_scene(target)
+            target, scene, scenes = _read_scene(path)
+        except (SceneError, OSError) as exc:
+            self.status_message.emit(f"Could not open the scene: {exc}", 15000)
+            return False
+        return self._use_scene(target, scene, scenes)
+
+    def open_in_background(self, path: str | Path, *, confirm: bool = True) -> bool:
+        """Like :meth:`open`, but the file is read, parsed and decoded on the thread
+        pool and applied when it arrives; a newer open supersedes this one. Returns
+        False when the user cancelled leaving unsaved changes."""
+        if confirm and not self.confirm_discard():
+            return False
+        self._open_serial += 1
+        task = Task(_scene_job, self._open_serial, str(path))
+        task.signals.finished.connect(self._on_open_task_finished)
+        task.target = Path(path).expanduser()
+        self._open_tasks[self._open_serial] = task
+        was_loading, self._open_task = self._open_task is not None, task
+        if not was_loading:
+            self.loading_changed.emit(True)
+        task.start()
+        return True
+
+    def is_loading(self) -> bool:
+        """A scene is being read on the thread pool."""
+        return self._open_task is not None
+
+    def _drop_open_task(self) -> None:
+        if self._open_task is not None:
+            self._open_serial += 1  # its answer is stale now
+            self._open_task = None
+            self.loading_changed.emit(False)
+
+    def _on_open_task_finished(self, outcome: tuple) -> None:
+        serial, loaded, why = outcome
+        self._open_tasks.pop(serial, None)
+        if self._open_task is None or serial != self._open_serial:
+            return  # superseded
+        self._open_task = None
+        self.loading_changed.emit(False)
+        if loaded is None:
+            self.status_message.emit(f"Could not open the scene: {why}", 15000)
+            return
+        self._use_scene(*loaded)
+
+    def _use_scene(self, target: Path, scene: Scene, scenes: list[Path]) -> bool:
+        """Apply a read scene (GUI thread); on a problem nothing changes."""
+        try:
             trainer_part = self._checked_trainer_part(scene, target.name)
             notes = apply_scene(self.explorer, scene, name=target.name)
             if trainer_part is not None:
                 self.trainer.restore_scene_state(*trainer_part)
-            scenes = scene_folder(target)
         except (SceneError, OSError) as exc:
             self.status_message.emit(f"Could not open the scene: {exc}", 15000)
             return False
@@ -346,8 +420,14 @@ class LectureController(QObject):
         return model, settings
 
     def step(self, offset: int) -> bool:
-        """Open the scene ``offset`` places along the folder (+1 next, -1 previous)."""
-        if self.path is None:
+        """Open the scene ``offset`` places along the folder (+1 next, -1 previous),
+        counted from the scene being opened if one is on its way (fast presses keep
+        their order); read on the thread pool."""
+        pending = self._open_task
+        base = pending.target if pending is not None else self.path
+        if base is not None and base.is_dir():
+            base = self.path  # a folder on its way: its first scene is not known yet
+        if base is None:
             self.status_message.emit(
                 "No scene is open: File > Open scene… first (a lecture is a folder "
                 "of scenes).",
@@ -355,20 +435,20 @@ class LectureController(QObject):
             )
             return False
         try:
-            self.scenes = scene_folder(self.path)
+            scenes = scene_folder(base)
         except SceneError as exc:
             self.status_message.emit(str(exc), 8000)
             return False
-        names = [p.name for p in self.scenes]
-        i = names.index(self.path.name) if self.path.name in names else -1
+        names = [p.name for p in scenes]
+        i = names.index(base.name) if base.name in names else -1
         j = i + int(offset)
-        if i < 0 or not 0 <= j < len(self.scenes):
+        if i < 0 or not 0 <= j < len(scenes):
             where = "last" if offset > 0 else "first"
             self.status_message.emit(
                 f"This is the {where} scene of the folder ({len(names)} scenes).", 4000
             )
             return False
-        return self.open(self.scenes[j])
+        return self.open_in_background(scenes[j], confirm=pending is None)
 
     def next_scene(self) -> bool:
         return self.step(1)

@@ -168,6 +168,10 @@ class MainWindow(QMainWindow):
                 self.trainer.status_message.connect(self._on_status_message)
             if hasattr(self.trainer, "filters_exported"):
                 self.trainer.filters_exported.connect(self._on_trainer_filters_exported)
+            if hasattr(self.trainer, "model_loading_changed"):
+                self.trainer.model_loading_changed.connect(
+                    self._on_trainer_model_loading
+                )
         self._start_warmup()
         if scene_path:
             self.lecture.open(scene_path, confirm=False)
@@ -189,6 +193,7 @@ class MainWindow(QMainWindow):
         self.image_busy.setMaximumHeight(16)
         self.image_busy.setToolTip("Decoding the image…")
         self.image_busy.hide()
+        self._loads: list[str] = []  # what image_busy stands for (tooltip)
         bar.addPermanentWidget(self.image_busy)
         self.timing_label = QLabel()
         self.timing_label.setToolTip("Time the last feature-map compute took")
@@ -670,7 +675,23 @@ class MainWindow(QMainWindow):
         self.select_tab("explorer")
 
     def _on_explorer_image_loading(self, loading: bool) -> None:
-        self.image_busy.setVisible(loading)
+        self._set_loading("Decoding the image…", loading)
+
+    def _on_trainer_model_loading(self, loading: bool) -> None:
+        self._set_loading("Opening the model…", loading)
+
+    def _on_lecture_loading(self, loading: bool) -> None:
+        self._set_loading("Reading the scene…", loading)
+
+    def _set_loading(self, what: str, loading: bool) -> None:
+        """One busy bar for the files being read on the thread pool."""
+        loads = self._loads
+        if loading and what not in loads:
+            loads.append(what)
+        elif not loading and what in loads:
+            loads.remove(what)
+        self.image_busy.setToolTip(" ".join(loads))
+        self.image_busy.setVisible(bool(loads))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt)
         try:
@@ -695,6 +716,7 @@ class MainWindow(QMainWindow):
         self.lecture.ask_unsaved = self._ask_unsaved
         self.lecture.status_message.connect(self._on_status_message)
         self.lecture.position_changed.connect(self._on_lecture_position_changed)
+        self.lecture.loading_changed.connect(self._on_lecture_loading)
 
         def make(text: str, slot, shortcut: str | None, tip: str) -> QAction:  # noqa: ANN001
             action = QAction(text, self)
@@ -850,7 +872,7 @@ class MainWindow(QMainWindow):
             self, "Open a scene", folder, SCENE_FILTER
         )
         if path:
-            self.lecture.open(path)
+            self.lecture.open_in_background(path)
 
     def save_scene(self) -> bool:
         if self.lecture.path is None:

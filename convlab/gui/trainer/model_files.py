@@ -2,6 +2,13 @@
 optimizer settings), evaluate an opened model on the test images, and send the
 learned filters to the explorer.
 
+File > Open model reads, checks and builds the model on the thread pool
+(:meth:`~ModelFilesMixin.open_model_file`; a 250 MiB zip bomb once froze the GUI
+thread 9.0 s); the GUI thread only sets the built model. A newer open supersedes an
+older one, a failed one leaves the current model as it was and says why.
+:meth:`~ModelFilesMixin.load_model` is the same in one blocking call, for scripts
+and tests.
+
 A mixin of :class:`~.widget.TrainerWidget` (its signals and state are the widget's).
 """
 
@@ -17,7 +24,20 @@ from convlab.train import engine
 from convlab.train.run import RunState
 from convlab.train.session import EvaluationEvent, TrainSettings, evaluate_model
 
-from ..workers import Task
+from ..workers import Task, describe_exception
+
+
+def _model_job(serial: int, path: str) -> tuple:
+    """On a pool thread: ``(serial, model, specs, None)`` or ``(serial, None, None,
+    why)``: the file read, checked and built, nothing of the widget touched."""
+    try:
+        from convlab.nn import load_model
+
+        model = load_model(path)
+        specs = engine.specs_from_model(model)
+    except Exception as exc:  # noqa: BLE001 (the message goes to the status bar)
+        return serial, None, None, describe_exception(exc)
+    return serial, model, specs, None
 
 
 class ModelFilesMixin:
@@ -38,7 +58,7 @@ class ModelFilesMixin:
             self, "Open model", "", "convlab models (*.npz);;All files (*)"
         )
         if path:
-            self.load_model(path)
+            self.open_model_file(path)
 
     def save_model(self, path: str | Path) -> bool:
         if self.run.model is None:
@@ -68,33 +88,77 @@ class ModelFilesMixin:
             saved is not None and saved[0] is run.model and saved[1] == run.x_done
         )
 
-    def load_model(self, path: str | Path) -> bool:
-        """Open a saved model; on any error, a status message and nothing changes."""
+    _model_serial = 0
+    _model_task: Task | None = None
+
+    def open_model_file(self, path: str | Path) -> bool:
+        """Open a saved model on the thread pool, then use it on the GUI thread.
+
+        Returns False (with a status message) when it cannot start: training runs.
+        A newer open supersedes this one; a failure leaves the current model."""
         if self.run.state.running:
             self._message("Stop training before opening a model", 4000)
             return False
-        try:
-            from convlab.nn import load_model
+        self._model_serial += 1
+        task = Task(_model_job, self._model_serial, str(path))
+        task.signals.finished.connect(self._on_model_task_finished)
+        task.model_name = Path(path).name
+        self._model_task = task
+        self._tasks.add(task)  # kept until it has run, even when superseded
+        self._message(f"Opening the model {task.model_name}…", 0)
+        self.model_loading_changed.emit(True)
+        task.start()
+        return True
 
-            model = load_model(path)
-            specs = engine.specs_from_model(model)
-        except Exception as exc:
-            self._message(f"Could not open {Path(path).name}: {exc}", 10000)
+    def model_loading(self) -> bool:
+        """A model file is being read on the thread pool."""
+        return self._model_task is not None
+
+    @Slot(object)
+    def _on_model_task_finished(self, outcome: tuple) -> None:
+        serial, model, specs, why = outcome
+        self._forget_finished_tasks()
+        if self._model_task is None or serial != self._model_serial:
+            return  # superseded by a newer open
+        name, self._model_task = self._model_task.model_name, None
+        self.model_loading_changed.emit(False)
+        if self._closing:
+            return
+        if model is None:
+            self._message(f"Could not open {name}: {why}", 10000)
+        elif self.run.state.running:  # training began while the file was read
+            self._message(f"Did not open {name}: stop training first", 6000)
+        else:
+            self._use_model(model, specs, name)
+
+    def load_model(self, path: str | Path) -> bool:
+        """Open a saved model in one blocking call (scripts, tests); on any error, a
+        status message and nothing changes."""
+        if self.run.state.running:
+            self._message("Stop training before opening a model", 4000)
             return False
+        _, model, specs, why = _model_job(0, str(path))
+        if model is None:
+            self._message(f"Could not open {Path(path).name}: {why}", 10000)
+            return False
+        self._use_model(model, specs, Path(path).name)
+        return True
+
+    def _use_model(self, model: Any, specs: Any, name: str) -> None:
+        """Make a loaded model the trainer's (GUI thread)."""
         self.editor.set_specs(specs, preset="custom")
-        self._model_base = Path(path).name
+        self._model_base = name
         self._native_shape = None  # tarch: a file has no native preset input
-        self.run.set_model(model, specs, label=Path(path).name)
+        self.run.set_model(model, specs, label=name)
         adapted = self.run.adapt_model_to_data()  # tarch: fine-tuning on this data
         settings = self._take_saved_settings(model)
         follows = "" if adapted is None else f"; for this data: {adapted.text()}"
         self._message(
-            f"Opened {Path(path).name}: {len(model.layers)} layers, "
+            f"Opened {name}: {len(model.layers)} layers, "
             f"{model.count_params():,} parameters; {settings}{follows}",
             8000,
         )
         self._evaluate_current_model()
-        return True
 
     def _take_saved_settings(self, model: Any) -> str:
         """Optimizer and learning rate from the file when it saved them, else the

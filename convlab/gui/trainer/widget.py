@@ -101,11 +101,14 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         explorer's filter bank.
     training_finished(bool)
         A run ended; True if it was stopped.
+    model_loading_changed(bool)
+        A model file began (True) or ended (False) loading on the thread pool.
     """
 
     status_message = Signal(str, int)
     filters_exported = Signal(object)
     training_finished = Signal(bool)
+    model_loading_changed = Signal(bool)
 
     def __init__(
         self, parent: QWidget | None = None, *, load_data: bool = True
@@ -769,6 +772,8 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
         worker = self._worker
         if worker is None or not self.run.state.running:
             return
+        if worker.paused != (self.run.state == RunState.PAUSED):
+            return  # Stop un-paused the worker; the run ends on its finished signal
         if worker.paused:
             worker.resume()
             self.run.resume()
