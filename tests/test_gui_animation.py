@@ -315,6 +315,26 @@ def test_per_tap_steps_run_the_sum(window, qtbot):
     )
 
 
+def test_per_tap_position_survives_a_smaller_kernel(window, qtbot):
+    """On the last tap of a 3x3 kernel, a 2x2 bank keeps the window on its own last
+    tap (the GUI fuzz found tap 4 asked of a 2x2 kernel: a ValueError after the
+    compute)."""
+    explorer = window.explorer
+    use_scene(qtbot, explorer)
+    panel = open_panel(qtbot, window)
+    panel.go_to(0)
+    panel.taps.setChecked(True)
+    for _ in range(KERNEL.size - 1):
+        press(qtbot, Qt.Key.Key_Right)
+    assert panel.current_step().tap == KERNEL.size - 1
+    small = np.array([[1.0, -1.0], [0.5, 0.25]], np.float32)
+    explorer.bank.set_bank([explore.Filter("2x2", small, 0.0)])
+    settle(qtbot, explorer)
+    assert panel.step_count() == 6 * 6 * 4  # a 6x6 output, 4 taps each
+    assert panel.current_step().tap == 3
+    assert shown_position(panel) == (0, 0)
+
+
 def test_play_advances_and_stops_at_the_end(window, qtbot):
     explorer = window.explorer
     use_scene(qtbot, explorer)

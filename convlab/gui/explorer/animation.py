@@ -255,7 +255,9 @@ class AnimationPanel(QWidget):
         if self._window is not None and position is not None:
             oy, ox, tap = position
             oh, ow = self._window.output_shape
-            tap = tap if self._granularity == "tap" else 0
+            # a smaller kernel has fewer taps: keep the last one (the fuzz found tap 4
+            # of a 2x2 kernel after a 3x3)
+            tap = min(tap, self._window.taps - 1) if self._granularity == "tap" else 0
             self._index = self._window.index_of(min(oy, oh - 1), min(ox, ow - 1), tap)
         self._show()
 
