@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import io
-import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loopback import Server, cifar_archive
 
 from convlab import keras
 from convlab.data import datasets
@@ -165,57 +163,11 @@ def test_mnist_load_data_full_set(full_mnist_dir, monkeypatch, capsys):
     assert "full set" in capsys.readouterr().err
 
 
-def _cifar_archive(n_train: int, n_test: int) -> tuple[bytes, list[np.ndarray]]:
-    rng = np.random.default_rng(1)
-    buffer = io.BytesIO()
-    planes = []
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name in (*datasets.CIFAR10["train"], *datasets.CIFAR10["test"]):
-            n = n_test if "test" in name else n_train
-            records = rng.integers(0, 256, (n, 3073), dtype=np.uint8)
-            records[:, 0] %= 10
-            planes.append(records)
-            info = tarfile.TarInfo(name)
-            info.size = records.nbytes
-            tar.addfile(info, io.BytesIO(records.tobytes()))
-    return buffer.getvalue(), planes
-
-
-class _Server:
-    def __init__(self, files: dict[str, bytes]) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                body = files.get(self.path.lstrip("/"))
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
-
-
 def test_cifar10_downloads_checks_and_reads_binary_records(tmp_path, monkeypatch):
-    body, planes = _cifar_archive(3, 2)
+    body, planes = cifar_archive(3, 2)
     monkeypatch.setitem(datasets.CIFAR10, "sha256", hashlib.sha256(body).hexdigest())
     seen = []
-    with _Server({datasets.CIFAR10["file"]: body}) as server:
+    with Server({datasets.CIFAR10["file"]: body}) as server:
         (x, y), (xt, yt) = datasets.load_cifar10(
             tmp_path,
             mirrors=[server.url],
@@ -236,7 +188,7 @@ def test_cifar10_downloads_checks_and_reads_binary_records(tmp_path, monkeypatch
 
 def test_download_rejects_bad_checksum_and_explains_offline(tmp_path):
     with (
-        _Server({"f.bin": b"tampered"}) as server,
+        Server({"f.bin": b"tampered"}) as server,
         pytest.raises(datasets.DatasetDownloadError, match=r"md5 mismatch"),
     ):
         datasets.fetch_file("f.bin", [server.url], ("md5", "0" * 32), tmp_path)
@@ -265,7 +217,7 @@ def test_fashion_mnist_reads_idx_files_it_downloaded(tmp_path, monkeypatch):
     }
     md5 = {name: hashlib.md5(body).hexdigest() for name, body in files.items()}
     monkeypatch.setitem(datasets.FASHION_MNIST, "md5", md5)
-    with _Server(files) as server:
+    with Server(files) as server:
         monkeypatch.setitem(datasets.FASHION_MNIST, "mirrors", (server.url,))
         (x, y), (xt, yt) = datasets.load_fashion_mnist(tmp_path, progress=print)
     assert (x.shape, y.shape, xt.shape) == ((5, 28, 28), (5,), (3, 28, 28))

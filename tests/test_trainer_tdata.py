@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
-import io
-import tarfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from folder_helpers import CLASSES, make_colour_folder
+from loopback import Server, cifar_archive
 
 from convlab.data import datasets
 from convlab.data.mnist import MnistData
@@ -261,55 +259,12 @@ def test_flow_from_directory_walks_the_same_files(tmp_path):
 # ------------------------------------------------------------------ downloads
 
 
-class _Server:
-    """Serves ``files`` on the loopback interface while in the ``with`` block."""
-
-    def __init__(self, files: dict[str, bytes]) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                body = files.get(self.path.lstrip("/"))
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join()
-
-
 def test_cifar10_as_train_data(tmp_path, monkeypatch):
-    rng = np.random.default_rng(5)
-    buffer = io.BytesIO()
-    records = {}
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name in (*datasets.CIFAR10["train"], *datasets.CIFAR10["test"]):
-            rec = rng.integers(0, 256, (2, 3073), dtype=np.uint8)
-            rec[:, 0] %= 10
-            records[name] = rec
-            info = tarfile.TarInfo(name)
-            info.size = rec.nbytes
-            tar.addfile(info, io.BytesIO(rec.tobytes()))
-    body = buffer.getvalue()
+    body, planes = cifar_archive(2, 2, seed=5)
     monkeypatch.setenv("CONVLAB_DATASETS_DIR", str(tmp_path))
     monkeypatch.setitem(datasets.CIFAR10, "sha256", hashlib.sha256(body).hexdigest())
     seen = []
-    with _Server({datasets.CIFAR10["file"]: body}) as server:
+    with Server({datasets.CIFAR10["file"]: body}) as server:
         monkeypatch.setitem(datasets.CIFAR10, "mirrors", (server.url,))
         data = load_train_data("cifar10", progress=lambda *a: seen.append(a))
     assert seen
@@ -319,7 +274,7 @@ def test_cifar10_as_train_data(tmp_path, monkeypatch):
     assert data.x_train.shape == (10, 3, 32, 32)
     assert data.x_test.shape == (2, 3, 32, 32)
     # a record is the label, then the R, G, B planes: NCHW is the record's own order
-    first = records[datasets.CIFAR10["train"][0]][0]
+    first = planes[0][0]  # the first training batch's first record
     assert data.y_train[0] == first[0]
     np.testing.assert_array_equal(data.x_train[0].reshape(-1), first[1:])
     # offline with nothing cached: the error says what to do
@@ -348,7 +303,7 @@ def test_fashion_mnist_as_train_data(tmp_path, monkeypatch):
     md5 = {name: hashlib.md5(b).hexdigest() for name, b in files.items()}
     monkeypatch.setitem(datasets.FASHION_MNIST, "md5", md5)
     monkeypatch.setenv("CONVLAB_DATASETS_DIR", str(tmp_path))
-    with _Server(files) as server:
+    with Server(files) as server:
         monkeypatch.setitem(datasets.FASHION_MNIST, "mirrors", (server.url,))
         data = load_train_data("fashion_mnist", progress=lambda *a: None)
     assert data.input_shape == (1, 28, 28)
