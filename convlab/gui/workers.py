@@ -27,7 +27,15 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import (
+    QObject,
+    QRunnable,
+    QThread,
+    QThreadPool,
+    QTimer,
+    Signal,
+    Slot,
+)
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -220,3 +228,45 @@ class GeneratorWorker(QObject):
                 self.yielded.emit(pending)
             self.finished.emit(stopped)
             self._thread.quit()
+
+
+class LatestTask(QObject):
+    """A preview that follows its controls: :meth:`request` (re)starts a debounce;
+    when it ends, ``make()`` builds a :class:`Task` (or returns None: nothing to do)
+    and starts it. One runs at a time: a request while one runs runs ``make()`` again
+    once the owner calls :meth:`done` from the task's finished or failed slot, so the
+    latest settings win."""
+
+    def __init__(
+        self, parent: QObject, interval_ms: int, make: Callable[[], Task | None]
+    ) -> None:
+        super().__init__(parent)
+        self._make = make
+        self.task: Task | None = None
+        self._again = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(interval_ms))
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def request(self) -> None:
+        self._timer.start()
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        if self.task is not None:
+            self._again = True
+            return
+        self.task = self._make()
+        if self.task is not None:
+            self.task.start()
+
+    def done(self) -> None:
+        """The task ended: run the latest request, if one came meanwhile."""
+        self.task = None
+        if self._again:
+            self._again = False
+            self._on_timer_timeout()
+
+    def busy(self) -> bool:
+        return self.task is not None or self._timer.isActive()

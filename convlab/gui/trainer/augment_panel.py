@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from convlab.train.preprocess import AUGMENT_DEFAULTS, Augmenter
 
-from ..workers import Task
+from ..workers import LatestTask, Task
 from .mosaic import BACKGROUND, to_pixmap
 
 __all__ = ["AugmentPanel", "ValueSlider", "images_to_rgb", "run_images"]
@@ -238,8 +238,6 @@ class AugmentPanel(QWidget):
         self.run = run
         self.seed = 0
         self.failure = ""
-        self._task: Task | None = None
-        self._dirty = False
         self.preview: np.ndarray | None = None  # the last draws (n, C, H, W) 0-255
         self._pending_image: np.ndarray | None = None
 
@@ -358,10 +356,7 @@ class AugmentPanel(QWidget):
         layout.addWidget(scroll)
         layout.addLayout(right, 1)
 
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(60)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._preview = LatestTask(self, 60, self._make_preview)
         run.data_changed.connect(self._on_run_data_changed)
         self._on_run_data_changed()
 
@@ -437,34 +432,30 @@ class AugmentPanel(QWidget):
         self.settings_changed.emit()
 
     def _request(self) -> None:
-        self._debounce.start()
+        self._preview.request()
 
-    @Slot()
-    def _on_debounce_timeout(self) -> None:
-        if self._task is not None:  # one at a time; the latest settings win
-            self._dirty = True
-            return
+    def _make_preview(self) -> Task | None:
+        """The preview task for the current image and arguments (None: no preview)."""
         x = run_images(self.run)
         if x is None:
             self.original_label.set_images(None)
             self.grid_label.set_images(None)
             self.caption.setText("No training images yet.")
-            return
+            return None
         image = np.array(x[min(self.index_spin.value(), len(x) - 1)])
         try:
             augmenter = Augmenter(self.arguments())
         except (TypeError, ValueError) as exc:
             self.caption.setText(str(exc))
-            return
+            return None
         self._pending_image = image
-        self._task = Task(augmenter.draws, image, PREVIEW_DRAWS, self.seed)
-        self._task.signals.finished.connect(self._on_task_finished)
-        self._task.signals.failed.connect(self._on_task_failed)
-        self._task.start()
+        task = Task(augmenter.draws, image, PREVIEW_DRAWS, self.seed)
+        task.signals.finished.connect(self._on_task_finished)
+        task.signals.failed.connect(self._on_task_failed)
+        return task
 
     @Slot(object)
     def _on_task_finished(self, draws: np.ndarray) -> None:
-        self._task = None
         self.failure = ""
         self.preview = draws
         image = self._pending_image
@@ -478,18 +469,13 @@ class AugmentPanel(QWidget):
             "Hover over an argument to read what it does."
         )
         self.preview_updated.emit()
-        if self._dirty:
-            self._dirty = False
-            self._on_debounce_timeout()
+        self._preview.done()
 
     @Slot(str)
     def _on_task_failed(self, message: str) -> None:
-        self._task = None
         self.failure = message
         self.caption.setText(f"Preview failed: {message}")
-        if self._dirty:
-            self._dirty = False
-            self._on_debounce_timeout()
+        self._preview.done()
 
     def busy(self) -> bool:
-        return self._task is not None or self._debounce.isActive()
+        return self._preview.busy()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -32,7 +32,7 @@ from convlab.train.preprocess import (
     normalise_preview,
 )
 
-from ..workers import Task
+from ..workers import LatestTask, Task
 from .augment_panel import PictureLabel, ValueSlider, run_images
 
 __all__ = ["NormalisePanel", "crops"]
@@ -97,13 +97,8 @@ class NormalisePanel(QWidget):
         self.run = run
         self.failure = ""
         self.result: Any = None  # the last NormalisePreview
-        self._task: Task | None = None
-        self._dirty = False
         self.model_note = ""  # what an opened model's normaliser is
-        self._debounce = QTimer(self)
-        self._debounce.setSingleShot(True)
-        self._debounce.setInterval(200)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._preview = LatestTask(self, 200, self._make_preview)
 
         box = QGroupBox("ImageDataGenerator arguments")
         box.setToolTip(
@@ -276,40 +271,34 @@ class NormalisePanel(QWidget):
         self.settings_changed.emit()
 
     def _request(self) -> None:
-        self._debounce.start()
+        self._preview.request()
 
-    @Slot()
-    def _on_debounce_timeout(self) -> None:
-        if self._task is not None:
-            self._dirty = True
-            return
+    def _make_preview(self) -> Task | None:
+        """The preview task for the current settings (None: no training images)."""
         x = run_images(self.run)
         if x is None:
             self.status.setText("No training images yet.")
-            return
+            return None
         args = self.arguments()
         n = min(args["fit_images"], len(x))
         d = int(np.prod(x.shape[1:]))
         if args["zca_whitening"]:
             self.status.setText(
                 f"Fitting ZCA on the first {n:,} training images ({d:,}x{d:,} "
-                "covariance and its SVD)…"
+                "covariance and its eigendecomposition)…"
             )
         elif args["featurewise_center"] or args["featurewise_std_normalization"]:
             self.status.setText(f"Fitting the statistics on {n:,} training images…")
-        self.progress.setRange(0, 0)  # busy: an SVD reports no steps
-        self._task = Task(normalise_preview, args, x, SAMPLES, FILTERS)
-        self._task.signals.finished.connect(self._on_task_finished)
-        self._task.signals.failed.connect(self._on_task_failed)
-        self._task.start()
+        self.progress.setRange(0, 0)  # busy: an eigendecomposition reports no steps
+        task = Task(normalise_preview, args, x, SAMPLES, FILTERS)
+        task.signals.finished.connect(self._on_task_finished)
+        task.signals.failed.connect(self._on_task_failed)
+        return task
 
     def _finish_task(self) -> None:
-        self._task = None
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
-        if self._dirty:
-            self._dirty = False
-            self._on_debounce_timeout()
+        self._preview.done()
 
     @Slot(object)
     def _on_task_finished(self, result: Any) -> None:
@@ -389,4 +378,4 @@ class NormalisePanel(QWidget):
         self._finish_task()
 
     def busy(self) -> bool:
-        return self._task is not None or self._debounce.isActive()
+        return self._preview.busy()
