@@ -104,12 +104,12 @@ def torch_lenet():
     )
 
 
-def torch_keras():
-    import torch
-    from torch import nn
-
-    return torch, nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1),
+def _torch_keras_net(nn, channels: int, flat: int):
+    """The Keras tutorial CNN (Conv32 same, Conv32, pool, Conv64 same, Conv64, pool,
+    Dense 512, Dense 10) in torch, for ``channels`` input planes; ``flat`` is the
+    Flatten size (1600 for 28x28, 2304 for 32x32)."""
+    return nn.Sequential(
+        nn.Conv2d(channels, 32, 3, padding=1),
         nn.ReLU(),
         nn.Conv2d(32, 32, 3),
         nn.ReLU(),
@@ -122,11 +122,18 @@ def torch_keras():
         nn.MaxPool2d(2),
         nn.Dropout(0.25),
         nn.Flatten(),
-        nn.Linear(1600, 512),
+        nn.Linear(flat, 512),
         nn.ReLU(),
         nn.Dropout(0.5),
         nn.Linear(512, 10),
     )
+
+
+def torch_keras():
+    import torch
+    from torch import nn
+
+    return torch, _torch_keras_net(nn, 1, 1600)
 
 
 def torch_train(torch, net, x, y):
@@ -203,25 +210,12 @@ def _random_images(n: int, seed: int = 0):
 
 def convlab_cifar_ms(steps: int) -> list[float]:
     from convlab.nn import Adam, Sequential
-    from convlab.nn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+    from convlab.nn.presets import get_preset
 
-    model = Sequential(
-        [
-            Conv2D(32, 3, padding="same", activation="relu", input_shape=(32, 32, 3)),
-            Conv2D(32, 3, activation="relu"),
-            MaxPooling2D(2),
-            Dropout(0.25),
-            Conv2D(64, 3, padding="same", activation="relu"),
-            Conv2D(64, 3, activation="relu"),
-            MaxPooling2D(2),
-            Dropout(0.25),
-            Flatten(),
-            Dense(512, activation="relu"),
-            Dropout(0.5),
-            Dense(10, activation="softmax"),
-        ],
-        seed=0,
-    )
+    # the preset's layers (Keras's CIFAR-10 tutorial CNN) for a 32x32x3 input
+    layers = get_preset("keras").layers()
+    model = Sequential(layers, seed=0)
+    model.build((32, 32, 3))  # channels last, as Keras reads CIFAR-10
     model.compile(optimizer=Adam(1e-3), loss="sparse_categorical_crossentropy")
     x, y = _random_images(CIFAR_BATCH)
     xb = model.prepare(x)
@@ -232,25 +226,7 @@ def torch_cifar_ms(steps: int) -> list[float]:
     import torch
     from torch import nn
 
-    net = nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(32, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(64, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(64 * 6 * 6, 512),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(512, 10),
-    )
+    net = _torch_keras_net(nn, 3, 64 * 6 * 6)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     x, y = _random_images(CIFAR_BATCH)
     xb = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
