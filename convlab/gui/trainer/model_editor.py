@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -288,12 +289,18 @@ class ModelEditor(QWidget):
         top.addWidget(self.input_combo, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        # the selected layer's form scrolls when space is short (a projector at 2x),
+        # so the table keeps showing several layers
+        form_scroll = QScrollArea()
+        form_scroll.setWidget(self.form_box)
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.totals)
         layout.addWidget(self.info)
         layout.addWidget(self.message)
         layout.addLayout(buttons)
-        layout.addWidget(self.form_box)
+        layout.addWidget(form_scroll, 1)
 
     # -- public ------------------------------------------------------------------------
     def specs(self) -> list[dict[str, Any]]:
