@@ -423,3 +423,56 @@ def test_default_view_and_reset_zoom_show_the_whole_output(make_window, qtbot, c
     qtbot.mouseClick(explorer.reset_zoom_button, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     assert all(_contains(view.viewRange(), r) for r in rects)
+
+
+def test_trainer_text_and_plots_follow_the_ui_scale(make_window, qtbot):
+    """At 2x every label grows with the application font, those with a style sheet
+    of their own too (a bold title, a coloured hint stayed at 9 pt), the 11 pt
+    read-outs keep their ratio, and the trainer's plots (curves, confusion matrix,
+    probability bars) scale their axes, titles and legends."""
+    win = make_window()
+    trainer = win.trainer
+    if trainer is None:
+        pytest.skip("the trainer tab is not built in this configuration")
+    base = QApplication.font().pointSizeF()
+    bold_title = trainer.filters.title  # "font-weight: bold;"
+    hint = trainer.curves.runs_hint  # "color: palette(mid);"
+    readout = trainer.filters.readout  # theme.HINT_FONT
+    loss_axis = trainer.curves.loss_plot.getAxis("left")
+    bars_axis = trainer.training_tab.test_bars.getPlotItem().getAxis("bottom")
+    confusion_axis = trainer.confusion.plot.getAxis("left")
+
+    def tick_points(axis):
+        return axis.style["tickFont"].pointSizeF()
+
+    before = [tick_points(a) for a in (loss_axis, bars_axis, confusion_axis)]
+    assert bold_title.font().pointSizeF() == pytest.approx(base)
+    assert readout.font().pointSizeF() == pytest.approx(base * theme.HINT_FONT)
+
+    win.set_ui_scale(2.0)
+    QApplication.processEvents()
+    assert bold_title.font().pointSizeF() == pytest.approx(2 * base)
+    assert bold_title.font().bold()
+    assert hint.font().pointSizeF() == pytest.approx(2 * base)
+    assert readout.font().pointSizeF() == pytest.approx(2 * base * theme.HINT_FONT)
+    after = [tick_points(a) for a in (loss_axis, bars_axis, confusion_axis)]
+    from convlab.gui.trainer.curves import plot_points
+
+    for b, a in zip(before, after, strict=True):
+        assert a == pytest.approx(plot_points(b, 2.0))
+        assert a > 1.5 * b
+    legend_label = trainer.curves.loss_plot.legend.items[0][1]
+    assert float(legend_label.opts["size"].removesuffix("pt")) > 9
+    # the status bar's compile progress fits its longest text on one line
+    from convlab.gui.main_window import BUSY_LONGEST_TEXT
+
+    metrics = win.busy.fontMetrics()
+    assert win.busy.width() > metrics.horizontalAdvance(BUSY_LONGEST_TEXT)
+    assert win.busy.height() >= metrics.height()
+
+    win.set_ui_scale(1.0)
+    QApplication.processEvents()
+    assert bold_title.font().pointSizeF() == pytest.approx(base)
+    assert [tick_points(a) for a in (loss_axis, bars_axis, confusion_axis)] == (
+        pytest.approx(before)
+    )

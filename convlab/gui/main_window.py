@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QFontMetrics,
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
@@ -52,6 +53,8 @@ from .scroll import PanelScrollArea
 from .workers import Task
 
 WARMING_TEXT = "Compiling kernels (first launch only)…"
+#: the busy bar's longest text, which it is sized for
+BUSY_LONGEST_TEXT = "99 of 99 compiled"
 PREFERRED_SIZE = QSize(1500, 950)
 MIN_SIZE = QSize(800, 560)  # below 1024x768 minus a task bar
 WINDOW_TITLE = "convlab — see what convolutions do"
@@ -183,8 +186,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)  # busy indicator
-        self.busy.setMaximumWidth(160)
-        self.busy.setMaximumHeight(16)
+        self._fit_busy_bar()
         self.busy.hide()
         bar.addPermanentWidget(self.busy)
         self.image_busy = QProgressBar()  # an image decoding on the thread pool
@@ -346,14 +348,24 @@ class MainWindow(QMainWindow):
             return
         self._ui_scale = scale
         size = self.size()
-        theme.apply_scale(scale)
+        theme.apply_scale(scale, root=self)
         self.explorer.set_ui_scale(scale)
-        self.busy.setMaximumHeight(round(20 * scale))  # its text must fit
-        self.busy.setMaximumWidth(round(160 * scale))
+        if self.trainer is not None and hasattr(self.trainer, "set_ui_scale"):
+            self.trainer.set_ui_scale(scale)
+        self._fit_busy_bar()
         self._keep_size(size)
         self._save(theme.KEY_SCALE, scale)
         self.ui_scale_changed.emit(scale)
         self.statusBar().showMessage(f"UI scale {scale:g}×", 2000)
+
+    def _fit_busy_bar(self) -> None:
+        """The status bar's progress bar wide and high enough for its longest text
+        at this UI scale (at 2x, 320 px wrapped "0 of 14 compiled" onto two clipped
+        lines in the presentation view)."""
+        metrics = QFontMetrics(QApplication.font())
+        width = metrics.horizontalAdvance(BUSY_LONGEST_TEXT) + 28
+        self.busy.setFixedWidth(max(width, round(120 * self._ui_scale)))
+        self.busy.setFixedHeight(metrics.height() + 4)
 
     def increase_ui_scale(self) -> None:
         self.set_ui_scale(min(self._ui_scale + theme.SCALE_STEP, theme.SCALE_MAX))
@@ -619,7 +631,10 @@ class MainWindow(QMainWindow):
         """The warm-up's callback, on its worker thread: data only, via the relay."""
         if self._warm_cancel.is_set():
             raise _Cancelled("the window closed")
-        self._warm_relay.progressed.emit(done, total, name)
+        try:
+            self._warm_relay.progressed.emit(done, total, name)
+        except RuntimeError as exc:  # the relay went with the window, mid-step
+            raise _Cancelled("the window is gone") from exc
 
     def _on_warmup_progressed(self, done: int, total: int, name: str) -> None:
         if self._warm_task is None or done >= total:

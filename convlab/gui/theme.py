@@ -17,7 +17,7 @@ import os
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 SCALE_MIN = 1.0
 SCALE_MAX = 2.5
@@ -95,17 +95,60 @@ def base_point_size(app: QApplication | None = None) -> float:
     return size if size > 0 else 9.0
 
 
-def apply_scale(scale: float, app: QApplication | None = None) -> None:
-    """Set the application font to ``scale`` times its start-up size."""
+#: :func:`relative_font` factors: headline figures (12 pt beside the usual 9 pt), and
+#: hints and read-outs (11 pt)
+BIG_FONT, HINT_FONT = 1.3, 1.2
+
+#: a widget property: its text is this many times the application font's size
+FONT_FACTOR = "convlabFontFactor"
+
+
+def relative_font(widget: QWidget, factor: float = 1.0, bold: bool = False) -> None:
+    """Text of ``widget`` ``factor`` times the application font, bold or not, kept
+    so through UI scale changes (a style sheet's ``font-size: 11pt`` stays 11 pt in
+    presentation view, and any own style sheet froze the size: see
+    :func:`apply_scale`)."""
+    app = QApplication.instance()
+    font = QFont(widget.font())
+    font.setBold(bold)
+    if factor != 1.0:
+        widget.setProperty(FONT_FACTOR, float(factor))
+        font.setPointSizeF(app.font().pointSizeF() * factor)
+        widget.setFont(font)
+        return
+    only_weight = QFont()  # the size stays the parent's, and follows it
+    only_weight.setBold(bold)
+    widget.setFont(only_weight)
+
+
+def apply_scale(
+    scale: float, app: QApplication | None = None, root: QWidget | None = None
+) -> None:
+    """Set the application font to ``scale`` times its start-up size; in ``root``
+    (a window) and its children, widgets with their own style sheet and
+    :func:`relative_font` sizes follow."""
     app = app or QApplication.instance()
     _remember_defaults(app)
     font = QFont(_defaults["font"])  # type: ignore[arg-type]
-    font.setPointSizeF(base_point_size(app) * check_scale(scale))
+    size = base_point_size(app) * check_scale(scale)
+    font.setPointSizeF(size)
     app.setFont(font)
     if app.styleSheet():
         # widgets styled by a sheet keep their old font until it is set again
         # (measured: a QPushButton stayed at 9 pt after the font went to 18 pt)
         app.setStyleSheet(app.styleSheet())
+    # root's children, not app.allWidgets(): wrapping every widget of the process,
+    # windows already closed among them, crashed PySide6 in the tests
+    for widget in [] if root is None else [root, *root.findChildren(QWidget)]:
+        factor = widget.property(FONT_FACTOR)
+        if factor:
+            own = QFont(widget.font())
+            own.setPointSizeF(size * float(factor))
+            widget.setFont(own)
+        elif widget.styleSheet():
+            # the same for a widget's own sheet, even a colour alone (measured: a
+            # bold title and a red error label stayed at 9 pt beside 18 pt text)
+            widget.setStyleSheet(widget.styleSheet())
 
 
 def high_contrast_palette() -> QPalette:

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from convlab.data.mnist import NUM_CLASSES
 
-from .curves import style_axes
+from .. import theme
+from .curves import plot_points, style_axes
 from .mosaic import SEQUENTIAL
 
 __all__ = ["ConfusionView", "confusion_matrix"]
@@ -51,6 +52,8 @@ class ConfusionView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.matrix: np.ndarray | None = None
+        self._shade: np.ndarray | None = None
+        self._ui_scale = 1.0
         self.title = QLabel("Confusion matrix (after each epoch, on the test images)")
         self.title.setStyleSheet("font-weight: bold;")
         self.title.setWordWrap(True)
@@ -77,7 +80,7 @@ class ConfusionView(QWidget):
             "everything else a mistake. Click a cell to see those test images."
         )
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("font-size: 11pt;")
+        theme.relative_font(self.hint)
         self._set_classes(NUM_CLASSES, None)
         self.plot.vb.sigResized.connect(self._on_view_resized)
         self.graphics.setToolTip(
@@ -122,13 +125,13 @@ class ConfusionView(QWidget):
             # short: with the aspect locked the axis is as narrow as the matrix, and
             # a longer label was cut at 1024x768 (the hint below says the rest)
             {"bottom": f"predicted {noun}", "left": f"true {noun}"},
-            _FONT_PT + 1,
+            self._points(_FONT_PT + 1),
         )
         self._fit_column_names()
         left = self.plot.getAxis("left")
         left.setTicks([[(i + 0.5, r) for i, r in enumerate(rows)]])
         font = pg.QtGui.QFont()
-        font.setPointSize(_FONT_PT + 1)
+        font.setPointSizeF(self._points(_FONT_PT + 1))
         widest = max(pg.QtGui.QFontMetrics(font).horizontalAdvance(r) for r in rows)
         left.setWidth(widest + pg.QtGui.QFontMetrics(font).height() + 16)
         self.hint.setText(
@@ -142,7 +145,8 @@ class ConfusionView(QWidget):
         self.texts = []
         cell_font = pg.QtGui.QFont()
         # smaller numbers in smaller cells
-        cell_font.setPointSize(_FONT_PT - 1 if n <= 12 else max(6, _FONT_PT - 4))
+        cell_pt = _FONT_PT - 1 if n <= 12 else max(6, _FONT_PT - 4)
+        cell_font.setPointSizeF(self._points(cell_pt))
         for t in range(n):
             for p in range(n):
                 item = pg.TextItem("", anchor=(0.5, 0.5))
@@ -157,19 +161,46 @@ class ConfusionView(QWidget):
         if not names:
             return
         font = pg.QtGui.QFont()
-        font.setPointSize(_FONT_PT + 1)
+        font.setPointSizeF(self._points(_FONT_PT + 1))
         metrics = pg.QtGui.QFontMetrics(font)
         rect = self.plot.vb.sceneBoundingRect()  # the matrix: a square inside it
         width = min(rect.width(), rect.height()) if rect.height() > 0 else 0
         if width <= 0:
             return
         px = max(int(width / len(names)) - 6, 8)
+        # a name cut to its ellipsis alone keeps its first letter instead
         cols = [
-            metrics.elidedText(t, Qt.TextElideMode.ElideRight, px) or t[:1]
+            e
+            if (e := metrics.elidedText(t, Qt.TextElideMode.ElideRight, px))
+            not in ("", "\u2026")
+            else t[:1]
             for t in names
         ]
         ticks = [[(i + 0.5, c) for i, c in enumerate(cols)]]
         self.plot.getAxis("bottom").setTicks(ticks)
+
+    def _points(self, points: float) -> float:
+        return plot_points(points, self._ui_scale)
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Ticks, axis labels and the counts in the cells follow the UI scale."""
+        if float(scale) == self._ui_scale:
+            return
+        self._ui_scale = float(scale)
+        n, names = self.classes, self.class_names
+        self.classes = 0  # rebuild the ticks and the cells' texts at the new size
+        self._set_classes(n, names)
+        if self.matrix is not None and self._shade is not None:
+            self._fill_cells(self.matrix, self._shade)
+
+    def _fill_cells(self, m: np.ndarray, shade: np.ndarray) -> None:
+        n = m.shape[0]
+        for t in range(n):
+            for p in range(n):
+                count = int(m[t, p])
+                item = self.texts[t * n + p]
+                item.setText(str(count) if count else "")
+                item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
 
     @Slot(object)
     def _on_view_resized(self, _vb) -> None:
@@ -212,12 +243,8 @@ class ConfusionView(QWidget):
         rgb = SEQUENTIAL[np.clip((shade * 230).astype(int), 0, 255)]
         self.image.setImage(np.ascontiguousarray(rgb), autoLevels=False)
         self.image.setRect(0, 0, n, n)
-        for t in range(n):
-            for p in range(n):
-                count = int(m[t, p])
-                item = self.texts[t * n + p]
-                item.setText(str(count) if count else "")
-                item.setColor((20, 20, 20) if shade[t, p] > 0.6 else (235, 235, 235))
+        self._shade = shade
+        self._fill_cells(m, shade)
         when = f" after epoch {epoch}" if epoch else ""
         of = f" of {what}" if what else ""
         self.title.setText(

@@ -28,9 +28,10 @@ from convlab.train.progress import format_seconds
 from convlab.train.run import TrainerRun
 from convlab.train.session import TrainSettings
 
+from .. import theme
+
 __all__ = ["DataPanel", "HyperPanel", "ProgressRelay", "RunPanel"]
 
-BIG_FONT_CSS = "font-size: 12pt;"
 #: the learning rate each optimizer starts from when chosen
 DEFAULT_LEARNING_RATES = {"adam": 0.001, "sgd": 0.01}
 
@@ -388,7 +389,7 @@ class RunPanel(QGroupBox):
         self.speed_label = QLabel("")
         self.metrics_label = QLabel("")
         for label in (self.speed_label, self.metrics_label):
-            label.setStyleSheet(BIG_FONT_CSS)
+            theme.relative_font(label, theme.BIG_FONT)
             label.setWordWrap(True)
         grid.addWidget(self.progress, 2, 0, 1, 2)
         grid.addWidget(self.speed_label, 3, 0, 1, 2)

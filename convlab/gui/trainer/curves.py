@@ -29,8 +29,9 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
@@ -118,15 +119,24 @@ AXIS_COLOR = "#b4b4b4"
 BACKGROUND = (25, 25, 32)
 
 
-def style_axes(plot: pg.PlotItem, labels: dict[str, str], size: int = _FONT_PT) -> None:
+def plot_points(points: float, ui_scale: float) -> float:
+    """A plot's text size for the UI scale: ``points`` at 1, growing a little less
+    than the widgets' text (at 2, presentation view, 1.6 times: the axes keep room
+    for the curves on a 1280x720 projector)."""
+    return points * (1.0 + 0.6 * (float(ui_scale) - 1.0))
+
+
+def style_axes(
+    plot: pg.PlotItem, labels: dict[str, str], size: float = _FONT_PT
+) -> None:
     """Readable axes: light labels and tick numbers of ``size`` points."""
     font = pg.QtGui.QFont()
-    font.setPointSize(size)
+    font.setPointSizeF(size)
     for side, text in labels.items():
         axis = plot.getAxis(side)
         axis.setPen(pg.mkPen(AXIS_COLOR))
         axis.setTextPen(pg.mkPen(TEXT_COLOR))
-        axis.setLabel(text, color=TEXT_COLOR, **{"font-size": f"{size}pt"})
+        axis.setLabel(text, color=TEXT_COLOR, **{"font-size": f"{size:.3g}pt"})
         axis.setTickFont(font)
         # Keep the painted axis (its labels and grid lines) as a pixmap: every curve
         # update repaints the region under the grid, and replaying the axis's drawing
@@ -136,9 +146,12 @@ def style_axes(plot: pg.PlotItem, labels: dict[str, str], size: int = _FONT_PT) 
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-def _style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str) -> None:
-    plot.setTitle(title, size=f"{_FONT_PT + 2}pt", color=TEXT_COLOR)
-    style_axes(plot, {"left": left, "bottom": bottom})
+def _style_plot(
+    plot: pg.PlotItem, title: str, left: str, bottom: str, ui_scale: float = 1.0
+) -> None:
+    size = plot_points(_FONT_PT, ui_scale)
+    plot.setTitle(title, size=f"{size + 2:.3g}pt", color=TEXT_COLOR)
+    style_axes(plot, {"left": left, "bottom": bottom}, size)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
 
@@ -206,13 +219,16 @@ class _Hover:
         self.text = pg.TextItem(
             anchor=(0, 0), color=(230, 230, 230), fill=pg.mkBrush(30, 30, 40, 210)
         )
-        font = pg.QtGui.QFont()
-        font.setPointSize(_FONT_PT)
-        self.text.setFont(font)
+        self.set_point_size(_FONT_PT)
         for item in (self.line, self.text):
             item.setZValue(100)
             plot.addItem(item, ignoreBounds=True)
             item.hide()
+
+    def set_point_size(self, size: float) -> None:
+        font = pg.QtGui.QFont()
+        font.setPointSizeF(size)
+        self.text.setFont(font)
 
     def move(self, scene_pos: QPointF) -> None:
         vb = self.plot.vb
@@ -391,9 +407,7 @@ class CurvesView(QWidget):
             "Starts). Tick to overlay a run on the curves; select and Remove to forget "
             "it."
         )
-        self.runs_list.setMaximumHeight(
-            3 * (self.runs_list.fontMetrics().height() + 4) + 8
-        )
+        self._fit_runs_height()
         self.runs_list.itemChanged.connect(self._on_runs_list_item_changed)
         self.runs_list.itemSelectionChanged.connect(self._on_runs_selection_changed)
         self.remove_button = QPushButton("Remove")
@@ -488,12 +502,37 @@ class CurvesView(QWidget):
                 item.setToolTip(run.label)
                 self.runs_list.addItem(item)
         self.remove_button.setEnabled(False)
+        self._fit_runs_height()
         empty = not self.history.runs
         self.runs_list.setVisible(not empty)
         self.runs_hint.setVisible(empty)
         self._dirty = True
         self.refresh()
         self.runs_changed.emit()
+
+    def _fit_runs_height(self) -> None:
+        """The kept runs' list as high as its rows (1 to 3; it scrolls past them):
+        three empty rows took 40 px from the plots at 2x in 1280x720."""
+        rows = min(3, max(1, len(self.history.runs)))
+        line = QFontMetrics(QApplication.font()).height() + 4
+        self.runs_list.setMaximumHeight(rows * line + 8)
+
+    def set_ui_scale(self, scale: float) -> None:
+        """Titles, axes, legends and the hover read-out follow the UI scale (the
+        presentation view's 2x), as the widgets' text does."""
+        self._fit_runs_height()
+        size = plot_points(_FONT_PT, scale)
+        for plot, title in ((self.loss_plot, "Loss"), (self.acc_plot, "Accuracy")):
+            left = plot.getAxis("left").labelText
+            bottom = plot.getAxis("bottom").labelText
+            _style_plot(plot, title, left, bottom, scale)
+            # the legend grows less: it sits on the curves
+            legend_size = f"{plot_points(_FONT_PT - 2, min(scale, 1.5)):.3g}pt"
+            plot.legend.setLabelTextSize(legend_size)  # for the labels added later
+            for _sample, label in plot.legend.items:  # setAttr alone redraws none
+                label.setText(label.text, size=legend_size)
+        for hover in self._hovers:
+            hover.set_point_size(size)
 
     def _style_focus(self, colour: tuple[int, int, int]) -> None:
         self.raw_item.setPen(pg.mkPen(_faint(colour), width=1))

@@ -5,7 +5,8 @@ skipped. A thin view of a :class:`~convlab.train.datasets.TrainData`."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import theme
 from .mosaic import BACKGROUND, to_pixmap
 from .predictions import image_rgb
 
@@ -55,7 +57,7 @@ class DataView(QScrollArea):
         inner = QWidget()
         layout = QVBoxLayout(inner)
         self.header = QLabel("No data loaded yet.")
-        self.header.setStyleSheet("font-weight: bold; font-size: 11pt;")
+        theme.relative_font(self.header, theme.HINT_FONT, bold=True)
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.skipped_label = QLabel("")
@@ -76,17 +78,30 @@ class DataView(QScrollArea):
         self.setWidget(inner)
         self.setWidgetResizable(True)
         self._cells: list[QWidget] = []
+        self._titles: list[QLabel] = []  # the class names among the cells
 
     def clear(self, text: str = "No data loaded yet.") -> None:
         self.header.setText(text)
         self.skipped_label.hide()
         self._clear_grid()
 
+    def _name_width(self) -> int:
+        """A class name's column: about 18 characters of the current font (160 px
+        at 9 pt clipped "green_vstripes" at 2x)."""
+        return 18 * QFontMetrics(self.font()).averageCharWidth()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # the UI scale changed
+            width = self._name_width()
+            for title in self._titles:
+                title.setMaximumWidth(width)
+
     def _clear_grid(self) -> None:
         for w in self._cells:
             self._grid.removeWidget(w)
             w.deleteLater()
-        self._cells = []
+        self._cells, self._titles = [], []
         self.rows, self.strips = [], []
 
     def set_data(self, data, shown_train: int | None = None) -> None:  # noqa: ANN001
@@ -129,7 +144,8 @@ class DataView(QScrollArea):
             title = QLabel(f"{name}")
             title.setStyleSheet("font-weight: bold;")
             title.setToolTip(str(name))
-            title.setMaximumWidth(160)
+            title.setMaximumWidth(self._name_width())
+            self._titles.append(title)
             counts = QLabel(
                 f"{int(train[k]):,} train"
                 + (f", {int(val[k]):,} val" if data.x_val is not None else "")

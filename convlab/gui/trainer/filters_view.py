@@ -8,6 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from .. import theme
 from .mosaic import DIVERGING, colorize, grid_shape, tile
 
 __all__ = ["FiltersView"]
@@ -38,7 +39,7 @@ class FiltersView(QWidget):
         self.view.addItem(self.image)
         self.readout = QLabel("Hover over a filter to read its weights.")
         self.readout.setMinimumHeight(24)
-        self.readout.setStyleSheet("font-size: 11pt;")
+        theme.relative_font(self.readout, theme.HINT_FONT)
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -66,10 +67,18 @@ class FiltersView(QWidget):
         mosaic, self._cols = tile(normed, cols, gap)
         self._gap = gap
         self.image.setImage(colorize(mosaic, DIVERGING, -1.0, 1.0), autoLevels=False)
-        chan = "" if c == 1 else f", mean over {c} input channels"
+        chan = "" if c == 1 else f", mean of {c} channels"
+        # short: beside the test image, at 2x on a projector, the long form took
+        # three lines from the filters (it is the tooltip)
         self.title.setText(
             f"First layer's filters: {layer_name} {f} x {kh}x{kw}{chan} "
-            "(blue < 0 < red, each scaled to its largest weight)"
+            "(blue < 0 < red)"
+        )
+        self.title.setToolTip(
+            f"The {f} kernels of {layer_name or 'the first Conv2D'}"
+            + ("" if c == 1 else f", each the mean over its {c} input channels")
+            + ": blue negative, white zero, red positive, each scaled to its own "
+            "largest absolute weight. Hover over one to read its weights."
         )
         self.view.autoRange(padding=0.01)
 

@@ -20,7 +20,6 @@ from convlab.train.session import EvaluationEvent, Probe
 
 from .activations_view import ActivationsView
 from .confusion import ConfusionView, confusion_matrix
-from .controls import BIG_FONT_CSS
 from .curves import CurvesView
 from .filters_view import FiltersView
 from .mosaic import to_pixmap
@@ -30,6 +29,8 @@ __all__ = ["ActivationsTab", "ResultsPanel", "TrainingTab"]
 
 #: how many test images the Results tab shows as examples, and per confusion cell
 EXAMPLES, CELL_IMAGES = 24, 48
+#: the test image's probability bars at least this high (pixels, at UI scale 1)
+BARS_MIN_HEIGHT = 90
 
 
 class TrainingTab(QSplitter):
@@ -52,6 +53,7 @@ class TrainingTab(QSplitter):
             [[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]]
         )
         self.test_bars.setMinimumWidth(260)
+        self.test_bars.setMinimumHeight(BARS_MIN_HEIGHT)
         self.addWidget(self.curves)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(self.filters)
@@ -65,17 +67,22 @@ class TrainingTab(QSplitter):
         row.addWidget(self.test_index_spin)
         row.addStretch(1)
         pv.addLayout(row)
+        # the image on the left, its caption over the bars on the right: with the
+        # caption in the image's row and the bars below, the bars got no height at
+        # 2x in 1280x720 (presentation view)
         row = QHBoxLayout()
         self.test_preview = QLabel()
         self.test_preview.setFixedSize(28 * 3, 28 * 3)
         self.test_preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.test_caption = QLabel("")
         self.test_caption.setWordWrap(True)
-        self.test_caption.setStyleSheet(BIG_FONT_CSS)
-        row.addWidget(self.test_preview)
-        row.addWidget(self.test_caption, 1)
-        pv.addLayout(row)
-        pv.addWidget(self.test_bars, 1)
+
+        row.addWidget(self.test_preview, 0, Qt.AlignmentFlag.AlignTop)
+        answer = QVBoxLayout()
+        answer.addWidget(self.test_caption)
+        answer.addWidget(self.test_bars, 1)
+        row.addLayout(answer, 1)
+        pv.addLayout(row, 1)
         bottom.addWidget(probe_box)
         bottom.setSizes([520, 340])
         bottom.setStretchFactor(0, 3)

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .curves import TEXT_COLOR, style_axes
+from .curves import TEXT_COLOR, plot_points, style_axes
 from .mosaic import GREY, colorize, to_pixmap
 
 __all__ = ["DigitGallery", "ProbabilityBars", "image_rgb", "short_name", "top_caption"]
@@ -162,6 +162,8 @@ class ProbabilityBars(pg.PlotWidget):
         self.prefix, self.empty, self.show_title = prefix, empty, show_title
         self.class_names = [str(i) for i in range(10)]
         self.probs = np.zeros(10, np.float32)
+        self._ui_scale = 1.0
+        self._title = empty
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(False, False)
@@ -181,10 +183,20 @@ class ProbabilityBars(pg.PlotWidget):
     def _set_title(self, text: str) -> None:
         """``text`` over the bars; an empty one removes the title row."""
         plot = self.getPlotItem()
+        self._title = text
         if text and self.show_title:
-            plot.setTitle(text, size=f"{_FONT_PT + 3}pt", color=TEXT_COLOR)
+            size = plot_points(_FONT_PT + 3, self._ui_scale)
+            plot.setTitle(text, size=f"{size:.3g}pt", color=TEXT_COLOR)
         else:
             plot.setTitle(None)
+
+    def set_ui_scale(self, scale: float) -> None:
+        """The axes' and the title's text follow the UI scale."""
+        self._ui_scale = float(scale)
+        plot = self.getPlotItem()
+        labels = {side: plot.getAxis(side).labelText for side in ("left", "bottom")}
+        style_axes(plot, labels, plot_points(_FONT_PT + 1, scale))
+        self._set_title(self._title)
 
     def set_classes(self, names: list[str]) -> None:
         """One bar per name; the bars are cleared."""

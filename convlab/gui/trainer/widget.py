@@ -62,7 +62,7 @@ from .live_views import LiveViewsMixin
 from .model_editor import ModelEditor
 from .model_files import ModelFilesMixin
 from .normalise_panel import NormalisePanel  # taug
-from .panels import ActivationsTab, ResultsPanel, TrainingTab
+from .panels import BARS_MIN_HEIGHT, ActivationsTab, ResultsPanel, TrainingTab
 from .warming import CompileEvent, session_events
 
 __all__ = ["TrainerWidget"]
@@ -434,6 +434,20 @@ class TrainerWidget(LiveViewsMixin, ModelFilesMixin, QWidget):
     def controls_visible(self) -> bool:
         """The control column (data, hyperparameters, Start) is shown."""
         return not self._controls_scroll.isHidden()
+
+    def set_ui_scale(self, scale: float) -> None:
+        """The plots' text (curves, confusion matrix, probability bars) follows the
+        UI scale; the widgets' text follows the application font by itself."""
+        for view in (
+            self.curves,
+            self.confusion,
+            self.training_tab.test_bars,
+            self.draw_panel.bars,
+        ):
+            view.set_ui_scale(scale)
+        # bars with room for their axis (at 2x the splitter gave them none)
+        grow = 1.0 + 0.3 * (scale - 1.0)  # but the curves above are what matters
+        self.training_tab.test_bars.setMinimumHeight(round(BARS_MIN_HEIGHT * grow))
 
     def set_controls_visible(self, visible: bool) -> None:
         """Hide or show the control column (presentation view, Ctrl+H): the tabs take
