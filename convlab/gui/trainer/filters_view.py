@@ -39,6 +39,7 @@ class FiltersView(QWidget):
         self.view.addItem(self.image)
         self.readout = QLabel("Hover over a filter to read its weights.")
         self.readout.setMinimumHeight(24)
+        self.readout.setWordWrap(True)  # 552 px on one line at 2x
         theme.relative_font(self.readout, theme.HINT_FONT)
         self.graphics.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
         layout = QVBoxLayout(self)

@@ -132,6 +132,7 @@ class ActivationsTab(QWidget):
             "(refreshed while the network learns)"
         )
         self.title.setStyleSheet("font-weight: bold;")
+        self.title.setWordWrap(True)  # one line at 2x asked for 1,137 px
         self.view = ActivationsView(columns=2)
         av.addWidget(self.title)
         av.addWidget(self.view, 1)
