@@ -476,3 +476,22 @@ def test_trainer_text_and_plots_follow_the_ui_scale(make_window, qtbot):
     assert [tick_points(a) for a in (loss_axis, bars_axis, confusion_axis)] == (
         pytest.approx(before)
     )
+
+
+@pytest.mark.parametrize(
+    ("width", "scale", "own_row"), [(1024, 2.0, True), (1920, 1.0, False)]
+)
+def test_hover_readout_keeps_room_for_its_values(
+    make_window, qtbot, width, scale, own_row
+):
+    """The explorer's hover read-out (the values under the mouse) shares the row of
+    view buttons only while 40 characters fit beside them; at 2x in 1024 px it
+    showed "Hover a", now it takes its own row."""
+    win = make_window(width, 768)
+    win.set_ui_scale(scale)
+    win.explorer.set_controls_visible(scale == 1.0)
+    settle(qtbot, win)
+    label, button = win.explorer.hover_label, win.explorer.reset_zoom_button
+    assert label.width() >= 40 * label.fontMetrics().averageCharWidth()
+    same_row = abs(label.geometry().center().y() - button.geometry().center().y()) < 4
+    assert same_row is not own_row

@@ -74,10 +74,30 @@ class DisplayMixin:
             return
         self.left_panel.setVisible(visible)
         self.show_controls_button.setVisible(not visible)
+        self._place_hover_label()
         self.display_changed.emit()
 
     def toggle_controls(self) -> None:
         self.set_controls_visible(not self.controls_visible())
+
+    def _place_hover_label(self) -> None:
+        """The hover read-out beside the view buttons while 40 characters fit there,
+        else on its own row above them (at 2x in 1024 px it showed "Hover a")."""
+        row = self._top_row
+        buttons = [row.itemAt(i).widget() for i in range(row.count())]
+        used = sum(
+            w.sizeHint().width() + row.spacing()
+            for w in buttons
+            if w is not None and w is not self.hover_label and not w.isHidden()
+        )
+        room = self._centre.width() - used
+        wide = room >= 40 * self.hover_label.fontMetrics().averageCharWidth()
+        target = row if wide else self._hover_row
+        if target is self._hover_in:
+            return
+        self._hover_in.removeWidget(self.hover_label)
+        target.insertWidget(0, self.hover_label, 1)
+        self._hover_in = target
 
     def set_ui_scale(self, scale: float) -> None:
         """Scale the explorer's own sizes (the application font is the main window's):
@@ -90,6 +110,7 @@ class DisplayMixin:
         font = QApplication.font()
         font.setPointSizeF(font.pointSizeF() * 11.0 / 9.0)
         self.hover_label.setFont(font)
+        self._place_hover_label()
         if self.microscope.isVisible():
             self._fit_microscope()
 

@@ -63,6 +63,16 @@ from .render import Rendered, Renderer
 from .scene_state import SceneStateMixin
 
 
+class _Centre(QWidget):
+    """The grid's column, telling its new size (for the hover read-out's place)."""
+
+    resized = Signal()
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        super().resizeEvent(event)
+        self.resized.emit()
+
+
 class ExplorerWidget(
     ComputeMixin,
     DisplayMixin,
@@ -226,9 +236,13 @@ class ExplorerWidget(
         splitter.addWidget(left)
 
         # centre: the grid
-        centre = QWidget()
+        centre = _Centre()
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(0, 0, 0, 0)
+        # the hover read-out's own row, used when the buttons leave it too little
+        # room beside them (see _place_hover_label)
+        self._hover_row = QHBoxLayout()
+        centre_layout.addLayout(self._hover_row)
         top_row = QHBoxLayout()
         self.hover_label = QLabel(
             "Hover a map to read its values; click a pixel for the numbers behind it."
@@ -302,6 +316,9 @@ class ExplorerWidget(
         )
         top_row.addWidget(self.animate_button)
         centre_layout.addLayout(top_row)
+        self._top_row, self._hover_in = top_row, top_row
+        self._centre = centre
+        centre.resized.connect(self._place_hover_label)
         self.grid = FeatureGrid()
         self.grid.setMinimumWidth(GRID_MIN_WIDTH)
         # the sliding-window animation shares the centre with the grid (hidden until
