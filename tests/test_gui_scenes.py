@@ -313,8 +313,47 @@ def test_command_line_opens_a_scene(qtbot):
     win = MainWindow(scene_path=str(SCENES / "03b-padding-modes.convlab"))
     qtbot.addWidget(win)
     win.show()
+    # read on the thread pool, not in the constructor: the window shows first
+    qtbot.waitUntil(lambda: win.lecture.path is not None, timeout=30_000)
     settle(qtbot, win.explorer)
     assert_shows(win.explorer, load_scene(SCENES / "03b-padding-modes.convlab"))
+    win.close()
+
+
+def test_command_line_scene_and_image_the_image_wins(qtbot, tmp_path):
+    """``convlab SCENE --image PHOTO``: the scene is read off the GUI thread, then
+    the photo replaces its image (as when both were opened in the constructor)."""
+    import threading
+
+    from PIL import Image
+
+    from convlab.gui import lecture
+    from convlab.gui.main_window import MainWindow
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.full((40, 60), 200, np.uint8)).save(photo)
+    readers = []
+    real = lecture._read_scene
+
+    def spy(path):
+        readers.append(threading.current_thread() is threading.main_thread())
+        return real(path)
+
+    configure_pyqtgraph()
+    scene_file = SCENES / "03b-padding-modes.convlab"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lecture, "_read_scene", spy)
+        win = MainWindow(scene_path=str(scene_file), image_path=str(photo))
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: win.lecture.path is not None, timeout=30_000)
+        qtbot.waitUntil(
+            lambda: win.explorer.image().shape == (1, 40, 60), timeout=30_000
+        )
+    settle(qtbot, win.explorer)
+    assert readers == [False]  # read once, on a pool thread
+    scene = load_scene(scene_file)
+    assert win.explorer.result().settings.padding == scene.settings.padding
     win.close()
 
 

@@ -176,9 +176,13 @@ class MainWindow(QMainWindow):
                     self._on_trainer_model_loading
                 )
         self._start_warmup()
+        # both read off the GUI thread (a scene can carry a large image); an image
+        # named too is opened once the scene is in, so it wins as it always did
+        self._image_after_scene: str | None = None
         if scene_path:
-            self.lecture.open(scene_path, confirm=False)
-        if image_path:  # decoded off the GUI thread; the sample stays if it fails
+            self.lecture.open_in_background(scene_path, confirm=False)
+            self._image_after_scene = image_path
+        elif image_path:  # the sample stays if it fails
             self.explorer.open_image_file(image_path)
 
     # -- chrome --------------------------------------------------------------------
@@ -697,6 +701,11 @@ class MainWindow(QMainWindow):
 
     def _on_lecture_loading(self, loading: bool) -> None:
         self._set_loading("Reading the scene…", loading)
+        if not loading and self._image_after_scene:
+            path, self._image_after_scene = self._image_after_scene, None
+            # after the scene is applied (it is, right after this signal): applying
+            # it drops an image still being decoded
+            QTimer.singleShot(0, lambda: self.explorer.open_image_file(path))
 
     def _set_loading(self, what: str, loading: bool) -> None:
         """One busy bar for the files being read on the thread pool."""
