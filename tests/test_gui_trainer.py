@@ -181,6 +181,34 @@ def test_saved_and_reloaded_model_predicts_identically(
     np.testing.assert_array_equal(load_model(path).predict(bundled.x_test[:50]), before)
 
 
+def test_opening_a_model_is_refused_while_training(qtbot, trainer, bundled, tmp_path):
+    """Open model while training runs: refused with a message, and a model file
+    still being read when Start is pressed is not used either; the training model
+    is untouched both times and opens fine once stopped."""
+    path = tmp_path / "saved.npz"
+    trainer.model.save(path)
+    trainer.set_data(_subset(bundled, 10000, 300))
+    trainer.batch_spin.setValue(16)
+    trainer.epochs_spin.setValue(3)
+    messages = Messages(trainer)
+    # the file is read on the thread pool; Start while it is read
+    assert trainer.open_model_file(path)
+    trainer.start_training()
+    qtbot.waitUntil(lambda: not trainer.model_loading(), timeout=30_000)
+    training_model = trainer.model
+    assert any("stop training first" in t for t in messages.texts)
+    qtbot.waitUntil(lambda: trainer.curves.loss_raw.n >= 2, timeout=60_000)
+    assert trainer.is_training()
+    assert trainer.open_model_file(path) is False
+    assert trainer.load_model(path) is False
+    assert any("Stop training before opening a model" in t for t in messages.texts)
+    assert trainer.model is training_model
+    with qtbot.waitSignal(trainer.training_finished, timeout=10_000):
+        trainer.stop_training()
+    assert trainer.load_model(path)
+    assert trainer.model is not training_model
+
+
 @pytest.mark.parametrize("content", ["garbage", "truncated"])
 def test_corrupt_model_file_gives_a_message_and_changes_nothing(
     qtbot, trainer, bundled, tmp_path, content
