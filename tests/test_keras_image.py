@@ -135,6 +135,23 @@ def test_standardize_and_fit_match_numpy():
     )
 
 
+@pytest.mark.parametrize(("n", "eps"), [(30, 1e-6), (30, 0.1), (200, 1e-3)])
+def test_zca_matrix_with_fewer_images_than_pixels_is_keras_formula(n, eps):
+    """Fewer samples than features (a folder of colour photos): the thin-SVD
+    shortcut gives Keras's matrix, null-space directions (scaled by
+    1/sqrt(eps)) included, as the SVD of the full covariance does."""
+    from convlab.data.augment import _zca_matrix
+
+    rng = np.random.default_rng(n)
+    flat = rng.standard_normal((n, 108)) @ rng.standard_normal((108, 108)) * 0.1
+    flat -= flat.mean(axis=0)
+    sigma = flat.T @ flat / n
+    u, s, _ = np.linalg.svd(sigma)
+    want = (u * (1 / np.sqrt(s + eps))) @ u.T
+    got = _zca_matrix(flat, eps)
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-7 / np.sqrt(eps))
+
+
 def test_zca_whitening_decorrelates_with_keras_formula():
     x = RNG.standard_normal((400, 3, 3, 1)) @ np.ones((1, 1)) + RNG.random(
         (400, 1, 1, 1)

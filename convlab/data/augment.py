@@ -145,6 +145,37 @@ def array_to_img(x: np.ndarray, scale: bool = True) -> Any:
 # ------------------------------------------------------------------ the generator
 
 
+def _zca_matrix(flat: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keras's ZCA matrix ``U diag(1 / sqrt(S + epsilon)) U^T`` of the covariance
+    ``flat.T @ flat / N`` (``flat``: N samples x D features, float64, centred or not
+    as the caller wants), without Keras's SVD of the D x D covariance.
+
+    The covariance is symmetric positive semi-definite, so its SVD is its
+    eigendecomposition. With N >= D, ``eigh`` of it (4.7x faster than the SVD).
+    With fewer samples than features its rank is at most N: the N x N Gram matrix
+    ``flat @ flat.T / N`` has the same non-zero eigenvalues ``s``, with
+    eigenvectors ``W``; ``V = flat.T W / sqrt(N s)`` are the covariance's, and every
+    direction outside them has eigenvalue 0, hence
+    ``I / sqrt(epsilon) + V diag(1 / sqrt(s + epsilon) - 1 / sqrt(epsilon)) V^T``.
+    1000 colour 32x32 images (D = 3072), 2 cores: eigh of the covariance 13-23 s,
+    the thin SVD of the images 8.5 s, this about 1.5 s. Eigenvalues below 1e-13 of
+    the largest count as 0 (their directions are round-off)."""
+    n, d = flat.shape
+    if n >= d or epsilon <= 0:  # (epsilon 0: Keras's infinities, from eigh too)
+        sigma = flat.T @ flat / n
+        s, u = np.linalg.eigh(sigma)
+        s = np.clip(s, 0.0, None)  # round-off leaves the smallest a little < 0
+        return (u * (1.0 / np.sqrt(s[np.newaxis] + epsilon))) @ u.T
+    s, w = np.linalg.eigh(flat @ flat.T / n)
+    keep = s > max(float(s[-1]), 0.0) * 1e-13
+    s, w = s[keep], w[:, keep]
+    v = (flat.T @ w) / np.sqrt(n * s)  # (D, rank), orthonormal columns
+    base = 1.0 / np.sqrt(epsilon)
+    out = (v * (1.0 / np.sqrt(s + epsilon) - base)) @ v.T
+    out[np.diag_indices(d)] += base
+    return out
+
+
 class ImageDataGenerator:
     """Keras's ``ImageDataGenerator`` (see the module docstring for the semantics).
 
@@ -413,15 +444,9 @@ class ImageDataGenerator:
             if self.featurewise_std_normalization:
                 x /= self.std + 1e-6
         if self.zca_whitening:
-            flat = x.reshape(len(x), -1)
-            sigma = flat.T @ flat / len(flat)
-            # sigma is symmetric positive semi-definite, so Keras's SVD is its
-            # eigendecomposition; eigh finds it 4.7x faster (3072x3072, 32x32 colour:
-            # 24.7 s against 115 s on a loaded 2-core machine), same matrix to 1e-13
-            s, u = np.linalg.eigh(sigma)
-            s = np.clip(s, 0.0, None)  # round-off leaves the smallest a little < 0
-            s_inv = 1.0 / np.sqrt(s[np.newaxis] + self.zca_epsilon)
-            self.zca_whitening_matrix = ((u * s_inv) @ u.T).astype(np.float32)
+            self.zca_whitening_matrix = _zca_matrix(
+                x.reshape(len(x), -1), self.zca_epsilon
+            ).astype(np.float32)
 
     # -------------------------------------------------------------- flows
     def flow(

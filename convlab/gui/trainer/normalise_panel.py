@@ -284,8 +284,13 @@ class NormalisePanel(QWidget):
         d = int(np.prod(x.shape[1:]))
         if args["zca_whitening"]:
             self.status.setText(
-                f"Fitting ZCA on the first {n:,} training images ({d:,}x{d:,} "
-                "covariance and its eigendecomposition)…"
+                f"Fitting ZCA on the first {n:,} training images (the "
+                + (
+                    f"{d:,}x{d:,} covariance's eigendecomposition"
+                    if n >= d
+                    else f"SVD of the {n:,}x{d:,} images"
+                )
+                + ")…"
             )
         elif args["featurewise_center"] or args["featurewise_std_normalization"]:
             self.status.setText(f"Fitting the statistics on {n:,} training images…")
