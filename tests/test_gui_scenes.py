@@ -354,6 +354,7 @@ def test_command_line_scene_and_image_the_image_wins(qtbot, tmp_path):
     assert readers == [False]  # read once, on a pool thread
     scene = load_scene(scene_file)
     assert win.explorer.result().settings.padding == scene.settings.padding
+    win.non_interactive = True  # the photo changed the scene: no save question
     win.close()
 
 
