@@ -661,7 +661,9 @@ class MainWindow(QMainWindow):
             return
         self._warm_task = None
         self.warm_label.hide()
-        self.statusBar().showMessage("Kernels ready.", 3000)
+        if self.statusBar().currentMessage() in ("", WARMING_TEXT):
+            # never over another message: "Could not open bad.jpg" was replaced
+            self.statusBar().showMessage("Kernels ready.", 3000)
         self.busy.hide()
         self.kernels_warmed.emit(True)
         self.explorer.set_kernels_ready()
