@@ -240,3 +240,45 @@ def test_a_subnormal_range_still_colours_without_warnings():
     index, nan = cm.lut_index(v, lo, hi)
     assert nan is None
     assert index.tolist() == [[128, 255, 0, 128]]
+
+
+@pytest.mark.parametrize(
+    "kind", ["normal", "relu", "ties", "image", "two_values", "sorted"]
+)
+@pytest.mark.parametrize("n", [5, 1000, 70_000, 262_144])
+def test_percentiles_are_numpys_exactly(kind, n):
+    """The sample-window selection gives numpy's percentiles (linear, float64) for
+    maps big and small: ReLU zeros, long runs of ties, image structure."""
+    rng = np.random.default_rng(n)
+    if kind == "normal":
+        v = rng.standard_normal(n)
+    elif kind == "relu":
+        v = np.maximum(rng.standard_normal(n), 0)
+    elif kind == "ties":
+        v = rng.integers(0, 4, n).astype(np.float64)
+    elif kind == "image":  # smooth rows with a few bright edges
+        side = int(np.sqrt(n)) + 1
+        v = np.sin(np.linspace(0, 20, side))[:, None] * np.linspace(0, 1, side)
+        v = v.ravel()[:n].copy()
+        v[:: max(1, n // 50)] = 9.0
+    elif kind == "two_values":
+        v = np.where(np.arange(n) < n * 0.99, 0.0, 1.0)
+    else:
+        v = np.sort(rng.standard_normal(n))
+    for values in (v, v.astype(np.float32)):
+        for qs in ([98.0], [2.0, 98.0], [50.0, 100.0], [0.0, 99.5]):
+            want = np.percentile(values.astype(np.float64), qs)
+            got = cm._percentiles(values, qs)
+            assert got == pytest.approx(list(want), rel=1e-12, abs=1e-300)
+
+
+def test_percentiles_exact_when_the_sample_misses(monkeypatch):
+    """A sample whose window misses the ranks falls back to the full partition."""
+    rng = np.random.default_rng(3)
+    v = rng.standard_normal(100_000)
+    monkeypatch.setattr(cm, "SELECT_DIRECT", 10)
+    real_sort = np.sort
+    # a sample shifted far below the data: its window holds none of the top ranks
+    monkeypatch.setattr(cm.np, "sort", lambda a, *k, **kw: real_sort(a) - 100.0)
+    got = cm._percentiles(v, [98.0])
+    assert got == pytest.approx(list(np.percentile(v, [98.0])), rel=1e-12)
