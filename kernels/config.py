@@ -91,3 +91,11 @@ WINGEMM_MIN_WORK = 524_800
 # 6.3 / 10.9 wall (lost): a rule between the last two and the first two was not
 # found in the time; one threshold for now.
 WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800
+# The weight gradient's input transform writes V^T (16, L, C) for a contiguous sgemm
+# operand when filters >= this many times the channels, else V (16, C, L) read as a
+# transposed view: one chunk, one thread, transform + sgemm ms, V / V^T:
+# 128x32x14x14 -> 64 0.105 + 0.288 / 0.146 + 0.177 (the sgemm 67 -> 109 GFLOP/s);
+# 32x64x16x16 -> 128 0.273 + 0.993 / 0.329 + 0.845; 128x32x28x28 -> 32
+# 0.117 + 0.145 / 0.172 + 0.105 (lost: the sgemm's gain grows with F, the
+# transform's cost (0.7 -> 1.0 ns a value, strided stores) does not). Load 3.5.
+WINGEMM_GRAD_WEIGHT_VT_RATIO = 2
