@@ -100,10 +100,13 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v, cs, ts):
 @njit
 def _output_tiles(m, nb, bias, th, tw, out, n0):
     """out[n0 + b, f] = A^T m A + bias[f] for every tile of the chunk (m: 16 rows of
-    F * L values), dropping the outputs of tiles past an odd edge."""
+    F * L values), dropping the outputs of tiles past an odd edge: a last tile row and
+    column of their own, so the inner loop has no tests (0.43 -> 0.29 ns a value on
+    128x32x28x28 -> 32, 0.44 -> 0.34 on 32x64x16x16 -> 128)."""
     n_filters, oh, ow = out.shape[1], out.shape[2], out.shape[3]
     tiles = th * tw
     length = nb * tiles
+    full_w = ow // 2
     for b in range(nb):
         for f in range(n_filters):
             dst = out[n0 + b, f]
@@ -111,55 +114,87 @@ def _output_tiles(m, nb, bias, th, tw, out, n0):
             for i in range(th):
                 oy = 2 * i
                 two_rows = oy + 1 < oh
-                for j in range(tw):
-                    p = f * length + b * tiles + i * tw + j
-                    s0 = m[0, p] + m[4, p] + m[8, p]
-                    s1 = m[1, p] + m[5, p] + m[9, p]
-                    s2 = m[2, p] + m[6, p] + m[10, p]
-                    s3 = m[3, p] + m[7, p] + m[11, p]
-                    ox = 2 * j
-                    dst[oy, ox] = beta + (s0 + s1 + s2)
-                    if ox + 1 < ow:
-                        dst[oy, ox + 1] = beta + (s1 - s2 - s3)
+                row0 = dst[oy]
+                row1 = dst[oy + 1] if two_rows else dst[oy]
+                o = f * length + b * tiles + i * tw
+                if two_rows:
+                    for j in range(full_w):
+                        p = o + j
+                        m4, m5, m6, m7 = m[4, p], m[5, p], m[6, p], m[7, p]
+                        m8, m9, m10, m11 = m[8, p], m[9, p], m[10, p], m[11, p]
+                        s0 = m[0, p] + m4 + m8
+                        s1 = m[1, p] + m5 + m9
+                        s2 = m[2, p] + m6 + m10
+                        s3 = m[3, p] + m7 + m11
+                        r0 = m4 - m8 - m[12, p]
+                        r1 = m5 - m9 - m[13, p]
+                        r2 = m6 - m10 - m[14, p]
+                        r3 = m7 - m11 - m[15, p]
+                        ox = 2 * j
+                        row0[ox] = beta + (s0 + s1 + s2)
+                        row0[ox + 1] = beta + (s1 - s2 - s3)
+                        row1[ox] = beta + (r0 + r1 + r2)
+                        row1[ox + 1] = beta + (r1 - r2 - r3)
+                else:
+                    for j in range(full_w):
+                        p = o + j
+                        s0 = m[0, p] + m[4, p] + m[8, p]
+                        s1 = m[1, p] + m[5, p] + m[9, p]
+                        s2 = m[2, p] + m[6, p] + m[10, p]
+                        s3 = m[3, p] + m[7, p] + m[11, p]
+                        ox = 2 * j
+                        row0[ox] = beta + (s0 + s1 + s2)
+                        row0[ox + 1] = beta + (s1 - s2 - s3)
+                if full_w < tw:  # odd width: the last tile's left column only
+                    p = o + full_w
+                    ox = 2 * full_w
+                    row0[ox] = beta + (
+                        (m[0, p] + m[4, p] + m[8, p])
+                        + (m[1, p] + m[5, p] + m[9, p])
+                        + (m[2, p] + m[6, p] + m[10, p])
+                    )
                     if two_rows:
-                        r0 = m[4, p] - m[8, p] - m[12, p]
-                        r1 = m[5, p] - m[9, p] - m[13, p]
-                        r2 = m[6, p] - m[10, p] - m[14, p]
-                        r3 = m[7, p] - m[11, p] - m[15, p]
-                        dst[oy + 1, ox] = beta + (r0 + r1 + r2)
-                        if ox + 1 < ow:
-                            dst[oy + 1, ox + 1] = beta + (r1 - r2 - r3)
+                        row1[ox] = beta + (
+                            (m[4, p] - m[8, p] - m[12, p])
+                            + (m[5, p] - m[9, p] - m[13, p])
+                            + (m[6, p] - m[10, p] - m[14, p])
+                        )
 
 
 @njit
 def _grad_tiles(g, n0, nb, th, tw, z):
     """z[xi, f*L + b*T + i*tw + j] = (A g A^T)[xi] for the 2x2 tile (i, j) of grad_out
     image ``n0 + b``, filter f (zeros past an odd edge): the adjoint of the output
-    transform."""
+    transform. A last row past the edge reads a zero row and the last column one
+    predictable test (``src[y, x + 1] if x + 1 < ow`` on every value was 0.39-0.42
+    ns a value on 28x28 / 16x16 outputs, 0.31 this way)."""
     n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
     tiles = th * tw
     length = nb * tiles
+    full_w = ow // 2
+    zero_row = np.zeros(ow, np.float32)
     for b in range(nb):
         for f in range(n_filters):
             src = g[n0 + b, f]
             for i in range(th):
                 y = 2 * i
+                row0 = src[y]
+                row1 = src[y + 1] if y + 1 < oh else zero_row
+                o = f * length + b * tiles + i * tw
                 for j in range(tw):
                     x = 2 * j
-                    g00 = src[y, x]
-                    g01 = src[y, x + 1] if x + 1 < ow else np.float32(0.0)
-                    g10 = src[y + 1, x] if y + 1 < oh else np.float32(0.0)
-                    g11 = (
-                        src[y + 1, x + 1]
-                        if y + 1 < oh and x + 1 < ow
-                        else np.float32(0.0)
-                    )
+                    if j < full_w:
+                        g00, g01 = row0[x], row0[x + 1]
+                        g10, g11 = row1[x], row1[x + 1]
+                    else:  # odd width: the right column is past the edge
+                        g00, g01 = row0[x], np.float32(0.0)
+                        g10, g11 = row1[x], np.float32(0.0)
                     # A g: rows [g0, g0 + g1, g0 - g1, -g1], then the same on columns
                     a0, a1 = g00, g01
                     b0, b1 = g00 + g10, g01 + g11
                     c0, c1 = g00 - g10, g01 - g11
                     d0, d1 = -g10, -g11
-                    q = f * length + b * tiles + i * tw + j
+                    q = o + j
                     z[0, q] = a0
                     z[1, q] = a0 + a1
                     z[2, q] = a0 - a1
