@@ -49,14 +49,15 @@ __all__ = ["forward", "grad_input", "grad_weight"]
 
 
 @njit
-def _input_tiles(x, n0, nb, top, left, th, tw, v):
-    """v[xi, c*L + b*T + i*tw + j] = (B^T d B)[xi] for the 4x4 patch d at rows 2i..,
-    cols 2j.. of image ``n0 + b``, channel c, zero-padded by (top, left) and with zeros
-    past the bottom/right (T = th * tw, L = nb * T)."""
+def _input_tiles(x, n0, nb, top, left, th, tw, v, cs, ts):
+    """v[xi, c*cs + (b*T + i*tw + j)*ts] = (B^T d B)[xi] for the 4x4 patch d at rows
+    2i.., cols 2j.. of image ``n0 + b``, channel c, zero-padded by (top, left) and with
+    zeros past the bottom/right (T = th * tw, L = nb * T): (cs, ts) = (L, 1) lays out
+    V[xi] as (C, L), (1, C) as (L, C), the weight gradient's (its sgemm ran 57 -> 110
+    GFLOP/s with V^T contiguous instead of a transposed view)."""
     channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     hp, wp = 2 * th + 2, 2 * tw + 2
     tiles = th * tw
-    length = nb * tiles
     plane = np.zeros((hp, wp), np.float32)
     t = np.empty((4, wp), np.float32)
     y_lo, y_hi = max(0, top), min(hp, in_h + top)
@@ -68,7 +69,7 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
                 row, srow = plane[yy], src[yy - top]
                 for xx in range(x_lo, x_hi):
                     row[xx] = srow[xx - left]
-            k = c * length + b * tiles
+            k = b * tiles
             for i in range(th):
                 d0, d1, d2, d3 = (
                     plane[2 * i],
@@ -89,19 +90,23 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
                     for j in range(tw):
                         a, bb = tr[2 * j], tr[2 * j + 1]
                         cc, dd = tr[2 * j + 2], tr[2 * j + 3]
-                        v0[o + j] = a - cc
-                        v1[o + j] = bb + cc
-                        v2[o + j] = cc - bb
-                        v3[o + j] = bb - dd
+                        q = c * cs + (o + j) * ts
+                        v0[q] = a - cc
+                        v1[q] = bb + cc
+                        v2[q] = cc - bb
+                        v3[q] = bb - dd
 
 
 @njit
 def _output_tiles(m, nb, bias, th, tw, out, n0):
     """out[n0 + b, f] = A^T m A + bias[f] for every tile of the chunk (m: 16 rows of
-    F * L values), dropping the outputs of tiles past an odd edge."""
+    F * L values), dropping the outputs of tiles past an odd edge: a last tile row and
+    column of their own, so the inner loop has no tests (0.43 -> 0.29 ns a value on
+    128x32x28x28 -> 32, 0.44 -> 0.34 on 32x64x16x16 -> 128)."""
     n_filters, oh, ow = out.shape[1], out.shape[2], out.shape[3]
     tiles = th * tw
     length = nb * tiles
+    full_w = ow // 2
     for b in range(nb):
         for f in range(n_filters):
             dst = out[n0 + b, f]
@@ -109,55 +114,87 @@ def _output_tiles(m, nb, bias, th, tw, out, n0):
             for i in range(th):
                 oy = 2 * i
                 two_rows = oy + 1 < oh
-                for j in range(tw):
-                    p = f * length + b * tiles + i * tw + j
-                    s0 = m[0, p] + m[4, p] + m[8, p]
-                    s1 = m[1, p] + m[5, p] + m[9, p]
-                    s2 = m[2, p] + m[6, p] + m[10, p]
-                    s3 = m[3, p] + m[7, p] + m[11, p]
-                    ox = 2 * j
-                    dst[oy, ox] = beta + (s0 + s1 + s2)
-                    if ox + 1 < ow:
-                        dst[oy, ox + 1] = beta + (s1 - s2 - s3)
+                row0 = dst[oy]
+                row1 = dst[oy + 1] if two_rows else dst[oy]
+                o = f * length + b * tiles + i * tw
+                if two_rows:
+                    for j in range(full_w):
+                        p = o + j
+                        m4, m5, m6, m7 = m[4, p], m[5, p], m[6, p], m[7, p]
+                        m8, m9, m10, m11 = m[8, p], m[9, p], m[10, p], m[11, p]
+                        s0 = m[0, p] + m4 + m8
+                        s1 = m[1, p] + m5 + m9
+                        s2 = m[2, p] + m6 + m10
+                        s3 = m[3, p] + m7 + m11
+                        r0 = m4 - m8 - m[12, p]
+                        r1 = m5 - m9 - m[13, p]
+                        r2 = m6 - m10 - m[14, p]
+                        r3 = m7 - m11 - m[15, p]
+                        ox = 2 * j
+                        row0[ox] = beta + (s0 + s1 + s2)
+                        row0[ox + 1] = beta + (s1 - s2 - s3)
+                        row1[ox] = beta + (r0 + r1 + r2)
+                        row1[ox + 1] = beta + (r1 - r2 - r3)
+                else:
+                    for j in range(full_w):
+                        p = o + j
+                        s0 = m[0, p] + m[4, p] + m[8, p]
+                        s1 = m[1, p] + m[5, p] + m[9, p]
+                        s2 = m[2, p] + m[6, p] + m[10, p]
+                        s3 = m[3, p] + m[7, p] + m[11, p]
+                        ox = 2 * j
+                        row0[ox] = beta + (s0 + s1 + s2)
+                        row0[ox + 1] = beta + (s1 - s2 - s3)
+                if full_w < tw:  # odd width: the last tile's left column only
+                    p = o + full_w
+                    ox = 2 * full_w
+                    row0[ox] = beta + (
+                        (m[0, p] + m[4, p] + m[8, p])
+                        + (m[1, p] + m[5, p] + m[9, p])
+                        + (m[2, p] + m[6, p] + m[10, p])
+                    )
                     if two_rows:
-                        r0 = m[4, p] - m[8, p] - m[12, p]
-                        r1 = m[5, p] - m[9, p] - m[13, p]
-                        r2 = m[6, p] - m[10, p] - m[14, p]
-                        r3 = m[7, p] - m[11, p] - m[15, p]
-                        dst[oy + 1, ox] = beta + (r0 + r1 + r2)
-                        if ox + 1 < ow:
-                            dst[oy + 1, ox + 1] = beta + (r1 - r2 - r3)
+                        row1[ox] = beta + (
+                            (m[4, p] - m[8, p] - m[12, p])
+                            + (m[5, p] - m[9, p] - m[13, p])
+                            + (m[6, p] - m[10, p] - m[14, p])
+                        )
 
 
 @njit
 def _grad_tiles(g, n0, nb, th, tw, z):
     """z[xi, f*L + b*T + i*tw + j] = (A g A^T)[xi] for the 2x2 tile (i, j) of grad_out
     image ``n0 + b``, filter f (zeros past an odd edge): the adjoint of the output
-    transform."""
+    transform. A last row past the edge reads a zero row and the last column one
+    predictable test (``src[y, x + 1] if x + 1 < ow`` on every value was 0.39-0.42
+    ns a value on 28x28 / 16x16 outputs, 0.31 this way)."""
     n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
     tiles = th * tw
     length = nb * tiles
+    full_w = ow // 2
+    zero_row = np.zeros(ow, np.float32)
     for b in range(nb):
         for f in range(n_filters):
             src = g[n0 + b, f]
             for i in range(th):
                 y = 2 * i
+                row0 = src[y]
+                row1 = src[y + 1] if y + 1 < oh else zero_row
+                o = f * length + b * tiles + i * tw
                 for j in range(tw):
                     x = 2 * j
-                    g00 = src[y, x]
-                    g01 = src[y, x + 1] if x + 1 < ow else np.float32(0.0)
-                    g10 = src[y + 1, x] if y + 1 < oh else np.float32(0.0)
-                    g11 = (
-                        src[y + 1, x + 1]
-                        if y + 1 < oh and x + 1 < ow
-                        else np.float32(0.0)
-                    )
+                    if j < full_w:
+                        g00, g01 = row0[x], row0[x + 1]
+                        g10, g11 = row1[x], row1[x + 1]
+                    else:  # odd width: the right column is past the edge
+                        g00, g01 = row0[x], np.float32(0.0)
+                        g10, g11 = row1[x], np.float32(0.0)
                     # A g: rows [g0, g0 + g1, g0 - g1, -g1], then the same on columns
                     a0, a1 = g00, g01
                     b0, b1 = g00 + g10, g01 + g11
                     c0, c1 = g00 - g10, g01 - g11
                     d0, d1 = -g10, -g11
-                    q = f * length + b * tiles + i * tw + j
+                    q = o + j
                     z[0, q] = a0
                     z[1, q] = a0 + a1
                     z[2, q] = a0 - a1
@@ -180,8 +217,8 @@ def _grad_tiles(g, n0, nb, th, tw, z):
 def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
     """gx[n0 + b, c] (unpadded, offset (top, left) into the padded plane) gets
     ``B S B^T`` of every tile added at its 4x4 patch: the adjoint of
-    :func:`_input_tiles`. Sums land in a zeroed padded scratch, then its window is
-    written (each (image, channel) plane belongs to one call)."""
+    :func:`_input_tiles`. Sums land in a padded scratch, then its window is written
+    (each (image, channel) plane belongs to one call)."""
     channels, in_h, in_w = gx.shape[1], gx.shape[2], gx.shape[3]
     hp, wp = 2 * th + 2, 2 * tw + 2
     tiles = th * tw
@@ -191,12 +228,21 @@ def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
     x_lo, x_hi = max(0, left), min(wp, in_w + left)
     for b in range(nb):
         for c in range(channels):
-            plane[:] = 0.0
+            # rows 2i + 2 and 2i + 3 are first reached by tile row i: assigned there,
+            # added to by row i + 1; only rows 0 and 1 start from zero
+            plane[0] = 0.0
+            plane[1] = 0.0
             for i in range(th):
                 y = 2 * i
                 p0, p1, p2, p3 = plane[y], plane[y + 1], plane[y + 2], plane[y + 3]
+                # columns 2, 3 of a tile's B S B^T are columns 0, 1 of the next
+                # one's patch: carried over (h*), each plane value is then added to
+                # once per tile row (read-modify-writes of overlapping patches
+                # back to back were 1.1 ns a value)
+                h00 = h01 = h10 = h11 = h20 = h21 = h30 = h31 = np.float32(0.0)
+                o = c * length + b * tiles + i * tw
                 for j in range(tw):
-                    p = c * length + b * tiles + i * tw + j
+                    p = o + j
                     x = 2 * j
                     # B S: rows [S0, S1 - S2 + S3, -S0 + S1 + S2, -S3]
                     r00, r01, r02, r03 = s[0, p], s[1, p], s[2, p], s[3, p]
@@ -210,23 +256,28 @@ def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
                     r23 = s[7, p] + s[11, p] - s[3, p]
                     r30, r31 = -s[12, p], -s[13, p]
                     r32, r33 = -s[14, p], -s[15, p]
-                    # (B S) B^T: the same on columns, added into the patch
-                    p0[x] += r00
-                    p0[x + 1] += r01 - r02 + r03
-                    p0[x + 2] += r01 + r02 - r00
-                    p0[x + 3] -= r03
-                    p1[x] += r10
-                    p1[x + 1] += r11 - r12 + r13
-                    p1[x + 2] += r11 + r12 - r10
-                    p1[x + 3] -= r13
-                    p2[x] += r20
-                    p2[x + 1] += r21 - r22 + r23
-                    p2[x + 2] += r21 + r22 - r20
-                    p2[x + 3] -= r23
-                    p3[x] += r30
-                    p3[x + 1] += r31 - r32 + r33
-                    p3[x + 2] += r31 + r32 - r30
-                    p3[x + 3] -= r33
+                    # (B S) B^T: columns [R0, R1 - R2 + R3, R1 + R2 - R0, -R3]
+                    p0[x] += r00 + h00
+                    p0[x + 1] += (r01 - r02 + r03) + h01
+                    h00, h01 = r01 + r02 - r00, -r03
+                    p1[x] += r10 + h10
+                    p1[x + 1] += (r11 - r12 + r13) + h11
+                    h10, h11 = r11 + r12 - r10, -r13
+                    p2[x] = r20 + h20
+                    p2[x + 1] = (r21 - r22 + r23) + h21
+                    h20, h21 = r21 + r22 - r20, -r23
+                    p3[x] = r30 + h30
+                    p3[x + 1] = (r31 - r32 + r33) + h31
+                    h30, h31 = r31 + r32 - r30, -r33
+                x = 2 * tw
+                p0[x] += h00
+                p0[x + 1] += h01
+                p1[x] += h10
+                p1[x + 1] += h11
+                p2[x] = h20
+                p2[x + 1] = h21
+                p3[x] = h30
+                p3[x + 1] = h31
             dst = gx[n0 + b, c]
             for yy in range(y_lo, y_hi):
                 row, drow = plane[yy], dst[yy - top]
@@ -355,16 +406,6 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _run_chunks(n_batch: int, per: int, work) -> None:
-    """``work(n0, nb)`` over chunks of ``per`` images (see :func:`_run_groups`)."""
-
-    def group(chunk_starts):
-        for n0 in chunk_starts:
-            work(n0, min(per, n_batch - n0))
-
-    _run_groups(n_batch, per, group)
-
-
 def _run_groups(n_batch: int, per: int, group) -> list:
     """``group(starts)`` over the chunks of ``per`` images, split into contiguous
     groups of chunk starts over :func:`workers` threads (the caller runs the first
@@ -401,7 +442,15 @@ def _staggered(rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     128x32x14x14 -> 64's)."""
     n = rows * length
     buf = np.empty((16, n + (16 - n) % 1024), np.float32)
-    return buf, buf[:, :n].reshape(16, rows, length)
+    return buf, _matrices(buf, rows, length)
+
+
+def _matrices(buf: np.ndarray, rows: int, length: int) -> np.ndarray:
+    """The (16, rows, length) view of the first rows * length values of each of the
+    16 rows of ``buf``: a smaller last chunk reuses its group's buffers (fresh
+    buffers per chunk were page faults each time: 128x32x14x14 -> 64 forward 8.9 ms
+    one thread against 8.4 ms for its stages on warm buffers)."""
+    return buf[:, : rows * length].reshape(16, rows, length)
 
 
 def _weights(weight: np.ndarray) -> np.ndarray:
@@ -409,6 +458,11 @@ def _weights(weight: np.ndarray) -> np.ndarray:
     u = np.empty((16, weight.shape[0], weight.shape[1]), np.float32)
     _weight_tiles(weight, u)
     return u
+
+
+def _transposed_v(channels: int, n_filters: int) -> bool:
+    """Whether the weight gradient lays V out as V^T (16, L, C) (see config)."""
+    return n_filters >= config.WINGEMM_GRAD_WEIGHT_VT_RATIO * channels
 
 
 def _tile_counts(oh: int, ow: int) -> tuple[int, int]:
@@ -434,14 +488,17 @@ def forward(x4, weight, bias, pads, stride, dilation, mode, out):
     u = _weights(weight)
     per = _images_per_chunk(n_batch, tiles, channels + n_filters)
 
-    def work(n0, nb):
-        vb, v = _staggered(channels, nb * tiles)
-        _input_tiles(x4, n0, nb, top, left, th, tw, vb)
-        mb, m = _staggered(n_filters, nb * tiles)
-        np.matmul(u, v, out=m)
-        _output_tiles(mb, nb, bias, th, tw, out, n0)
+    def work(starts):
+        vb, _ = _staggered(channels, per * tiles)
+        mb, _ = _staggered(n_filters, per * tiles)
+        for n0 in starts:
+            nb = min(per, n_batch - n0)
+            _input_tiles(x4, n0, nb, top, left, th, tw, vb, nb * tiles, 1)
+            m = _matrices(mb, n_filters, nb * tiles)
+            np.matmul(u, _matrices(vb, channels, nb * tiles), out=m)
+            _output_tiles(mb, nb, bias, th, tw, out, n0)
 
-    _run_chunks(n_batch, per, work)
+    _run_groups(n_batch, per, work)
     return out
 
 
@@ -460,14 +517,17 @@ def grad_input(g, w, x_shape, pads, stride, dilation, mode):
     gx = np.empty((n_batch, channels, in_h, in_w), np.float32)
     per = _images_per_chunk(n_batch, tiles, channels + n_filters)
 
-    def work(n0, nb):
-        zb, z = _staggered(n_filters, nb * tiles)
-        _grad_tiles(g, n0, nb, th, tw, zb)
-        sb, s = _staggered(channels, nb * tiles)
-        np.matmul(u_t, z, out=s)
-        _input_grad_tiles(sb, nb, th, tw, top, left, gx, n0)
+    def work(starts):
+        zb, _ = _staggered(n_filters, per * tiles)
+        sb, _ = _staggered(channels, per * tiles)
+        for n0 in starts:
+            nb = min(per, n_batch - n0)
+            _grad_tiles(g, n0, nb, th, tw, zb)
+            s = _matrices(sb, channels, nb * tiles)
+            np.matmul(u_t, _matrices(zb, n_filters, nb * tiles), out=s)
+            _input_grad_tiles(sb, nb, th, tw, top, left, gx, n0)
 
-    _run_chunks(n_batch, per, work)
+    _run_groups(n_batch, per, work)
     if mode != "zeros":
         return pad2d_backward(gx, pads, mode)
     return gx
@@ -482,17 +542,25 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
     th, tw = _tile_counts(oh, ow)
     tiles = th * tw
     per = _images_per_chunk(n_batch, tiles, channels + n_filters)
+    transposed = _transposed_v(channels, n_filters)
 
     def work(starts):
         d_u = np.zeros((16, n_filters, channels), np.float32)
         part = np.empty_like(d_u)
+        vb, _ = _staggered(per * tiles, channels)
+        zb, _ = _staggered(n_filters, per * tiles)
         for n0 in starts:
             nb = min(per, n_batch - n0)
-            vb, v = _staggered(channels, nb * tiles)
-            _input_tiles(x4, n0, nb, top, left, th, tw, vb)
-            zb, z = _staggered(n_filters, nb * tiles)
+            length = nb * tiles
+            z = _matrices(zb, n_filters, length)
             _grad_tiles(g, n0, nb, th, tw, zb)
-            d_u += np.matmul(z, v.transpose(0, 2, 1), out=part)  # (16, F, C)
+            if transposed:  # V^T (16, L, C) contiguous
+                _input_tiles(x4, n0, nb, top, left, th, tw, vb, 1, channels)
+                v_t = _matrices(vb, length, channels)
+            else:  # V (16, C, L), read transposed by sgemm
+                _input_tiles(x4, n0, nb, top, left, th, tw, vb, length, 1)
+                v_t = _matrices(vb, channels, length).transpose(0, 2, 1)
+            d_u += np.matmul(z, v_t, out=part)  # (16, F, C)
         return d_u
 
     d_u = np.sum(_run_groups(n_batch, per, work), axis=0, dtype=np.float64)

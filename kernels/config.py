@@ -70,7 +70,11 @@ WINOGRAD_TILES_PER_TASK = 512
 # so the chunk stays in a core's 2 MB L2 between the transform and the sgemm. Process
 # CPU ms (2 workers, load 4-8) at 0.5 / 1 / 2 / 4 / 8 MB: 128x32x14x14 -> 64 forward
 # 10.8 / 10.3 / 10.6 / 11.3 / 13.1, 128x32x28x28 -> 32 valid 29.3 / 20.9 / 22.5 /
-# 25.8 / 26.0; weight gradient 28x28: 1 MB 22.7, 4 MB 30.3, 8 MB 33.3.
+# 25.8 / 26.0; weight gradient 28x28: 1 MB 22.7, 4 MB 30.3, 8 MB 33.3. Re-measured for
+# the 1 MB L2 (one thread, min thread-CPU ms fwd / gi / gw, load 3): 0.5 MB
+# 8.99 / 8.81 / 9.60, 1 MB 8.92 / 8.86 / 9.96, 2 MB 9.32 / 8.91 / 9.85 on 14x14 (6
+# images a chunk: the tile minimum below decides); 28x28 0.5 / 1 / 2 / 4 MB gw 21.3 /
+# 21.7 / 21.2 / 27.3; flat to 2 MB, kept.
 WINGEMM_CHUNK_BYTES = 1 << 20
 # ...but at least this many tiles, so that each of the 16 transformed weight matrices
 # BLAS packs is used on a wide enough block (VGG16's 512 -> 512 layers on 4x4 images
@@ -91,3 +95,11 @@ WINGEMM_MIN_WORK = 524_800
 # 6.3 / 10.9 wall (lost): a rule between the last two and the first two was not
 # found in the time; one threshold for now.
 WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800
+# The weight gradient's input transform writes V^T (16, L, C) for a contiguous sgemm
+# operand when filters >= this many times the channels, else V (16, C, L) read as a
+# transposed view: one chunk, one thread, transform + sgemm ms, V / V^T:
+# 128x32x14x14 -> 64 0.105 + 0.288 / 0.146 + 0.177 (the sgemm 67 -> 109 GFLOP/s);
+# 32x64x16x16 -> 128 0.273 + 0.993 / 0.329 + 0.845; 128x32x28x28 -> 32
+# 0.117 + 0.145 / 0.172 + 0.105 (lost: the sgemm's gain grows with F, the
+# transform's cost (0.7 -> 1.0 ns a value, strided stores) does not). Load 3.5.
+WINGEMM_GRAD_WEIGHT_VT_RATIO = 2
