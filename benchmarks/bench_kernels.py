@@ -20,9 +20,8 @@ Keras does; torch's max-pool rows use ``return_indices=True`` because convlab's
 allocated, int64 indices), the explorer's calls (buffers reused, values only) and
 ``explore.compute`` itself (see each row's docstring). The start-up rows run a fresh
 interpreter: once with an empty temporary ``NUMBA_CACHE_DIR`` (cold: numba compiles)
-and with a warm cache, time
-from interpreter start to the first ``kernels.conv2d`` result; torch's row is its
-import and first ``F.conv2d``.
+and with a warm cache, time from interpreter start to the first ``kernels.conv2d``
+result; torch's row is its import and first ``F.conv2d``.
 
 This is a benchmark, not a test: timings depend on the machine and on what else runs.
 """
