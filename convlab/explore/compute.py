@@ -198,15 +198,30 @@ def activate(
 def _abs_max(planes: np.ndarray) -> list[float]:
     """The largest finite ``|value|`` of each ``(H, W)`` plane of ``planes (P, H, W)``
     (0.0 for a plane without one). NaN and +-inf are left out: they saturate colours."""
+    return _finite_extremes(planes)[0]
+
+
+def _finite_extremes(planes: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per plane: the largest finite ``|value|`` (0.0 without one) and the largest
+    finite value (-inf without one)."""
     if planes.size == 0:
-        return [0.0] * planes.shape[0]
+        return [0.0] * planes.shape[0], [-np.inf] * planes.shape[0]
     flat = planes.reshape(planes.shape[0], -1)
     # two SIMD reductions, no temporary |x| array: ~10x faster than a loop over |v|
-    top = np.maximum(flat.max(axis=1), -flat.min(axis=1)).astype(np.float64)
+    hi = flat.max(axis=1).astype(np.float64)
+    top = np.maximum(hi, -flat.min(axis=1).astype(np.float64))
     for p in np.flatnonzero(~np.isfinite(top)):
         finite = flat[p][np.isfinite(flat[p])]
         top[p] = float(np.abs(finite).max()) if finite.size else 0.0
-    return top.tolist()
+        hi[p] = float(finite.max()) if finite.size else -np.inf
+    return top.tolist(), hi.tolist()
+
+
+def _relu_abs_max(conv_hi: list[float]) -> list[float]:
+    """:func:`_abs_max` of ``relu(conv)`` from the convolution's largest finite values,
+    without reading the 265 MB a 4K stack holds again (17 ms, one thread): ReLU keeps
+    what is >= 0 (NaN and +inf stay out) and turns the rest, -inf included, into 0."""
+    return [max(hi, 0.0) for hi in conv_hi]
 
 
 def _mix_channels(x: np.ndarray, channels: str) -> np.ndarray:
@@ -374,9 +389,9 @@ def compute(
                 padding_mode=settings.padding_mode,
                 out=out,
             )
-            conv_entry = (conv, _abs_max(conv[0]))
+            conv_entry = (conv, *_finite_extremes(conv[0]))
             cache.put("conv", shape, key, conv_entry)
-        conv, conv_max = conv_entry
+        conv, conv_max, conv_hi = conv_entry
 
         key = (key, use["relu"], settings.activation, slope)
         act_entry = cache.get("activation", shape, key)
@@ -391,7 +406,12 @@ def compute(
                 backend=use["relu"],
                 out=into,
             )
-            act_max = conv_max if act is conv else _abs_max(act[0])
+            if act is conv:
+                act_max = conv_max
+            elif settings.activation == "relu":
+                act_max = _relu_abs_max(conv_hi)
+            else:
+                act_max = _abs_max(act[0])
             act_entry = (act, act_max)
             cache.put("activation", shape, key, act_entry)
         act, act_max = act_entry
