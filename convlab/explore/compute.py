@@ -378,7 +378,9 @@ def compute(
         if conv_entry is None:
             weight = np.stack([settings.filters[i].kernel[None] for i in members])
             bias = np.array([settings.filters[i].bias for i in members], np.float32)
-            out = cache.buffer("conv", shape, (1, len(members), *gp.conv_hw))
+            # no problems in the plan: every size is set
+            conv_hw: tuple[int, int] = gp.conv_hw  # type: ignore[assignment]
+            out = cache.buffer("conv", shape, (1, len(members), *conv_hw))
             conv = ops("conv").conv2d(
                 mixed[None],
                 weight,
@@ -434,9 +436,8 @@ def compute(
             if pool_entry is None:
                 if settings.pool == "max":
                     # values only: the views that show a winner ask FilterMaps
-                    out = cache.buffer(
-                        "pooled", shape, (1, len(members), *gp.pooled_hw)
-                    )
+                    pooled_hw: tuple[int, int] = gp.pooled_hw  # type: ignore[assignment]
+                    out = cache.buffer("pooled", shape, (1, len(members), *pooled_hw))
                     pooled = ops("max").max_pool2d(
                         act, *pool_args, return_indices=False, out=out
                     )
