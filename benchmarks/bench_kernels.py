@@ -15,11 +15,13 @@ OpenMP waiting, numba's default 2 threads, numpy's BLAS as the environment sets 
 sgemm) with OpenBLAS at 2 threads (gemm2), held to 1 thread (gemm1, threadpoolctl),
 and with 2 worker threads of 1 BLAS thread each (w2). The torch
 reference for ``padding="same"`` applies the asymmetric pads with ``F.pad`` first, as
-Keras does; torch's max-pool rows use ``return_indices=True`` because convlab's max
-pool always returns the argmax. The start-up rows run a fresh interpreter: once with an
-empty temporary ``NUMBA_CACHE_DIR`` (cold: numba compiles) and with a warm cache, time
-from interpreter start to the first ``kernels.conv2d`` result; torch's row is its
-import and first ``F.conv2d``.
+Keras does; torch's max-pool rows use ``return_indices=True`` because convlab's
+``max fwd`` row returns the argmax too. The 4K rows: the plain call (everything
+allocated, int64 indices), the explorer's calls (buffers reused, values only) and
+``explore.compute`` itself (see each row's docstring). The start-up rows run a fresh
+interpreter: once with an empty temporary ``NUMBA_CACHE_DIR`` (cold: numba compiles)
+and with a warm cache, time from interpreter start to the first ``kernels.conv2d``
+result; torch's row is its import and first ``F.conv2d``.
 
 This is a benchmark, not a test: timings depend on the machine and on what else runs.
 """
@@ -145,6 +147,85 @@ def _explorer_row(shape, k, s, with_path, target) -> Row:
     return Row(name, target, make)
 
 
+def _uhd_reuse_row() -> Row:
+    """The 4K row as the explorer calls the kernels since it keeps its stage buffers
+    between slider moves and asks max pooling for values only: ``conv2d(out=)``,
+    ``relu(out=)``, ``max_pool2d(return_indices=False, out=)`` into buffers made once.
+    torch's best equivalent: ``F.relu(inplace=True)`` and ``F.max_pool2d`` without
+    indices (its default); its convolution has no ``out=``. The row above is the
+    plain allocate-everything call of the same work."""
+    name = f"{'x'.join(map(str, UHD))} 8x3x3 s1 same: the same, into buffers, no idx"
+
+    def make(framework):
+        if framework.startswith("gemm"):
+            return None
+        rng = _rng(f"{'x'.join(map(str, UHD))} 8x3x3 s1 same: conv+relu+maxpool2")
+        x = rng.random(UHD, dtype=np.float32)
+        w = rng.standard_normal((8, UHD[1], 3, 3)).astype(np.float32)
+        if framework == "torch":
+            import torch
+            import torch.nn.functional as F
+
+            xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+
+            def run():
+                conv = F.conv2d(F.pad(xt, (1, 1, 1, 1)), wt)
+                return F.max_pool2d(F.relu(conv, inplace=True), 2)
+
+            return run
+        import kernels
+
+        out_hw = (1, 8, UHD[2], UHD[3])
+        conv_buf = np.empty(out_hw, np.float32)
+        act_buf = np.empty(out_hw, np.float32)
+        pool_buf = np.empty((1, 8, UHD[2] // 2, UHD[3] // 2), np.float32)
+
+        def run():
+            conv = kernels.conv2d(x, w, None, 1, "same", out=conv_buf)
+            act = kernels.relu(conv, out=act_buf)
+            return kernels.max_pool2d(act, 2, return_indices=False, out=pool_buf)
+
+        return run
+
+    return Row(name, "120 ms", make)
+
+
+def _uhd_compute_row() -> Row:
+    """What the explorer's worker computes on a 4K RGB photo when a filter changes:
+    ``explore.compute`` with its cache (the channel mean is made once per image, so
+    the convolution has one channel; conv, ReLU, 2x2 max pool and each stage's
+    largest |value|, 8 3x3 filters), alternating two filter banks. convlab only (no
+    torch twin); colouring the maps (the GUI's render) is not included."""
+    name = "explore.compute 4K RGB, 8 3x3 filters, relu, max 2x2: a filter edit"
+
+    def make(framework):
+        if framework != "convlab":
+            return None
+        from convlab import explore
+        from convlab.explore import Filter, Settings
+
+        rng = _rng(name)
+        image = rng.random(UHD[1:], dtype=np.float32)
+        banks = [
+            tuple(
+                Filter(f"f{i}", rng.standard_normal((3, 3)).astype(np.float32))
+                for i in range(8)
+            )
+            for _ in range(2)
+        ]
+        settings = [Settings(filters=b, pool="max", padding="same") for b in banks]
+        cache = explore.ComputeCache()
+        turn = [0]
+
+        def run():
+            turn[0] ^= 1
+            return explore.compute(image, settings[turn[0]], cache=cache)
+
+        return run
+
+    return Row(name, "120 ms", make)
+
+
 def _train_rows(layer) -> list[Row]:
     shape, n_filters, k, padding = layer
     label = (
@@ -268,7 +349,11 @@ def rows_of(section: str) -> list[Row]:
                         rows.append(_explorer_row(shape, k, s, True, target))
         return rows
     if section == "4k":
-        return [_explorer_row(UHD, 3, 1, True, "120 ms")]
+        return [
+            _explorer_row(UHD, 3, 1, True, "120 ms"),
+            _uhd_reuse_row(),
+            _uhd_compute_row(),
+        ]
     if section == "training":
         return [row for layer in TRAIN_LAYERS for row in _train_rows(layer)]
     if section == "pooling":

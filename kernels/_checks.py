@@ -221,3 +221,43 @@ def fill_value(value: object, name: str = "value") -> np.float32:
     if abs(value) > _FLOAT32_MAX:  # np.float32() would warn about the overflow
         return np.float32(np.inf if value > 0 else -np.inf)
     return np.float32(value)
+
+
+def out_buffer(
+    out: object,
+    shape: tuple[int, ...],
+    reads: dict[str, np.ndarray],
+    *,
+    in_place: bool = False,
+    name: str = "out",
+) -> np.ndarray:
+    """``out`` checked as a result buffer: a writeable C-contiguous float32 ndarray of
+    ``shape`` that overlaps none of ``reads`` (the arrays the kernel reads while it
+    writes); with ``in_place`` (an element-wise kernel) it may *be* one of them."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(
+            f"`{name}` must be a float32 ndarray of shape {shape} or None. "
+            f"Received: {name} of type {type(out).__name__}"
+        )
+    if out.shape != tuple(shape) or out.dtype != np.float32:
+        raise ValueError(
+            f"`{name}` must have the result's shape {tuple(shape)} and dtype float32. "
+            f"Received: {name}.shape={out.shape}, {name}.dtype={out.dtype}"
+        )
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(
+            f"`{name}` must be a writeable C-contiguous array. Received: {name} with "
+            f"C_CONTIGUOUS={out.flags.c_contiguous}, WRITEABLE={out.flags.writeable}"
+        )
+    for other, array in reads.items():
+        same = in_place and (
+            out.__array_interface__["data"][0] == array.__array_interface__["data"][0]
+            and out.strides == array.strides
+            and out.shape == array.shape
+        )
+        if not same and np.may_share_memory(out, array):
+            raise ValueError(
+                f"`{name}` must not overlap `{other}`, which is read while `{name}` is "
+                f"written. Received: {name} sharing memory with {other}"
+            )
+    return out

@@ -53,23 +53,38 @@ def _same_shape(grad_out: np.ndarray, x: np.ndarray, x_name: str) -> None:
         )
 
 
-def relu(x: object) -> np.ndarray:
+def relu(x: object, out: np.ndarray | None = None) -> np.ndarray:
     """``max(x, 0)`` element-wise; NaN stays NaN.
 
     Parameters
     ----------
     x : ndarray, any shape
         Converted to float32.
+    out : ndarray, shape of ``x``, float32, C-contiguous, optional
+        Where to write the result (returned): a buffer kept between calls, or ``x``
+        itself (in place, when ``x`` is already C-contiguous float32). It must not
+        otherwise overlap ``x``. Writing into a buffer the process already touched
+        skips the page faults of a fresh one: 1x8x2160x3840 took 48 ms fresh, 23 ms
+        into an existing buffer (2 threads, load 2).
 
     Returns
     -------
     ndarray, shape of ``x``, float32
 
+    Raises
+    ------
+    ValueError, TypeError
+        ``out`` of another shape or dtype, not C-contiguous, read-only or partly
+        overlapping ``x``.
+
     >>> relu(np.array([[-1.0, 0.0, 2.5]]))
     array([[0. , 0. , 2.5]], dtype=float32)
     """
     xs = _checks.as_float32(x, "x")
-    out = np.empty_like(xs)
+    if out is None:
+        out = np.empty_like(xs)
+    else:
+        _checks.out_buffer(out, xs.shape, {"x": xs}, in_place=True)
     if xs.size:
         _relu(xs.reshape(-1), out.reshape(-1))
     return out

@@ -370,10 +370,13 @@ def _plan(
 # --------------------------------------------------------------------------- compute
 
 
-def _run_conv(path, x4, weight, bias, pads, stride, dilation, mode, out_hw):
-    """Convolution of already-validated float32 arrays by the forward ``path``."""
-    out = np.empty((x4.shape[0], weight.shape[0], *out_hw), np.float32)
-    return _FORWARD[path](x4, weight, bias, pads, stride, dilation, mode, out)
+def _run_conv(path, x4, weight, bias, pads, stride, dilation, mode, out_hw, out=None):
+    """Convolution of already-validated float32 arrays by the forward ``path``, into
+    ``out`` (checked by the caller) or a new array."""
+    if out is None:
+        out = np.empty((x4.shape[0], weight.shape[0], *out_hw), np.float32)
+    _FORWARD[path](x4, weight, bias, pads, stride, dilation, mode, out)
+    return out
 
 
 def _grad_input(path: str, g, geo: _Geometry, w: np.ndarray) -> np.ndarray:
@@ -429,6 +432,7 @@ def conv2d(
     padding: int | tuple[int, ...] | str = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """2-D cross-correlation (no kernel flip), as ``torch.nn.functional.conv2d`` does.
 
@@ -444,17 +448,24 @@ def conv2d(
         ``"same"`` follows Keras/TensorFlow: output ``ceil(input / stride)``, the odd
         extra row/column at the bottom/right.
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    out : ndarray, shape (N, F, OH, OW), float32, C-contiguous, optional
+        Where to write the result (always this 4-D shape, whatever the rank of
+        ``x``): a buffer kept between calls skips the page faults of a fresh one
+        (a 1x8x2160x3840 result is 265 MB). It must not overlap ``x``, ``weight`` or
+        ``bias``.
 
     Returns
     -------
     out : ndarray, shape (N, F, OH, OW), float32
         For an (H, W) or (C, H, W) input the leading axes that were added are dropped:
-        (F, OH, OW), or (OH, OW) when F == 1 and x was (H, W).
+        (F, OH, OW), or (OH, OW) when F == 1 and x was (H, W). With ``out`` given,
+        ``out`` itself (or that view of it).
 
     Raises
     ------
     ValueError, TypeError
-        For a bad argument or an empty output, before any compute.
+        For a bad argument (``out`` of another shape or dtype, not C-contiguous,
+        read-only or overlapping an input) or an empty output, before any compute.
 
     Examples
     --------
@@ -469,11 +480,14 @@ def conv2d(
     w = _weight4(weight)
     geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
     b = _bias(bias, w.shape[0])
+    if out is not None:
+        shape = (x4.shape[0], w.shape[0], *geo.out_hw)
+        _checks.out_buffer(out, shape, {"x": x4, "weight": w, "bias": b})
     path = _plan(geo, x=x4, weight=w).forward
-    out = _run_conv(
-        path, x4, w, b, geo.pads, geo.stride, geo.dilation, geo.mode, geo.out_hw
+    result = _run_conv(
+        path, x4, w, b, geo.pads, geo.stride, geo.dilation, geo.mode, geo.out_hw, out
     )
-    return _checks.restore_rank(out, ndim)
+    return _checks.restore_rank(result, ndim)
 
 
 def conv2d_grad_input(

@@ -13,10 +13,10 @@ plus Keras' ``padding="valid"`` / ``"same"``:
 * ``padding="same"`` follows TensorFlow: output ``ceil(input / stride)``, the odd extra
   row/column of padding at the bottom/right, and the average is taken over real pixels
   only (``count_include_pad`` is ignored, as in ``tf.nn.avg_pool``).
-* ``max_pool2d`` returns the winners too: ``indices`` holds ``h * W + w`` into each
-  unpadded input plane, PyTorch's ``return_indices``. Ties go to the first maximum in
-  scan order; a NaN in a window makes the output NaN (the index is the window's last
-  NaN, as in PyTorch).
+* ``max_pool2d`` returns the winners too (unless ``return_indices=False``):
+  ``indices`` holds ``h * W + w`` into each unpadded input plane, PyTorch's
+  ``return_indices``. Ties go to the first maximum in scan order; a NaN in a window
+  makes the output NaN (the index is the window's last NaN, as in PyTorch).
 
 Each public wrapper checks its arguments and allocates; the jitted loops behind it trust
 their input. All loops run over the (n, c) planes flattened into one axis, in parallel
@@ -159,7 +159,9 @@ def _check_grad_shape(g4: np.ndarray, expected: tuple[int, ...], ndim: int) -> N
 
 
 @njit_parallel
-def _max_pool_2x2(x, blocks, rows, out, idx):
+def _max_pool_2x2(x, blocks, rows, out, idx, want_idx):
+    """``want_idx`` False: values only (``idx`` is a dummy), a loop without the index
+    bookkeeping that gives the same bits (the same NaN wins)."""
     planes, in_w = x.shape[0], x.shape[2]
     oh, ow = out.shape[1], out.shape[2]
     for task in prange(planes * blocks):
@@ -167,6 +169,19 @@ def _max_pool_2x2(x, blocks, rows, out, idx):
         first = (task - p * blocks) * rows
         for oy in range(first, min(first + rows, oh)):
             y = 2 * oy
+            if not want_idx:
+                for ox in range(ow):
+                    # scan order split in two pairs: within a pair the second wins
+                    # if greater or NaN; the lower pair wins the same way. The first
+                    # maximum, or the last NaN, as in the loop below.
+                    a = x[p, y, 2 * ox]
+                    b = x[p, y, 2 * ox + 1]
+                    c = x[p, y + 1, 2 * ox]
+                    d = x[p, y + 1, 2 * ox + 1]
+                    top = b if b > a or b != b else a
+                    low = d if d > c or d != d else c
+                    out[p, oy, ox] = low if low > top or low != low else top
+                continue
             for ox in range(ow):
                 # scan order (y, x), (y, x+1), (y+1, x), (y+1, x+1); strict ">" keeps
                 # the first of equal maxima, "v != v" lets a NaN take over (PyTorch)
@@ -190,14 +205,15 @@ def _max_pool_2x2(x, blocks, rows, out, idx):
 
 
 @njit_parallel
-def _max_pool(x, kh, kw, sh, sw, top, left, blocks, rows, out, idx):
+def _max_pool(x, kh, kw, sh, sw, top, left, blocks, rows, out, idx, want_idx):
     """Any window: per output row, first the best of each column over the window's rows
     (a loop along x that vectorises), then the best of those columns per window.
 
     Same answer as scanning each window row by row the way PyTorch does: a value
     replaces the best if it is greater or NaN, so the winner is the first maximum in
     scan order, or the *last* NaN. Flat indices ``y * W + x`` follow scan order, which
-    is what the column pass needs to break ties the same way.
+    is what the column pass needs to break ties the same way. ``want_idx`` False:
+    ``idx`` is a dummy, not written.
     """
     planes, in_h, in_w = x.shape
     oh, ow = out.shape[1], out.shape[2]
@@ -236,7 +252,8 @@ def _max_pool(x, kh, kw, sh, sw, top, left, blocks, rows, out, idx):
                     best = v if take else best
                     at = a if take else at
                 out[p, oy, ox] = best
-                idx[p, oy, ox] = at
+                if want_idx:
+                    idx[p, oy, ox] = at
 
 
 @njit_parallel
@@ -266,7 +283,10 @@ def max_pool2d(
     stride: object = None,
     padding: object = 0,
     ceil_mode: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
+    *,
+    return_indices: bool = True,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
     """2-D max pooling that also returns where each maximum came from.
 
     Parameters
@@ -281,19 +301,28 @@ def max_pool2d(
         ``"same"`` is Keras/TensorFlow's: output ``ceil(H / sh) x ceil(W / sw)``.
     ceil_mode : bool
         Round the output size up (PyTorch's ``ceil_mode``).
+    return_indices : bool
+        ``True`` (default here; PyTorch's default is ``False``): return
+        ``(out, indices)``. ``False``: ``out`` alone, without writing the int64
+        indices (for 1x8x2160x3840 they are 133 MB, twice the values).
+    out : ndarray, shape (N, C, OH, OW), float32, C-contiguous, optional
+        Where to write the values (always this 4-D shape, whatever the rank of
+        ``x``), e.g. a buffer kept between calls; it must not overlap ``x``.
 
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW), float32
+        (``out`` itself, or a view of it for a lower-rank ``x``, when given.)
     indices : ndarray, shape (N, C, OH, OW), int64
-        ``h * W + w`` of each winner in its unpadded input plane (PyTorch's
-        ``return_indices``); ties go to the first maximum in scan order.
+        Only with ``return_indices=True``: ``h * W + w`` of each winner in its
+        unpadded input plane (PyTorch's ``return_indices``); ties go to the first
+        maximum in scan order.
 
     Raises
     ------
     ValueError, TypeError
         Bad ``kernel_size``, ``stride``, ``padding`` (or more than half the window),
-        wrong rank of ``x``, or an empty output.
+        wrong rank of ``x``, an empty output, or a bad ``out``.
 
     >>> x = np.array([[1, 5, 2], [4, 3, 9], [0, 8, 7]], np.float32)
     >>> out, indices = max_pool2d(x, 2, stride=1)
@@ -303,23 +332,46 @@ def max_pool2d(
     >>> indices
     array([[1, 5],
            [7, 5]])
+    >>> max_pool2d(x, 2, stride=1, return_indices=False)
+    array([[5., 9.],
+           [8., 9.]], dtype=float32)
     """
     x4, ndim = _checks.as_nchw(x, "x")
     n_batch, channels, in_h, in_w = x4.shape
     g = _geometry((in_h, in_w), kernel_size, stride, padding, ceil_mode)
+    want_idx = _check_flag(return_indices, "return_indices")
+    shape = (n_batch, channels, g.oh, g.ow)
+    if out is None:
+        out = np.empty(shape, np.float32)
+    else:
+        _checks.out_buffer(out, shape, {"x": x4})
     planes = n_batch * channels
     xp = x4.reshape(planes, in_h, in_w)
-    out = np.empty((planes, g.oh, g.ow), np.float32)
-    idx = np.empty((planes, g.oh, g.ow), np.int64)
+    values = out.reshape(planes, g.oh, g.ow)
+    idx = np.empty((planes, g.oh, g.ow) if want_idx else (1, 1, 1), np.int64)
     if planes:
         blocks, rows = _split_rows(planes, g.oh)
         if g.is_2x2(in_h, in_w):
-            _max_pool_2x2(xp, blocks, rows, out, idx)
+            _max_pool_2x2(xp, blocks, rows, values, idx, want_idx)
         else:
-            _max_pool(xp, g.kh, g.kw, g.sh, g.sw, g.top, g.left, blocks, rows, out, idx)
-    shape = (n_batch, channels, g.oh, g.ow)
+            _max_pool(
+                xp,
+                g.kh,
+                g.kw,
+                g.sh,
+                g.sw,
+                g.top,
+                g.left,
+                blocks,
+                rows,
+                values,
+                idx,
+                want_idx,
+            )
+    if not want_idx:
+        return _checks.restore_rank(out, ndim)
     return (
-        _checks.restore_rank(out.reshape(shape), ndim),
+        _checks.restore_rank(out, ndim),
         _checks.restore_rank(idx.reshape(shape), ndim),
     )
 

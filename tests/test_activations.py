@@ -113,3 +113,41 @@ def test_forward_values():
 def test_errors(call, exc, pattern):
     with pytest.raises(exc, match=pattern):
         call()
+
+
+def test_relu_out_buffer_and_in_place():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, -0.0, -np.inf]
+    want = naive.relu(x)
+    out = np.full_like(x, 123.0)
+    assert relu(x, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    assert np.signbit(out[0, 0, 0, 1])  # -0.0 passes, as without out
+    y = x.copy()
+    assert relu(y, out=y) is y  # in place
+    np.testing.assert_array_equal(y, want)
+    # a converted input writes into the float32 buffer; the input is left alone
+    ints = np.array([[-1, 2], [3, -4]], np.int64)
+    buf = np.empty((2, 2), np.float32)
+    assert relu(ints, out=buf) is buf
+    np.testing.assert_array_equal(buf, [[0, 2], [3, 0]])
+    assert ints[0, 0] == -1
+
+
+def test_relu_out_errors_name_out():
+    x = np.ones((3, 4), np.float32)
+    with pytest.raises(TypeError, match=r"`out` must be a float32 ndarray"):
+        relu(x, out=[0.0] * 12)
+    with pytest.raises(
+        ValueError, match=r"shape \(3, 4\).*Received: out.shape=\(4, 3\)"
+    ):
+        relu(x, out=np.empty((4, 3), np.float32))
+    with pytest.raises(ValueError, match=r"out.dtype=float64"):
+        relu(x, out=np.empty((3, 4)))
+    with pytest.raises(ValueError, match=r"C_CONTIGUOUS=False"):
+        relu(x, out=np.empty((4, 3), np.float32).T)
+    # partly overlapping the input: the loop would read values it already wrote
+    flat = np.arange(-6, 7, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"`out` must not overlap `x`"):
+        relu(flat[:12], out=flat[1:13])

@@ -482,3 +482,85 @@ def test_grad_bias_sums_in_float64_and_keeps_inf_and_nan():
     np.testing.assert_allclose(gb[:2], ref[:2].astype(np.float32), rtol=1e-7)
     assert np.isposinf(gb[2])
     assert np.isnan(gb[3])
+
+
+# ``out=``: every forward path writes into the given buffer, the same bits as without
+OUT_CASES = [
+    ("planes", (1, 3, 9, 11), (8, 3, 3, 3), 1, "same"),
+    ("planes", (1, 1, 10, 7), (3, 1, 2, 3), 2, "valid"),  # stride 2, even kernel
+    ("wide", (3, 2, 6, 7), (3, 2, 3, 3), 1, 1),
+    ("winograd", (2, 8, 7, 6), (8, 8, 3, 3), 1, 1),
+    ("wingemm", (3, 9, 7, 6), (8, 9, 3, 3), 1, 1),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "x_shape", "w_shape", "stride", "padding"),
+    OUT_CASES,
+    ids=[f"{c[0]}-{c[1]}" for c in OUT_CASES],
+)
+def test_out_buffer_takes_the_result_on_every_path(
+    monkeypatch, path, x_shape, w_shape, stride, padding
+):
+    from kernels import config, conv
+
+    if path == "wingemm":
+        monkeypatch.setattr(config, "WINGEMM_MIN_WORK", 0)
+    rng = np.random.default_rng(zlib.crc32(repr(x_shape).encode()))
+    x, w, b = _data(rng, x_shape, w_shape)
+    geo = conv._Geometry(x.shape, w.shape, stride, padding, 1, "zeros")
+    assert conv._plan(geo, x=x, weight=w).forward == path
+    want = kernels.conv2d(x, w, b, stride, padding)
+    np.testing.assert_allclose(
+        want, naive.conv2d(x, w, b, stride, padding, 1, "zeros"), 1e-5, 1e-5
+    )
+    # garbage in the buffer must not leak into the result
+    out = np.full(want.shape, np.nan, np.float32)
+    got = kernels.conv2d(x, w, b, stride, padding, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, want)
+    again = kernels.conv2d(x, w * 2, b, stride, padding, out=out)  # reused
+    assert again is out
+    np.testing.assert_array_equal(out, kernels.conv2d(x, w * 2, b, stride, padding))
+
+
+def test_out_buffer_for_lower_rank_input_is_four_dimensional():
+    rng = np.random.default_rng(5)
+    image = rng.uniform(-1, 1, (6, 5)).astype(np.float32)
+    w = rng.uniform(-1, 1, (2, 1, 3, 3)).astype(np.float32)
+    out = np.empty((1, 2, 6, 5), np.float32)
+    got = kernels.conv2d(image, w, padding="same", out=out)
+    assert got.shape == (2, 6, 5)
+    assert got.base is out
+    np.testing.assert_array_equal(got, kernels.conv2d(image, w, padding="same"))
+
+
+def test_out_buffer_errors_name_out():
+    x = np.ones((1, 2, 5, 5), np.float32)
+    w = np.ones((3, 2, 3, 3), np.float32)
+    good = np.empty((1, 3, 3, 3), np.float32)
+    kernels.conv2d(x, w, out=good)
+    with pytest.raises(TypeError, match=r"`out` must be a float32 ndarray .*list"):
+        kernels.conv2d(x, w, out=good.tolist())
+    with pytest.raises(
+        ValueError, match=r"shape \(1, 3, 3, 3\).*Received: out.shape=\(1, 3, 3, 4\)"
+    ):
+        kernels.conv2d(x, w, out=np.empty((1, 3, 3, 4), np.float32))
+    with pytest.raises(ValueError, match=r"Received: out.shape=.*out.dtype=float64"):
+        kernels.conv2d(x, w, out=np.empty((1, 3, 3, 3)))
+    with pytest.raises(ValueError, match=r"C_CONTIGUOUS=False"):
+        kernels.conv2d(x, w, out=np.empty((1, 3, 3, 6), np.float32)[..., ::2])
+    read_only = np.empty((1, 3, 3, 3), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match=r"WRITEABLE=False"):
+        kernels.conv2d(x, w, out=read_only)
+    # the output may not be (part of) what the convolution reads, not even exactly x
+    x_same = np.ones((1, 3, 5, 5), np.float32)
+    w_same = np.ones((3, 3, 3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"`out` must not overlap `x`"):
+        kernels.conv2d(x_same, w_same, padding=1, out=x_same)
+    big = np.ones(200, np.float32)
+    with pytest.raises(ValueError, match=r"`out` must not overlap `weight`"):
+        kernels.conv2d(
+            x, big[:54].reshape(3, 2, 3, 3), out=big[50:77].reshape(good.shape)
+        )

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kernels
 from convlab import explore
@@ -375,3 +377,132 @@ def test_abs_max_skips_non_finite_values():
     )
     finite = x[0][np.isfinite(x[0])]
     assert result.maps[0].abs_max["conv"] == pytest.approx(float(np.abs(finite).max()))
+
+
+def _address(a):
+    return a.__array_interface__["data"][0]
+
+
+def test_cache_computes_into_buffers_nothing_else_holds():
+    """A slider move recomputes into the memory of a result nobody holds any more,
+    never into one still referenced (a result, or a single view of one map)."""
+    x = _image(3, 14, 12)
+    cache = explore.ComputeCache()
+    settings = Settings(filters=_filters((3, 3), (3, 3)), pool="max")
+    moved = [
+        replace(settings, filters=_filters((3, 3), (3, 3), seed=k)) for k in (1, 2, 3)
+    ]
+    first = explore.compute(x, settings, cache=cache)
+    addresses = {s: _address(first.groups[0].stacks[s]) for s in first.groups[0].stacks}
+    second = explore.compute(x, moved[0], cache=cache)  # `first` still held
+    for stage, stack in second.groups[0].stacks.items():
+        assert not np.shares_memory(stack, first.groups[0].stacks[stage])
+    del first
+    third = explore.compute(x, moved[1], cache=cache)  # `second` still held
+    for stage, stack in third.groups[0].stacks.items():
+        assert _address(stack) == addresses[stage]  # the first result's memory
+        assert not np.shares_memory(stack, second.groups[0].stacks[stage])
+    # the values are a fresh compute's, and the maps are views of the stacks
+    fresh = explore.compute(x, moved[1])
+    for got, want in zip(third.maps, fresh.maps, strict=True):
+        for stage in ("conv", "activation", "pooled"):
+            np.testing.assert_array_equal(got.stage(stage), want.stage(stage))
+            assert got.abs_max[stage] == want.abs_max[stage]
+    # one view of one map keeps its whole stack from being reused
+    kept = second.maps[1].activated
+    kept_values = kept.copy()
+    del second
+    fourth = explore.compute(x, moved[2], cache=cache)
+    assert not np.shares_memory(fourth.groups[0].stacks["activation"], kept)
+    np.testing.assert_array_equal(kept, kept_values)
+
+
+def test_cache_keeps_at_most_two_buffers_per_stage():
+    x = _image(1, 9, 9)
+    cache = explore.ComputeCache()
+    held = [
+        explore.compute(
+            x, Settings(filters=_filters((3, 3), seed=k), pool="max"), cache=cache
+        )
+        for k in range(4)
+    ]
+    for stage in ("conv", "activation", "pooled"):
+        assert len(cache._buffers[(stage, (3, 3))]) == cache.KEEP
+    assert all(r.maps[0].conv.shape == (9, 9) for r in held)
+
+
+def test_max_pool_winners_are_not_computed_with_the_maps(monkeypatch):
+    """compute() asks max_pool2d for values only; FilterMaps.winner finds a pooled
+    pixel's winner from its window, as kernels.max_pool2d's indices say, with ties,
+    NaN (the last one wins) and -inf; indices are computed on first use."""
+    calls = []
+    pool = kernels.max_pool2d
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("return_indices", True))
+        return pool(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "max_pool2d", spy)
+    rng = np.random.default_rng(4)
+    values = np.array([0, 1, 1, np.nan, -np.inf, 2], np.float32)
+    x = values[rng.integers(0, len(values), (1, 11, 13))]
+    for size, stride, padding, explicit, ceil_mode in [
+        ((2, 2), (2, 2), "valid", (0, 0), False),
+        ((3, 2), (2, 1), "explicit", (1, 1), True),
+        ((3, 3), (2, 2), "same", (0, 0), False),
+        ((3, 3), (1, 1), "valid", (0, 0), False),
+    ]:
+        settings = Settings(
+            filters=(Filter("id", np.ones((1, 1))),),
+            padding="valid",
+            activation="none",
+            pool="max",
+            pool_size=size,
+            pool_stride=stride,
+            pool_padding=padding,
+            pool_explicit_padding=explicit,
+            ceil_mode=ceil_mode,
+        )
+        calls.clear()
+        fm = explore.compute(x, settings).maps[0]
+        assert calls == [False]
+        _, want = pool(
+            fm.activated, size, stride, settings.pool_padding_arg(), ceil_mode
+        )
+        np.testing.assert_array_equal(fm.indices, want)  # computed on demand
+        assert calls == [False, True]
+        ow = fm.activated.shape[1]
+        for r in range(want.shape[0]):
+            for c in range(want.shape[1]):
+                assert fm.winner(r, c) == divmod(int(want[r, c]), ow)
+    no_pool = explore.compute(x, replace(settings, pool="avg")).maps[0]
+    assert no_pool.indices is None
+    with pytest.raises(ValueError, match=r"no max pooling"):
+        no_pool.winner(0, 0)
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    seed=st.integers(0, 2**16),
+    palette=st.sampled_from(
+        [
+            [-1.0, -2.5, -0.0],  # nothing positive: ReLU makes 0
+            [np.nan, np.inf, -np.inf],  # nothing finite in the convolution
+            [np.nan, -np.inf, -3.0],
+            [np.inf, 2.0, -7.0, 0.5],
+            [3.0, -0.0, np.nan, 1e-30],
+        ]
+    ),
+)
+def test_relu_abs_max_equals_the_activation_maps_own(seed, palette):
+    """The ReLU map's largest finite |value| is derived from the convolution's
+    extremes (its 265 MB at 4K are not read again): the same number as reading it."""
+    values = np.array(palette, np.float32)
+    x = values[np.random.default_rng(seed).integers(0, len(values), (1, 5, 6))]
+    s = Settings(filters=(Filter("id", np.ones((1, 1))),), pool="none")
+    fm = explore.compute(x, s).maps[0]
+    np.testing.assert_array_equal(fm.conv, x[0])  # the identity, NaN and inf kept
+    act = np.where(x[0] < 0, 0.0, x[0])
+    finite = act[np.isfinite(act)]
+    want = float(np.abs(finite).max()) if finite.size else 0.0
+    assert fm.abs_max["activation"] == want

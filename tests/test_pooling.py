@@ -514,3 +514,49 @@ def test_hypothesis_ties_nan_and_inf(h, w, k, s, pad, ceil_mode, seed):
     out, idx = max_pool2d(x, k, s, pad, ceil_mode)
     np.testing.assert_array_equal(out, ref[0])
     np.testing.assert_array_equal(idx, ref[1])
+    # values only (no index bookkeeping): the same bits, into a fresh or given buffer
+    alone = max_pool2d(x, k, s, pad, ceil_mode, return_indices=False)
+    np.testing.assert_array_equal(alone.view(np.uint32), out.view(np.uint32))
+    buf = np.full(out.shape, 7.0, np.float32)
+    assert max_pool2d(x, k, s, pad, ceil_mode, return_indices=False, out=buf) is buf
+    np.testing.assert_array_equal(buf.view(np.uint32), out.view(np.uint32))
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(2, None), (3, 2)])
+def test_values_only_keep_the_last_nan_and_the_first_maximum(kernel, stride):
+    """NaNs with different payloads and signed zeros tell which cell won: without
+    indices the value must still be the winner's bits (the last NaN in scan order,
+    else the first maximum), as with them and as the reference says."""
+    rng = np.random.default_rng(11)
+    nans = np.array([0x7FC00001, 0x7FC00002, 0xFFC00003], np.uint32).view(np.float32)
+    pool = np.concatenate([nans, np.array([0.0, -0.0, 1.0, -1.0], np.float32)])
+    x = pool[rng.integers(0, len(pool), (2, 3, 8, 10))]
+    out, idx = max_pool2d(x, kernel, stride)
+    stride_ = kernel if stride is None else stride
+    _, ref_idx = naive.max_pool2d(x, (kernel,) * 2, (stride_,) * 2, (0, 0, 0, 0))
+    np.testing.assert_array_equal(idx, ref_idx)
+    winners = np.take_along_axis(x.reshape(2, 3, -1), idx.reshape(2, 3, -1), axis=2)
+    np.testing.assert_array_equal(
+        out.view(np.uint32).ravel(), winners.view(np.uint32).ravel()
+    )
+    alone = max_pool2d(x, kernel, stride, return_indices=False)
+    np.testing.assert_array_equal(alone.view(np.uint32), out.view(np.uint32))
+
+
+def test_max_pool_out_and_return_indices_errors():
+    x = np.ones((1, 2, 4, 6), np.float32)
+    out = np.empty((1, 2, 2, 3), np.float32)
+    image = x[0, 0]
+    got = max_pool2d(image, 2, return_indices=False, out=out[:, :1].copy())
+    assert got.shape == (2, 3)
+    values, idx = max_pool2d(x, 2, out=out)
+    assert values is out
+    assert idx.dtype == np.int64
+    with pytest.raises(TypeError, match=r"`return_indices` must be True or False"):
+        max_pool2d(x, 2, return_indices=1)
+    with pytest.raises(ValueError, match=r"Received: out.shape=\(1, 2, 3, 2\)"):
+        max_pool2d(x, 2, out=np.empty((1, 2, 3, 2), np.float32))
+    with pytest.raises(ValueError, match=r"`out` must not overlap `x`"):
+        max_pool2d(x, 2, out=x.reshape(-1)[:12].reshape(1, 2, 2, 3))
+    with pytest.raises(TypeError, match=r"`out` must be a float32 ndarray"):
+        max_pool2d(x, 2, out=3)

@@ -42,6 +42,14 @@ def test_max_pool2d_matches_torch(shape, kernel, stride, padding, ceil_mode):
     out, idx = kernels.max_pool2d(x, kernel, stride, padding, ceil_mode)
     np.testing.assert_array_equal(out, t_out.detach().numpy())
     np.testing.assert_array_equal(idx, t_idx.numpy())
+    # torch's default, values only
+    alone = kernels.max_pool2d(
+        x, kernel, stride, padding, ceil_mode, return_indices=False
+    )
+    t_alone = F.max_pool2d(
+        torch.from_numpy(x), kernel, stride, padding, ceil_mode=ceil_mode
+    )
+    np.testing.assert_array_equal(alone, t_alone.numpy())
     g = _x(out.shape, 1)
     t_out.backward(torch.from_numpy(g))
     np.testing.assert_allclose(

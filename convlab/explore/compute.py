@@ -8,6 +8,7 @@ when ``channels="mean"`` (so a blur keeps the image's range) or not when
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,21 +36,62 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class FilterMaps:
-    """The three stages of one filter, plus what is needed to explain them."""
+    """The three stages of one filter, plus what is needed to explain them.
+
+    Max pooling's winners are not computed with the maps (for a 4K photo they were
+    133 MB of int64 that no view drew): :meth:`winner` finds one pooled pixel's from
+    its window, :attr:`indices` all of them on first use.
+    """
 
     name: str
     conv: np.ndarray  # (OH, OW) float32
     activated: np.ndarray  # (OH, OW) float32 (the same array as conv for "none")
     pooled: np.ndarray | None  # (PH, PW) float32
-    indices: np.ndarray | None  # (PH, PW) int64, max pooling only: h * OW + w into conv
     conv_pads: tuple[int, int, int, int]  # the plan's, for this filter's kernel shape
     pool_pads: tuple[int, int, int, int] | None
     abs_max: dict[str, float] = field(default_factory=dict)
+    # max pooling only: the max_pool2d arguments (kernel_size, stride, padding,
+    # ceil_mode) and the backend ("kernels" or "numpy") that pooled
+    max_pool: tuple | None = None
+    max_pool_backend: str = "kernels"
+    _lazy: dict = field(default_factory=dict, repr=False)
 
     def stage(self, name: str) -> np.ndarray | None:
         return {"conv": self.conv, "activation": self.activated, "pooled": self.pooled}[
             name
         ]
+
+    @property
+    def indices(self) -> np.ndarray | None:
+        """(PH, PW) int64, max pooling only: ``h * OW + w`` into the activation map of
+        each pooled pixel's winner (``kernels.max_pool2d``'s indices), computed on
+        first use by the backend that pooled."""
+        if self.max_pool is None:
+            return None
+        if "indices" not in self._lazy:
+            ops = fallback if self.max_pool_backend == "numpy" else kernels
+            act = self.activated[None, None]
+            self._lazy["indices"] = ops.max_pool2d(act, *self.max_pool)[1][0, 0]
+        return self._lazy["indices"]
+
+    def winner(self, row: int, col: int) -> tuple[int, int]:
+        """Max pooling only: the activation-map ``(row, col)`` whose value pooled
+        pixel ``(row, col)`` holds, from its window alone: the first maximum in scan
+        order, or the last NaN; padding never wins (``kernels.max_pool2d``'s rule)."""
+        if self.max_pool is None or self.pool_pads is None:
+            raise ValueError(f"Filter {self.name!r} has no max pooling.")
+        (kh, kw), (sh, sw) = self.max_pool[0], self.max_pool[1]
+        oh, ow = self.activated.shape
+        r0, c0 = row * sh - self.pool_pads[0], col * sw - self.pool_pads[2]
+        r_lo, c_lo = max(r0, 0), max(c0, 0)
+        window = self.activated[r_lo : min(r0 + kh, oh), c_lo : min(c0 + kw, ow)]
+        cells = window.ravel()  # scan order
+        nan = np.isnan(cells)
+        if nan.any():
+            at = len(cells) - 1 - int(np.argmax(nan[::-1]))
+        else:
+            at = int(np.argmax(cells))  # the first of equal maxima
+        return r_lo + at // window.shape[1], c_lo + at % window.shape[1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,17 +158,29 @@ def _resolve_backend(backend: str, op: str = "conv") -> str:
     return backend
 
 
+# the activations that write into a given buffer (``activate(..., out=)``)
+_INTO_BUFFER = frozenset({"relu", "abs"})
+
+
 def activate(
-    z: np.ndarray, name: str, negative_slope: float = 0.1, *, backend: str = "kernels"
+    z: np.ndarray,
+    name: str,
+    negative_slope: float = 0.1,
+    *,
+    backend: str = "kernels",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Apply the named activation (see :data:`ACTIVATIONS`) with kernels' functions
-    (``backend="numpy"``: ReLU by NumPy; the others are NumPy in kernels already)."""
+    (``backend="numpy"``: ReLU by NumPy; the others are NumPy in kernels already).
+
+    ``out``: a float32 buffer of ``z``'s shape that ReLU and abs write into (and
+    return); the other activations return a new array and ignore it."""
     if name == "none":
         return z
     if name == "relu":
         if _resolve_backend(backend, "relu") == "numpy":
-            return fallback.relu(z)
-        return kernels.relu(z)
+            return fallback.relu(z, out=out)
+        return kernels.relu(z, out=out)
     if name == "leaky_relu":
         return kernels.leaky_relu(z, float(negative_slope))
     if name == "sigmoid":
@@ -134,7 +188,7 @@ def activate(
     if name == "tanh":
         return kernels.tanh(z)
     if name == "abs":
-        return np.abs(z)
+        return np.abs(z, out=out)
     raise ValueError(
         f"`activation` must be one of {', '.join(map(repr, ACTIVATIONS))}. "
         f"Received: activation={name!r}"
@@ -144,15 +198,30 @@ def activate(
 def _abs_max(planes: np.ndarray) -> list[float]:
     """The largest finite ``|value|`` of each ``(H, W)`` plane of ``planes (P, H, W)``
     (0.0 for a plane without one). NaN and +-inf are left out: they saturate colours."""
+    return _finite_extremes(planes)[0]
+
+
+def _finite_extremes(planes: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per plane: the largest finite ``|value|`` (0.0 without one) and the largest
+    finite value (-inf without one)."""
     if planes.size == 0:
-        return [0.0] * planes.shape[0]
+        return [0.0] * planes.shape[0], [-np.inf] * planes.shape[0]
     flat = planes.reshape(planes.shape[0], -1)
     # two SIMD reductions, no temporary |x| array: ~10x faster than a loop over |v|
-    top = np.maximum(flat.max(axis=1), -flat.min(axis=1)).astype(np.float64)
+    hi = flat.max(axis=1).astype(np.float64)
+    top = np.maximum(hi, -flat.min(axis=1).astype(np.float64))
     for p in np.flatnonzero(~np.isfinite(top)):
         finite = flat[p][np.isfinite(flat[p])]
         top[p] = float(np.abs(finite).max()) if finite.size else 0.0
-    return top.tolist()
+        hi[p] = float(finite.max()) if finite.size else -np.inf
+    return top.tolist(), hi.tolist()
+
+
+def _relu_abs_max(conv_hi: list[float]) -> list[float]:
+    """:func:`_abs_max` of ``relu(conv)`` from the convolution's largest finite values,
+    without reading the 265 MB a 4K stack holds again (17 ms, one thread): ReLU keeps
+    what is >= 0 (NaN and +inf stay out) and turns the rest, -inf included, into 0."""
+    return [max(hi, 0.0) for hi in conv_hi]
 
 
 def _mix_channels(x: np.ndarray, channels: str) -> np.ndarray:
@@ -171,10 +240,20 @@ class ComputeCache:
     identity) and only the newest entry per stage and kernel shape is kept. Arrays are
     shared between the results that use them: treat them as read-only. One compute at a
     time per cache.
+
+    A stage that must be recomputed writes into a buffer of an earlier compute that
+    nothing references any more (no entry, no result, no view of it), so a live photo
+    does not pay for fresh memory on every slider move: a fresh 265 MB stack (8 maps
+    of 2160x3840) costs ~22 ms of page faults and zeroing, the convolution itself
+    ~50 ms. At most :attr:`KEEP` buffers per stage and kernel shape stay with the
+    cache (the one on display and the one being computed).
     """
+
+    KEEP = 2
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, tuple[int, int]], tuple[Any, Any]] = {}
+        self._buffers: dict[tuple[str, tuple[int, int]], list[np.ndarray]] = {}
         self._source: object = None  # the caller's image object
         self._image: np.ndarray | None = None  # it as float32 (C, H, W)
         self._mixed: tuple[str, np.ndarray] | None = None
@@ -202,6 +281,24 @@ class ComputeCache:
 
     def put(self, stage: str, shape: tuple[int, int], key: tuple, value: Any) -> None:
         self._entries[(stage, shape)] = (key, value)
+
+    def buffer(
+        self, stage: str, shape: tuple[int, int], array_shape: tuple[int, ...]
+    ) -> np.ndarray:
+        """A float32 array of ``array_shape`` to compute ``stage`` into (its values
+        are garbage): one this cache made before that is referenced nowhere else, or
+        a new one."""
+        owned = self._buffers.setdefault((stage, shape), [])
+        owned[:] = [b for b in owned if b.shape == array_shape]
+        for i in range(len(owned)):
+            # 2: the list's own reference and getrefcount's argument. Any entry,
+            # result, view (a view holds its base) or pixel cache adds one.
+            if sys.getrefcount(owned[i]) == 2:
+                return owned[i]
+        if len(owned) >= self.KEEP:
+            del owned[0]  # still in use elsewhere: freed when its users let go
+        owned.append(np.empty(array_shape, np.float32))
+        return owned[-1]
 
 
 def compute(
@@ -281,6 +378,9 @@ def compute(
         if conv_entry is None:
             weight = np.stack([settings.filters[i].kernel[None] for i in members])
             bias = np.array([settings.filters[i].bias for i in members], np.float32)
+            # no problems in the plan: every size is set
+            conv_hw: tuple[int, int] = gp.conv_hw  # type: ignore[assignment]
+            out = cache.buffer("conv", shape, (1, len(members), *conv_hw))
             conv = ops("conv").conv2d(
                 mixed[None],
                 weight,
@@ -289,23 +389,36 @@ def compute(
                 padding=gp.conv_pads,
                 dilation=settings.dilation,
                 padding_mode=settings.padding_mode,
+                out=out,
             )
-            conv_entry = (conv, _abs_max(conv[0]))
+            conv_entry = (conv, *_finite_extremes(conv[0]))
             cache.put("conv", shape, key, conv_entry)
-        conv, conv_max = conv_entry
+        conv, conv_max, conv_hi = conv_entry
 
         key = (key, use["relu"], settings.activation, slope)
         act_entry = cache.get("activation", shape, key)
         if act_entry is None:
+            into = None
+            if settings.activation in _INTO_BUFFER:
+                into = cache.buffer("activation", shape, conv.shape)
             act = activate(
-                conv, settings.activation, settings.negative_slope, backend=use["relu"]
+                conv,
+                settings.activation,
+                settings.negative_slope,
+                backend=use["relu"],
+                out=into,
             )
-            act_max = conv_max if act is conv else _abs_max(act[0])
+            if act is conv:
+                act_max = conv_max
+            elif settings.activation == "relu":
+                act_max = _relu_abs_max(conv_hi)
+            else:
+                act_max = _abs_max(act[0])
             act_entry = (act, act_max)
             cache.put("activation", shape, key, act_entry)
         act, act_max = act_entry
 
-        pooled = indices = None
+        pooled = max_pool = None
         pool_max = [0.0] * len(members)
         if settings.pool != "none":
             # the setting, not the resolved pads: avg pooling counts padded cells for
@@ -316,16 +429,23 @@ def compute(
                 settings.pool_padding_arg(),
                 settings.ceil_mode,
             )
+            if settings.pool == "max":
+                max_pool = pool_args
             key = (key, use[settings.pool], settings.pool, pool_args)
             pool_entry = cache.get("pooled", shape, key)
             if pool_entry is None:
                 if settings.pool == "max":
-                    pooled, indices = ops("max").max_pool2d(act, *pool_args)
+                    # values only: the views that show a winner ask FilterMaps
+                    pooled_hw: tuple[int, int] = gp.pooled_hw  # type: ignore[assignment]
+                    out = cache.buffer("pooled", shape, (1, len(members), *pooled_hw))
+                    pooled = ops("max").max_pool2d(
+                        act, *pool_args, return_indices=False, out=out
+                    )
                 else:
                     pooled = ops("avg").avg_pool2d(act, *pool_args)
-                pool_entry = (pooled, indices, _abs_max(pooled[0]))
+                pool_entry = (pooled, _abs_max(pooled[0]))
                 cache.put("pooled", shape, key, pool_entry)
-            pooled, indices, pool_max = pool_entry
+            pooled, pool_max = pool_entry
         stacks = {"conv": conv[0], "activation": act[0]}
         maxima = {"conv": conv_max, "activation": act_max}
         if pooled is not None:
@@ -338,7 +458,6 @@ def compute(
                 conv=conv[0, j],
                 activated=act[0, j],
                 pooled=None if pooled is None else pooled[0, j],
-                indices=None if indices is None else indices[0, j],
                 conv_pads=gp.conv_pads,
                 pool_pads=gp.pool_pads,
                 abs_max={
@@ -346,6 +465,8 @@ def compute(
                     "activation": act_max[j],
                     "pooled": pool_max[j],
                 },
+                max_pool=max_pool,
+                max_pool_backend=use["max"],
             )
     return Result(
         settings,

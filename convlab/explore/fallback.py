@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kernels import pad_index_map
+from kernels import _checks, pad_index_map
 from kernels.conv import _bias, _Geometry, _weight4
 from kernels.pooling import _geometry as _pool_geometry
 
@@ -51,8 +51,10 @@ def conv2d(
     padding: int | tuple[int, ...] | str = 0,
     dilation: int | tuple[int, int] = 1,
     padding_mode: str = "zeros",
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """:func:`kernels.conv2d` for ``x (N, C, H, W)``: ``(N, F, OH, OW)`` float32.
+    """:func:`kernels.conv2d` for ``x (N, C, H, W)``: ``(N, F, OH, OW)`` float32,
+    into ``out`` when given (checked as the kernel checks it).
 
     One pass per kernel tap: ``out += w[:, :, ky, kx] . x_padded[window shifted]``,
     so memory stays at a few output-sized arrays whatever the kernel size.
@@ -61,6 +63,12 @@ def conv2d(
     w = _weight4(weight)
     geo = _Geometry(x4.shape, w.shape, stride, padding, dilation, padding_mode)
     b = _bias(bias, w.shape[0])
+    shape = (x4.shape[0], w.shape[0], *geo.out_hw)
+    if out is None:
+        out = np.zeros(shape, np.float32)
+    else:
+        _checks.out_buffer(out, shape, {"x": x4, "weight": w, "bias": b})
+        out.fill(0.0)
     top, bottom, left, right = geo.pads
     in_h, in_w = x4.shape[2:]
     mode = geo.mode
@@ -69,8 +77,7 @@ def conv2d(
     xp = _gather(x4, rows, cols, 0.0)
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     oh, ow = geo.out_hw
-    n_filters, _, kh, kw = w.shape
-    out = np.zeros((x4.shape[0], n_filters, oh, ow), np.float32)
+    _, _, kh, kw = w.shape
     for ky in range(kh):
         for kx in range(kw):
             y0, x0 = ky * dh, kx * dw
@@ -83,10 +90,16 @@ def conv2d(
     return out
 
 
-def relu(x: object) -> np.ndarray:
-    """:func:`kernels.relu`: ``x < 0`` -> 0, everything else (NaN, -0.0) passes."""
+def relu(x: object, out: np.ndarray | None = None) -> np.ndarray:
+    """:func:`kernels.relu`: ``x < 0`` -> 0, everything else (NaN, -0.0) passes;
+    into ``out`` when given (``x`` itself included)."""
     xs = np.asarray(x, dtype=np.float32)
-    return np.where(xs < 0, np.float32(0.0), xs)
+    result = np.where(xs < 0, np.float32(0.0), xs)
+    if out is None:
+        return result
+    _checks.out_buffer(out, xs.shape, {"x": xs}, in_place=True)
+    np.copyto(out, result)
+    return out
 
 
 def _padded_windows(x4, g, fill):
@@ -118,14 +131,26 @@ def max_pool2d(
     stride: object = None,
     padding: object = 0,
     ceil_mode: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`kernels.max_pool2d` for ``x (N, C, H, W)``: ``(out, indices)``.
+    *,
+    return_indices: bool = True,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray] | np.ndarray:
+    """:func:`kernels.max_pool2d` for ``x (N, C, H, W)``: ``(out, indices)``, or
+    ``out`` alone with ``return_indices=False``; the values into ``out`` when given.
 
     Padded cells never win; ties go to the first maximum in scan order; a NaN in a
     window wins, the last one in scan order (PyTorch).
     """
     x4 = _as_nchw(x)
     g = _pool_geometry(x4.shape[2:], kernel_size, stride, padding, ceil_mode)
+    if not isinstance(return_indices, bool | np.bool_):
+        raise TypeError(
+            "`return_indices` must be True or False. "
+            f"Received: return_indices={return_indices!r}"
+        )
+    if out is not None:
+        shape = (*x4.shape[:2], g.oh, g.ow)
+        _checks.out_buffer(out, shape, {"x": x4})
     vals, real, flat = _padded_windows(x4, g, -np.inf)
     n_taps = vals.shape[-1]
     masked = np.where(real, vals, -np.inf)
@@ -134,10 +159,16 @@ def max_pool2d(
     first_max = np.argmax(real & (masked == best), axis=-1)
     last_nan = n_taps - 1 - np.argmax(is_nan[..., ::-1], axis=-1)
     at = np.where(is_nan.any(axis=-1), last_nan, first_max)
-    out = np.take_along_axis(vals, at[..., None], axis=-1)[..., 0]
+    best_of = np.take_along_axis(vals, at[..., None], axis=-1)[..., 0]
+    if out is None:
+        out = np.ascontiguousarray(best_of, np.float32)
+    else:
+        np.copyto(out, best_of)
+    if not return_indices:
+        return out
     flat_b = np.broadcast_to(flat, (*vals.shape[:2], *flat.shape))
     idx = np.take_along_axis(flat_b, at[..., None], axis=-1)[..., 0]
-    return np.ascontiguousarray(out, np.float32), np.ascontiguousarray(idx, np.int64)
+    return out, np.ascontiguousarray(idx, np.int64)
 
 
 def avg_pool2d(

@@ -55,7 +55,7 @@ class PoolInspection:
     cols: np.ndarray  # (PKW,)
     values: np.ndarray  # (PKH, PKW) activation values, NaN for padded cells
     padded_mask: np.ndarray  # (PKH, PKW)
-    # activation-map (row, col) of the max (from indices)
+    # activation-map (row, col) of the max (FilterMaps.winner)
     winner: tuple[int, int] | None
     divisor: int | None  # for the average
     recomputed: float  # max or average recomputed here from ``values``
@@ -205,8 +205,7 @@ def inspect_pixel(
     values[np.ix_(inside_r, inside_c)] = act[np.ix_(rows[inside_r], cols[inside_c])]
     value = float(fm.pooled[row, col])  # type: ignore[index]
     if s.pool == "max":
-        flat = int(fm.indices[row, col])  # type: ignore[index]
-        winner = (flat // ow, flat % ow)
+        winner = fm.winner(row, col)
         divisor = None
         recomputed = float(np.nanmax(values))
         default = winner

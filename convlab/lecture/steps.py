@@ -337,8 +337,7 @@ class SlidingWindow:
         values[np.ix_(in_r, in_c)] = act[np.ix_(rows[in_r], cols[in_c])]
         value = float(fm.pooled[row, col])
         if s.pool == "max":
-            flat = int(fm.indices[row, col])
-            winner: tuple[int, int] | None = (flat // ow, flat % ow)
+            winner: tuple[int, int] | None = fm.winner(row, col)
             divisor = None
             recomputed = float(np.nanmax(values))
         else:
