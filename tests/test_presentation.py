@@ -451,6 +451,11 @@ def test_trainer_text_and_plots_follow_the_ui_scale(make_window, qtbot):
 
     win.set_ui_scale(2.0)
     QApplication.processEvents()
+    # the confusion matrix restyles when it is shown
+    assert tick_points(confusion_axis) == pytest.approx(before[2])
+    win.select_tab("trainer")
+    trainer.tabs.setCurrentWidget(trainer.results)
+    QApplication.processEvents()
     assert bold_title.font().pointSizeF() == pytest.approx(2 * base)
     assert bold_title.font().bold()
     assert hint.font().pointSizeF() == pytest.approx(2 * base)
