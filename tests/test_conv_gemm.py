@@ -253,8 +253,8 @@ def _check_runners(x, weight, bias, stride, pads, dilation, mode, n_parts=2):
 def test_runner_chunks_and_workers_do_not_change_results(
     monkeypatch, chunk_bytes, threads
 ):
-    """One image a chunk, two, or the whole batch; one worker or two (the rows of
-    ``partial`` past the workers' come back zeroed)."""
+    """One image a chunk, two, or the whole batch; one worker or two (the workers'
+    sums land in ``partial[0]``, the other rows come back zeroed)."""
     import numba
 
     from kernels import config
@@ -315,3 +315,19 @@ def test_hypothesis_runners(data, n, c, f, kh, kw, stride, dilation, mode):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     x, weight, bias = _case(rng, n, c, h, w, f, kh, kw)
     _check_runners(x, weight, bias, stride, pads, dilation, mode)
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "kw", "pads"),
+    [
+        (3, 4, 3, (1, 1, 1, 1)),  # "same": the shifted image rows as one run
+        (2, 3, 7, (0, 1, 3, 3)),  # a shift past the image's width, both ways
+        (1, 2, 11, (2, 0, 5, 5)),
+        (4, 3, 9, (0, 0, 8, 0)),  # all the padding on one side
+    ],
+)
+def test_runners_with_padding_wider_than_the_image(h, w, kw, pads):
+    rng = np.random.default_rng(8)
+    x, weight, bias = _case(rng, 2, 2, h, w, 16, 1, kw)
+    _check_runners(x, weight, bias, (1, 1), pads, (1, 1), "zeros")
+    _check_runners(x, weight, bias, (1, 1), pads, (1, 1), "zeros", n_parts=1)
