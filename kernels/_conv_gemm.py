@@ -42,6 +42,11 @@ a caller that holds OpenBLAS to one thread.
 
 When to use this path (for ``kernels.conv``'s ``_plan``)
 --------------------------------------------------------
+(These figures are of the ``conv2d_*_gemm`` functions, before :func:`forward` and
+:func:`grad_weight`: their long-run im2col, per-image sgemm and bias-as-a-tap made
+few-tap layers 1.4-2x faster than the direct paths, against the 1.5-3.5x slower
+said below; the plan's rule and its figures are in :mod:`kernels.config`.)
+
 Measured with ``benchmarks/bench_gemm_rule.py`` (3x3, stride 1, pad 1 unless said;
 the existing public path against this one, minimum of 3-5 calls, in one process) on
 the 2-core VM, twice: run A while 5-10 other processes ran (load average 5-10,
