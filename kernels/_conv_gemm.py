@@ -14,6 +14,14 @@ public wrappers do). With ``K = C * KH * KW`` taps and ``P = OH * OW`` output pi
   sgemm per chunk over ``(Nc * P)`` (``cols`` laid out (K, Nc, P), ``grad_out``
   transposed to (F, Nc, P)): a long reduction dimension is what sgemm is fastest at.
 
+``kernels.conv``'s plan calls :func:`forward` and :func:`grad_weight` (the "gemm"
+path: few taps, >= 16 filters, a batch of small images; the rule and its figures are
+in :mod:`kernels.config`): one sgemm per image over a chunk of images, the chunks on
+``_conv_wingemm``'s worker threads with one-thread sgemm each, and the im2col of
+:func:`_cols`, which copies long runs. The ``conv2d_*_gemm`` functions below, with
+their own thread policies and buffer cap, are what ``benchmarks/bench_kernels.py
+--gemm`` and ``bench_gemm_rule.py`` time.
+
 Other padding modes go through :func:`kernels.pad2d` first (and
 :func:`kernels.pad2d_backward` for the input gradient), then run with zero pads.
 
@@ -34,6 +42,11 @@ a caller that holds OpenBLAS to one thread.
 
 When to use this path (for ``kernels.conv``'s ``_plan``)
 --------------------------------------------------------
+(These figures are of the ``conv2d_*_gemm`` functions, before :func:`forward` and
+:func:`grad_weight`: their long-run im2col, per-image sgemm and bias-as-a-tap made
+few-tap layers 1.4-2x faster than the direct paths, against the 1.5-3.5x slower
+said below; the plan's rule and its figures are in :mod:`kernels.config`.)
+
 Measured with ``benchmarks/bench_gemm_rule.py`` (3x3, stride 1, pad 1 unless said;
 the existing public path against this one, minimum of 3-5 calls, in one process) on
 the 2-core VM, twice: run A while 5-10 other processes ran (load average 5-10,
@@ -101,6 +114,7 @@ im2col buffer is memory traffic); the 4K photo (3x3, 8 filters) 698-772 ms again
 
 from __future__ import annotations
 
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -450,3 +464,229 @@ def conv2d_grad_weight_gemm(
         tasks = [(n, oy0) for n in range(n_batch) for oy0 in range(0, oh, rows)]
         partials = _in_groups(tasks, blocks, workers)
     return np.sum(partials, axis=0, dtype=np.float32).reshape(weight_shape)
+
+
+# ------------------------------------------------- the "gemm" path of kernels.conv
+
+
+@njit
+def _shifted_run(src, plane, top, shift, lo, hi, ow):
+    """plane[r, ox] = src[r - top, ox + shift], 0 outside ``src``, for a plane as
+    wide as ``src`` (``lo, hi``: the columns that read it)."""
+    in_h = src.shape[0]
+    flat = src.reshape(-1)
+    zero = np.float32(0.0)
+    n_img = in_h * ow
+    start = top * ow
+    for q in range(start):
+        plane[q] = zero
+    for q in range(start + n_img, plane.shape[0]):
+        plane[q] = zero
+    run = plane[start : start + n_img]
+    # a shift may exceed the image (padding wider than it)
+    j_lo = min(n_img, max(0, -shift))
+    j_hi = max(j_lo, min(n_img, n_img - shift))
+    for q in range(j_lo):
+        run[q] = zero
+    body = run[j_lo:j_hi]
+    piece = flat[j_lo + shift : j_hi + shift]
+    for q in range(j_hi - j_lo):
+        body[q] = piece[q]
+    for q in range(j_hi, n_img):
+        run[q] = zero
+    for r in range(in_h):  # what the run carried over from the next or last row
+        row = run[r * ow : (r + 1) * ow]
+        for q in range(lo):
+            row[q] = zero
+        for q in range(hi, ow):
+            row[q] = zero
+
+
+@njit
+def _cols(x, n0, top, left, sh, sw, dh, dw, kh, kw, oh, ow, cols):
+    """cols[b, (c*KH + ky)*KW + kx, oy*OW + ox]
+    = x[n0 + b, c, oy*sh + ky*dh - top, ox*sw + kx*dw - left], 0 outside the image,
+    for the ``cols.shape[0]`` images from ``n0`` (rows past ``C * KH * KW`` are left
+    alone: the forward keeps a row of ones there for the bias).
+
+    LLVM turns a copy loop of 32 floats into scalar moves (its vector loop takes 64
+    at a time): 9 ns per 32-float row, against 1.7 ns in a long loop. So each
+    (image, channel) is first copied into ``KW`` shifted planes ``shifted[kx, r, ox]
+    = padded[r, ox*sw + kx*dw]`` of the padded rows at the output's width, and at
+    stride 1 every tap row is then one long copy of ``OH * OW`` values from its
+    plane, starting at row ``ky * dh``; with "same" padding at stride 1 the planes
+    too are long runs (:func:`_shifted_run`). 128x3x32x32, 3x3 pad 1: 0.45 ms of
+    thread CPU (0.85 with the planes built row by row; copying each 32-float row
+    from the image, 2.0; with the band scratch of :func:`_im2col_one`, 2.3)."""
+    n_img = cols.shape[0]
+    channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    hp = (oh - 1) * sh + (kh - 1) * dh + 1  # the padded rows the outputs read
+    shifted = np.empty((kw, hp * ow), np.float32)
+    n_pix = oh * ow
+    zero = np.float32(0.0)
+    for b in range(n_img):
+        for c in range(channels):
+            src = x[n0 + b, c]
+            for kx in range(kw):
+                shift = kx * dw - left
+                # the outputs whose column reads the image: 0 <= ox*sw + shift < W
+                lo = min(ow, max(0, (sw - 1 - shift) // sw))
+                hi = max(lo, min(ow, (in_w - shift + sw - 1) // sw))
+                n_in = hi - lo
+                plane = shifted[kx]
+                if sw == 1 and ow == in_w and top >= 0 and top + in_h <= hp:
+                    # "same" at stride 1: the image's rows, shifted, are one long
+                    # run of the plane; then the columns that wrapped are zeroed
+                    _shifted_run(src, plane, top, shift, lo, hi, ow)
+                    continue
+                for r in range(hp):
+                    iy = r - top
+                    # slices, then indices from range(): no negative-index wraparound
+                    dst = plane[r * ow : (r + 1) * ow]
+                    if iy < 0 or iy >= in_h:
+                        for q in range(ow):
+                            dst[q] = zero
+                        continue
+                    for q in range(lo):
+                        dst[q] = zero
+                    mid = dst[lo:hi]
+                    if sw == 1:
+                        s = src[iy, lo + shift : hi + shift]
+                    else:
+                        s = src[iy, lo * sw + shift :: sw]
+                    for q in range(n_in):
+                        mid[q] = s[q]
+                    for q in range(hi, ow):
+                        dst[q] = zero
+            for ky in range(kh):
+                for kx in range(kw):
+                    row = cols[b, (c * kh + ky) * kw + kx]
+                    plane = shifted[kx]
+                    if sh == 1:
+                        run = plane[ky * dh * ow : ky * dh * ow + n_pix]
+                        for p in range(n_pix):
+                            row[p] = run[p]
+                    else:
+                        for oy in range(oh):
+                            start = (oy * sh + ky * dh) * ow
+                            run = plane[start : start + ow]
+                            dst = row[oy * ow : (oy + 1) * ow]
+                            for q in range(ow):
+                                dst[q] = run[q]
+
+
+def _quiet():
+    """inf and NaN are data here, as in the numba paths: no RuntimeWarning from the
+    sgemm (entered on each worker thread: numpy's error state is per thread)."""
+    return np.errstate(invalid="ignore", over="ignore")
+
+
+class _claims:
+    """The chunk starts ``0, per, 2 * per, ... < n_batch``, handed out one at a time
+    to whichever worker asks next (``_run_groups`` gives each worker one slot, and
+    each loops over this). A fixed half each, as ``_run_groups`` splits, waited on
+    the slower worker: with another process on one core, 128x3x32x32 -> 32 forward
+    took 4.2 ms wall against 2.0-2.2 quiet."""
+
+    def __init__(self, n_batch: int, per: int) -> None:
+        self._next = itertools.count(0, per)  # next() is atomic under the GIL
+        self._end = n_batch
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> int:
+        n0 = next(self._next)
+        if n0 >= self._end:
+            raise StopIteration
+        return n0
+
+
+def _n_workers(n_batch: int, per: int) -> int:
+    from . import _conv_wingemm
+
+    return max(1, min(_conv_wingemm.workers(), -(-n_batch // per)))
+
+
+def _chunk_images(n_batch: int, n_taps: int, n_pix: int) -> int:
+    """Images per chunk: ``config.GEMM_CHUNK_BYTES`` of im2col buffer, one image at
+    least, and at least one chunk per worker."""
+    from . import _conv_wingemm, config
+
+    per = max(1, config.GEMM_CHUNK_BYTES // (4 * n_taps * n_pix))
+    return max(1, min(per, -(-n_batch // _conv_wingemm.workers())))
+
+
+def forward(x4, weight, bias, pads, stride, dilation, mode, out):
+    """out (N, F, OH, OW) = conv2d of already-validated float32 arrays, as one sgemm
+    ``[weight | bias] (F, K + 1) @ [cols; ones] (K + 1, OH * OW)`` per image (batched
+    over a chunk): the bias is a tap of value one, so no second pass over ``out``
+    (``out += bias`` alone took 1.1 ms of the 128x3x32x32 -> 32 layer). Each output
+    sums its own window only, so any data may take it (inf and NaN propagate as in
+    the direct sum). Chunks run on ``_conv_wingemm``'s workers, one-thread sgemm each.
+    """
+    from . import _conv_wingemm
+
+    x4, (top, _, left, _) = _zero_padded(x4, pads, mode)
+    n_batch = x4.shape[0]
+    n_filters, channels, kh, kw = weight.shape
+    oh, ow = out.shape[2], out.shape[3]
+    n_taps, n_pix = channels * kh * kw, oh * ow
+    (sh, sw), (dh, dw) = stride, dilation
+    w_ext = np.empty((n_filters, n_taps + 1), np.float32)
+    w_ext[:, :n_taps] = weight.reshape(n_filters, n_taps)
+    w_ext[:, n_taps] = bias
+    out3 = out.reshape(n_batch, n_filters, n_pix)
+    per = _chunk_images(n_batch, n_taps + 1, n_pix)
+
+    def group(slots):
+        cols = np.empty((per, n_taps + 1, n_pix), np.float32)
+        cols[:, n_taps] = 1.0
+        with _quiet():
+            for n0 in claim:
+                m = min(per, n_batch - n0)
+                c = cols[:m]
+                _cols(x4, n0, top, left, sh, sw, dh, dw, kh, kw, oh, ow, c)
+                np.matmul(w_ext, c, out=out3[n0 : n0 + m])
+
+    claim = _claims(n_batch, per)
+    _conv_wingemm._run_groups(_n_workers(n_batch, per), 1, group)
+    return out
+
+
+def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
+    """partial[0] (F, K) = ``sum_n grad_out[n] (F, P) @ cols[n].T (P, K)``, one sgemm
+    per image batched over a chunk (K = C * KH * KW), each worker's sum in float64;
+    the other rows of ``partial`` (the other paths' per-chunk layout) are zeroed. Each
+    product is a pixel of the tap's own window (or a padding zero) times its output's
+    gradient, so any data may take it."""
+    from . import _conv_wingemm
+
+    x4, (top, _, left, _) = _zero_padded(x4, pads, mode)
+    n_batch = x4.shape[0]
+    n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    kh, kw = kernel_hw
+    n_taps, n_pix = partial.shape[2], oh * ow
+    (sh, sw), (dh, dw) = stride, dilation
+    g3 = g.reshape(n_batch, n_filters, n_pix)
+    per = _chunk_images(n_batch, n_taps, n_pix)
+
+    def group(slots):
+        cols = np.empty((per, n_taps, n_pix), np.float32)
+        prods = np.empty((per, n_filters, n_taps), np.float32)
+        total = np.zeros((n_filters, n_taps), np.float64)
+        with _quiet():
+            for n0 in claim:
+                m = min(per, n_batch - n0)
+                c = cols[:m]
+                _cols(x4, n0, top, left, sh, sw, dh, dw, kh, kw, oh, ow, c)
+                p = prods[:m]
+                np.matmul(g3[n0 : n0 + m], c.transpose(0, 2, 1), out=p)
+                total += p.sum(axis=0, dtype=np.float64)
+        return total
+
+    claim = _claims(n_batch, per)
+    parts = _conv_wingemm._run_groups(_n_workers(n_batch, per), 1, group)
+    partial[...] = 0.0
+    partial[0] = np.sum(parts, axis=0)
+    return partial

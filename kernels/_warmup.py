@@ -179,6 +179,16 @@ def _padding() -> None:
     pad2d_backward(pad2d(x, 1, "reflect"), 1, "reflect")
 
 
+def _conv_first_layer_sgemm() -> None:
+    from .conv import conv2d, conv2d_grad_weight
+
+    # few taps and >= 16 filters on a batch (a colour or grey first layer of 32 or
+    # more filters): im2col + sgemm, forward and weight gradient (one loop, ~1 s)
+    x = np.zeros((2, 1, 4, 4), np.float32)
+    out = conv2d(x, np.zeros((16, 1, 3, 3), np.float32), None, 1, 1)
+    conv2d_grad_weight(out, x, (16, 1, 3, 3), 1, 1)
+
+
 def _conv_winograd_sgemm() -> None:
     """The Winograd path whose channel sums are BLAS sgemm (big training layers)."""
     from . import _conv_wingemm
@@ -193,7 +203,7 @@ def _conv_winograd_sgemm() -> None:
 # 2.0, relu backward 0.3, max pooling backward 0.7, conv winograd 17-19 (forward,
 # adjoint and the wide weight gradient), conv batch 5.6-6.7, conv backward 0.2, conv
 # weight gradient 4.7-5.4, average pooling 1.5, padding 0.2, average pooling backward
-# 3.5; 52 s in all.
+# 3.5; 52 s in all. Conv first layer sgemm (one loop; measured alone, load 6): 1.1.
 _STEPS: tuple[Step, ...] = (
     Step("conv forward", "explorer", _conv_forward_planes, True),
     Step("relu", "explorer", _relu, True),
@@ -206,6 +216,7 @@ _STEPS: tuple[Step, ...] = (
     Step("conv batch", "training", _conv_wide),
     Step("conv backward", "training", _conv_backward_planes),
     Step("conv weight gradient", "training", _conv_weight_gradient_planes),
+    Step("conv first layer sgemm", "training", _conv_first_layer_sgemm),
     Step("average pooling", "other", _avg_pool),
     Step("padding", "other", _padding),  # the microscope's pad2d
     Step("average pooling backward", "other", _avg_pool_backward),

@@ -103,3 +103,31 @@ WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800
 # 0.117 + 0.145 / 0.172 + 0.105 (lost: the sgemm's gain grows with F, the
 # transform's cost (0.7 -> 1.0 ns a value, strided stores) does not). Load 3.5.
 WINGEMM_GRAD_WEIGHT_VT_RATIO = 2
+
+# -- im2col + sgemm for few taps (kernels._conv_gemm's forward and grad_weight)
+
+# The forward and the weight gradient take it (stride 1, dilation 1, a batch of >= 2
+# images) with at least GEMM_MIN_FILTERS filters, at most GEMM_MAX_TAPS taps (C * KH *
+# KW) and at most GEMM_MAX_PIXELS output pixels an image. Wall ms, 2 threads, this
+# path / the old one (load 1.7-2.7, +-20%): 128x3x32x32 -> 32 3x3 pad 1 forward 2.69 /
+# 4.57, grad weight 2.83 / 5.71; 128x1x28x28 -> 32 3x3 valid 1.10 / 2.18, 1.08 / 2.27;
+# 64x3x32x32 -> 32 0.93 / 1.53, 1.06 / 2.21; 128x3x32x32 -> 16 2.36 / 3.29, 2.63 /
+# 3.51; 2x3x32x32 -> 32 0.22 / 0.46, 0.24 / 0.34; 128x7x16x16 -> 32 (63 taps) 2.35 /
+# 8.02, 8.94 / 11.55. Lost with 6 filters (a thin sgemm): LeNet's 128x1x28x28 -> 6
+# 5x5 pad 2, grad weight 1.50 / 1.04 (forward 1.10 / 1.13); 64x3x32x32 -> 6 5x5
+# 3.23 / 2.16; with 16 filters and 150 taps (LeNet's 6 -> 16 5x5 on 14x14) grad
+# weight 1.46 / 1.01; at 64x64 (4,096 pixels) the forward, 47.4 / 33.8 (48x48 won,
+# 22.6 / 32.6, but its grad weight tied, 41.4 / 39.9).
+# (Those figures are of the first version; with the long-run im2col and chunks
+# claimed one at a time, 128x3x32x32 -> 32 pad 1 ran forward 2.0-2.2 ms, grad weight
+# 2.0-2.2 at load 0.3, and 2.4-2.8 / 2.1-2.3 at load 1; torch 2.2 / 2.2 at load 0.2.)
+GEMM_MIN_FILTERS = 16
+GEMM_MAX_TAPS = 63
+GEMM_MAX_PIXELS = 1024
+
+# Bytes of one chunk's im2col buffer (then at least one image, and at least one chunk
+# per worker). Thread CPU ms, one worker, 128x3x32x32 -> 32 forward / grad weight at
+# 64, 128, 256, 512 KB and 1 MB: 5.46 / 5.40, 4.77 / 4.83, 4.68 / 5.21, 4.45 / 4.84,
+# 5.33 / 5.27; wall, 2 workers, at 128 / 256 / 512 KB: 3.79 / 3.98, 3.50 / 3.32,
+# 3.22 / 2.77.
+GEMM_CHUNK_BYTES = 1 << 19

@@ -15,6 +15,9 @@ on the 8-tap row loop of :mod:`kernels._conv_rows`:
   training batch);
 - ``"dots"`` (:mod:`kernels._conv_dots`): the weight gradient as dot products, few
   taps on small finite images;
+- ``"gemm"`` (:mod:`kernels._conv_gemm`): im2col and one sgemm per image, forward
+  and weight gradient of layers with few taps (a colour or grey first layer) and
+  >= 16 filters on a batch of small images;
 - ``"scatter"`` (:mod:`kernels._conv_scatter`): the input gradient when a weight is
   not finite.
 
@@ -42,6 +45,7 @@ import numpy as np
 from . import (
     _checks,
     _conv_dots,
+    _conv_gemm,
     _conv_planes,
     _conv_scatter,
     _conv_wide,
@@ -66,12 +70,14 @@ _FORWARD = {
     "wide": _conv_wide.forward,
     "winograd": _conv_winograd.forward,
     "wingemm": _conv_wingemm.forward,
+    "gemm": _conv_gemm.forward,
 }
 _GRAD_WEIGHT = {
     "planes": _conv_planes.grad_weight,
     "wide": _conv_wide.grad_weight,
     "dots": _conv_dots.grad_weight,
     "wingemm": _conv_wingemm.grad_weight,
+    "gemm": _conv_gemm.grad_weight,
 }
 _GRAD_INPUT = {
     "scatter": _conv_scatter.grad_input_padded,
@@ -254,6 +260,23 @@ def _wide_fits(x_shape, pads, stride) -> bool:
     )
 
 
+def _gemm_fits(x_shape, weight_shape, pads, stride, dilation) -> bool:
+    """im2col + sgemm for few taps, enough filters for a wide sgemm, and a batch of
+    small images (each image's buffer stays in cache); any data (no finite rule)."""
+    n_batch, channels, in_h, in_w = x_shape
+    n_filters, _, kh, kw = weight_shape
+    oh = in_h + pads[0] + pads[1] - kh + 1
+    ow = in_w + pads[2] + pads[3] - kw + 1
+    return (
+        stride == (1, 1)
+        and dilation == (1, 1)
+        and n_batch >= 2
+        and n_filters >= config.GEMM_MIN_FILTERS
+        and channels * kh * kw <= config.GEMM_MAX_TAPS
+        and oh * ow <= config.GEMM_MAX_PIXELS
+    )
+
+
 def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
     """``finite()``: whether the input and the weights are finite (Winograd mixes an
     inf into NaN in outputs that never saw it)."""
@@ -262,6 +285,8 @@ def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
         if _wingemm_work(x_shape, weight_shape, pads) >= config.WINGEMM_MIN_WORK:
             return "wingemm"
         return "winograd"
+    if _gemm_fits(x_shape, weight_shape, pads, stride, dilation):
+        return "gemm"
     if _wide_fits(x_shape, pads, stride) and channels * kh * kw >= config.WIDE_MIN_TAPS:
         return "wide"
     return "planes"
@@ -317,6 +342,8 @@ def _grad_weight_path(geo: _Geometry, finite: _Finite) -> str:
         and finite("x", "grad_out")
     ):
         return "wingemm"
+    if _gemm_fits(geo.x_shape, geo.weight_shape, geo.pads, geo.stride, geo.dilation):
+        return "gemm"
     if (
         _wide_fits(geo.x_shape, geo.pads, geo.stride)
         and n_taps >= config.WIDE_MIN_TAPS

@@ -227,3 +227,107 @@ def test_torch_parity(shape, stride, padding, dilation):
     gw = gemm.conv2d_grad_weight_gemm(g, x, weight.shape, pads, s, d)
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-4, atol=2e-4)
+
+
+# ------------------------------------------- the plan's runners (forward, grad_weight)
+
+
+def _check_runners(x, weight, bias, stride, pads, dilation, mode, n_parts=2):
+    """gemm.forward and gemm.grad_weight (the signatures kernels.conv calls) against
+    naive.py; any stride and dilation, though the plan sends only stride 1 here."""
+    ref = naive.conv2d(x, weight, bias, stride, pads, dilation, mode)
+    out = np.full(ref.shape, np.nan, np.float32)  # every element must be written
+    gemm.forward(x, weight, bias, pads, stride, dilation, mode, out)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+    g = np.random.default_rng(1).standard_normal(ref.shape).astype(np.float32)
+    _, gw_ref, _ = naive.conv2d_grads(g, x, weight, stride, pads, dilation, mode)
+    n_filters = weight.shape[0]
+    partial = np.full((n_parts, n_filters, weight[0].size), np.nan, np.float32)
+    gemm.grad_weight(g, x, pads, stride, dilation, mode, weight.shape[2:], partial)
+    gw = partial.sum(axis=0).reshape(weight.shape)
+    np.testing.assert_allclose(gw, gw_ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 4 * 28 * 56 * 2, 1 << 19])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_runner_chunks_and_workers_do_not_change_results(
+    monkeypatch, chunk_bytes, threads
+):
+    """One image a chunk, two, or the whole batch; one worker or two (the workers'
+    sums land in ``partial[0]``, the other rows come back zeroed)."""
+    import numba
+
+    from kernels import config
+
+    monkeypatch.setattr(config, "GEMM_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(7)
+    x, weight, bias = _case(rng, 5, 3, 8, 7, 16, 3, 3)
+    saved = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        _check_runners(x, weight, bias, (1, 1), (1, 1, 1, 1), (1, 1), "zeros")
+        _check_runners(x, weight, bias, (1, 1), (0, 2, 1, 0), (1, 1), "reflect", 3)
+    finally:
+        numba.set_num_threads(saved)
+
+
+def test_runners_propagate_nan_and_inf_like_the_formula():
+    """Each output sums its own window: an inf pixel makes inf or NaN only where the
+    formula does, and an inf weight meets the padding's zeros (NaN) as in naive.py."""
+    x = np.ones((2, 1, 5, 5), np.float32)
+    x[1, 0, 2, 2] = np.inf
+    w = np.ones((16, 1, 3, 3), np.float32)
+    w[3, 0, 0, 0] = -np.inf
+    bias = np.zeros(16, np.float32)
+    with np.errstate(invalid="ignore"):
+        _check_runners(x, w, bias, (1, 1), (1, 1, 1, 1), (1, 1), "zeros")
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    data=st.data(),
+    n=st.integers(1, 4),
+    c=st.integers(1, 3),
+    f=st.integers(1, 18),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    mode=st.sampled_from(MODES),
+)
+def test_hypothesis_runners(data, n, c, f, kh, kw, stride, dilation, mode):
+    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    h = data.draw(st.integers(max(span_h - 2, 1), span_h + 6), label="h")
+    w = data.draw(st.integers(max(span_w - 2, 1), span_w + 6), label="w")
+    limit_h = h - 1 if mode == "reflect" else h
+    limit_w = w - 1 if mode == "reflect" else w
+    pads = tuple(
+        data.draw(st.integers(0, min(2, limit)), label=name)
+        for name, limit in (
+            ("top", limit_h),
+            ("bottom", limit_h),
+            ("left", limit_w),
+            ("right", limit_w),
+        )
+    )
+    if h + pads[0] + pads[1] < span_h or w + pads[2] + pads[3] < span_w:
+        return  # empty output: the public wrapper rejects it before any compute
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    x, weight, bias = _case(rng, n, c, h, w, f, kh, kw)
+    _check_runners(x, weight, bias, stride, pads, dilation, mode)
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "kw", "pads"),
+    [
+        (3, 4, 3, (1, 1, 1, 1)),  # "same": the shifted image rows as one run
+        (2, 3, 7, (0, 1, 3, 3)),  # a shift past the image's width, both ways
+        (1, 2, 11, (2, 0, 5, 5)),
+        (4, 3, 9, (0, 0, 8, 0)),  # all the padding on one side
+    ],
+)
+def test_runners_with_padding_wider_than_the_image(h, w, kw, pads):
+    rng = np.random.default_rng(8)
+    x, weight, bias = _case(rng, 2, 2, h, w, 16, 1, kw)
+    _check_runners(x, weight, bias, (1, 1), pads, (1, 1), "zeros")
+    _check_runners(x, weight, bias, (1, 1), pads, (1, 1), "zeros", n_parts=1)

@@ -166,6 +166,50 @@ CASES = [
         "x",
         ("wide", "winograd", "planes"),  # grad input reads grad_out, not x
     ),
+    (
+        "gemm",  # a colour first layer: 27 taps, 16 filters, a batch
+        (3, 3, 7, 6),
+        (16, 3, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        None,
+        ("gemm", "flip-wide", "gemm"),
+    ),
+    (
+        "gemm-reflect-non-finite-input",  # each output sums its own window: inf is fine
+        (2, 4, 6, 7),
+        (17, 4, 3, 3),
+        1,
+        "same",
+        1,
+        "reflect",
+        "x",
+        ("gemm", "flip-wide", "gemm"),
+    ),
+    (
+        "gemm-non-finite-weight",  # 0 * inf in the padding is NaN, as in the formula
+        (2, 1, 6, 6),
+        (16, 1, 3, 3),
+        1,
+        (0, 2, 1, 0),
+        1,
+        "circular",
+        "weight",
+        ("gemm", "scatter", "gemm"),
+    ),
+    (
+        "flip-gemm",  # 16 channels to 2 filters: grad input is 2 -> 16, 18 taps
+        (2, 16, 5, 6),
+        (2, 16, 3, 3),
+        1,
+        1,
+        1,
+        "zeros",
+        None,
+        ("wide", "flip-gemm", "wide"),
+    ),
 ]
 
 # The "wingemm" path's own cases: small shapes with its work thresholds at 0 (the real
@@ -315,6 +359,23 @@ def test_dots_need_under_64_taps_and_at_most_4096_pixels():
     assert _plan_of((1, 4, 8, 8), (2, 4, 4, 4))[1].grad_weight == "planes"  # 64
     assert _plan_of((1, 1, 64, 64), (2, 1, 3, 3))[1].grad_weight == "dots"
     assert _plan_of((1, 1, 17, 241), (2, 1, 3, 3))[1].grad_weight == "planes"  # 4097
+
+
+def test_gemm_needs_16_filters_at_most_63_taps_and_1024_pixels():
+    def both(*args, **kwargs):
+        plans = _plan_of(*args, **kwargs)
+        return plans[0].forward, plans[1].grad_weight
+
+    gemm = ("gemm", "gemm")
+    assert both((2, 3, 32, 32), (16, 3, 3, 3), padding=1) == gemm  # 1,024 pixels
+    assert "gemm" not in both((2, 3, 32, 32), (15, 3, 3, 3), padding=1)
+    assert both((2, 7, 8, 8), (16, 7, 3, 3)) == gemm  # 63 taps
+    assert "gemm" not in both((2, 4, 8, 8), (16, 4, 4, 4))  # 64 taps
+    assert "gemm" not in both((2, 1, 33, 32), (16, 1, 1, 1))  # 1,056 pixels
+    assert both((2, 1, 32, 32), (16, 1, 1, 1)) == gemm
+    assert "gemm" not in both((1, 3, 32, 32), (16, 3, 3, 3), padding=1)  # one image
+    assert "gemm" not in both((2, 3, 9, 9), (16, 3, 3, 3), stride=2)
+    assert "gemm" not in both((2, 3, 9, 9), (16, 3, 3, 3), dilation=2)
 
 
 def test_plan_names_only_the_passes_its_arrays_feed():

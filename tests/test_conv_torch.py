@@ -130,3 +130,36 @@ def test_parity_training_layers_on_the_winograd_sgemm_path(x_shape, w_shape, pad
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale_x)
     scale_w = float(np.sqrt(x_shape[0] * geo.out_hw[0] * geo.out_hw[1]))
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale_w)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "padding"),
+    [
+        ((8, 3, 32, 32), (32, 3, 3, 3), 1),  # issue 14's colour first layer, batch 8
+        ((6, 1, 28, 28), (32, 1, 3, 3), "valid"),  # the Keras tutorial's first layer
+        ((4, 3, 32, 32), (64, 3, 3, 3), 1),  # VGG16's first layer
+        ((3, 1, 28, 28), (32, 1, 5, 5), "same"),
+    ],
+    ids=str,
+)
+def test_parity_first_layers_on_the_gemm_path(x_shape, w_shape, padding):
+    from kernels import conv
+
+    x, w, b = _data(5, x_shape, w_shape)
+    geo = conv._Geometry(x_shape, w_shape, 1, padding, 1, "zeros")
+    g = np.ones((x_shape[0], w_shape[0], *geo.out_hw), np.float32)
+    assert conv._plan(geo, x=x, weight=w).forward == "gemm"
+    assert conv._plan(geo, x=x, grad_out=g).grad_weight == "gemm"
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    ref = _torch_conv(
+        xt, wt, torch.tensor(b, dtype=torch.float64), 1, padding, 1, "zeros"
+    )
+    out = kernels.conv2d(x, w, b, 1, padding)
+    np.testing.assert_allclose(out, ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+    gr = np.random.default_rng(6).uniform(-1, 1, out.shape).astype(np.float32)
+    ref.backward(torch.tensor(gr, dtype=torch.float64))
+    gw = kernels.conv2d_grad_weight(gr, x, w.shape, 1, padding)
+    # sums over N * OH * OW products: float32 rounding grows with their count
+    scale_w = float(np.sqrt(x_shape[0] * geo.out_hw[0] * geo.out_hw[1]))
+    np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5, atol=1e-6 * scale_w)
