@@ -72,6 +72,8 @@ def _conv_forward_planes() -> None:
         conv2d(x, w, None, stride, 1, padding_mode=mode)
     # 5 filters: the 4-filter pass too
     conv2d(x, np.zeros((5, 1, 3, 3), np.float32))
+    # a photo's width: "blocks" (config.BLOCKS_MIN_WIDTH)
+    conv2d(np.zeros((1, 1, 3, 600), np.float32), w)
 
 
 def _relu() -> None:
