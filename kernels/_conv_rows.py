@@ -9,12 +9,21 @@ Winograd passes call :func:`_all_filters` with their own layout of ``planes``.
 
 from __future__ import annotations
 
-from ._jit import njit
+import numba
+
+from ._jit import JIT_OPTIONS, njit
+
+# the row loops are inlined into _all_filters (numba IR): a call would incref and
+# decref every array argument, atomics that both threads contend on
+_leaf = numba.njit(inline="always", **JIT_OPTIONS)
 
 
-@njit
-def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
-    """acc_a += sum of 8 taps with weights wa[t:t+8], acc_b likewise (shared loads)."""
+@_leaf
+def _rows2(rows, ra, rb, planes, offs, wtaps, f, t, q0, blen, first):
+    """rows[ra] += sum of 8 taps with weights wtaps[f, t:t+8], rows[rb] likewise with
+    wtaps[f + 1] (shared loads)."""
+    acc_a, acc_b = rows[ra], rows[rb]
+    wa, wb = wtaps[f], wtaps[f + 1]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -49,11 +58,11 @@ def _rows2(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
             )
 
 
-@njit
-def _rows4(
-    acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first
-):
+@_leaf
+def _rows4(rows, ra, rb, rc, rd, planes, offs, wtaps, f, t, q0, blen, first):
     """Four filters, 8 taps each, sharing every load of the 8 input rows."""
+    acc_a, acc_b, acc_c, acc_d = rows[ra], rows[rb], rows[rc], rows[rd]
+    wa, wb, wc, wd = wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -104,9 +113,10 @@ def _rows4(
             )
 
 
-@njit
-def _rows1(acc, planes, offs, wa, t, q0, blen, first):
-    """acc += sum of 8 taps with weights wa[t:t+8]."""
+@_leaf
+def _rows1(rows, ra, planes, offs, wtaps, f, t, q0, blen, first):
+    """rows[ra] += sum of 8 taps with weights wtaps[f, t:t+8]."""
+    acc, wa = rows[ra], wtaps[f]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -129,11 +139,11 @@ def _rows1(acc, planes, offs, wa, t, q0, blen, first):
             )
 
 
-@njit
-def _rows4_t4(
-    acc_a, acc_b, acc_c, acc_d, planes, offs, wa, wb, wc, wd, t, q0, blen, first
-):
+@_leaf
+def _rows4_t4(rows, ra, rb, rc, rd, planes, offs, wtaps, f, t, q0, blen, first):
     """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
+    acc_a, acc_b, acc_c, acc_d = rows[ra], rows[rb], rows[rc], rows[rd]
+    wa, wb, wc, wd = wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -158,9 +168,11 @@ def _rows4_t4(
             acc_d[q] += (d0 * v0 + d1 * v1) + (d2 * v2 + d3 * v3)
 
 
-@njit
-def _rows2_t4(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
+@_leaf
+def _rows2_t4(rows, ra, rb, planes, offs, wtaps, f, t, q0, blen, first):
     """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
+    acc_a, acc_b = rows[ra], rows[rb]
+    wa, wb = wtaps[f], wtaps[f + 1]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -179,9 +191,10 @@ def _rows2_t4(acc_a, acc_b, planes, offs, wa, wb, t, q0, blen, first):
             acc_b[q] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
 
 
-@njit
-def _rows1_t4(acc, planes, offs, wa, t, q0, blen, first):
+@_leaf
+def _rows1_t4(rows, ra, planes, offs, wtaps, f, t, q0, blen, first):
     """The same with 4 taps (the rest of a tap count that is not a multiple of 8)."""
+    acc, wa = rows[ra], wtaps[f]
     r0 = planes[offs[t] + q0 : offs[t] + q0 + blen]
     r1 = planes[offs[t + 1] + q0 : offs[t + 1] + q0 + blen]
     r2 = planes[offs[t + 2] + q0 : offs[t + 2] + q0 + blen]
@@ -207,21 +220,19 @@ def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
     n8 = n_taps - n_taps % 8
     f = 0
     while f + 4 <= n_filters:
-        ra, rb = rows[base + f * step], rows[base + (f + 1) * step]
-        rc, rd = rows[base + (f + 2) * step], rows[base + (f + 3) * step]
-        wa, wb, wc, wd = wtaps[f], wtaps[f + 1], wtaps[f + 2], wtaps[f + 3]
+        ra, rb = base + f * step, base + (f + 1) * step
+        rc, rd = base + (f + 2) * step, base + (f + 3) * step
         for t in range(0, n8, 8):
             _rows4(
+                rows,
                 ra,
                 rb,
                 rc,
                 rd,
                 planes,
                 offs,
-                wa,
-                wb,
-                wc,
-                wd,
+                wtaps,
+                f,
                 t,
                 q0,
                 blen,
@@ -229,16 +240,15 @@ def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
             )
         if n8 < n_taps:
             _rows4_t4(
+                rows,
                 ra,
                 rb,
                 rc,
                 rd,
                 planes,
                 offs,
-                wa,
-                wb,
-                wc,
-                wd,
+                wtaps,
+                f,
                 n8,
                 q0,
                 blen,
@@ -246,16 +256,17 @@ def _all_filters(rows, base, step, planes, offs, wtaps, q0, blen, first):
             )
         f += 4
     if f + 2 <= n_filters:
-        ra, rb = rows[base + f * step], rows[base + (f + 1) * step]
-        wa, wb = wtaps[f], wtaps[f + 1]
+        ra, rb = base + f * step, base + (f + 1) * step
         for t in range(0, n8, 8):
-            _rows2(ra, rb, planes, offs, wa, wb, t, q0, blen, first and t == 0)
+            _rows2(rows, ra, rb, planes, offs, wtaps, f, t, q0, blen, first and t == 0)
         if n8 < n_taps:
-            _rows2_t4(ra, rb, planes, offs, wa, wb, n8, q0, blen, first and n8 == 0)
+            _rows2_t4(
+                rows, ra, rb, planes, offs, wtaps, f, n8, q0, blen, first and n8 == 0
+            )
         f += 2
     if f < n_filters:
-        ra, wa = rows[base + f * step], wtaps[f]
+        ra = base + f * step
         for t in range(0, n8, 8):
-            _rows1(ra, planes, offs, wa, t, q0, blen, first and t == 0)
+            _rows1(rows, ra, planes, offs, wtaps, f, t, q0, blen, first and t == 0)
         if n8 < n_taps:
-            _rows1_t4(ra, planes, offs, wa, n8, q0, blen, first and n8 == 0)
+            _rows1_t4(rows, ra, planes, offs, wtaps, f, n8, q0, blen, first and n8 == 0)

@@ -74,6 +74,14 @@ def _conv_forward_planes() -> None:
     conv2d(x, np.zeros((5, 1, 3, 3), np.float32))
 
 
+def _conv_forward_blocks() -> None:
+    from .conv import conv2d
+
+    # a photo's width (config.BLOCKS_MIN_WIDTH): "blocks", compiled behind the
+    # training steps (a photo loaded before then compiles it on demand)
+    conv2d(np.zeros((1, 1, 3, 600), np.float32), np.zeros((3, 1, 3, 3), np.float32))
+
+
 def _relu() -> None:
     from .activations import relu
 
@@ -217,6 +225,7 @@ _STEPS: tuple[Step, ...] = (
     Step("conv backward", "training", _conv_backward_planes),
     Step("conv weight gradient", "training", _conv_weight_gradient_planes),
     Step("conv first layer sgemm", "training", _conv_first_layer_sgemm),
+    Step("conv forward, wide images", "other", _conv_forward_blocks),  # 16.5 s, load 4
     Step("average pooling", "other", _avg_pool),
     Step("padding", "other", _padding),  # the microscope's pad2d
     Step("average pooling backward", "other", _avg_pool_backward),

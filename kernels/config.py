@@ -131,3 +131,21 @@ GEMM_MAX_PIXELS = 1024
 # 5.33 / 5.27; wall, 2 workers, at 128 / 256 / 512 KB: 3.79 / 3.98, 3.50 / 3.32,
 # 3.22 / 2.77.
 GEMM_CHUNK_BYTES = 1 << 19
+
+# -- single-image rows: "blocks" (kernels._conv_planes._conv_blocks)
+
+# Values of one "blocks" work item's phase planes (its output rows plus the halo, every
+# channel and phase): 64 K floats (256 KB) stay in a core's 1 MB L2 beside the output
+# rows being written.
+BLOCKS_FLOATS = 65536
+# ...but at least this many output rows per item, so the halo's re-gathered rows stay
+# a small share (a 4K row: 3 x 3842 plane columns leave 5 rows in 64 K).
+BLOCKS_MIN_ROWS = 8
+# Plane width (padded input width / stride) from which a forward that would take
+# "planes" takes "blocks": the widths where "planes" runs one output row per pass
+# (PLANES_BLOCK // width == 1), so both compute the same passes and "blocks" saves the
+# full-size planes (written, then read back: 2 x 100 MB for a 4K photo) and one
+# parallel region. Process CPU ms, 1x3x512x512 "same" (width 514), 2 threads, load 4:
+# 3x3 2.96 -> 2.79, 5x5 6.09 -> 5.68, 11x11 21.3 -> 20.1. At stride 2 (width 257)
+# "planes" passes 3 rows at once and "blocks", one row, lost: 3x3 0.78 vs 0.90.
+BLOCKS_MIN_WIDTH = PLANES_BLOCK // 2 + 1

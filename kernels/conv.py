@@ -6,6 +6,8 @@ on the 8-tap row loop of :mod:`kernels._conv_rows`:
 
 - ``"planes"`` (:mod:`kernels._conv_planes`): phase planes; any stride, dilation and
   padding mode, the path everything else falls back to;
+- ``"blocks"`` (:mod:`kernels._conv_planes`): the same passes for wide images (the
+  explorer's photo), each block of output rows gathering its own planes;
 - ``"wide"`` (:mod:`kernels._conv_wide`): stride 1, a batch of small images, many
   images per pass of the row loop;
 - ``"winograd"`` (:mod:`kernels._conv_winograd`): F(2x2, 3x3) and its exact adjoint for
@@ -67,6 +69,7 @@ __all__ = ["conv2d", "conv2d_backward", "conv2d_grad_input", "conv2d_grad_weight
 # _plan.
 _FORWARD = {
     "planes": _conv_planes.forward,
+    "blocks": _conv_planes.forward_blocks,
     "wide": _conv_wide.forward,
     "winograd": _conv_winograd.forward,
     "wingemm": _conv_wingemm.forward,
@@ -289,6 +292,8 @@ def _forward_path(x_shape, weight_shape, pads, stride, dilation, finite) -> str:
         return "gemm"
     if _wide_fits(x_shape, pads, stride) and channels * kh * kw >= config.WIDE_MIN_TAPS:
         return "wide"
+    if -(-(x_shape[3] + pads[2] + pads[3]) // stride[1]) >= config.BLOCKS_MIN_WIDTH:
+        return "blocks"  # plane width: one output row per pass
     return "planes"
 
 

@@ -79,6 +79,39 @@ CASES = [
         ("winograd", "winograd", "planes"),
     ),
     (
+        "blocks",  # one wide image: each block of rows gathers its own planes
+        (1, 2, 9, 515),
+        (3, 2, 3, 3),
+        1,
+        "same",
+        1,
+        "zeros",
+        None,
+        ("blocks", "flip-blocks", "planes"),
+    ),
+    (
+        "blocks-row-phases-reflect",  # stride 2 along rows, dilated: 2 row phases
+        (1, 2, 13, 520),
+        (5, 2, 3, 2),
+        (2, 1),
+        (1, 2, 0, 3),
+        (2, 1),
+        "reflect",
+        None,
+        ("blocks", "flip-blocks", "planes"),
+    ),
+    (
+        "blocks-non-finite-input",  # inf and NaN where the formula puts them
+        (2, 4, 5, 513),
+        (6, 4, 2, 3),
+        1,
+        0,
+        1,
+        "circular",
+        "x",
+        ("blocks", "flip-blocks", "planes"),
+    ),
+    (
         "wide-dots",  # LeNet-like: batch of small images, 25 taps
         (3, 1, 8, 8),
         (2, 1, 5, 5),
@@ -344,7 +377,8 @@ def test_wide_forward_needs_sixteen_taps_and_at_most_1600_padded_pixels():
     assert _plan_of((2, 1, 5, 5), (1, 1, 3, 5))[0].forward == "planes"  # 15 taps
     assert _plan_of((2, 1, 38, 38), (1, 1, 5, 5), padding=1)[0].forward == "wide"
     assert _plan_of((2, 1, 1, 1600), (1, 1, 1, 16))[0].forward == "wide"
-    assert _plan_of((2, 1, 1, 1601), (1, 1, 1, 16))[0].forward == "planes"
+    # not wide: a row of 1601 is a wide image for "blocks" (width >= 513)
+    assert _plan_of((2, 1, 1, 1601), (1, 1, 1, 16))[0].forward == "blocks"
     assert _plan_of((2, 1, 8, 8), (1, 1, 5, 5), stride=2)[0].forward == "planes"
 
 
@@ -376,6 +410,32 @@ def test_gemm_needs_16_filters_at_most_63_taps_and_1024_pixels():
     assert "gemm" not in both((1, 3, 32, 32), (16, 3, 3, 3), padding=1)  # one image
     assert "gemm" not in both((2, 3, 9, 9), (16, 3, 3, 3), stride=2)
     assert "gemm" not in both((2, 3, 9, 9), (16, 3, 3, 3), dilation=2)
+
+
+def test_blocks_from_a_plane_width_of_513():
+    # plane width = padded width / stride, rounded up; 513 = PLANES_BLOCK // 2 + 1
+    assert _plan_of((1, 1, 3, 513), (1, 1, 1, 1))[0].forward == "blocks"
+    assert _plan_of((1, 1, 3, 512), (1, 1, 1, 1))[0].forward == "planes"
+    assert _plan_of((1, 1, 3, 511), (1, 1, 1, 3), padding=1)[0].forward == "blocks"
+    assert _plan_of((1, 1, 4, 1025), (1, 1, 1, 1), stride=2)[0].forward == "blocks"
+    assert _plan_of((1, 1, 4, 1024), (1, 1, 1, 1), stride=2)[0].forward == "planes"
+    # batches of small images keep their paths
+    assert _plan_of((2, 1, 4, 4), (1, 1, 4, 4))[0].forward == "wide"
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5, 11])
+@pytest.mark.parametrize("stride", [1, (3, 1)])
+def test_blocks_split_into_many_blocks_match_naive(kernel, stride):
+    """Blocks of a few rows each, so every block boundary re-gathers its halo."""
+    rng, x, w, b = _data(kernel, (1, 3, 37, 520), (5, 3, kernel, kernel))
+    geo = conv._Geometry(x.shape, w.shape, stride, "same", 1, "zeros")
+    assert conv._plan(geo, x=x, weight=w).forward == "blocks"
+    np.testing.assert_allclose(
+        kernels.conv2d(x, w, b, stride, "same"),
+        naive.conv2d(x, w, b, stride, "same"),
+        rtol=1e-5,
+        atol=1e-4,
+    )
 
 
 def test_plan_names_only_the_passes_its_arrays_feed():

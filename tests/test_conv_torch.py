@@ -87,6 +87,8 @@ def test_parity_kernel_as_large_as_padded_input(mode):
         ((4, 16, 14, 14), (24, 16, 3, 3), 1, 1),  # a training layer, small
         ((1, 3, 64, 80), (8, 3, 5, 5), 1, "same"),  # the explorer, small
         ((1, 3, 64, 80), (8, 3, 11, 11), 2, "same"),
+        ((1, 3, 24, 600), (8, 3, 11, 11), 1, "same"),  # a photo's width: "blocks"
+        ((1, 3, 24, 600), (8, 3, 3, 3), (2, 1), "same"),
         ((2, 1, 28, 28), (6, 1, 5, 5), 1, 2),  # LeNet's first layer
     ],
     ids=str,
