@@ -138,18 +138,20 @@ BACKENDS = ("kernels", "numpy", "auto")
 compile), or NumPy until the explorer's kernels are compiled (a first launch)."""
 
 
-# the warm-up step after which "auto" takes the kernels for each operation
+# the warm-up steps after which "auto" takes the kernels for each operation (the
+# convolution: one image of any width, "planes" and "blocks")
 _STEP = {
-    "conv": "conv forward",
-    "relu": "relu",
-    "max": "max pooling",
-    "avg": "average pooling",
+    "conv": ("conv forward", "conv forward, wide images"),
+    "relu": ("relu",),
+    "max": ("max pooling",),
+    "avg": ("average pooling",),
 }
 
 
 def _resolve_backend(backend: str, op: str = "conv") -> str:
     if backend == "auto":
-        return "kernels" if _warmup.is_done(_STEP[op]) else "numpy"
+        done = all(_warmup.is_done(step) for step in _STEP[op])
+        return "kernels" if done else "numpy"
     if backend not in BACKENDS:
         raise ValueError(
             f"`backend` must be one of {', '.join(map(repr, BACKENDS))}. "
