@@ -25,6 +25,17 @@ _BYTES_LIKE = (bytes, bytearray, memoryview)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def brief(value: object, limit: int = 120) -> str:
+    """``repr(value)`` for an error message, cut short: an array passed where a shape
+    was meant printed all its values (a 32x32x3x3 weight filled the screen)."""
+    if isinstance(value, np.ndarray) and value.size > 8:
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > limit:
+        return text[: limit - 3] + "..."
+    return text
+
+
 def _is_int(value: object) -> bool:
     # exact ``int`` first: the ABC check below costs ~1 us, and every wrapper call
     # checks several ints
@@ -44,7 +55,7 @@ def pair(value: object, name: str, *, minimum: int = 1) -> tuple[int, int]:
     )
     message = (
         f"`{name}` must be a {kind} int or a pair of {kind} ints. "
-        f"Received: {name}={value!r}"
+        f"Received: {name}={brief(value)}"
     )
     if isinstance(value, _BYTES_LIKE):  # a Sequence of ints, but never meant as one
         raise TypeError(message)
@@ -70,7 +81,7 @@ def _check_bound(items: Sequence, name: str, value: object) -> None:
     if any(v > MAX_INT_ARG for v in items):
         raise ValueError(
             f"`{name}` must be at most {MAX_INT_ARG:,} (2**31 - 1). "
-            f"Received: {name}={value!r}"
+            f"Received: {name}={brief(value)}"
         )
 
 
@@ -85,7 +96,7 @@ def padding_spec(
     message = (
         f"`{name}` must be 'valid', 'same', a non-negative int, a pair (pad_h, pad_w) "
         f"or a 4-tuple (top, bottom, left, right) of non-negative ints. "
-        f"Received: {name}={value!r}"
+        f"Received: {name}={brief(value)}"
     )
     if isinstance(value, _BYTES_LIKE):  # b"same" is not 4 pads (115, 97, 109, 101)
         raise TypeError(message)
@@ -117,7 +128,7 @@ def padding_mode(value: object, name: str = "padding_mode") -> str:
     if not isinstance(value, str) or value not in PADDING_MODES:
         raise ValueError(
             f"`{name}` must be one of {', '.join(repr(m) for m in PADDING_MODES)}. "
-            f"Received: {name}={value!r}"
+            f"Received: {name}={brief(value)}"
         )
     return value
 
@@ -158,7 +169,7 @@ def check_elements(shape: Sequence[int], name: str, value: object) -> None:
         dims = " x ".join(str(int(v)) for v in shape)
         raise ValueError(
             f"`{name}` would make an output of {dims} = {count:,} values, more than "
-            f"the {MAX_ELEMENTS:,} a kernel allocates. Received: {name}={value!r}"
+            f"the {MAX_ELEMENTS:,} a kernel allocates. Received: {name}={brief(value)}"
         )
 
 
@@ -206,7 +217,7 @@ def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
     ):
         raise ValueError(
             f"`{name}` must be a 4-tuple of ints from 0 to {MAX_INT_ARG:,} "
-            f"(N, C, H, W). Received: {name}={shape!r}"
+            f"(N, C, H, W). Received: {name}={brief(shape)}"
         )
     check_elements(shape, name, shape)
     return tuple(int(v) for v in shape)  # type: ignore[return-value]
@@ -215,9 +226,9 @@ def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
 def fill_value(value: object, name: str = "value") -> np.float32:
     """A real number (not NaN) for constant padding, as float32."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number. Received: {name}={value!r}")
+        raise TypeError(f"`{name}` must be a real number. Received: {name}={brief(value)}")
     if value != value:  # NaN
-        raise ValueError(f"`{name}` must not be NaN. Received: {name}={value!r}")
+        raise ValueError(f"`{name}` must not be NaN. Received: {name}={brief(value)}")
     if abs(value) > _FLOAT32_MAX:  # np.float32() would warn about the overflow
         return np.float32(np.inf if value > 0 else -np.inf)
     return np.float32(value)

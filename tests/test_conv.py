@@ -564,3 +564,14 @@ def test_out_buffer_errors_name_out():
         kernels.conv2d(
             x, big[:54].reshape(3, 2, 3, 3), out=big[50:77].reshape(good.shape)
         )
+
+
+def test_an_array_given_as_a_shape_is_named_briefly():
+    """The weight passed where ``x_shape`` goes (the arguments swapped): the message
+    names the argument and the array's shape, not its 288 values."""
+    w = np.ones((32, 32, 3, 3), np.float32)
+    g = np.ones((2, 32, 4, 4), np.float32)
+    with pytest.raises(ValueError, match=r"Received: x_shape=array of shape") as err:
+        kernels.conv2d_grad_input(g, w, w.shape)
+    assert "(32, 32, 3, 3)" in str(err.value)
+    assert len(str(err.value)) < 300
