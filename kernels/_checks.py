@@ -226,7 +226,9 @@ def shape4(shape: object, name: str) -> tuple[int, int, int, int]:
 def fill_value(value: object, name: str = "value") -> np.float32:
     """A real number (not NaN) for constant padding, as float32."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"`{name}` must be a real number. Received: {name}={brief(value)}")
+        raise TypeError(
+            f"`{name}` must be a real number. Received: {name}={brief(value)}"
+        )
     if value != value:  # NaN
         raise ValueError(f"`{name}` must not be NaN. Received: {name}={brief(value)}")
     if abs(value) > _FLOAT32_MAX:  # np.float32() would warn about the overflow
