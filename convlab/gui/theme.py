@@ -98,6 +98,8 @@ def base_point_size(app: QApplication | None = None) -> float:
 #: :func:`relative_font` factors: headline figures (12 pt beside the usual 9 pt), and
 #: hints and read-outs (11 pt)
 BIG_FONT, HINT_FONT = 1.3, 1.2
+#: the explorer's hover read-out: 11 pt beside the usual 9
+HOVER_FONT = 11.0 / 9.0
 
 #: a widget property: its text is this many times the application font's size
 FONT_FACTOR = "convlabFontFactor"

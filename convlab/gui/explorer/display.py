@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSignalBlocker
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication
 
 from convlab import colormaps as cmaps
 from convlab import explore
 
+from .. import theme
 from .colormaps import CHOICES
 
 INPUT_HEIGHT = 150  # px at UI scale 1
@@ -107,9 +107,7 @@ class DisplayMixin:
         self.microscope.set_ui_scale(scale)
         self.animation.set_ui_scale(scale)
         self.input_view.setFixedHeight(round(INPUT_HEIGHT * min(scale, 1.6)))
-        font = QApplication.font()
-        font.setPointSizeF(font.pointSizeF() * 11.0 / 9.0)
-        self.hover_label.setFont(font)
+        theme.relative_font(self.hover_label, theme.HOVER_FONT)
         self._place_hover_label()
         if self.microscope.isVisible():
             self._fit_microscope()

@@ -33,6 +33,7 @@ from convlab.data import filters as filter_data
 from convlab.data import images as image_data
 from convlab.explore import Result, Settings
 
+from .. import theme
 from ..scroll import PanelScrollArea
 from ..workers import Task
 from .animation import AnimationKeys, AnimationPanel
@@ -248,9 +249,7 @@ class ExplorerWidget(
             "Hover a map to read its values; click a pixel for the numbers behind it."
         )
         self.hover_label.setObjectName("hover_label")
-        font = self.hover_label.font()
-        font.setPointSizeF(max(font.pointSizeF(), 11.0))
-        self.hover_label.setFont(font)
+        theme.relative_font(self.hover_label, theme.HOVER_FONT)
         # long hover texts must not widen the window: the label takes what is left
         self.hover_label.setSizePolicy(
             QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from convlab.data.mnist import NUM_CLASSES
 
-from .. import theme
 from .curves import plot_points, style_axes
 from .mosaic import SEQUENTIAL
 
@@ -80,7 +79,6 @@ class ConfusionView(QWidget):
             "everything else a mistake. Click a cell to see those test images."
         )
         self.hint.setWordWrap(True)
-        theme.relative_font(self.hint)
         self._set_classes(NUM_CLASSES, None)
         self.plot.vb.sigResized.connect(self._on_view_resized)
         self.graphics.setToolTip(
