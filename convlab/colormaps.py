@@ -35,6 +35,7 @@ __all__ = [
     "NAMES",
     "SIGNED_FRACTION",
     "default_for",
+    "finite_range",
     "is_signed",
     "limits",
     "lut",
@@ -184,24 +185,30 @@ def is_signed(values: np.ndarray, min_fraction: float = 0.0) -> bool:
         raise ValueError(
             f"`min_fraction` must be in [0, 1). Received: min_fraction={min_fraction!r}"
         )
-    finite = _finite_values(values)
-    if finite.size == 0 or not float(finite.min()) < 0:
+    finite, lo, _ = finite_range(values)
+    if finite.size == 0 or not lo < 0:
         return False
     negative = -float(np.minimum(finite, 0).sum(dtype=np.float64))
     return negative > min_fraction * float(np.abs(finite).sum(dtype=np.float64))
 
 
-def _finite_values(values: np.ndarray) -> np.ndarray:
-    """The finite entries of ``values`` as a flat float array: float32 and float64
-    stay as they are (no copy when all are finite: the explorer's maps), anything
-    else becomes float64."""
+def finite_range(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """The finite entries of ``values`` as a flat float array, with their min and max
+    (``(empty, 0.0, 0.0)`` without any). float32 and float64 stay as they are (no
+    copy when all are finite: the explorer's maps), anything else becomes float64."""
     a = np.asarray(values)
     if a.dtype not in (np.float32, np.float64):
         a = a.astype(np.float64)
     flat = a.reshape(-1)
-    if flat.size and np.isfinite(flat.min()) and np.isfinite(flat.max()):
-        return flat  # a NaN or an inf would have shown in the min or the max
-    return flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return flat, 0.0, 0.0
+    lo, hi = float(flat.min()), float(flat.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        return flat, lo, hi  # a NaN or an inf would have shown in the min or the max
+    flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return flat, 0.0, 0.0
+    return flat, float(flat.min()), float(flat.max())
 
 
 #: maps up to this many values are partitioned whole; bigger ones through a sample
@@ -327,10 +334,9 @@ def limits(
     p = _check_percentile(clip_percentile)
     # the finite values without a float64 copy, the percentiles from a window a
     # sample finds (see _order_statistics)
-    finite = _finite_values(values)
+    finite, lo, hi = finite_range(values)
     if finite.size == 0:
         return (-1.0, 1.0) if signed else (0.0, 1.0)
-    lo, hi = float(finite.min()), float(finite.max())
     if signed:
         m = max(-lo, hi)
         if p is not None:

@@ -92,15 +92,8 @@ def resolve(choice: str, signed: bool) -> str:
 
 def plane_range(values: np.ndarray) -> tuple[float, float]:
     """(min, max) of the finite values of a map ((0, 0) if there are none)."""
-    if values.size == 0:
-        return 0.0, 0.0
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if np.isfinite(lo) and np.isfinite(hi):
-        return lo, hi
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
+    _, lo, hi = cm.finite_range(values)
+    return lo, hi
 
 
 def levels_for(
