@@ -15,7 +15,13 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
 from PySide6.QtGui import QKeySequence, QPalette, QTextCursor, QTextTable  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication,
+    QComboBox,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from convlab import colormaps as cm  # noqa: E402
 from convlab.gui import theme  # noqa: E402
@@ -182,6 +188,23 @@ def test_high_contrast_hide_controls_and_full_screen(make_window, qtbot, store):
     assert win.windowState() & Qt.WindowState.WindowFullScreen
     win.set_full_screen(False)
     assert not win.windowState() & Qt.WindowState.WindowFullScreen
+
+    # styled by the high-contrast sheet, buttons and spin boxes still follow the
+    # scale (they kept 9 pt until re-polished), and so do the grid's titles
+    base = QApplication.font().pointSizeF()
+    styled = [
+        w
+        for w in win.findChildren(QWidget)
+        if isinstance(w, (QPushButton, QSpinBox, QComboBox))
+        and not w.property(theme.FONT_FACTOR)
+    ]
+    assert len(styled) > 10
+    win.set_ui_scale(2.0)
+    sizes = {round(w.font().pointSizeF() / base, 2) for w in styled}
+    assert sizes == {2.0}, sizes
+    win.set_ui_scale(1.0)
+    sizes = {round(w.font().pointSizeF() / base, 2) for w in styled}
+    assert sizes == {1.0}, sizes
 
     win.set_presentation(True)
     assert win.ui_scale() >= 2.0
