@@ -30,6 +30,12 @@ from functools import cache
 
 import numpy as np
 
+from kernels import _warmup
+from kernels.colour import value_window
+
+#: the warm-up step that compiles :mod:`kernels.colour` (NumPy until then)
+COLOUR_STEP = "colour maps"
+
 __all__ = [
     "LABELS",
     "NAMES",
@@ -215,45 +221,72 @@ def finite_range(values: np.ndarray) -> tuple[np.ndarray, float, float]:
 SELECT_DIRECT = 16384
 
 
-def _order_statistics(values: np.ndarray, ks: list[int]) -> dict[int, float]:
+def _sample(values: np.ndarray) -> np.ndarray:
+    """A sorted random sample of ~8,192 of 1-D ``values`` (fixed seed: the same work
+    each time): every 32nd pixel of a map follows its structure and missed the
+    window 1 time in 3."""
+    picks = np.random.default_rng(values.size).integers(0, values.size, 8192)
+    return np.sort(values[picks])
+
+
+def _window(
+    values: np.ndarray, lo_bound: float, hi_bound: float, lo_open: bool, hi_open: bool
+) -> tuple[int, np.ndarray]:
+    """How many ``values`` are below ``lo_bound`` and those in [lo_bound, hi_bound]
+    (an open end bounds nothing)."""
+    if values.dtype == np.float32 and _warmup.is_done(COLOUR_STEP):
+        # one compiled pass instead of NumPy's two masks, a count and a gather
+        out = np.empty(values.size, np.float32)
+        below, count = value_window(
+            values,
+            -np.inf if lo_open else lo_bound,
+            np.inf if hi_open else hi_bound,
+            out,
+        )
+        return below, out[:count]
+    below = 0 if lo_open else int(np.count_nonzero(values < lo_bound))
+    if lo_open and hi_open:
+        return below, values
+    if lo_open:
+        return below, values[values <= hi_bound]
+    if hi_open:
+        return below, values[values >= lo_bound]
+    return below, values[(values >= lo_bound) & (values <= hi_bound)]
+
+
+def _order_statistics(
+    values: np.ndarray, ks: list[int], sample: np.ndarray | None = None
+) -> dict[int, float]:
     """The exact ``k``-th smallest of 1-D finite ``values`` for each k in ``ks``
     (close ranks, as a percentile's two neighbours are).
 
     A partition of all 262,144 values of a 512x512 map took 2.5 ms, 24 of them a
-    frame. Instead: the ranks' neighbourhood in a sorted sample of ~8,192 values
-    (plus and minus 6 standard deviations of a sample rank) bounds a window of
-    values; one pass counts those below it and gathers those in it, and the window
-    alone is partitioned. If the ranks fall outside the window (an unlucky
-    sample), the whole array is partitioned: the result is exact either way."""
+    frame. Instead: the ranks' neighbourhood in a sorted sample (:func:`_sample`,
+    or ``sample``; plus and minus 6 standard deviations of a sample rank) bounds a
+    window of values; one pass counts those below it and gathers those in it, and
+    the window alone is partitioned. If the ranks fall outside the window (an
+    unlucky sample), the whole array is partitioned: the result is exact either
+    way."""
     n = values.size
     if n <= SELECT_DIRECT:
         part = np.partition(values, ks)
         return {k: float(part[k]) for k in ks}
-    # a random sample (fixed seed: the same work each time): every 32nd pixel of
-    # a map follows its structure and missed the window 1 time in 3
-    picks = np.random.default_rng(n).integers(0, n, 8192)
-    sample = np.sort(values[picks])
+    if sample is None:
+        sample = _sample(values)
     m = sample.size
     q = min(ks) / n  # a sample rank's spread: binomial, sqrt(m q (1 - q))
     slack = int(6 * np.sqrt(m * q * (1 - q))) + 16
     lo_rank = max(0, min(ks) * m // n - slack)
     hi_rank = min(m - 1, max(ks) * m // n + slack)
     # the sample's ends bound nothing: the data may reach past them
-    lo_bound = sample[lo_rank] if lo_rank > 0 else -np.inf
-    hi_bound = sample[hi_rank] if hi_rank < m - 1 else np.inf
-    below = int(np.count_nonzero(values < lo_bound)) if lo_rank > 0 else 0
-    if lo_bound == hi_bound:  # a run of ties (a ReLU map's zeros): no partition
+    lo_open, hi_open = lo_rank == 0, hi_rank == m - 1
+    lo_bound, hi_bound = sample[lo_rank], sample[hi_rank]
+    if not lo_open and lo_bound == hi_bound:  # a run of ties (a ReLU map's zeros)
+        below = int(np.count_nonzero(values < lo_bound))
         ties = int(np.count_nonzero(values == lo_bound))
         if all(below <= k < below + ties for k in ks):
             return {k: float(lo_bound) for k in ks}
-    if lo_rank == 0 and hi_rank == m - 1:
-        inside = values
-    elif lo_rank == 0:
-        inside = values[values <= hi_bound]
-    elif hi_rank == m - 1:
-        inside = values[values >= lo_bound]
-    else:
-        inside = values[(values >= lo_bound) & (values <= hi_bound)]
+    below, inside = _window(values, lo_bound, hi_bound, lo_open, hi_open)
     if all(below <= k < below + inside.size for k in ks):
         part = np.partition(inside, [k - below for k in ks])
         return {k: float(part[k - below]) for k in ks}
@@ -263,13 +296,17 @@ def _order_statistics(values: np.ndarray, ks: list[int]) -> dict[int, float]:
 
 def _percentiles(values: np.ndarray, qs: list[float]) -> list[float]:
     """``np.percentile(values, qs)`` (linear interpolation, in float64) of 1-D
-    finite float ``values``, ``qs`` in [0, 100], by :func:`_order_statistics`."""
+    finite float ``values``, ``qs`` in [0, 100], by :func:`_order_statistics` (one
+    sample for all)."""
     n = values.size
     ranks = [q / 100.0 * (n - 1) for q in qs]
+    sample = _sample(values) if n > SELECT_DIRECT else None
     stats: dict[int, float] = {}
     for r in ranks:  # each percentile's two neighbours: a narrow window each
         k = int(np.floor(r))
-        stats.update(_order_statistics(values, sorted({k, min(k + 1, n - 1)})))
+        stats.update(
+            _order_statistics(values, sorted({k, min(k + 1, n - 1)}), sample)
+        )
     out = []
     for r in ranks:
         k = int(np.floor(r))

@@ -186,6 +186,15 @@ def _padding() -> None:
     pad2d_backward(pad2d(x, 1, "reflect"), 1, "reflect")
 
 
+def _colour() -> None:
+    from .colour import lut_planes
+
+    planes = np.zeros((1, 2, 2), np.float32)
+    out = np.empty((1, 2, 2), np.uint32)
+    tables = np.zeros((1, 256), np.uint32)
+    lut_planes(planes, np.array([[0.0, 1.0]]), tables, np.zeros(1, np.uint32), out)
+
+
 def _conv_first_layer_sgemm() -> None:
     from .conv import conv2d, conv2d_grad_weight
 
@@ -219,6 +228,8 @@ _STEPS: tuple[Step, ...] = (
     Step("conv forward, wide images", "explorer", _conv_forward_blocks),
     Step("relu", "explorer", _relu, True),
     Step("max pooling", "explorer", _max_pool, True),
+    # the explorer's colouring: NumPy until then (convlab/gui/explorer/colormaps.py)
+    Step("colour maps", "explorer", _colour),
     Step("relu backward", "training", _activations_backward, True),
     Step("max pooling backward", "training", _max_pool_backward, True),
     Step("conv winograd", "training", _conv_winograd, True),

@@ -129,7 +129,7 @@ ALLOWED = {
     "convlab._files": set(),
     "convlab._threads": set(),
     "convlab._memory": set(),
-    "convlab.colormaps": set(),
+    "convlab.colormaps": {"kernels"},
     "convlab.data": {"convlab._files", "kernels"},
     "convlab.nn": {"kernels", "convlab._files", "convlab._threads", "convlab.data"},
     "convlab.train": {"convlab.nn", "convlab.data", "kernels", "convlab._threads"},

@@ -15,6 +15,8 @@ import numpy as np
 import pyqtgraph as pg
 
 from convlab import colormaps as cm
+from kernels import _warmup
+from kernels.colour import lut_planes
 
 AUTO = "auto"
 """Per map: :func:`convlab.colormaps.default_for` whether the map is signed."""
@@ -106,6 +108,25 @@ def levels_for(
     )
 
 
+#: the warm-up step after which :func:`colorize_planes` takes the one-pass kernel
+COLOUR_STEP = cm.COLOUR_STEP
+
+
+def _one_pass(a: np.ndarray, lv: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`kernels.colour.lut_planes` takes these maps: compiled (NumPy
+    until then, on a first launch), float32 maps, a range it can scale (a
+    subnormal one goes through :func:`convlab.colormaps.lut_index`)."""
+    if not (a.dtype == np.float32 and a.flags.c_contiguous and a.size):
+        return False
+    if not (out.flags.c_contiguous and out.dtype == np.uint32):
+        return False
+    lo, hi = lv[:, 0], lv[:, 1]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ok = np.isfinite(lv).all() and (lo < hi).all()
+        ok = ok and np.isfinite(255.0 / (hi - lo)).all()
+    return bool(ok) and _warmup.is_done(COLOUR_STEP)
+
+
 def colorize_planes(
     planes: np.ndarray,
     levels: np.ndarray,
@@ -134,6 +155,10 @@ def colorize_planes(
     per_plane = [names] * a.shape[0] if isinstance(names, str) else list(names)
     if out is None:
         out = np.empty(a.shape, np.uint32)
+    if _one_pass(a, lv, out):
+        tables = np.stack([_argb(name)[0] for name in per_plane])
+        nans = np.array([_argb(name)[1] for name in per_plane], np.uint32)
+        return lut_planes(a, lv, tables, nans, out)
     for p in range(a.shape[0]):
         table, nan_argb = _argb(per_plane[p])
         index, nan = cm.lut_index(a[p], lv[p, 0], lv[p, 1])
