@@ -304,9 +304,7 @@ def _percentiles(values: np.ndarray, qs: list[float]) -> list[float]:
     stats: dict[int, float] = {}
     for r in ranks:  # each percentile's two neighbours: a narrow window each
         k = int(np.floor(r))
-        stats.update(
-            _order_statistics(values, sorted({k, min(k + 1, n - 1)}), sample)
-        )
+        stats.update(_order_statistics(values, sorted({k, min(k + 1, n - 1)}), sample))
     out = []
     for r in ranks:
         k = int(np.floor(r))
