@@ -64,11 +64,11 @@ def _layer(rng, n, c, h, w, f, p, inner_calls):
     d_u = np.empty((16, f, c), np.float32)
     stages = {
         "input_tiles": (
-            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, vb, length, 1),
+            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, vb),
             16 * c * length,
         ),
         "input_tiles V^T": (
-            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, tb, 1, c),
+            lambda: wg._input_tiles_strided(x, 0, nb, p, p, th, tw, tb, 1, c),
             16 * c * length,
         ),
         "fwd sgemm": (lambda: np.matmul(u, v, out=m), None),

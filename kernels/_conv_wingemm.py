@@ -48,13 +48,103 @@ __all__ = ["forward", "grad_input", "grad_weight"]
 # ------------------------------------------------------------------------ jitted loops
 
 
+_U = np.uint64  # unsigned indices: numba adds no negative-index wraparound, whose
+# selects kept LLVM from vectorising ("cannot identify array bounds")
+_BLOCK = 16  # floats in one AVX-512 register: long loops run over whole blocks
+_SLACK = 2 * _BLOCK  # floats past the end of a buffer the rounded-up loops may touch
+
+
 @njit
-def _input_tiles(x, n0, nb, top, left, th, tw, v, cs, ts):
-    """v[xi, c*cs + (b*T + i*tw + j)*ts] = (B^T d B)[xi] for the 4x4 patch d at rows
-    2i.., cols 2j.. of image ``n0 + b``, channel c, zero-padded by (top, left) and with
-    zeros past the bottom/right (T = th * tw, L = nb * T): (cs, ts) = (L, 1) lays out
-    V[xi] as (C, L), (1, C) as (L, C), the weight gradient's (its sgemm ran 57 -> 110
-    GFLOP/s with V^T contiguous instead of a transposed view)."""
+def _input_tiles(x, n0, nb, top, left, th, tw, v):
+    """v[xi, c*L + b*T + i*tw + j] = (B^T d B)[xi] for the 4x4 patch d at rows 2i..,
+    cols 2j.. of image ``n0 + b``, channel c, zero-padded by (top, left) and with
+    zeros past the bottom/right (T = th * tw, L = nb * T): V[xi] as (C, L). ``v``'s
+    rows have ``_SLACK`` floats past C * L that the loops may overwrite.
+
+    Long contiguous loops, so that LLVM vectorises them (one thread, ns a value:
+    128x32x28x28 -> 32 0.68 -> 0.29, 128x32x14x14 -> 64 0.71 -> 0.50, 32x64x16x16
+    -> 128 0.67 -> 0.40; the copy of short rows is most of what is left). Each plane is copied with row stride 2 tw, split by row
+    parity (``planes[y % 2]``, columns 0 .. 2tw - 1; columns 2tw, 2tw + 1 in
+    ``tail``): then rows 2i .. 2i + 3 of tile row i are ``planes[0 or 1][q]`` and
+    ``[q + 2tw]`` over the flat q = i * 2tw + col, and B^T d runs as one loop over
+    the whole plane into ``rows``; (B^T d) B reads columns 2m .. 2m + 3 of ``rows``
+    for the flat tile index m = i * tw + j, one loop over the plane's tiles, which
+    gets the last tile of each tile row wrong (its columns 2tw, 2tw + 1 are the next
+    row's first two): those are redone from ``tail``. Loops run over whole 16-float
+    blocks (the excess lands in scratch, or in the next plane's tiles, written after
+    it: channels outer, images inner). Rounding as the scalar loops did: rows, then
+    columns."""
+    channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    hp, w2 = 2 * th + 2, 2 * tw
+    tiles = th * tw
+    length = nb * tiles
+    n_rows = -(-(th * w2) // _BLOCK) * _BLOCK
+    n_tiles = -(-tiles // _BLOCK) * _BLOCK
+    planes = np.zeros((2, n_rows + w2 + 2 * _SLACK), np.float32)
+    tail = np.zeros((hp, 2), np.float32)
+    rows = np.empty((4, 2 * n_tiles + _SLACK), np.float32)
+    rows_tail = np.empty((4, th, 2), np.float32)
+    y_lo, y_hi = max(0, top), min(hp, in_h + top)
+    x_lo, x_hi = max(0, left), min(w2 + 2, in_w + left)
+    x_mid = min(x_hi, w2)
+    pe, po = planes[0], planes[1]
+    pe2, po2 = pe[w2:], po[w2:]
+    t0, t1, t2, t3 = rows[0], rows[1], rows[2], rows[3]
+    for c in range(channels):
+        for b in range(nb):
+            src = x[n0 + b, c]
+            for yy in range(y_lo, y_hi):
+                srow = src[yy - top]
+                r = (yy // 2) * w2
+                dst, srow = planes[yy % 2][r + x_lo :], srow[x_lo - left :]
+                for q in range(_U(max(0, x_mid - x_lo))):
+                    dst[q] = srow[q]
+                for xx in range(max(x_lo, w2), x_hi):
+                    tail[yy, xx - w2] = srow[xx - x_lo]
+            for q in range(_U(n_rows)):  # B^T d: [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
+                d0, d1, d2, d3 = pe[q], po[q], pe2[q], po2[q]
+                t0[q] = d0 - d2
+                t1[q] = d1 + d2
+                t2[q] = d2 - d1
+                t3[q] = d1 - d3
+            for i in range(th):
+                for s in range(2):
+                    d0, d1 = tail[2 * i, s], tail[2 * i + 1, s]
+                    d2, d3 = tail[2 * i + 2, s], tail[2 * i + 3, s]
+                    rows_tail[0, i, s] = d0 - d2
+                    rows_tail[1, i, s] = d1 + d2
+                    rows_tail[2, i, s] = d2 - d1
+                    rows_tail[3, i, s] = d1 - d3
+            k = c * length + b * tiles
+            for a in range(4):  # (B^T d) B on columns: the same four combinations
+                tr, rt = rows[a], rows_tail[a]
+                v0 = v[4 * a, k:]
+                v1 = v[4 * a + 1, k:]
+                v2 = v[4 * a + 2, k:]
+                v3 = v[4 * a + 3, k:]
+                for m in range(_U(n_tiles)):
+                    e0, o0 = tr[_U(2) * m], tr[_U(2) * m + _U(1)]
+                    e1, o1 = tr[_U(2) * m + _U(2)], tr[_U(2) * m + _U(3)]
+                    v0[m] = e0 - e1
+                    v1[m] = o0 + e1
+                    v2[m] = e1 - o0
+                    v3[m] = o0 - o1
+                for i in range(th):
+                    m = i * tw + tw - 1
+                    e0, o0 = tr[2 * m], tr[2 * m + 1]
+                    e1, o1 = rt[i, 0], rt[i, 1]
+                    v0[m] = e0 - e1
+                    v1[m] = o0 + e1
+                    v2[m] = e1 - o0
+                    v3[m] = o0 - o1
+
+
+@njit
+def _input_tiles_strided(x, n0, nb, top, left, th, tw, v, cs, ts):
+    """:func:`_input_tiles` laid out as ``v[xi, c*cs + (b*T + i*tw + j)*ts]``: (cs,
+    ts) = (1, C) gives V^T (16, L, C), the weight gradient's when F >= 2C (its sgemm
+    ran 57 -> 110 GFLOP/s with V^T contiguous instead of a transposed view). Scalar
+    loops, 1.0 ns a value (strided stores)."""
     channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     hp, wp = 2 * th + 2, 2 * tw + 2
     tiles = th * tw
@@ -439,9 +529,12 @@ def _staggered(rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     64 bytes apart modulo 4 KB: the loops write and read all 16 at once, and 16
     streams a multiple of 4 KB apart share one set of the 8-way L1 cache
     (32x64x16x16 -> 128's grad-out transform ran 5x slower per value than
-    128x32x14x14 -> 64's)."""
+    128x32x14x14 -> 64's); the pad is at least ``_SLACK``."""
     n = rows * length
-    buf = np.empty((16, n + (16 - n) % 1024), np.float32)
+    pad = (16 - n) % 1024
+    if pad < _SLACK:  # the loops' rounded-up runs overwrite up to _SLACK floats
+        pad += 1024
+    buf = np.empty((16, n + pad), np.float32)
     return buf, _matrices(buf, rows, length)
 
 
@@ -493,7 +586,7 @@ def forward(x4, weight, bias, pads, stride, dilation, mode, out):
         mb, _ = _staggered(n_filters, per * tiles)
         for n0 in starts:
             nb = min(per, n_batch - n0)
-            _input_tiles(x4, n0, nb, top, left, th, tw, vb, nb * tiles, 1)
+            _input_tiles(x4, n0, nb, top, left, th, tw, vb)
             m = _matrices(mb, n_filters, nb * tiles)
             np.matmul(u, _matrices(vb, channels, nb * tiles), out=m)
             _output_tiles(mb, nb, bias, th, tw, out, n0)
@@ -555,10 +648,10 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
             z = _matrices(zb, n_filters, length)
             _grad_tiles(g, n0, nb, th, tw, zb)
             if transposed:  # V^T (16, L, C) contiguous
-                _input_tiles(x4, n0, nb, top, left, th, tw, vb, 1, channels)
+                _input_tiles_strided(x4, n0, nb, top, left, th, tw, vb, 1, channels)
                 v_t = _matrices(vb, length, channels)
             else:  # V (16, C, L), read transposed by sgemm
-                _input_tiles(x4, n0, nb, top, left, th, tw, vb, length, 1)
+                _input_tiles(x4, n0, nb, top, left, th, tw, vb)
                 v_t = _matrices(vb, channels, length).transpose(0, 2, 1)
             d_u += np.matmul(z, v_t, out=part)  # (16, F, C)
         return d_u

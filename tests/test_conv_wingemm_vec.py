@@ -1,0 +1,89 @@
+"""kernels._conv_wingemm's vectorised transforms against numpy versions of the formulas.
+
+Each transform is compared value for value (``assert_array_equal``) with a numpy
+evaluation in the same order (rows, then columns), over shapes that take each branch
+of the loops: planes narrower and wider than one 16-float block, odd output edges,
+padding on any side, several images a chunk. Gathering into the (16, C * L) layout
+with slack past the end checks that the loops' rounded-up runs write no value of
+their own outside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernels import _conv_wingemm as wg
+
+
+def _patches(x, top, bottom, left, right, th, tw):
+    """d (N, C, th, tw, 4, 4): each tile's 4x4 input patch, zeros past the edges."""
+    n, c, h, w = x.shape
+    plane = np.zeros((n, c, 2 * th + 2, 2 * tw + 2), np.float32)
+    hh = min(h, plane.shape[2] - top)
+    ww = min(w, plane.shape[3] - left)
+    plane[:, :, top : top + hh, left : left + ww] = x[:, :, :hh, :ww]
+    d = np.empty((n, c, th, tw, 4, 4), np.float32)
+    for i in range(th):
+        for j in range(tw):
+            d[:, :, i, j] = plane[:, :, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4]
+    return d
+
+
+def _bt(d, axis):
+    """B^T along ``axis`` (size 4): [d0 - d2, d1 + d2, d2 - d1, d1 - d3]."""
+    d0, d1, d2, d3 = np.moveaxis(d, axis, 0)
+    return np.moveaxis(np.stack([d0 - d2, d1 + d2, d2 - d1, d1 - d3]), 0, axis)
+
+
+def _reference_v(x, pads, th, tw):
+    """(16, C, N * T): B^T d B per tile, rows then columns."""
+    d = _patches(x, *pads, th, tw)
+    v = _bt(_bt(d, -2), -1)  # (N, C, th, tw, 4, 4)
+    n, c = x.shape[:2]
+    return v.reshape(n, c, th * tw, 16).transpose(3, 1, 0, 2).reshape(16, c, -1)
+
+
+def _check_input_tiles(x, pads, oh, ow):
+    th, tw = wg._tile_counts(oh, ow)
+    n, c = x.shape[:2]
+    length = n * th * tw
+    buf, v = wg._staggered(c, length)
+    buf[:] = np.nan
+    wg._input_tiles(x, 0, n, pads[0], pads[2], th, tw, buf)
+    np.testing.assert_array_equal(v, _reference_v(x, pads, th, tw))
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "pads"),
+    [
+        ((2, 3, 28, 28), (0, 0, 0, 0)),  # the 28x28 valid layer's geometry
+        ((3, 2, 14, 14), (1, 1, 1, 1)),
+        ((1, 2, 5, 4), (1, 1, 1, 1)),  # rows shorter than a block
+        ((2, 2, 7, 9), (1, 1, 1, 1)),  # odd output edges
+        ((2, 1, 6, 21), (0, 0, 2, 1)),  # asymmetric pads, odd width
+        ((1, 2, 19, 40), (2, 0, 0, 2)),
+    ],
+    ids=str,
+)
+def test_input_transform_matches_numpy(x_shape, pads):
+    rng = np.random.default_rng(sum(x_shape))
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    oh = x_shape[2] + pads[0] + pads[1] - 2
+    ow = x_shape[3] + pads[2] + pads[3] - 2
+    _check_input_tiles(x, pads, oh, ow)
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 3),
+    h=st.integers(3, 24),
+    w=st.integers(3, 40),
+    pads=st.tuples(*[st.integers(0, 2)] * 4),
+)
+def test_input_transform_matches_numpy_any_shape(n, c, h, w, pads):
+    x = np.random.default_rng(h * w).standard_normal((n, c, h, w), dtype=np.float32)
+    _check_input_tiles(x, pads, h + pads[0] + pads[1] - 2, w + pads[2] + pads[3] - 2)
