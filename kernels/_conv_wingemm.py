@@ -63,16 +63,17 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
 
     Long contiguous loops, so that LLVM vectorises them (one thread, ns a value:
     128x32x28x28 -> 32 0.68 -> 0.29, 128x32x14x14 -> 64 0.71 -> 0.50, 32x64x16x16
-    -> 128 0.67 -> 0.40; the copy of short rows is most of what is left). Each plane is copied with row stride 2 tw, split by row
-    parity (``planes[y % 2]``, columns 0 .. 2tw - 1; columns 2tw, 2tw + 1 in
-    ``tail``): then rows 2i .. 2i + 3 of tile row i are ``planes[0 or 1][q]`` and
-    ``[q + 2tw]`` over the flat q = i * 2tw + col, and B^T d runs as one loop over
-    the whole plane into ``rows``; (B^T d) B reads columns 2m .. 2m + 3 of ``rows``
-    for the flat tile index m = i * tw + j, one loop over the plane's tiles, which
-    gets the last tile of each tile row wrong (its columns 2tw, 2tw + 1 are the next
-    row's first two): those are redone from ``tail``. Loops run over whole 16-float
-    blocks (the excess lands in scratch, or in the next plane's tiles, written after
-    it: channels outer, images inner). Rounding as the scalar loops did: rows, then
+    -> 128 0.67 -> 0.40; the copy of short rows is most of what is left). Each
+    plane is copied with row stride 2tw, split by row parity (``planes[y % 2]``,
+    columns 0 .. 2tw - 1; columns 2tw, 2tw + 1 in ``tail``): rows 2i .. 2i + 3 of
+    tile row i are then ``planes[0 or 1][q]`` and ``[q + 2tw]`` over the flat
+    q = i * 2tw + col, and B^T d runs as one loop over the whole plane into
+    ``rows``; (B^T d) B reads columns 2m .. 2m + 3 of ``rows`` for the flat tile
+    index m = i * tw + j, one loop over the plane's tiles, which gets the last tile
+    of each tile row wrong (its columns 2tw, 2tw + 1 are the next row's first two):
+    those are redone from ``tail``. Loops run over whole 16-float blocks (the
+    excess lands in scratch, or in the next plane's tiles, written after it:
+    channels outer, images inner). Rounding as the scalar loops did: rows, then
     columns."""
     channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     hp, w2 = 2 * th + 2, 2 * tw
@@ -307,72 +308,117 @@ def _grad_tiles(g, n0, nb, th, tw, z):
 def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
     """gx[n0 + b, c] (unpadded, offset (top, left) into the padded plane) gets
     ``B S B^T`` of every tile added at its 4x4 patch: the adjoint of
-    :func:`_input_tiles`. Sums land in a padded scratch, then its window is written
-    (each (image, channel) plane belongs to one call)."""
+    :func:`_input_tiles`, its stages in reverse, as long vectorisable loops (one
+    thread, ns a value: 128x32x28x28 -> 32 0.71 -> 0.xx).
+
+    Per plane and row a of B S: ``x[a]`` = the four columns of (B S) B^T of every
+    tile (one loop over the plane's tiles), then ``rows[a]`` (row stride 2tw, as in
+    :func:`_input_tiles`) = columns 2j, 2j + 1 of tile j plus columns 2, 3 of tile
+    j - 1, one loop that gets each tile row's first tile wrong (it adds the last
+    tile of the row above): redone, and the last tile's columns 2, 3 go to
+    ``rows_tail``. Plane row 2i + p (p = 0, 1) is then ``rows[p]`` of tile row i
+    plus ``rows[p + 2]`` of tile row i - 1, added while copying out. Sums in the
+    scalar loop's order (``(r + carried) + row above``)."""
     channels, in_h, in_w = gx.shape[1], gx.shape[2], gx.shape[3]
-    hp, wp = 2 * th + 2, 2 * tw + 2
+    hp, w2 = 2 * th + 2, 2 * tw
     tiles = th * tw
     length = nb * tiles
-    plane = np.empty((hp, wp), np.float32)
+    n_tiles = -(-length // _BLOCK) * _BLOCK
+    xs = np.empty((4, n_tiles + _SLACK), np.float32)
+    rows = np.empty((4, 2 * n_tiles + _SLACK), np.float32)
+    rows_tail = np.empty((4, nb * th, 2), np.float32)
     y_lo, y_hi = max(0, top), min(hp, in_h + top)
-    x_lo, x_hi = max(0, left), min(wp, in_w + left)
-    for b in range(nb):
-        for c in range(channels):
-            # rows 2i + 2 and 2i + 3 are first reached by tile row i: assigned there,
-            # added to by row i + 1; only rows 0 and 1 start from zero
-            plane[0] = 0.0
-            plane[1] = 0.0
-            for i in range(th):
-                y = 2 * i
-                p0, p1, p2, p3 = plane[y], plane[y + 1], plane[y + 2], plane[y + 3]
-                # columns 2, 3 of a tile's B S B^T are columns 0, 1 of the next
-                # one's patch: carried over (h*), each plane value is then added to
-                # once per tile row (read-modify-writes of overlapping patches
-                # back to back were 1.1 ns a value)
-                h00 = h01 = h10 = h11 = h20 = h21 = h30 = h31 = np.float32(0.0)
-                o = c * length + b * tiles + i * tw
-                for j in range(tw):
-                    p = o + j
-                    x = 2 * j
-                    # B S: rows [S0, S1 - S2 + S3, -S0 + S1 + S2, -S3]
-                    r00, r01, r02, r03 = s[0, p], s[1, p], s[2, p], s[3, p]
-                    r10 = s[4, p] - s[8, p] + s[12, p]
-                    r11 = s[5, p] - s[9, p] + s[13, p]
-                    r12 = s[6, p] - s[10, p] + s[14, p]
-                    r13 = s[7, p] - s[11, p] + s[15, p]
-                    r20 = s[4, p] + s[8, p] - s[0, p]
-                    r21 = s[5, p] + s[9, p] - s[1, p]
-                    r22 = s[6, p] + s[10, p] - s[2, p]
-                    r23 = s[7, p] + s[11, p] - s[3, p]
-                    r30, r31 = -s[12, p], -s[13, p]
-                    r32, r33 = -s[14, p], -s[15, p]
-                    # (B S) B^T: columns [R0, R1 - R2 + R3, R1 + R2 - R0, -R3]
-                    p0[x] += r00 + h00
-                    p0[x + 1] += (r01 - r02 + r03) + h01
-                    h00, h01 = r01 + r02 - r00, -r03
-                    p1[x] += r10 + h10
-                    p1[x + 1] += (r11 - r12 + r13) + h11
-                    h10, h11 = r11 + r12 - r10, -r13
-                    p2[x] = r20 + h20
-                    p2[x + 1] = (r21 - r22 + r23) + h21
-                    h20, h21 = r21 + r22 - r20, -r23
-                    p3[x] = r30 + h30
-                    p3[x + 1] = (r31 - r32 + r33) + h31
-                    h30, h31 = r31 + r32 - r30, -r33
-                x = 2 * tw
-                p0[x] += h00
-                p0[x + 1] += h01
-                p1[x] += h10
-                p1[x + 1] += h11
-                p2[x] = h20
-                p2[x + 1] = h21
-                p3[x] = h30
-                p3[x + 1] = h31
+    x_lo, x_hi = max(0, left), min(w2 + 2, in_w + left)
+    x_mid = min(x_hi, w2)
+    x0, x1, x2, x3 = xs[0], xs[1], xs[2], xs[3]
+    nt = _U(n_tiles)
+    for c in range(channels):
+        # the chunk's images one after the other: tile m of the channel is tile
+        # m - b T of image b, its tile row m // tw
+        k = c * length
+        s0, s1, s2, s3 = s[0, k:], s[1, k:], s[2, k:], s[3, k:]
+        s4, s5, s6, s7 = s[4, k:], s[5, k:], s[6, k:], s[7, k:]
+        s8, s9, s10, s11 = s[8, k:], s[9, k:], s[10, k:], s[11, k:]
+        s12, s13, s14, s15 = s[12, k:], s[13, k:], s[14, k:], s[15, k:]
+        for a in range(4):
+            # B S: rows [S0, S1 - S2 + S3, -S0 + S1 + S2, -S3]; then (B S) B^T:
+            # columns [R0, R1 - R2 + R3, R1 + R2 - R0, -R3]
+            if a == 0:
+                for m in range(nt):
+                    r0, r1, r2, r3 = s0[m], s1[m], s2[m], s3[m]
+                    x0[m] = r0
+                    x1[m] = r1 - r2 + r3
+                    x2[m] = r1 + r2 - r0
+                    x3[m] = -r3
+            elif a == 1:
+                for m in range(nt):
+                    r0 = s4[m] - s8[m] + s12[m]
+                    r1 = s5[m] - s9[m] + s13[m]
+                    r2 = s6[m] - s10[m] + s14[m]
+                    r3 = s7[m] - s11[m] + s15[m]
+                    x0[m] = r0
+                    x1[m] = r1 - r2 + r3
+                    x2[m] = r1 + r2 - r0
+                    x3[m] = -r3
+            elif a == 2:
+                for m in range(nt):
+                    r0 = s4[m] + s8[m] - s0[m]
+                    r1 = s5[m] + s9[m] - s1[m]
+                    r2 = s6[m] + s10[m] - s2[m]
+                    r3 = s7[m] + s11[m] - s3[m]
+                    x0[m] = r0
+                    x1[m] = r1 - r2 + r3
+                    x2[m] = r1 + r2 - r0
+                    x3[m] = -r3
+            else:
+                for m in range(nt):
+                    r0, r1, r2, r3 = -s12[m], -s13[m], -s14[m], -s15[m]
+                    x0[m] = r0
+                    x1[m] = r1 - r2 + r3
+                    x2[m] = r1 + r2 - r0
+                    x3[m] = -r3
+            tr = rows[a]
+            for m in range(_U(1), nt):  # columns 2j, 2j + 1 of the plane
+                mp = m - _U(1)
+                tr[_U(2) * m] = x0[m] + x2[mp]
+                tr[_U(2) * m + _U(1)] = x1[m] + x3[mp]
+            for i in range(nb * th):  # a row's first tile has no left neighbour
+                m = i * tw
+                tr[2 * m] = x0[m]
+                tr[2 * m + 1] = x1[m]
+                rows_tail[a, i, 0] = x2[m + tw - 1]
+                rows_tail[a, i, 1] = x3[m + tw - 1]
+        for b in range(nb):
             dst = gx[n0 + b, c]
+            t0 = b * th  # the image's first tile row
+            row0 = t0 * w2
             for yy in range(y_lo, y_hi):
-                row, drow = plane[yy], dst[yy - top]
-                for xx in range(x_lo, x_hi):
-                    drow[xx - left] = row[xx]
+                i, p = yy // 2, yy % 2
+                drow = dst[yy - top, x_lo - left :]
+                n = _U(max(0, x_mid - x_lo))
+                if i == 0:
+                    here = rows[p, row0 + x_lo :]
+                    for q in range(n):
+                        drow[q] = here[q]
+                elif i < th:
+                    here = rows[p, row0 + i * w2 + x_lo :]
+                    above = rows[p + 2, row0 + (i - 1) * w2 + x_lo :]
+                    for q in range(n):
+                        drow[q] = here[q] + above[q]
+                else:
+                    above = rows[p + 2, row0 + (i - 1) * w2 + x_lo :]
+                    for q in range(n):
+                        drow[q] = above[q]
+                for xx in range(max(x_lo, w2), x_hi):
+                    col = xx - w2
+                    if i == 0:
+                        val = rows_tail[p, t0, col]
+                    elif i < th:
+                        val = rows_tail[p, t0 + i, col]
+                        val += rows_tail[p + 2, t0 + i - 1, col]
+                    else:
+                        val = rows_tail[p + 2, t0 + i - 1, col]
+                    dst[yy - top, xx - left] = val
 
 
 @njit

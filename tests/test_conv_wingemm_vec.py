@@ -87,3 +87,62 @@ def test_input_transform_matches_numpy(x_shape, pads):
 def test_input_transform_matches_numpy_any_shape(n, c, h, w, pads):
     x = np.random.default_rng(h * w).standard_normal((n, c, h, w), dtype=np.float32)
     _check_input_tiles(x, pads, h + pads[0] + pads[1] - 2, w + pads[2] + pads[3] - 2)
+
+
+B_T = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
+
+
+def _reference_input_grad(s, x_shape, pads, th, tw):
+    """The adjoint of the input transform in float64: B S B^T of each tile added
+    into its 4x4 patch of the padded plane, the plane's window returned."""
+    n, c, h, w = x_shape
+    top, _, left, _ = pads
+    t = s.astype(np.float64).reshape(4, 4, c, n, th, tw)  # (a, b, c, n, i, j)
+    patch = np.einsum("ap,abcnij,bq->cnijpq", B_T, t, B_T)
+    plane = np.zeros((c, n, 2 * th + 2, 2 * tw + 2))
+    for i in range(th):
+        for j in range(tw):
+            plane[:, :, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4] += patch[:, :, i, j]
+    plane = np.pad(plane, ((0, 0), (0, 0), (0, h), (0, w)))
+    return plane[:, :, top : top + h, left : left + w].transpose(1, 0, 2, 3)
+
+
+def _check_input_grad_tiles(x_shape, pads, seed):
+    n, c, h, w = x_shape
+    oh, ow = h + pads[0] + pads[1] - 2, w + pads[2] + pads[3] - 2
+    th, tw = wg._tile_counts(oh, ow)
+    buf, s = wg._staggered(c, n * th * tw)
+    buf[:] = np.nan  # the loops' rounded-up runs read past C * L: never used
+    s[...] = np.random.default_rng(seed).standard_normal(s.shape, dtype=np.float32)
+    gx = np.full(x_shape, np.nan, np.float32)
+    wg._input_grad_tiles(buf, n, th, tw, pads[0], pads[2], gx, 0)
+    ref = _reference_input_grad(s, x_shape, pads, th, tw)
+    np.testing.assert_allclose(gx, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "pads"),
+    [
+        ((2, 3, 28, 28), (0, 0, 0, 0)),
+        ((3, 2, 14, 14), (1, 1, 1, 1)),
+        ((1, 2, 5, 4), (1, 1, 1, 1)),
+        ((2, 2, 7, 9), (1, 1, 1, 1)),
+        ((2, 1, 6, 21), (0, 0, 2, 1)),
+        ((1, 2, 19, 40), (2, 0, 0, 2)),
+    ],
+    ids=str,
+)
+def test_input_gradient_transform_is_the_adjoint(x_shape, pads):
+    _check_input_grad_tiles(x_shape, pads, sum(x_shape))
+
+
+@settings(deadline=None, max_examples=25)
+@given(
+    n=st.integers(1, 3),
+    c=st.integers(1, 3),
+    h=st.integers(3, 24),
+    w=st.integers(3, 40),
+    pads=st.tuples(*[st.integers(0, 2)] * 4),
+)
+def test_input_gradient_transform_any_shape(n, c, h, w, pads):
+    _check_input_grad_tiles((n, c, h, w), pads, h * w)
