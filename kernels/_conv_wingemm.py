@@ -191,117 +191,106 @@ def _input_tiles_strided(x, n0, nb, top, left, th, tw, v, cs, ts):
 @njit
 def _output_tiles(m, nb, bias, th, tw, out, n0):
     """out[n0 + b, f] = A^T m A + bias[f] for every tile of the chunk (m: 16 rows of
-    F * L values), dropping the outputs of tiles past an odd edge: a last tile row and
-    column of their own, so the inner loop has no tests (0.43 -> 0.29 ns a value on
-    128x32x28x28 -> 32, 0.44 -> 0.34 on 32x64x16x16 -> 128)."""
+    F * L values), dropping the outputs of tiles past an odd edge. Per filter, one
+    loop over the chunk's tiles writes each tile's 2x2 outputs into two rows of
+    stride 2tw (``rows[0]`` even output rows, ``rows[1]`` odd ones), copied out
+    row by row (one thread, ns a value, load 2.4: 128x32x28x28 -> 32 0.29 -> 0.14,
+    128x32x14x14 -> 64 0.59 -> 0.21). Sums in the scalar loop's order."""
     n_filters, oh, ow = out.shape[1], out.shape[2], out.shape[3]
-    tiles = th * tw
-    length = nb * tiles
-    full_w = ow // 2
-    for b in range(nb):
-        for f in range(n_filters):
+    w2 = 2 * tw
+    length = nb * th * tw
+    n_tiles = -(-length // _BLOCK) * _BLOCK
+    nt = _U(n_tiles)
+    rows = np.empty((2, 2 * n_tiles + _SLACK), np.float32)
+    re, ro = rows[0], rows[1]
+    two, one = _U(2), _U(1)
+    for f in range(n_filters):
+        k = f * length
+        m0, m1, m2, m3 = m[0, k:], m[1, k:], m[2, k:], m[3, k:]
+        m4, m5, m6, m7 = m[4, k:], m[5, k:], m[6, k:], m[7, k:]
+        m8, m9, m10, m11 = m[8, k:], m[9, k:], m[10, k:], m[11, k:]
+        m12, m13, m14, m15 = m[12, k:], m[13, k:], m[14, k:], m[15, k:]
+        beta = bias[f]
+        for p in range(nt):
+            # A^T m: rows [m0 + m1 + m2, m1 - m2 - m3], then the same on columns
+            s0 = m0[p] + m4[p] + m8[p]
+            s1 = m1[p] + m5[p] + m9[p]
+            s2 = m2[p] + m6[p] + m10[p]
+            s3 = m3[p] + m7[p] + m11[p]
+            r0 = m4[p] - m8[p] - m12[p]
+            r1 = m5[p] - m9[p] - m13[p]
+            r2 = m6[p] - m10[p] - m14[p]
+            r3 = m7[p] - m11[p] - m15[p]
+            re[two * p] = beta + (s0 + s1 + s2)
+            re[two * p + one] = beta + (s1 - s2 - s3)
+            ro[two * p] = beta + (r0 + r1 + r2)
+            ro[two * p + one] = beta + (r1 - r2 - r3)
+        for b in range(nb):
             dst = out[n0 + b, f]
-            beta = bias[f]
-            for i in range(th):
-                oy = 2 * i
-                two_rows = oy + 1 < oh
-                row0 = dst[oy]
-                row1 = dst[oy + 1] if two_rows else dst[oy]
-                o = f * length + b * tiles + i * tw
-                if two_rows:
-                    for j in range(full_w):
-                        p = o + j
-                        m4, m5, m6, m7 = m[4, p], m[5, p], m[6, p], m[7, p]
-                        m8, m9, m10, m11 = m[8, p], m[9, p], m[10, p], m[11, p]
-                        s0 = m[0, p] + m4 + m8
-                        s1 = m[1, p] + m5 + m9
-                        s2 = m[2, p] + m6 + m10
-                        s3 = m[3, p] + m7 + m11
-                        r0 = m4 - m8 - m[12, p]
-                        r1 = m5 - m9 - m[13, p]
-                        r2 = m6 - m10 - m[14, p]
-                        r3 = m7 - m11 - m[15, p]
-                        ox = 2 * j
-                        row0[ox] = beta + (s0 + s1 + s2)
-                        row0[ox + 1] = beta + (s1 - s2 - s3)
-                        row1[ox] = beta + (r0 + r1 + r2)
-                        row1[ox + 1] = beta + (r1 - r2 - r3)
-                else:
-                    for j in range(full_w):
-                        p = o + j
-                        s0 = m[0, p] + m[4, p] + m[8, p]
-                        s1 = m[1, p] + m[5, p] + m[9, p]
-                        s2 = m[2, p] + m[6, p] + m[10, p]
-                        s3 = m[3, p] + m[7, p] + m[11, p]
-                        ox = 2 * j
-                        row0[ox] = beta + (s0 + s1 + s2)
-                        row0[ox + 1] = beta + (s1 - s2 - s3)
-                if full_w < tw:  # odd width: the last tile's left column only
-                    p = o + full_w
-                    ox = 2 * full_w
-                    row0[ox] = beta + (
-                        (m[0, p] + m[4, p] + m[8, p])
-                        + (m[1, p] + m[5, p] + m[9, p])
-                        + (m[2, p] + m[6, p] + m[10, p])
-                    )
-                    if two_rows:
-                        row1[ox] = beta + (
-                            (m[4, p] - m[8, p] - m[12, p])
-                            + (m[5, p] - m[9, p] - m[13, p])
-                            + (m[6, p] - m[10, p] - m[14, p])
-                        )
+            for oy in range(oh):
+                src = rows[oy % 2, (b * th + oy // 2) * w2 :]
+                drow = dst[oy]
+                for q in range(_U(ow)):
+                    drow[q] = src[q]
 
 
 @njit
 def _grad_tiles(g, n0, nb, th, tw, z):
     """z[xi, f*L + b*T + i*tw + j] = (A g A^T)[xi] for the 2x2 tile (i, j) of grad_out
-    image ``n0 + b``, filter f (zeros past an odd edge): the adjoint of the output
-    transform. A last row past the edge reads a zero row and the last column one
-    predictable test (``src[y, x + 1] if x + 1 < ow`` on every value was 0.39-0.42
-    ns a value on 28x28 / 16x16 outputs, 0.31 this way)."""
+    image ``n0 + b``, filter f (zeros past an odd edge): the adjoint of
+    :func:`_output_tiles`. Per filter, grad_out's rows are copied into two rows of
+    stride 2tw (even and odd rows, zero past the edges), then four loops over the
+    chunk's tiles write four of the 16 values each (one thread, ns a value, load
+    2.4: 128x32x28x28 -> 32 0.30 -> 0.16, 128x32x14x14 -> 64 0.32 -> 0.23). ``z``'s
+    rows have ``_SLACK`` floats past F * L that the loops may overwrite."""
     n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
-    tiles = th * tw
-    length = nb * tiles
-    full_w = ow // 2
-    zero_row = np.zeros(ow, np.float32)
-    for b in range(nb):
-        for f in range(n_filters):
+    w2 = 2 * tw
+    length = nb * th * tw
+    n_tiles = -(-length // _BLOCK) * _BLOCK
+    nt = _U(n_tiles)
+    rows = np.zeros((2, 2 * n_tiles + _SLACK), np.float32)
+    re, ro = rows[0], rows[1]
+    two, one = _U(2), _U(1)
+    for f in range(n_filters):
+        for b in range(nb):
             src = g[n0 + b, f]
-            for i in range(th):
-                y = 2 * i
-                row0 = src[y]
-                row1 = src[y + 1] if y + 1 < oh else zero_row
-                o = f * length + b * tiles + i * tw
-                for j in range(tw):
-                    x = 2 * j
-                    if j < full_w:
-                        g00, g01 = row0[x], row0[x + 1]
-                        g10, g11 = row1[x], row1[x + 1]
-                    else:  # odd width: the right column is past the edge
-                        g00, g01 = row0[x], np.float32(0.0)
-                        g10, g11 = row1[x], np.float32(0.0)
-                    # A g: rows [g0, g0 + g1, g0 - g1, -g1], then the same on columns
-                    a0, a1 = g00, g01
-                    b0, b1 = g00 + g10, g01 + g11
-                    c0, c1 = g00 - g10, g01 - g11
-                    d0, d1 = -g10, -g11
-                    q = o + j
-                    z[0, q] = a0
-                    z[1, q] = a0 + a1
-                    z[2, q] = a0 - a1
-                    z[3, q] = -a1
-                    z[4, q] = b0
-                    z[5, q] = b0 + b1
-                    z[6, q] = b0 - b1
-                    z[7, q] = -b1
-                    z[8, q] = c0
-                    z[9, q] = c0 + c1
-                    z[10, q] = c0 - c1
-                    z[11, q] = -c1
-                    z[12, q] = d0
-                    z[13, q] = d0 + d1
-                    z[14, q] = d0 - d1
-                    z[15, q] = -d1
+            for y in range(oh):
+                drow = rows[y % 2, (b * th + y // 2) * w2 :]
+                srow = src[y]
+                for q in range(_U(ow)):
+                    drow[q] = srow[q]
+        k = f * length
+        # A g: rows [g0, g0 + g1, g0 - g1, -g1], then the same on columns
+        z0, z1, z2, z3 = z[0, k:], z[1, k:], z[2, k:], z[3, k:]
+        for p in range(nt):
+            a0, a1 = re[two * p], re[two * p + one]
+            z0[p] = a0
+            z1[p] = a0 + a1
+            z2[p] = a0 - a1
+            z3[p] = -a1
+        z4, z5, z6, z7 = z[4, k:], z[5, k:], z[6, k:], z[7, k:]
+        for p in range(nt):
+            b0 = re[two * p] + ro[two * p]
+            b1 = re[two * p + one] + ro[two * p + one]
+            z4[p] = b0
+            z5[p] = b0 + b1
+            z6[p] = b0 - b1
+            z7[p] = -b1
+        z8, z9, z10, z11 = z[8, k:], z[9, k:], z[10, k:], z[11, k:]
+        for p in range(nt):
+            c0 = re[two * p] - ro[two * p]
+            c1 = re[two * p + one] - ro[two * p + one]
+            z8[p] = c0
+            z9[p] = c0 + c1
+            z10[p] = c0 - c1
+            z11[p] = -c1
+        z12, z13, z14, z15 = z[12, k:], z[13, k:], z[14, k:], z[15, k:]
+        for p in range(nt):
+            d0, d1 = -ro[two * p], -ro[two * p + one]
+            z12[p] = d0
+            z13[p] = d0 + d1
+            z14[p] = d0 - d1
+            z15[p] = -d1
 
 
 @njit
@@ -309,7 +298,8 @@ def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
     """gx[n0 + b, c] (unpadded, offset (top, left) into the padded plane) gets
     ``B S B^T`` of every tile added at its 4x4 patch: the adjoint of
     :func:`_input_tiles`, its stages in reverse, as long vectorisable loops (one
-    thread, ns a value: 128x32x28x28 -> 32 0.71 -> 0.xx).
+    thread, ns a value: 128x32x28x28 -> 32 0.71 -> 0.39, 128x32x14x14 -> 64 0.74 ->
+    0.54, 32x64x16x16 -> 128 0.85 -> 0.48).
 
     Per plane and row a of B S: ``x[a]`` = the four columns of (B S) B^T of every
     tile (one loop over the plane's tiles), then ``rows[a]`` (row stride 2tw, as in

@@ -146,3 +146,70 @@ def test_input_gradient_transform_is_the_adjoint(x_shape, pads):
 )
 def test_input_gradient_transform_any_shape(n, c, h, w, pads):
     _check_input_grad_tiles((n, c, h, w), pads, h * w)
+
+
+def _out_geometry(draw_shape):
+    n, f, oh, ow = draw_shape
+    th, tw = wg._tile_counts(oh, ow)
+    return th, tw, n * th * tw
+
+
+def _check_output_tiles(n, f, oh, ow, seed):
+    th, tw, length = _out_geometry((n, f, oh, ow))
+    rng = np.random.default_rng(seed)
+    buf, m = wg._staggered(f, length)
+    buf[:] = np.nan
+    m[...] = rng.standard_normal(m.shape, dtype=np.float32)
+    bias = rng.standard_normal(f, dtype=np.float32)
+    out = np.full((n + 1, f, oh, ow), np.nan, np.float32)
+    wg._output_tiles(buf, n, bias, th, tw, out, 1)
+    # A^T m A in the loop's order, per tile: (16, F, N, th, tw) -> (N, F, 2th, 2tw)
+    t = m.reshape(16, f, n, th, tw)
+    s = [t[c] + t[4 + c] + t[8 + c] for c in range(4)]
+    r = [t[4 + c] - t[8 + c] - t[12 + c] for c in range(4)]
+    beta = bias[:, None, None, None]
+    ref = np.empty((f, n, th, 2, tw, 2), np.float32)
+    ref[:, :, :, 0, :, 0] = beta + (s[0] + s[1] + s[2])
+    ref[:, :, :, 0, :, 1] = beta + (s[1] - s[2] - s[3])
+    ref[:, :, :, 1, :, 0] = beta + (r[0] + r[1] + r[2])
+    ref[:, :, :, 1, :, 1] = beta + (r[1] - r[2] - r[3])
+    ref = ref.reshape(f, n, 2 * th, 2 * tw)[:, :, :oh, :ow].transpose(1, 0, 2, 3)
+    assert np.isnan(out[0]).all()  # images before n0 untouched
+    np.testing.assert_array_equal(out[1:], ref)
+
+
+def _check_grad_tiles(n, f, oh, ow, seed):
+    th, tw, length = _out_geometry((n, f, oh, ow))
+    g = np.random.default_rng(seed).standard_normal((n + 1, f, oh, ow), np.float32)
+    buf, z = wg._staggered(f, length)
+    buf[:] = np.nan
+    wg._grad_tiles(g, 1, n, th, tw, buf)
+    gp = np.zeros((n, f, 2 * th, 2 * tw), np.float32)
+    gp[:, :, :oh, :ow] = g[1:]
+    g00, g01 = gp[:, :, 0::2, 0::2], gp[:, :, 0::2, 1::2]
+    g10, g11 = gp[:, :, 1::2, 0::2], gp[:, :, 1::2, 1::2]
+    ref = []
+    for r0, r1 in ((g00, g01), (g00 + g10, g01 + g11), (g00 - g10, g01 - g11)):
+        ref += [r0, r0 + r1, r0 - r1, -r1]
+    d0, d1 = -g10, -g11
+    ref += [d0, d0 + d1, d0 - d1, -d1]
+    ref = np.stack(ref).transpose(0, 2, 1, 3, 4).reshape(16, f, length)
+    np.testing.assert_array_equal(z, ref)
+
+
+@settings(deadline=None, max_examples=30)
+@given(
+    n=st.integers(1, 3),
+    f=st.integers(1, 3),
+    oh=st.integers(1, 30),
+    ow=st.integers(1, 30),
+)
+def test_output_transforms_match_numpy(n, f, oh, ow):
+    _check_output_tiles(n, f, oh, ow, oh * ow)
+    _check_grad_tiles(n, f, oh, ow, oh * ow)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 26, 26), (3, 2, 14, 14), (1, 2, 7, 9)])
+def test_output_transforms_match_numpy_on_layer_shapes(shape):
+    _check_output_tiles(*shape, sum(shape))
+    _check_grad_tiles(*shape, sum(shape))
