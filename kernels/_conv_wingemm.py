@@ -42,7 +42,7 @@ from . import config
 from ._jit import njit
 from .padding import pad2d, pad2d_backward
 
-__all__ = ["forward", "grad_input", "grad_weight"]
+__all__ = ["backward", "forward", "grad_input", "grad_weight"]
 
 
 # ------------------------------------------------------------------------ jitted loops
@@ -696,6 +696,52 @@ def grad_weight(g, x4, pads, stride, dilation, mode, kernel_hw, partial):
     partial[...] = 0.0
     _weight_grad(d_u, partial[0].reshape(n_filters, channels, 3, 3))
     return partial
+
+
+def backward(g, w, x4, pads, mode, partial):
+    """Both gradients at once: returns grad_x, fills ``partial`` as
+    :func:`grad_weight` does. Each chunk's grad_out transform Z serves both
+    products (the separate passes each compute it: 1.7 ms of one thread's 31 on
+    128x32x28x28 -> 32)."""
+    n_batch, channels = x4.shape[:2]
+    x4, (top, _, left, _) = _zero_padded(x4, pads, mode)
+    in_h, in_w = x4.shape[2], x4.shape[3]
+    n_filters, oh, ow = g.shape[1], g.shape[2], g.shape[3]
+    th, tw = _tile_counts(oh, ow)
+    tiles = th * tw
+    u_t = np.ascontiguousarray(_weights(w).transpose(0, 2, 1))  # (16, C, F)
+    gx = np.empty((n_batch, channels, in_h, in_w), np.float32)  # x4 padded if need be
+    per = _images_per_chunk(n_batch, tiles, channels + n_filters)
+    transposed = _transposed_v(channels, n_filters)
+
+    def work(starts):
+        d_u = np.zeros((16, n_filters, channels), np.float32)
+        part = np.empty_like(d_u)
+        zb, _ = _staggered(n_filters, per * tiles)
+        sb, _ = _staggered(channels, per * tiles)
+        vb, _ = _staggered(per * tiles, channels)
+        for n0 in starts:
+            nb = min(per, n_batch - n0)
+            length = nb * tiles
+            z = _matrices(zb, n_filters, length)
+            _grad_tiles(g, n0, nb, th, tw, zb)
+            np.matmul(u_t, z, out=_matrices(sb, channels, length))
+            _input_grad_tiles(sb, nb, th, tw, top, left, gx, n0)
+            if transposed:
+                _input_tiles_strided(x4, n0, nb, top, left, th, tw, vb, 1, channels)
+                v_t = _matrices(vb, length, channels)
+            else:
+                _input_tiles(x4, n0, nb, top, left, th, tw, vb)
+                v_t = _matrices(vb, channels, length).transpose(0, 2, 1)
+            d_u += np.matmul(z, v_t, out=part)
+        return d_u
+
+    d_u = np.sum(_run_groups(n_batch, per, work), axis=0, dtype=np.float64)
+    partial[...] = 0.0
+    _weight_grad(d_u, partial[0].reshape(n_filters, channels, 3, 3))
+    if mode != "zeros":
+        return pad2d_backward(gx, pads, mode)
+    return gx
 
 
 def warm() -> None:

@@ -213,3 +213,35 @@ def test_output_transforms_match_numpy(n, f, oh, ow):
 def test_output_transforms_match_numpy_on_layer_shapes(shape):
     _check_output_tiles(*shape, sum(shape))
     _check_grad_tiles(*shape, sum(shape))
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "w_shape", "pads", "mode"),
+    [
+        ((3, 8, 7, 9), (16, 8, 3, 3), (1, 1, 1, 1), "zeros"),  # V^T
+        ((3, 8, 7, 9), (15, 8, 3, 3), (1, 1, 1, 1), "zeros"),  # V
+        ((2, 9, 6, 5), (9, 9, 3, 3), (0, 2, 2, 1), "reflect"),  # arrives padded
+    ],
+    ids=str,
+)
+def test_backward_equals_the_two_passes(monkeypatch, x_shape, w_shape, pads, mode):
+    """One grad_out transform for both gradients: the same values, any chunking."""
+    from kernels import config
+
+    monkeypatch.setattr(config, "WINGEMM_CHUNK_BYTES", 1)
+    monkeypatch.setattr(config, "WINGEMM_MIN_CHUNK_TILES", 1)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+    w = rng.uniform(-1, 1, w_shape).astype(np.float32)
+    oh = x_shape[2] + pads[0] + pads[1] - 2
+    ow = x_shape[3] + pads[2] + pads[3] - 2
+    g = rng.uniform(-1, 1, (x_shape[0], w_shape[0], oh, ow)).astype(np.float32)
+    one = (1, 1)
+    both = np.full((1, w_shape[0], w_shape[1] * 9), np.nan, np.float32)
+    gx = wg.backward(g, w, x, pads, mode, both)
+    alone = np.full_like(both, np.nan)
+    wg.grad_weight(g, x, pads, one, one, mode, (3, 3), alone)
+    gx_alone = wg.grad_input(g, w, x_shape, pads, one, one, mode)
+    np.testing.assert_array_equal(gx, gx_alone)
+    np.testing.assert_array_equal(both, alone)
+    assert gx.shape == x_shape
