@@ -745,14 +745,15 @@ def backward(g, w, x4, pads, mode, partial):
 
 
 def warm() -> None:
-    """Compile this path's four loops on a tiny layer (the warm-up's step; the plan
-    sends only big layers here, so the public functions would not reach it)."""
+    """Compile this path's loops on a tiny layer (the warm-up's step; the plan sends
+    only big layers here, so the public functions would not reach it): 16 filters
+    on 8 channels, so that the weight gradient takes the V^T layout too."""
     x = np.zeros((1, 8, 4, 4), np.float32)
-    w = np.zeros((8, 8, 3, 3), np.float32)
-    out = np.empty((1, 8, 4, 4), np.float32)
+    w = np.zeros((16, 8, 3, 3), np.float32)
+    out = np.empty((1, 16, 4, 4), np.float32)
     one, pads = (1, 1), (1, 1, 1, 1)
-    forward(x, w, np.zeros(8, np.float32), pads, one, one, "zeros", out)
+    forward(x, w, np.zeros(16, np.float32), pads, one, one, "zeros", out)
     grad_input(out, w, x.shape, pads, one, one, "zeros")
-    grad_weight(
-        out, x, pads, one, one, "zeros", (3, 3), np.empty((1, 8, 72), np.float32)
-    )
+    partial = np.empty((1, 16, 72), np.float32)
+    grad_weight(out, x, pads, one, one, "zeros", (3, 3), partial)
+    grad_weight(out[:, :8], x, pads, one, one, "zeros", (3, 3), partial[:, :8])
