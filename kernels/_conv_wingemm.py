@@ -80,28 +80,28 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
     ``rows``; (B^T d) B reads columns 2m .. 2m + 3 of ``rows`` for the flat tile
     index m = i * tw + j, one loop over the plane's tiles, which gets the last tile
     of each tile row wrong (its columns 2tw, 2tw + 1 are the next row's first two):
-    those are redone from ``tail``. Loops run over whole 16-float blocks (the
-    excess lands in scratch, or in the next plane's tiles, written after it:
-    channels outer, images inner). Rounding as the scalar loops did: rows, then
+    those are redone from ``tail``. The column loop runs over all the chunk's images
+    of a channel at once (their tiles follow each other in ``rows`` and ``v``). Loops
+    run over whole 16-float blocks (the excess lands in scratch, or in the next
+    channel's tiles, written after it). Rounding as the scalar loops did: rows, then
     columns."""
     channels, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     hp, w2 = 2 * th + 2, 2 * tw
     tiles = th * tw
     length = nb * tiles
     n_rows = -(-(th * w2) // _BLOCK) * _BLOCK
-    n_tiles = -(-tiles // _BLOCK) * _BLOCK
+    n_tiles = -(-length // _BLOCK) * _BLOCK
     planes = np.zeros((2, n_rows + w2 + 2 * _SLACK), np.float32)
     tail = np.zeros((hp, 2), np.float32)
     rows = np.empty((4, 2 * n_tiles + _SLACK), np.float32)
-    rows_tail = np.empty((4, th, 2), np.float32)
+    rows_tail = np.empty((4, nb * th, 2), np.float32)
     y_lo, y_hi = max(0, top), min(hp, in_h + top)
     x_lo, x_hi = max(0, left), min(w2 + 2, in_w + left)
     x_mid = min(x_hi, w2)
     pe, po = planes[0], planes[1]
     pe2, po2 = pe[w2:], po[w2:]
-    t0, t1, t2, t3 = rows[0], rows[1], rows[2], rows[3]
     for c in range(channels):
-        for b in range(nb):
+        for b in range(nb):  # B^T d of each image into rows, one after the other
             src = x[n0 + b, c]
             for yy in range(y_lo, y_hi):
                 srow = src[yy - top]
@@ -111,6 +111,8 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
                     dst[q] = srow[q]
                 for xx in range(max(x_lo, w2), x_hi):
                     tail[yy, xx - w2] = srow[xx - x_lo]
+            r = b * th * w2
+            t0, t1, t2, t3 = rows[0, r:], rows[1, r:], rows[2, r:], rows[3, r:]
             for q in range(_U(n_rows)):  # B^T d: [d0 - d2, d1 + d2, d2 - d1, d1 - d3]
                 d0, d1, d2, d3 = pe[q], po[q], pe2[q], po2[q]
                 t0[q] = d0 - d2
@@ -121,32 +123,32 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
                 for s in range(2):
                     d0, d1 = tail[2 * i, s], tail[2 * i + 1, s]
                     d2, d3 = tail[2 * i + 2, s], tail[2 * i + 3, s]
-                    rows_tail[0, i, s] = d0 - d2
-                    rows_tail[1, i, s] = d1 + d2
-                    rows_tail[2, i, s] = d2 - d1
-                    rows_tail[3, i, s] = d1 - d3
-            k = c * length + b * tiles
-            for a in range(4):  # (B^T d) B on columns: the same four combinations
-                tr, rt = rows[a], rows_tail[a]
-                v0 = v[4 * a, k:]
-                v1 = v[4 * a + 1, k:]
-                v2 = v[4 * a + 2, k:]
-                v3 = v[4 * a + 3, k:]
-                for m in range(_U(n_tiles)):
-                    e0, o0 = tr[_U(2) * m], tr[_U(2) * m + _U(1)]
-                    e1, o1 = tr[_U(2) * m + _U(2)], tr[_U(2) * m + _U(3)]
-                    v0[m] = e0 - e1
-                    v1[m] = o0 + e1
-                    v2[m] = e1 - o0
-                    v3[m] = o0 - o1
-                for i in range(th):
-                    m = i * tw + tw - 1
-                    e0, o0 = tr[2 * m], tr[2 * m + 1]
-                    e1, o1 = rt[i, 0], rt[i, 1]
-                    v0[m] = e0 - e1
-                    v1[m] = o0 + e1
-                    v2[m] = e1 - o0
-                    v3[m] = o0 - o1
+                    rows_tail[0, b * th + i, s] = d0 - d2
+                    rows_tail[1, b * th + i, s] = d1 + d2
+                    rows_tail[2, b * th + i, s] = d2 - d1
+                    rows_tail[3, b * th + i, s] = d1 - d3
+        k = c * length
+        for a in range(4):  # (B^T d) B on columns, all the chunk's images at once
+            tr, rt = rows[a], rows_tail[a]
+            v0 = v[4 * a, k:]
+            v1 = v[4 * a + 1, k:]
+            v2 = v[4 * a + 2, k:]
+            v3 = v[4 * a + 3, k:]
+            for m in range(_U(n_tiles)):
+                e0, o0 = tr[_U(2) * m], tr[_U(2) * m + _U(1)]
+                e1, o1 = tr[_U(2) * m + _U(2)], tr[_U(2) * m + _U(3)]
+                v0[m] = e0 - e1
+                v1[m] = o0 + e1
+                v2[m] = e1 - o0
+                v3[m] = o0 - o1
+            for i in range(nb * th):
+                m = i * tw + tw - 1
+                e0, o0 = tr[2 * m], tr[2 * m + 1]
+                e1, o1 = rt[i, 0], rt[i, 1]
+                v0[m] = e0 - e1
+                v1[m] = o0 + e1
+                v2[m] = e1 - o0
+                v3[m] = o0 - o1
 
 
 @njit
