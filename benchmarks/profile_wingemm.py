@@ -5,8 +5,10 @@ Run: ``.venv/bin/python benchmarks/profile_wingemm.py [--inner 20]``
 For each training layer on the path, one chunk of the size the path uses, the
 median thread-CPU time of each stage (input transform, sgemm, output transform; grad
 output transform, transposed sgemm, input-gradient transform; the weight gradient's
-long-K sgemm) in ms and in ns per transformed value, and the sgemm's GFLOP/s. Not a
-test: figures depend on the machine and its load.
+long-K sgemm) in ms and in ns per transformed value, and the sgemm's GFLOP/s; then
+each whole pass on the batch, one thread (its chunks read the input from memory,
+where the stage rows reuse one chunk's), and ``backward`` (both gradients, one
+grad_out transform). Not a test: figures depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -64,11 +67,11 @@ def _layer(rng, n, c, h, w, f, p, inner_calls):
     d_u = np.empty((16, f, c), np.float32)
     stages = {
         "input_tiles": (
-            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, vb, length, 1),
+            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, vb),
             16 * c * length,
         ),
         "input_tiles V^T": (
-            lambda: wg._input_tiles(x, 0, nb, p, p, th, tw, tb, 1, c),
+            lambda: wg._input_tiles_strided(x, 0, nb, p, p, th, tw, tb, 1, c),
             16 * c * length,
         ),
         "fwd sgemm": (lambda: np.matmul(u, v, out=m), None),
@@ -102,6 +105,24 @@ def _layer(rng, n, c, h, w, f, p, inner_calls):
         )
         # per whole batch: chunks = n / nb
         rows.append((label, name, ms, ms * n / nb, extra))
+    one = (1, 1)
+    pads = (p,) * 4
+    partial = np.empty((1, f, c * 9), np.float32)
+    passes = {
+        "pass forward": lambda: wg.forward(
+            x, weight, bias, pads, one, one, "zeros", out
+        ),
+        "pass grad input": lambda: wg.grad_input(
+            g, weight, x.shape, pads, one, one, "zeros"
+        ),
+        "pass grad weight": lambda: wg.grad_weight(
+            g, x, pads, one, one, "zeros", (3, 3), partial
+        ),
+        "pass backward": lambda: wg.backward(g, weight, x, pads, "zeros", partial),
+    }
+    for name, fn in passes.items():
+        ms = _time(fn, max(3, inner_calls // 4))
+        rows.append((f"{n}x{c}x{h}x{w}->{f} p{p} whole batch", name, ms, ms, ""))
     return rows
 
 
@@ -111,6 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     rows = []
+    numba.set_num_threads(1)  # one worker: the passes run their chunks in turn
     with wg.one_thread_blas():
         for (n, c, h, w), f, p in LAYERS:
             rows += _layer(rng, n, c, h, w, f, p, args.inner)

@@ -102,6 +102,10 @@ WINGEMM_GRAD_WEIGHT_MIN_WORK = 524_800
 # 32x64x16x16 -> 128 0.273 + 0.993 / 0.329 + 0.845; 128x32x28x28 -> 32
 # 0.117 + 0.145 / 0.172 + 0.105 (lost: the sgemm's gain grows with F, the
 # transform's cost (0.7 -> 1.0 ns a value, strided stores) does not). Load 3.5.
+# Re-measured with the vectorised V transform (V^T keeps the scalar loop), batch ms
+# one thread (profile_wingemm, load 2.5), transform + sgemm, V / V^T: 14x14 -> 64
+# 1.80 + 6.38 / 3.13 + 3.84; 16x16 -> 128 1.28 + 8.29 / 2.56 + 6.57; 28x28 -> 32
+# 4.96 + 7.69 / 14.1 + 6.51: the same sides of the ratio.
 WINGEMM_GRAD_WEIGHT_VT_RATIO = 2
 
 # -- im2col + sgemm for few taps (kernels._conv_gemm's forward and grad_weight)

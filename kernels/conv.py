@@ -641,8 +641,14 @@ def conv2d_backward(
             f"Received: need_input_grad={need_input_grad!r}"
         )
     plan = _plan(geo, x=x4, weight=w if need_input_grad else None, grad_out=g)
-    grad_x = _grad_input(plan.grad_input, g, geo, w) if need_input_grad else None
-    grad_weight = _grad_weight(plan.grad_weight, g, x4, geo)
+    if need_input_grad and plan.grad_input == plan.grad_weight == "wingemm":
+        # one grad_out transform serves both gradients
+        partial = np.empty((1, w.shape[0], w.shape[1] * 9), np.float32)
+        grad_x = _conv_wingemm.backward(g, w, x4, geo.pads, geo.mode, partial)
+        grad_weight = partial[0].reshape(w.shape)
+    else:
+        grad_x = _grad_input(plan.grad_input, g, geo, w) if need_input_grad else None
+        grad_weight = _grad_weight(plan.grad_weight, g, x4, geo)
     grad_bias = np.empty(w.shape[0], np.float32)
     # explicit sizes: -1 cannot be inferred for an empty batch
     _grad_bias(g.reshape(g.shape[0], g.shape[1], g.shape[2] * g.shape[3]), grad_bias)
