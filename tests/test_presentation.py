@@ -523,3 +523,18 @@ def test_hover_readout_keeps_room_for_its_values(
     assert label.width() >= 40 * label.fontMetrics().averageCharWidth()
     same_row = abs(label.geometry().center().y() - button.geometry().center().y()) < 4
     assert same_row is not own_row
+    # a text longer than the row ends in "…", not cut off unmarked at the edge
+    # (at 2x in 1024 px: "...click a pixel for the numbers behind i")
+    label.setText("Laplacian (4-neighbour) · conv [row 123, col 456] = -0.1234 " * 5)
+    shown = label.shown_text()
+    room = label.contentsRect().width()
+    assert label.fontMetrics().horizontalAdvance(shown) <= room
+    assert shown.endswith("…")
+    assert label.text().startswith(shown[:-1])
+    image = label.grab().toImage()  # the painted text stops before the right edge
+    right = [
+        image.pixelColor(x, y).name()
+        for x in range(image.width() - 3, image.width())
+        for y in range(image.height())
+    ]
+    assert len(set(right)) == 1, "text painted up to the label's right edge"

@@ -10,7 +10,7 @@ start when it finishes (latest settings win).
 """
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -62,6 +62,34 @@ from .kernel_editor import KernelEditor
 from .microscope import MicroscopePanel
 from .render import Rendered, Renderer
 from .scene_state import SceneStateMixin
+
+
+class ElidedLabel(QLabel):
+    """A one-line label whose text ends in "…" where it does not fit, instead of
+    stopping at the edge unmarked (the hover read-out at 2x in 1024 px showed
+    "...the numbers behind i"). ``text()`` stays the whole text."""
+
+    def paintEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, rect.width()
+        )
+        painter = QPainter(self)
+        self.style().drawItemText(
+            painter,
+            rect,
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            text,
+            self.foregroundRole(),
+        )
+
+    def shown_text(self) -> str:
+        """The text as painted (elided to the label's width)."""
+        return self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
+        )
 
 
 class _Centre(QWidget):
@@ -245,7 +273,7 @@ class ExplorerWidget(
         self._hover_row = QHBoxLayout()
         centre_layout.addLayout(self._hover_row)
         top_row = QHBoxLayout()
-        self.hover_label = QLabel(
+        self.hover_label = ElidedLabel(
             "Hover a map to read its values; click a pixel for the numbers behind it."
         )
         self.hover_label.setObjectName("hover_label")
