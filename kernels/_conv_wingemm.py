@@ -93,7 +93,9 @@ def _input_tiles(x, n0, nb, top, left, th, tw, v):
     n_tiles = -(-length // _BLOCK) * _BLOCK
     planes = np.zeros((2, n_rows + w2 + 2 * _SLACK), np.float32)
     tail = np.zeros((hp, 2), np.float32)
-    rows = np.empty((4, 2 * n_tiles + _SLACK), np.float32)
+    # zeros: the rounded-up runs read past what was written (plain Python warns on
+    # the NaN or inf bit patterns np.empty may hold)
+    rows = np.zeros((4, 2 * n_tiles + _SLACK), np.float32)
     rows_tail = np.empty((4, nb * th, 2), np.float32)
     y_lo, y_hi = max(0, top), min(hp, in_h + top)
     x_lo, x_hi = max(0, left), min(w2 + 2, in_w + left)
@@ -212,7 +214,7 @@ def _output_tiles(m, nb, bias, th, tw, out, n0):
     length = nb * th * tw
     n_tiles = -(-length // _BLOCK) * _BLOCK
     nt = _U(n_tiles)
-    rows = np.empty((2, 2 * n_tiles + _SLACK), np.float32)
+    rows = np.zeros((2, 2 * n_tiles + _SLACK), np.float32)
     re, ro = rows[0], rows[1]
     two, one = _U(2), _U(1)
     for f in range(n_filters):
@@ -325,8 +327,8 @@ def _input_grad_tiles(s, nb, th, tw, top, left, gx, n0):
     tiles = th * tw
     length = nb * tiles
     n_tiles = -(-length // _BLOCK) * _BLOCK
-    xs = np.empty((4, n_tiles + _SLACK), np.float32)
-    rows = np.empty((4, 2 * n_tiles + _SLACK), np.float32)
+    xs = np.zeros((4, n_tiles + _SLACK), np.float32)
+    rows = np.zeros((4, 2 * n_tiles + _SLACK), np.float32)
     rows_tail = np.empty((4, nb * th, 2), np.float32)
     y_lo, y_hi = max(0, top), min(hp, in_h + top)
     x_lo, x_hi = max(0, left), min(w2 + 2, in_w + left)
@@ -582,6 +584,9 @@ def _staggered(rows: int, length: int) -> tuple[np.ndarray, np.ndarray]:
     if pad < _SLACK:  # the loops' rounded-up runs overwrite up to _SLACK floats
         pad += 1024
     buf = np.empty((16, n + pad), np.float32)
+    # the rounded-up runs read the pad: zeros, not whatever the memory held (NaN
+    # or inf bit patterns, which plain Python, NUMBA_DISABLE_JIT, warns about)
+    buf[:, n:] = 0.0
     return buf, _matrices(buf, rows, length)
 
 
