@@ -102,8 +102,14 @@ def _gemm_fn(framework: str):
     )
 
 
-def _explorer_row(shape, k, s, with_path, target) -> Row:
+def _explorer_row(shape, k, s, with_path, target, indices=None) -> Row:
+    """``indices`` None: convlab's max_pool2d returns its int64 indices (its
+    default) and torch's does not (its default), as the 512x512 rows always timed;
+    True or False: both frameworks the same (the 4K rows, where the indices are 133
+    MB)."""
     kind = "conv+relu+maxpool2" if with_path else "conv"
+    if indices is not None:
+        kind += ", with indices" if indices else ", values only"
     name = f"{'x'.join(map(str, shape))} 8x{k}x{k} s{s} same: {kind}"
 
     def make(framework):
@@ -128,7 +134,8 @@ def _explorer_row(shape, k, s, with_path, target) -> Row:
                 return F.conv2d(F.pad(xt, (left, right, top, bottom)), wt, stride=s)
 
             if with_path:
-                return lambda: F.max_pool2d(F.relu(conv()), 2)
+                with_idx = bool(indices)
+                return lambda: F.max_pool2d(F.relu(conv()), 2, return_indices=with_idx)
             return conv
         if framework == "convlab":
 
@@ -141,7 +148,10 @@ def _explorer_row(shape, k, s, with_path, target) -> Row:
                 return gemm.conv2d_gemm(x, w, None, pads, (s, s), (1, 1))
 
         if with_path:
-            return lambda: kernels.max_pool2d(kernels.relu(conv()), 2)
+            keep = indices is None or indices
+            return lambda: kernels.max_pool2d(
+                kernels.relu(conv()), 2, return_indices=keep
+            )
         return conv
 
     return Row(name, target, make)
@@ -350,7 +360,11 @@ def rows_of(section: str) -> list[Row]:
         return rows
     if section == "4k":
         return [
-            _explorer_row(UHD, 3, 1, True, "120 ms"),
+            # as a script calls it, everything allocated: values only, as torch's
+            # F.max_pool2d by default (convlab's default also writes 133 MB of
+            # int64 indices, which torch's call never did), and both with indices
+            _explorer_row(UHD, 3, 1, True, "120 ms", indices=False),
+            _explorer_row(UHD, 3, 1, True, None, indices=True),
             _uhd_reuse_row(),
             _uhd_compute_row(),
         ]
