@@ -18,7 +18,7 @@ import numpy as np
 
 from ._jit import njit
 
-__all__ = ["lut_planes", "value_window"]
+__all__ = ["lut_planes", "takes", "value_window"]
 
 
 #: pixels indexed per pass (32 KB of entries, in L2 by the lookup); 4096 ran 1.07
@@ -53,6 +53,45 @@ def _lut_planes(planes, mids, scales, tables, nans, out):
                 dst[j] = table[entry[j]]
 
 
+def _scales(lv: np.ndarray) -> np.ndarray | None:
+    """``255 / (hi - lo)`` of each ``(lo, hi)`` row of ``lv``, or None if a row is
+    not finite with lo < hi or its scale overflows (a subnormal range)."""
+    lo, hi = lv[:, 0], lv[:, 1]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        scales = 255.0 / (hi - lo)
+    if np.isfinite(lv).all() and (lo < hi).all() and np.isfinite(scales).all():
+        return scales
+    return None
+
+
+def _planes_ok(a: object) -> bool:
+    return (
+        isinstance(a, np.ndarray)
+        and a.ndim == 3
+        and a.dtype == np.float32
+        and a.flags.c_contiguous
+    )
+
+
+def _out_ok(out: object, shape: tuple[int, ...]) -> bool:
+    return (
+        isinstance(out, np.ndarray)
+        and out.shape == shape
+        and out.dtype == np.uint32
+        and out.flags.c_contiguous
+        and out.flags.writeable
+    )
+
+
+def takes(planes: np.ndarray, levels: np.ndarray, out: np.ndarray) -> bool:
+    """Whether :func:`lut_planes` takes these arguments (else it raises): C-contiguous
+    float32 planes, uint32 ``out`` of their shape, levels it can scale."""
+    if not (_planes_ok(planes) and _out_ok(out, planes.shape)):
+        return False
+    lv = np.asarray(levels, np.float64).reshape(planes.shape[0], 2)
+    return _scales(lv) is not None
+
+
 def lut_planes(
     planes: np.ndarray,
     levels: np.ndarray,
@@ -78,12 +117,7 @@ def lut_planes(
     out
     """
     a = planes
-    if not (
-        isinstance(a, np.ndarray)
-        and a.ndim == 3
-        and a.dtype == np.float32
-        and a.flags.c_contiguous
-    ):
+    if not _planes_ok(a):
         raise ValueError(
             "`planes` must be a C-contiguous float32 array of shape (P, H, W). "
             f"Received: {type(a).__name__} "
@@ -92,22 +126,15 @@ def lut_planes(
     n = a.shape[0]
     lv = np.asarray(levels, np.float64).reshape(n, 2)
     lo, hi = lv[:, 0], lv[:, 1]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        scales = 255.0 / (hi - lo)
-    if not (np.isfinite(lv).all() and (lo < hi).all() and np.isfinite(scales).all()):
+    scales = _scales(lv)
+    if scales is None:
         raise ValueError(
             "`levels` must be finite (lo, hi) pairs with lo < hi and 255 / (hi - lo) "
             f"finite. Received: levels={lv.tolist()!r}"
         )
     tab = np.ascontiguousarray(tables, np.uint32).reshape(n, 256)
     nan = np.ascontiguousarray(nans, np.uint32).reshape(n)
-    if not (
-        isinstance(out, np.ndarray)
-        and out.shape == a.shape
-        and out.dtype == np.uint32
-        and out.flags.c_contiguous
-        and out.flags.writeable
-    ):
+    if not _out_ok(out, a.shape):
         raise ValueError(
             "`out` must be a writeable C-contiguous uint32 array of the planes' shape "
             f"{a.shape}. Received: {getattr(out, 'shape', type(out).__name__)}"

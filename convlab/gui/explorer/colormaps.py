@@ -16,7 +16,7 @@ import pyqtgraph as pg
 
 from convlab import colormaps as cm
 from kernels import _warmup
-from kernels.colour import lut_planes
+from kernels.colour import lut_planes, takes
 
 AUTO = "auto"
 """Per map: :func:`convlab.colormaps.default_for` whether the map is signed."""
@@ -108,25 +108,6 @@ def levels_for(
     )
 
 
-#: the warm-up step after which :func:`colorize_planes` takes the one-pass kernel
-COLOUR_STEP = cm.COLOUR_STEP
-
-
-def _one_pass(a: np.ndarray, lv: np.ndarray, out: np.ndarray) -> bool:
-    """Whether :func:`kernels.colour.lut_planes` takes these maps: compiled (NumPy
-    until then, on a first launch), float32 maps, a range it can scale (a
-    subnormal one goes through :func:`convlab.colormaps.lut_index`)."""
-    if not (a.dtype == np.float32 and a.flags.c_contiguous and a.size):
-        return False
-    if not (out.flags.c_contiguous and out.dtype == np.uint32):
-        return False
-    lo, hi = lv[:, 0], lv[:, 1]
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        ok = np.isfinite(lv).all() and (lo < hi).all()
-        ok = ok and np.isfinite(255.0 / (hi - lo)).all()
-    return bool(ok) and _warmup.is_done(COLOUR_STEP)
-
-
 def colorize_planes(
     planes: np.ndarray,
     levels: np.ndarray,
@@ -155,7 +136,9 @@ def colorize_planes(
     per_plane = [names] * a.shape[0] if isinstance(names, str) else list(names)
     if out is None:
         out = np.empty(a.shape, np.uint32)
-    if _one_pass(a, lv, out):
+    # the one-pass kernel once compiled (NumPy until then, on a first launch), for
+    # float32 maps and a range it can scale (not a subnormal one)
+    if a.size and _warmup.is_done(cm.COLOUR_STEP) and takes(a, lv, out):
         tables = np.stack([_argb(name)[0] for name in per_plane])
         nans = np.array([_argb(name)[1] for name in per_plane], np.uint32)
         return lut_planes(a, lv, tables, nans, out)

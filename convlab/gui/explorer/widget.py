@@ -70,18 +70,14 @@ class ElidedLabel(QLabel):
     "...the numbers behind i"). ``text()`` stays the whole text."""
 
     def paintEvent(self, event) -> None:  # noqa: ANN001, N802 (Qt)
-        rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(
-            self.text(), Qt.TextElideMode.ElideRight, rect.width()
-        )
         painter = QPainter(self)
         self.style().drawItemText(
             painter,
-            rect,
+            self.contentsRect(),
             int(self.alignment()),
             self.palette(),
             self.isEnabled(),
-            text,
+            self.shown_text(),
             self.foregroundRole(),
         )
 
