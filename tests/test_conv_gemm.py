@@ -157,19 +157,9 @@ def test_nan_and_inf_propagate_like_the_formula():
     assert expected.sum() == 9
 
 
-@settings(deadline=None, max_examples=40)
-@given(
-    data=st.data(),
-    n=st.integers(1, 3),
-    c=st.integers(1, 3),
-    f=st.integers(1, 4),
-    kh=st.integers(1, 4),
-    kw=st.integers(1, 4),
-    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
-    mode=st.sampled_from(MODES),
-)
-def test_hypothesis_geometry(data, n, c, f, kh, kw, stride, dilation, mode):
+def _draw_geometry(data, kh, kw, dilation, mode):
+    """An image size near the dilated kernel's span and pads of 0-2 (reflect: less
+    than the size), or None when the output would be empty."""
     span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     h = data.draw(st.integers(max(span_h - 2, 1), span_h + 6), label="h")
     w = data.draw(st.integers(max(span_w - 2, 1), span_w + 6), label="w")
@@ -185,7 +175,27 @@ def test_hypothesis_geometry(data, n, c, f, kh, kw, stride, dilation, mode):
         )
     )
     if h + pads[0] + pads[1] < span_h or w + pads[2] + pads[3] < span_w:
+        return None
+    return h, w, pads
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    data=st.data(),
+    n=st.integers(1, 3),
+    c=st.integers(1, 3),
+    f=st.integers(1, 4),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    mode=st.sampled_from(MODES),
+)
+def test_hypothesis_geometry(data, n, c, f, kh, kw, stride, dilation, mode):
+    geometry = _draw_geometry(data, kh, kw, dilation, mode)
+    if geometry is None:
         return  # empty output: the public wrapper rejects it before any compute
+    h, w, pads = geometry
     cap = data.draw(st.sampled_from([None, 1, 4 * c * kh * kw * 3]), label="cap")
     workers = data.draw(st.sampled_from([1, 2]), label="workers")
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
@@ -296,22 +306,10 @@ def test_runners_propagate_nan_and_inf_like_the_formula():
     mode=st.sampled_from(MODES),
 )
 def test_hypothesis_runners(data, n, c, f, kh, kw, stride, dilation, mode):
-    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
-    h = data.draw(st.integers(max(span_h - 2, 1), span_h + 6), label="h")
-    w = data.draw(st.integers(max(span_w - 2, 1), span_w + 6), label="w")
-    limit_h = h - 1 if mode == "reflect" else h
-    limit_w = w - 1 if mode == "reflect" else w
-    pads = tuple(
-        data.draw(st.integers(0, min(2, limit)), label=name)
-        for name, limit in (
-            ("top", limit_h),
-            ("bottom", limit_h),
-            ("left", limit_w),
-            ("right", limit_w),
-        )
-    )
-    if h + pads[0] + pads[1] < span_h or w + pads[2] + pads[3] < span_w:
+    geometry = _draw_geometry(data, kh, kw, dilation, mode)
+    if geometry is None:
         return  # empty output: the public wrapper rejects it before any compute
+    h, w, pads = geometry
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     x, weight, bias = _case(rng, n, c, h, w, f, kh, kw)
     _check_runners(x, weight, bias, stride, pads, dilation, mode)
